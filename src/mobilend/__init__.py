@@ -1,0 +1,1 @@
+"""mobilend: open-source mobile micro-lending platform."""
