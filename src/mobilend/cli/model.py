@@ -1,0 +1,212 @@
+"""`mobilend model …`: train, score, report and evaluate PD models on CSV files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mobilend.cli.main import app
+
+if TYPE_CHECKING:
+    from mobilend.risk.model.training import TrainingConfig
+
+model_app = typer.Typer(
+    help="信用评分模型（训练、评分、报告、评估）/ credit PD model: train, score, report, evaluate.",
+    no_args_is_help=True,
+)
+app.add_typer(model_app, name="model")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="CSV 文件 / CSV file", exists=True, dir_okay=False)]
+TargetOpt = Annotated[str, typer.Option("--target", help="目标列 / target column (two labels)")]
+IdOpt = Annotated[
+    str | None,
+    typer.Option("--id-column", help="编号列（缺省为行号）/ id column (default: row number)"),
+]
+GoodOpt = Annotated[
+    str | None, typer.Option("--good-label", help="“好”标签 / label of good outcomes")
+]
+ModelOpt = Annotated[
+    Path, typer.Option("--model", help="模型目录 / model artifact directory", file_okay=False)
+]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[red]错误 / error:[/red] {exc}")
+    return typer.Exit(code=2)
+
+
+def _config(
+    folds: int, repeats: int, seed: int, pdo: float, base_score: float, base_odds: float,
+    calibration: str, selection: str, n_estimators: int, exclude: list[str] | None,
+) -> TrainingConfig:
+    from mobilend.risk.model.calibration import CalibrationMethod
+    from mobilend.risk.model.candidates import LightGbmParams
+    from mobilend.risk.model.scaling import ScoreScaling
+    from mobilend.risk.model.training import SelectionRule, TrainingConfig
+
+    return TrainingConfig(
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        selection=SelectionRule(selection),
+        calibration=CalibrationMethod(calibration),
+        scaling=ScoreScaling(pdo=pdo, base_score=base_score, base_odds=base_odds),
+        lightgbm=LightGbmParams(n_estimators=n_estimators),
+        exclude=tuple(exclude or ()),
+    )
+
+
+@model_app.command("train")
+def train(
+    data: DataOpt,
+    target: TargetOpt,
+    out: Annotated[Path, typer.Option("--out", help="输出模型目录 / output directory")],
+    id_column: IdOpt = None,
+    good_label: GoodOpt = None,
+    folds: Annotated[int, typer.Option(help="交叉验证折数 / CV folds")] = 5,
+    repeats: Annotated[int, typer.Option(help="交叉验证重复次数 / CV repeats")] = 3,
+    seed: int = 42,
+    pdo: Annotated[float, typer.Option(help="翻倍比分 / points to double the odds")] = 20.0,
+    base_score: Annotated[float, typer.Option(help="基准分 / score at base odds")] = 600.0,
+    base_odds: Annotated[float, typer.Option(help="基准好坏比 / base odds good:bad")] = 50.0,
+    calibration: Annotated[str, typer.Option(help="platt | isotonic | none")] = "platt",
+    selection: Annotated[str, typer.Option(help="one_se | max_auc")] = "one_se",
+    n_estimators: Annotated[int, typer.Option(help="LightGBM 树数 / trees")] = 300,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="不作为特征的列 / column to leave out")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="覆盖已有目录 / replace existing")] = False,
+) -> None:
+    """训练模型 / Train a PD model on a CSV and write the artifact directory."""
+    from mobilend.risk.model.artifact import save_model
+    from mobilend.risk.model.features import FeatureValueError, TargetError, file_sha256, read_csv_frame
+    from mobilend.risk.model.training import train_model
+
+    try:
+        config = _config(
+            folds, repeats, seed, pdo, base_score, base_odds, calibration, selection,
+            n_estimators, exclude,
+        )
+        trained = train_model(
+            read_csv_frame(data),
+            target=target,
+            id_column=id_column,
+            good_label=good_label,
+            config=config,
+            data_sha256=file_sha256(data),
+            progress=lambda message: err_console.print(f"[dim]{message}[/dim]"),
+        )
+        path = save_model(trained, out, overwrite=overwrite)
+    except (FeatureValueError, TargetError, FileExistsError, ValueError) as exc:
+        raise _fail(exc) from exc
+    table = Table(title="交叉验证 / cross-validation (AUC)")
+    table.add_column("candidate")
+    table.add_column("mean")
+    table.add_column("std")
+    for kind, cv in trained.cv.items():
+        table.add_row(kind.value, f"{cv.mean_auc:.4f}", f"{cv.std_auc:.4f}")
+    console.print(table)
+    console.print(f"选用 / chosen: [bold]{trained.chosen.value}[/bold] — {trained.selection.explanation}")
+    console.print(f"模型已保存 / model written: {path}")
+
+
+@model_app.command("score")
+def score(
+    model: ModelOpt,
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="输出 CSV / output CSV")],
+    id_column: IdOpt = None,
+) -> None:
+    """批量评分 / Score a CSV: writes id,pd,score,reason_1..reason_4."""
+    from mobilend.risk.model.artifact import ModelArtifactError, load_model
+    from mobilend.risk.model.features import FeatureValueError, read_csv_frame
+
+    try:
+        scoring = load_model(model)
+        frame = read_csv_frame(data)
+        if id_column is not None and id_column not in frame.columns:
+            raise FeatureValueError(f"id column {id_column!r} not in data")
+        scored = scoring.score_frame(frame)
+    except (ModelArtifactError, FeatureValueError) as exc:
+        raise _fail(exc) from exc
+    ids = frame[id_column].to_numpy() if id_column else range(1, len(frame) + 1)
+    scored.insert(0, "id", list(ids))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scored.to_csv(out, index=False)
+    console.print(f"已评分 {len(scored)} 行 / scored {len(scored)} rows → {out}")
+
+
+@model_app.command("report")
+def report(
+    model: ModelOpt,
+    data: DataOpt,
+    target: TargetOpt,
+    out: Annotated[Path, typer.Option("--out", help="输出 HTML / output HTML file")],
+) -> None:
+    """验证报告 / Write a self-contained HTML report (ROC, KS, calibration, distribution)."""
+    from mobilend.risk.model.artifact import ModelArtifactError, load_model
+    from mobilend.risk.model.features import FeatureValueError, TargetError, read_csv_frame
+    from mobilend.risk.model.report import write_report
+
+    try:
+        path = write_report(load_model(model), read_csv_frame(data), target, out)
+    except (ModelArtifactError, FeatureValueError, TargetError, ValueError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"报告已生成 / report written: {path}")
+
+
+@model_app.command("evaluate")
+def evaluate(
+    data: DataOpt,
+    target: TargetOpt,
+    id_column: IdOpt = None,
+    good_label: GoodOpt = None,
+    split: Annotated[float, typer.Option(help="测试集比例 / test share")] = 0.3,
+    seed: int = 42,
+    folds: int = 5,
+    repeats: int = 3,
+    json_out: Annotated[
+        Path | None, typer.Option("--json-out", help="结果 JSON / write results as JSON")
+    ] = None,
+) -> None:
+    """留出评估 / Hold-out test: pipeline vs. a plain logistic regression on the same split."""
+    from mobilend.risk.model.evaluation import evaluate_holdout
+    from mobilend.risk.model.features import FeatureValueError, TargetError, read_csv_frame
+    from mobilend.risk.model.training import TrainingConfig
+
+    try:
+        result = evaluate_holdout(
+            read_csv_frame(data),
+            target,
+            id_column=id_column,
+            good_label=good_label,
+            test_size=split,
+            seed=seed,
+            config=TrainingConfig(folds=folds, repeats=repeats, seed=seed),
+            progress=lambda message: err_console.print(f"[dim]{message}[/dim]"),
+        )
+    except (FeatureValueError, TargetError, ValueError) as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"测试集 / test set ({result.n_test} rows, seed {seed})")
+    for column in ("model", "AUC", "KS", "Brier"):
+        table.add_column(column)
+    table.add_row(
+        f"pipeline ({result.chosen_model})",
+        f"{result.pipeline.auc:.4f}", f"{result.pipeline.ks:.4f}", f"{result.pipeline.brier:.4f}",
+    )
+    table.add_row(
+        "plain logistic regression",
+        f"{result.baseline.auc:.4f}", f"{result.baseline.ks:.4f}", f"{result.baseline.brier:.4f}",
+    )
+    console.print(table)
+    console.print(f"选择依据 / selection: {result.selection}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")

@@ -1,0 +1,57 @@
+"""Settings, read once from the environment (prefix ``MOBILEND_``) and an optional ``.env``.
+
+Everything has a default that works on a developer's machine: with no database URL the
+platform starts its own PostgreSQL server under ``var_dir``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MOBILEND_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    #: SQLAlchemy URL of the PostgreSQL database. Empty: use the embedded server.
+    database_url: str | None = None
+    #: Where the embedded server, logs and other local state live.
+    var_dir: Path = Path("var")
+    #: TCP port for the embedded server on 127.0.0.1 (0: pick a free one, then keep it).
+    pg_port: int = 0
+    #: Database name on the embedded server.
+    pg_database: str = "mobilend"
+    #: SQLAlchemy connection pool size per process.
+    db_pool_size: int = 10
+    #: Optional URL of a read replica for heavy reads; empty: use the primary.
+    read_database_url: str | None = None
+
+    #: PII encryption key ring: comma-separated ``key_id:base64key`` pairs, newest first.
+    pii_keys: SecretStr = SecretStr("")
+    #: HMAC secret for access tokens (≥ 32 bytes in production).
+    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-0123456789abcdef")
+    jwt_ttl_seconds: int = 3600
+
+    #: Number of loan-id partitions the end-of-day batch is split into.
+    eod_partitions: int = Field(default=4, ge=1)
+    #: Loans per transaction inside one EOD partition.
+    eod_chunk_size: int = Field(default=20_000, ge=1)
+
+    @property
+    def var_path(self) -> Path:
+        """``var_dir`` made absolute (relative paths are taken from the working directory)."""
+        return self.var_dir.expanduser().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; call ``get_settings.cache_clear()`` to re-read)."""
+    return Settings()
