@@ -21,12 +21,11 @@ from mobilend.adapters.auth import (
     SecretsRandom,
     StaffDirectory,
 )
-from mobilend.adapters.db.onboarding_repository import (
+from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork, rotate_borrower_pii
+from mobilend.adapters.db.security_repository import (
     SqlAuditStore,
-    SqlOnboardingUnitOfWork,
     SqlRefreshTokenStore,
     SqlStaffUserStore,
-    rotate_borrower_pii,
 )
 from mobilend.adapters.vault import FieldVault, KeyRing
 from mobilend.app.onboarding import Onboarding

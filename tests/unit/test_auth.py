@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import stat
 import warnings
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jwt
@@ -25,6 +27,7 @@ from mobilend.adapters.auth import (
     verify_chain,
 )
 from mobilend.adapters.auth.audit import GENESIS_HASH, canonical_json, next_record
+from mobilend.adapters.auth.tokens import load_jwt_secret
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.errors import Conflict, ValidationFailed
 
@@ -115,6 +118,17 @@ def test_secret_must_be_at_least_32_bytes_and_no_key_length_warning() -> None:
         warnings.simplefilter("error")
         tokens = issuer()
         tokens.verify_access(tokens.issue("b1", "borrower", (), T0).access_token, T0)
+
+
+def test_developer_jwt_secret_is_generated_once_privately(tmp_path: Path) -> None:
+    assert load_jwt_secret("configured-secret-of-at-least-32-bytes!", var_dir=tmp_path) == (
+        "configured-secret-of-at-least-32-bytes!"
+    )
+    first = load_jwt_secret("", var_dir=tmp_path)
+    assert load_jwt_secret("", var_dir=tmp_path) == first
+    assert len(first) >= 32 and first != load_jwt_secret("", var_dir=tmp_path / "other")
+    assert stat.S_IMODE((tmp_path / "secrets" / "jwt_secret").stat().st_mode) == 0o600
+    JwtTokenIssuer(first, InMemoryRefreshTokenStore())
 
 
 # --------------------------------------------------------------------------- staff

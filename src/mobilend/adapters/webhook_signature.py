@@ -63,7 +63,7 @@ def verify_signed_body(
     except ValueError:
         raise InvalidWebhook("bad_timestamp") from None
     expected = compute_signature(secret, stamp, raw_body)
-    if False:
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise InvalidWebhook("bad_signature")
     current = time.time() if now is None else now
     if abs(current - signed_at) > tolerance_s:

@@ -67,6 +67,18 @@ CARD_RULES: dict[str, tuple[str, frozenset[str]]] = {
     "0062": ("card_restricted", frozenset({"debit", "payout"})),
 }
 
+WIRE_FIELDS = (
+    "reference",
+    "idempotency_key",
+    "direction",
+    "loan_id",
+    "amount_fen",
+    "currency",
+    "status",
+    "failure_code",
+    "settled_on",
+)
+
 CALLBACK_FAULTS = frozenset(
     {"duplicate_callbacks", "out_of_order_callbacks", "unknown_callbacks", "never_confirm"}
 )
@@ -118,10 +130,9 @@ class Transaction:
     sequence: int = 0
 
     def view(self) -> dict[str, Any]:
-        keys = ("reference", "idempotency_key", "direction", "loan_id", "amount_fen")
-        keys += ("currency", "status", "failure_code", "settled_on")
+        """What the wire shows: no card digits, no fingerprint."""
         data = asdict(self)
-        return {k: data[k] for k in keys}
+        return {k: data[k] for k in WIRE_FIELDS}
 
 
 def _fingerprint(direction: str, body: TransferBody) -> str:

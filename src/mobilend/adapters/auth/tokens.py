@@ -17,10 +17,12 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import jwt
 
+from mobilend.adapters.vault.keyring import b64encode, write_secret_file_once
 from mobilend.app.ports import TokenClaims, TokenPair
 from mobilend.domain.borrowers import Unauthenticated
 
@@ -86,6 +88,16 @@ class InMemoryRefreshTokenStore:
 
     def family_revoked(self, family_id: str) -> bool:
         return family_id in self._revoked_families
+
+
+def load_jwt_secret(configured: str, *, var_dir: Path) -> str:
+    """The configured signing secret, or (none configured) a random one generated once
+    into ``<var>/secrets/jwt_secret`` (mode 0600) for this developer machine."""
+    if configured:
+        return configured
+    path = var_dir / "secrets" / "jwt_secret"
+    write_secret_file_once(path, b64encode(secrets.token_bytes(48)) + "\n")
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _timestamp(moment: dt.datetime) -> int:

@@ -80,13 +80,16 @@ _MAKE_CHUNK = sa.text(
     """
 )
 
-# Per installment, what one day adds (only rows with something to do).
-_DAY_INSTALLMENTS = sa.text(
+# One day for every loan of the chunk that is at the previous day, in one statement:
+# per-installment amounts (only rows with something to do), their update, one journal
+# entry per loan and kind with its two postings, and the loans moved to the day with
+# their balances, days past due and bucket. (Sub-statements see the tables as they were
+# before the statement; days past due do not depend on what this statement changes.)
+_ONE_DAY = sa.text(
     """
-    CREATE TEMP TABLE eod_day ON COMMIT DROP AS
     WITH base AS (
         SELECT i.loan_id, i.n, c.borrower_id, c.currency, c.rounding,
-               i.interest_accrued, i.fees_charged, i.penalty_exact, i.penalty_posted,
+               i.interest_accrued, i.fees_charged, i.penalty_posted,
                -- interest earned by the end of the day (domain: interest_target)
                CASE
                    WHEN i.interest_accrued >= i.interest_scheduled OR i.period_start > :day
@@ -118,90 +121,58 @@ _DAY_INSTALLMENTS = sa.text(
                OR (i.due_date <= :day AND i.fees_charged < i.fees_due)
                OR (i.due_date < :day AND :day - i.due_date > c.penalty_grace_days
                    AND i.principal_due > i.principal_paid AND c.penalty_rate > 0))
-    )
-    SELECT loan_id, n, borrower_id, currency,
-           interest_accrued_new, fees_charged_new, penalty_exact_new,
-           greatest(penalty_posted,
-                    round_minor(penalty_exact_new * minor_per_unit(currency), rounding))
-               AS penalty_posted_new,
-           interest_accrued_new - interest_accrued AS interest,
-           fees_charged_new - fees_charged AS fees,
-           greatest(penalty_posted,
-                    round_minor(penalty_exact_new * minor_per_unit(currency), rounding))
-               - penalty_posted AS penalty
-    FROM base
-    """
-)
-
-_APPLY_INSTALLMENTS = sa.text(
-    """
-    UPDATE installments i
-    SET interest_accrued = d.interest_accrued_new,
-        fees_charged = d.fees_charged_new,
-        penalty_exact = d.penalty_exact_new,
-        penalty_posted = d.penalty_posted_new
-    FROM eod_day d
-    WHERE i.loan_id = d.loan_id AND i.n = d.n
-    """
-)
-
-_LOAN_DELTAS = sa.text(
-    """
-    CREATE TEMP TABLE eod_loan_day ON COMMIT DROP AS
-    SELECT loan_id, borrower_id, currency,
-           sum(interest)::bigint AS interest, sum(fees)::bigint AS fees,
-           sum(penalty)::bigint AS penalty
-    FROM eod_day GROUP BY loan_id, borrower_id, currency
-    HAVING sum(interest) > 0 OR sum(fees) > 0 OR sum(penalty) > 0
-    """
-)
-
-# kind, amount column, debit account, credit account, memo — as the domain's entry builders.
-_ENTRY_KINDS = """
-    (VALUES ('accrual', 'interest_receivable', 'interest_income', 'interest accrual'),
+    ), calc AS (
+        SELECT *,
+               greatest(penalty_posted,
+                        round_minor(penalty_exact_new * minor_per_unit(currency), rounding))
+                   AS penalty_posted_new
+        FROM base
+    ), updated_installments AS (
+        UPDATE installments i
+        SET interest_accrued = c.interest_accrued_new,
+            fees_charged = c.fees_charged_new,
+            penalty_exact = c.penalty_exact_new,
+            penalty_posted = c.penalty_posted_new
+        FROM calc c
+        WHERE i.loan_id = c.loan_id AND i.n = c.n
+    ), loan_day AS (
+        SELECT loan_id, borrower_id, currency,
+               sum(interest_accrued_new - interest_accrued)::bigint AS interest,
+               sum(fees_charged_new - fees_charged)::bigint AS fees,
+               sum(penalty_posted_new - penalty_posted)::bigint AS penalty
+        FROM calc GROUP BY loan_id, borrower_id, currency
+    ), entry_lines AS (
+        -- as the domain's entry builders: kind, debit account, credit account, memo
+        SELECT d.loan_id || ':' || k.kind || ':' || :day AS entry_id, k.kind, k.memo,
+               k.debit_account, k.credit_account, d.loan_id, d.borrower_id, d.currency,
+               CASE k.kind WHEN 'accrual' THEN d.interest WHEN 'fee' THEN d.fees
+                           ELSE d.penalty END AS amount
+        FROM loan_day d CROSS JOIN (VALUES
+            ('accrual', 'interest_receivable', 'interest_income', 'interest accrual'),
             ('fee', 'fee_receivable', 'fee_income', 'installment fees due'),
-            ('penalty_accrual', 'penalty_receivable', 'penalty_income', 'penalty accrual'))
-        AS k(kind, debit_account, credit_account, memo)
-"""
-
-_AMOUNT_OF_KIND = """
-    CASE k.kind WHEN 'accrual' THEN d.interest WHEN 'fee' THEN d.fees ELSE d.penalty END
-"""
-
-_INSERT_ENTRIES = sa.text(
-    f"""
-    INSERT INTO journal_entries (id, kind, business_date, loan_id, borrower_id, memo)
-    SELECT d.loan_id || ':' || k.kind || ':' || :day, k.kind, :day,
-           d.loan_id, d.borrower_id, k.memo
-    FROM eod_loan_day d CROSS JOIN {_ENTRY_KINDS}
-    WHERE {_AMOUNT_OF_KIND} > 0
-    """
-)
-
-_INSERT_POSTINGS = sa.text(
-    f"""
-    INSERT INTO postings (entry_id, account, loan_id, borrower_id, amount_minor, currency)
-    SELECT d.loan_id || ':' || k.kind || ':' || :day,
-           CASE WHEN side.sign = 1 THEN k.debit_account ELSE k.credit_account END,
-           d.loan_id, d.borrower_id, side.sign * {_AMOUNT_OF_KIND}, d.currency
-    FROM eod_loan_day d CROSS JOIN {_ENTRY_KINDS}
-    CROSS JOIN (VALUES (1), (-1)) AS side(sign)
-    WHERE {_AMOUNT_OF_KIND} > 0
-    ORDER BY 1, side.sign DESC
-    """
-)
-
-# Every loan of the chunk that was at the previous day moves to this one.
-_ADVANCE_LOANS = sa.text(
-    """
-    WITH moved AS (
+            ('penalty_accrual', 'penalty_receivable', 'penalty_income', 'penalty accrual')
+        ) AS k(kind, debit_account, credit_account, memo)
+    ), new_entries AS (
+        INSERT INTO journal_entries (id, kind, business_date, loan_id, borrower_id, memo)
+        SELECT entry_id, kind, :day, loan_id, borrower_id, memo
+        FROM entry_lines WHERE amount > 0
+    ), new_postings AS (
+        INSERT INTO postings (entry_id, account, loan_id, borrower_id, amount_minor, currency)
+        SELECT e.entry_id,
+               CASE WHEN side.sign = 1 THEN e.debit_account ELSE e.credit_account END,
+               e.loan_id, e.borrower_id, side.sign * e.amount, e.currency
+        FROM entry_lines e CROSS JOIN (VALUES (1), (-1)) AS side(sign)
+        WHERE e.amount > 0
+        ORDER BY e.entry_id, side.sign DESC
+    ), moved AS (
         UPDATE eod_chunk SET accrued_through = :day
         WHERE accrued_through = :day - 1 AND NOT holds_credit
         RETURNING id
-    ), dpd AS (
+    ), aging AS (
         SELECT i.loan_id,
                max(CASE WHEN i.due_date < :day
-                         AND (i.principal_due - i.principal_paid) + (i.interest_scheduled - i.interest_paid)
+                         AND (i.principal_due - i.principal_paid)
+                           + (i.interest_scheduled - i.interest_paid)
                            + (i.fees_due - i.fees_paid) + (i.penalty_posted - i.penalty_paid) <> 0
                         THEN :day - i.due_date ELSE 0 END) AS dpd
         FROM installments i JOIN moved m ON m.id = i.loan_id
@@ -213,15 +184,15 @@ _ADVANCE_LOANS = sa.text(
         interest_receivable = l.interest_receivable + coalesce(d.interest, 0),
         fee_receivable = l.fee_receivable + coalesce(d.fees, 0),
         penalty_receivable = l.penalty_receivable + coalesce(d.penalty, 0),
-        dpd = coalesce(p.dpd, 0),
-        max_dpd = greatest(l.max_dpd, coalesce(p.dpd, 0)),
-        bucket = CASE WHEN coalesce(p.dpd, 0) = 0 THEN 'C'
-                      WHEN p.dpd > 180 THEN 'M6+'
-                      ELSE 'M' || ((p.dpd + 29) / 30) END,
+        dpd = coalesce(a.dpd, 0),
+        max_dpd = greatest(l.max_dpd, coalesce(a.dpd, 0)),
+        bucket = CASE WHEN coalesce(a.dpd, 0) = 0 THEN 'C'
+                      WHEN a.dpd > 180 THEN 'M6+'
+                      ELSE 'M' || ((a.dpd + 29) / 30) END,
         version = l.version + 1
     FROM moved m
-    LEFT JOIN eod_loan_day d ON d.loan_id = m.id
-    LEFT JOIN dpd p ON p.loan_id = m.id
+    LEFT JOIN loan_day d ON d.loan_id = m.id
+    LEFT JOIN aging a ON a.loan_id = m.id
     WHERE l.id = m.id
     """
 )
@@ -372,13 +343,7 @@ def _run_chunk(
     ).scalar()
     day = first + ONE_DAY if first is not None else business_date + ONE_DAY
     while day <= business_date:
-        conn.execute(_DAY_INSTALLMENTS, {"day": day})
-        conn.execute(_APPLY_INSTALLMENTS)
-        conn.execute(_LOAN_DELTAS)
-        conn.execute(_INSERT_ENTRIES, {"day": day})
-        conn.execute(_INSERT_POSTINGS, {"day": day})
-        conn.execute(_ADVANCE_LOANS, {"day": day})
-        conn.execute(sa.text("DROP TABLE eod_day, eod_loan_day"))
+        conn.execute(_ONE_DAY, {"day": day})
         day += ONE_DAY
     conn.execute(_SET_STATUSES, {"business_date": business_date})
     held = list(

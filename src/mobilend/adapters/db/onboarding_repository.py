@@ -1,4 +1,4 @@
-"""PostgreSQL storage for onboarding and security (SQLAlchemy Core, sync).
+"""PostgreSQL storage for onboarding: borrowers, consents, OTP challenges (SQLAlchemy Core, sync).
 
 Repositories here only ever see sealed personal data (``SealedBorrower``): the use
 cases encrypt before saving and decrypt after loading.
@@ -6,24 +6,16 @@ cases encrypt before saving and decrypt after loading.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from mobilend.adapters.auth.audit import AuditRecord, next_record
-from mobilend.adapters.auth.staff import Role, StaffUser
-from mobilend.adapters.auth.tokens import RefreshTokenRecord
 from mobilend.adapters.db.onboarding_tables import (
-    audit_log,
     borrowers,
     consents,
     otp_challenges,
-    refresh_tokens,
-    staff_users,
 )
 from mobilend.adapters.vault.field_vault import FieldVault
 from mobilend.app.ports import SealedBorrower
@@ -31,45 +23,16 @@ from mobilend.domain.borrowers import Consent, ConsentPurpose, NationalIdTaken
 from mobilend.domain.errors import Conflict
 from mobilend.domain.otp import OtpChallenge
 
-# Advisory-lock keys: one per OTP subject (hashed with this seed), one for the audit chain.
+# Advisory-lock seed: one lock per OTP subject (its hash with this seed).
 _OTP_LOCK_SEED = 0x6F7470  # "otp"
-_AUDIT_LOCK_KEY = 0x6D6F62696C617564  # "mobilaud"
-
-Bind = sa.Engine | sa.Connection
 
 
-@contextlib.contextmanager
-def _transaction(bind: Bind) -> Iterator[sa.Connection]:
-    """The caller's connection (and its transaction) as is, or a short one on an engine."""
-    if isinstance(bind, sa.Connection):
-        yield bind
-    else:
-        with bind.begin() as conn:
-            yield conn
-
-
-def _constraint_name(error: IntegrityError) -> str:
+def constraint_name(error: IntegrityError) -> str:
     diag = getattr(error.orig, "diag", None)
     return str(getattr(diag, "constraint_name", "") or "")
 
 
 # --------------------------------------------------------------------------- borrowers
-
-
-_BORROWER_COLUMNS = (
-    "status",
-    "phone_enc",
-    "phone_bidx",
-    "name_enc",
-    "national_id_enc",
-    "national_id_bidx",
-    "bank_card_enc",
-    "bank_card_bidx",
-    "birth_date",
-    "kyc_verified_at",
-    "last_login_at",
-    "freeze_reason",
-)
 
 
 def _borrower_values(borrower: SealedBorrower) -> dict[str, Any]:
@@ -135,7 +98,7 @@ class SqlBorrowerRepository:
             with self._conn.begin_nested():
                 self._conn.execute(statement)
         except IntegrityError as error:
-            name = _constraint_name(error)
+            name = constraint_name(error)
             if name == "uq_borrowers_national_id_bidx":
                 raise NationalIdTaken("this resident ID belongs to another account") from None
             if name == "uq_borrowers_phone_bidx":
@@ -188,7 +151,7 @@ class SqlBorrowerRepository:
                     )
                 )
         except IntegrityError as error:
-            if _constraint_name(error) == "uq_consents_active_purpose":
+            if constraint_name(error) == "uq_consents_active_purpose":
                 raise Conflict(f"a {consent.purpose.value} consent is already active") from None
             raise
 
@@ -319,221 +282,6 @@ class SqlOnboardingUnitOfWork:
             if self._conn is not None:
                 self._conn.close()
             self._conn = self._tx = None
-
-
-# --------------------------------------------------------------------------- refresh tokens
-
-
-def _token(row: sa.Row[Any]) -> RefreshTokenRecord:
-    m = row._mapping
-    return RefreshTokenRecord(
-        token_id=m["id"],
-        family_id=m["family_id"],
-        subject=m["subject"],
-        kind=m["kind"],
-        roles=tuple(m["roles"]),
-        issued_at=m["issued_at"],
-        expires_at=m["expires_at"],
-        rotated_at=m["rotated_at"],
-        revoked_at=m["revoked_at"],
-    )
-
-
-class SqlRefreshTokenStore:
-    """Implements ``RefreshTokenStore``; each call is its own short transaction on an engine."""
-
-    def __init__(self, bind: Bind) -> None:
-        self._bind = bind
-
-    def add(self, record: RefreshTokenRecord) -> None:
-        with _transaction(self._bind) as conn:
-            conn.execute(
-                refresh_tokens.insert().values(
-                    id=record.token_id,
-                    family_id=record.family_id,
-                    subject=record.subject,
-                    kind=record.kind,
-                    roles=list(record.roles),
-                    issued_at=record.issued_at,
-                    expires_at=record.expires_at,
-                    rotated_at=record.rotated_at,
-                    revoked_at=record.revoked_at,
-                )
-            )
-
-    def get(self, token_id: str) -> RefreshTokenRecord | None:
-        with _transaction(self._bind) as conn:
-            row = conn.execute(
-                sa.select(refresh_tokens).where(refresh_tokens.c.id == token_id)
-            ).first()
-        return None if row is None else _token(row)
-
-    def mark_rotated(self, token_id: str, at: dt.datetime) -> bool:
-        with _transaction(self._bind) as conn:
-            result = conn.execute(
-                refresh_tokens.update()
-                .where(
-                    refresh_tokens.c.id == token_id,
-                    refresh_tokens.c.rotated_at.is_(None),
-                    refresh_tokens.c.revoked_at.is_(None),
-                )
-                .values(rotated_at=at)
-            )
-        return result.rowcount == 1
-
-    def revoke_family(self, family_id: str, at: dt.datetime) -> None:
-        with _transaction(self._bind) as conn:
-            conn.execute(
-                refresh_tokens.update()
-                .where(
-                    refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None)
-                )
-                .values(revoked_at=at)
-            )
-
-    def family_revoked(self, family_id: str) -> bool:
-        with _transaction(self._bind) as conn:
-            found = conn.execute(
-                sa.select(sa.literal(1))
-                .where(
-                    refresh_tokens.c.family_id == family_id,
-                    refresh_tokens.c.revoked_at.is_not(None),
-                )
-                .limit(1)
-            ).first()
-        return found is not None
-
-    def purge_expired(self, before: dt.datetime) -> int:
-        """Delete tokens that expired before ``before``; a revoked family's rows go with them."""
-        with _transaction(self._bind) as conn:
-            result = conn.execute(
-                refresh_tokens.delete().where(refresh_tokens.c.expires_at < before)
-            )
-        return int(result.rowcount)
-
-
-# --------------------------------------------------------------------------- staff users
-
-
-def _staff(row: sa.Row[Any]) -> StaffUser:
-    m = row._mapping
-    return StaffUser(
-        user_id=m["id"],
-        username=m["username"],
-        password_hash=m["password_hash"],
-        roles=frozenset(Role(r) for r in m["roles"]),
-        created_at=m["created_at"],
-        active=m["active"],
-        failed_attempts=m["failed_attempts"],
-        locked_until=m["locked_until"],
-        last_login_at=m["last_login_at"],
-    )
-
-
-def _staff_values(user: StaffUser) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "password_hash": user.password_hash,
-        "roles": sorted(r.value for r in user.roles),
-        "active": user.active,
-        "failed_attempts": user.failed_attempts,
-        "locked_until": user.locked_until,
-        "last_login_at": user.last_login_at,
-        "created_at": user.created_at,
-    }
-
-
-class SqlStaffUserStore:
-    """Implements ``StaffUserStore``."""
-
-    def __init__(self, bind: Bind) -> None:
-        self._bind = bind
-
-    def add(self, user: StaffUser) -> None:
-        try:
-            with _transaction(self._bind) as conn, conn.begin_nested():
-                conn.execute(staff_users.insert().values(id=user.user_id, **_staff_values(user)))
-        except IntegrityError as error:
-            if _constraint_name(error) == "uq_staff_users_username":
-                raise Conflict(f"username {user.username!r} is taken") from None
-            raise
-
-    def save(self, user: StaffUser) -> None:
-        with _transaction(self._bind) as conn:
-            conn.execute(
-                staff_users.update()
-                .where(staff_users.c.id == user.user_id)
-                .values(**_staff_values(user))
-            )
-
-    def _one(self, condition: sa.ColumnElement[bool]) -> StaffUser | None:
-        with _transaction(self._bind) as conn:
-            row = conn.execute(sa.select(staff_users).where(condition)).first()
-        return None if row is None else _staff(row)
-
-    def by_username(self, username: str) -> StaffUser | None:
-        return self._one(staff_users.c.username == username)
-
-    def by_id(self, user_id: str) -> StaffUser | None:
-        return self._one(staff_users.c.id == user_id)
-
-
-# --------------------------------------------------------------------------- audit log
-
-
-def _audit(row: sa.Row[Any]) -> AuditRecord:
-    m = row._mapping
-    return AuditRecord(
-        seq=m["seq"],
-        at=m["at"],
-        actor=m["actor"],
-        action=m["action"],
-        target=m["target"],
-        details=m["details"],
-        prev_hash=m["prev_hash"],
-        hash=m["hash"],
-    )
-
-
-class SqlAuditStore:
-    """Implements ``AuditStore``. Pass the connection of the transaction that does the
-    audited work, so the record commits (or not) with it; writers queue on one lock."""
-
-    def __init__(self, bind: Bind) -> None:
-        self._bind = bind
-
-    def append_next(
-        self, *, at: dt.datetime, actor: str, action: str, target: str, details: Mapping[str, Any]
-    ) -> AuditRecord:
-        with _transaction(self._bind) as conn:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-            row = conn.execute(
-                sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)
-            ).first()
-            previous = None if row is None else _audit(row)
-            record = next_record(
-                previous, at=at, actor=actor, action=action, target=target, details=details
-            )
-            conn.execute(
-                audit_log.insert().values(
-                    seq=record.seq,
-                    at=record.at,
-                    actor=record.actor,
-                    action=record.action,
-                    target=record.target,
-                    details=dict(record.details),
-                    prev_hash=record.prev_hash,
-                    hash=record.hash,
-                )
-            )
-        return record
-
-    def records(self, after_seq: int = 0) -> list[AuditRecord]:
-        with _transaction(self._bind) as conn:
-            rows = conn.execute(
-                sa.select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq)
-            )
-            return [_audit(row) for row in rows]
 
 
 # --------------------------------------------------------------------------- key rotation

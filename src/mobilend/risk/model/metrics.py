@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +23,16 @@ class BinaryMetrics:
 
 
 def ks_statistic(y: np.ndarray, pd: np.ndarray) -> float:
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(y, pd)
     return float(np.max(tpr - fpr))
 
 
 def binary_metrics(y: np.ndarray, pd: np.ndarray) -> BinaryMetrics:
     """Metrics of predicted probabilities of bad ``pd`` against outcomes ``y`` (1 = bad)."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     y = np.asarray(y, dtype=int)
     pd = np.asarray(pd, dtype=float)
     auc = float(roc_auc_score(y, pd))
