@@ -36,9 +36,14 @@ class Settings(BaseSettings):
 
     #: PII encryption key ring: comma-separated ``key_id:base64key`` pairs, newest first.
     pii_keys: SecretStr = SecretStr("")
-    #: HMAC secret for access tokens (≥ 32 bytes in production).
-    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-0123456789abcdef")
-    jwt_ttl_seconds: int = 3600
+    #: Key of the keyed-hash blind indexes over PII (base64, ≥ 32 bytes). With neither this
+    #: nor ``pii_keys`` set, a random developer key set is made once under ``var/secrets``.
+    pii_index_key: SecretStr = SecretStr("")
+    #: HMAC secret for access tokens (≥ 32 bytes). Empty: a random one is made once under
+    #: ``var/secrets`` (developer default; production sets it).
+    jwt_secret: SecretStr = SecretStr("")
+    #: Lifetime of an access token (refresh tokens last 30 days).
+    jwt_ttl_seconds: int = 900
 
     #: Number of loan-id partitions the end-of-day batch is split into.
     eod_partitions: int = Field(default=4, ge=1)

@@ -314,7 +314,7 @@ def test_sql_end_of_day_matches_the_domain_rules(db: sa.Engine) -> None:
     last_daily = START + dt.timedelta(days=60)
     checkpoints = [START + dt.timedelta(days=k) for k in range(0, 61)] + [dt.date(2025, 8, 15)]
     for day in checkpoints:
-        result = eod.run_eod(db, day, partition_count=2, chunk_size=2)
+        result = eod.run_eod(db, day)
         assert sum(r.rows_done for r in result) == sum(
             1
             for loan in domain.values()

@@ -28,7 +28,9 @@ def age_on(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def application_facts(applicant: Mapping[str, Any], on: dt.date, blacklist_hits: int) -> dict[str, Any]:
+def application_facts(
+    applicant: Mapping[str, Any], on: dt.date, blacklist_hits: int
+) -> dict[str, Any]:
     """Free checks, from the application alone (``applicant`` is its recorded dict form)."""
     national_id = str(applicant.get("national_id", "")).strip().upper()
     id_valid = bool(ric.is_valid(national_id))

@@ -30,7 +30,7 @@ from mobilend.app.ports import (
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.money import Money
 from mobilend.risk.evaluation import Evaluation, EvaluationContext, evaluate
-from mobilend.risk.feature_builder import FEATURE_SET_VERSION
+from mobilend.risk.feature_builder import FEATURE_COLUMNS, FEATURE_SET_VERSION
 from mobilend.risk.fraud import observe, parse_rules
 from mobilend.risk.policy.loader import PolicyBook, PolicySet
 from mobilend.risk.records import (
@@ -53,7 +53,9 @@ class ReplayMismatch(ReplayError):
     """The replay ran but did not rebuild the stored record exactly."""
 
     def __init__(self, decision_id: str, differing: Sequence[str]) -> None:
-        super().__init__(f"replay of {decision_id} differs from the stored record in: {', '.join(differing)}")
+        super().__init__(
+            f"replay of {decision_id} differs from the stored record in: {', '.join(differing)}"
+        )
         self.differing = tuple(differing)
 
 
@@ -64,7 +66,9 @@ def default_decision_id(applicant: Applicant, on: dt.date) -> str:
 class _LiveSources:
     """Calls the adapters and logs each answer (or failure) for the record."""
 
-    def __init__(self, applicant: Applicant, on: dt.date, sources: Mapping[str, CreditDataSource]) -> None:
+    def __init__(
+        self, applicant: Applicant, on: dt.date, sources: Mapping[str, CreditDataSource]
+    ) -> None:
         self.applicant = applicant
         self.on = on
         self.sources = sources
@@ -79,10 +83,24 @@ class _LiveSources:
             # The JSON round trip makes the live run see exactly what a replay will see.
             payload = json.loads(json.dumps(to_jsonable(report.payload)))
         except DataSourceUnavailable as exc:
-            self.log.append({"source": source, "status": "unavailable", "reason": exc.reason, "detail": exc.detail})
+            self.log.append(
+                {
+                    "source": source,
+                    "status": "unavailable",
+                    "reason": exc.reason,
+                    "detail": exc.detail,
+                }
+            )
             raise
         except Exception as exc:  # an adapter bug must refer the case, not crash the decision
-            self.log.append({"source": source, "status": "unavailable", "reason": "error", "detail": repr(exc)[:300]})
+            self.log.append(
+                {
+                    "source": source,
+                    "status": "unavailable",
+                    "reason": "error",
+                    "detail": repr(exc)[:300],
+                }
+            )
             raise DataSourceUnavailable(source, "error", repr(exc)[:300]) from exc
         self.log.append(
             {
@@ -156,12 +174,21 @@ class RiskDecisionEngine:
         if challenger is not None and challenger.scorer is not None:
             known.append(challenger.scorer)
         self._scorers = {s.version: s for s in known}
+        for model in known:
+            # A model trained on other columns would see only missing values here: refuse it.
+            unknown = set(getattr(model, "feature_names", ())) - set(FEATURE_COLUMNS)
+            if unknown:
+                raise ValueError(
+                    f"model {model.version} needs features the feature builder does not make: {sorted(unknown)}"
+                )
 
     # -- live ------------------------------------------------------------------
     def decide(self, applicant: Applicant, on: dt.date) -> CreditDecision:
         return self.decide_with_record(applicant, on)[0]
 
-    def decide_with_record(self, applicant: Applicant, on: dt.date) -> tuple[CreditDecision, dict[str, Any]]:
+    def decide_with_record(
+        self, applicant: Applicant, on: dt.date
+    ) -> tuple[CreditDecision, dict[str, Any]]:
         champion_policy = self.policies.for_product(applicant.product_code)
         arm = assign_arm(applicant.application_id, self.challenger)
         policy, scorer, shadow = champion_policy, self.scorer, None
@@ -207,7 +234,9 @@ class RiskDecisionEngine:
 
     def replay_record(self, record: Mapping[str, Any]) -> tuple[CreditDecision, dict[str, Any]]:
         if record.get("record_version") != RECORD_VERSION:
-            raise ReplayError(f"record version {record.get('record_version')!r} is not {RECORD_VERSION}")
+            raise ReplayError(
+                f"record version {record.get('record_version')!r} is not {RECORD_VERSION}"
+            )
         policy_info = record["policy"]
         policy = self._policy_for_replay(policy_info)
         scorer = self._scorer_for_replay(record["model_version"])
@@ -225,9 +254,18 @@ class RiskDecisionEngine:
         )
         recorded = _RecordedSources(record["inputs"]["sources"])
         evaluation = evaluate(ctx, recorded)
-        rebuilt = self._record(record["decision_id"], ctx, record["arm"], recorded.log, evaluation, record.get("challenger"))
+        rebuilt = self._record(
+            record["decision_id"],
+            ctx,
+            record["arm"],
+            recorded.log,
+            evaluation,
+            record.get("challenger"),
+        )
         if canonical_json(rebuilt) != canonical_json(record):
-            differing = sorted(k for k in set(rebuilt) | set(record) if rebuilt.get(k) != record.get(k))
+            differing = sorted(
+                k for k in set(rebuilt) | set(record) if rebuilt.get(k) != record.get(k)
+            )
             raise ReplayMismatch(str(record["decision_id"]), differing)
         return decision_from_record(rebuilt), rebuilt
 
@@ -237,13 +275,17 @@ class RiskDecisionEngine:
         except Exception as exc:
             raise ReplayError(f"policy {info['id']} is not available: {exc}") from exc
         if policy.sha256 != info["sha256"]:
-            raise ReplayError(f"policy {info['id']} files changed since the decision (hash differs)")
+            raise ReplayError(
+                f"policy {info['id']} files changed since the decision (hash differs)"
+            )
         return policy
 
     def _scorer_for_replay(self, version: str) -> Scorer:
         scorer = self._scorers.get(version)
         if scorer is None:
-            raise ReplayError(f"model version {version} is not loaded; known: {sorted(self._scorers)}")
+            raise ReplayError(
+                f"model version {version} is not loaded; known: {sorted(self._scorers)}"
+            )
         return scorer
 
     # -- record ----------------------------------------------------------------
@@ -264,7 +306,9 @@ class RiskDecisionEngine:
         for entry in source_log:
             if entry["status"] == "ok":
                 cost = Money(entry["cost"]["amount"], entry["cost"]["currency"])
-                by_source[entry["source"]] = by_source.get(entry["source"], Money.zero(currency)) + cost
+                by_source[entry["source"]] = (
+                    by_source.get(entry["source"], Money.zero(currency)) + cost
+                )
         by_source = {name: cost.round() for name, cost in by_source.items()}
         total = sum((c for c in by_source.values()), Money.zero(currency)).round()
         offer = evaluation.outcome in ("approve", "refer") and evaluation.limit is not None
@@ -287,7 +331,12 @@ class RiskDecisionEngine:
             "decision_id": decision_id,
             "decided_on": ctx.on.isoformat(),
             "applicant": ctx.applicant,
-            "policy": {"id": policy.policy_id, "scenario": policy.scenario, "version": policy.version, "sha256": policy.sha256},
+            "policy": {
+                "id": policy.policy_id,
+                "scenario": policy.scenario,
+                "version": policy.version,
+                "sha256": policy.sha256,
+            },
             "arm": arm,
             "challenger": challenger_name,
             "model_version": ctx.scorer.version,
@@ -303,7 +352,10 @@ class RiskDecisionEngine:
                 "limit": evaluation.limit if offer else None,
                 "annual_rate": evaluation.annual_rate if offer else None,
                 "expires_on": expires,
-                "reasons": [{"code": r.code, "text_zh": r.text_zh, "text_en": r.text_en} for r in evaluation.reasons],
+                "reasons": [
+                    {"code": r.code, "text_zh": r.text_zh, "text_en": r.text_en}
+                    for r in evaluation.reasons
+                ],
             },
         }
         # One JSON round trip: the record in memory is exactly what storage will hold.

@@ -27,14 +27,26 @@ from typing import Any, Protocol
 from mobilend.app.ports import DataSourceUnavailable, DecisionReason
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.money import Money
-from mobilend.risk.applicant_facts import application_facts, bureau_facts, ecommerce_facts, telco_facts
+from mobilend.risk.applicant_facts import (
+    application_facts,
+    bureau_facts,
+    ecommerce_facts,
+    telco_facts,
+)
 from mobilend.risk.feature_builder import build_features, money_amount, requested_term
 from mobilend.risk.fraud import fraud_hits, parse_rules
 from mobilend.risk.limits import LimitInputs, compute_limit
 from mobilend.risk.policy.loader import PolicySet
 from mobilend.risk.pricing import price_for_band
 from mobilend.risk.records import money_from
-from mobilend.risk.scoring import MarketCondition, ModelReason, ModelScore, Scorer, decision_scaling, run_scorer
+from mobilend.risk.scoring import (
+    MarketCondition,
+    ModelReason,
+    ModelScore,
+    Scorer,
+    decision_scaling,
+    run_scorer,
+)
 
 MAX_REASONS = 4
 PAID_STAGES = (("telco", telco_facts), ("bureau", bureau_facts))
@@ -105,14 +117,22 @@ class _Run:
         self.sources = sources
         self.params = ctx.policy.params
         self.reasons = _Reasons(ctx.reason_texts)
-        self.scaling = decision_scaling(self.params.score_pdo, self.params.score_base, self.params.score_base_odds)
+        self.scaling = decision_scaling(
+            self.params.score_pdo, self.params.score_base, self.params.score_base_odds
+        )
         self.payloads: dict[str, Mapping[str, Any]] = {}
         self.stages: list[dict[str, Any]] = []
         self.refer_codes: list[str] = []
         self.workings: dict[str, Any] = {"stages": self.stages}
 
     # -- outcomes --------------------------------------------------------------
-    def finish(self, outcome: str, codes: list[str], limit: Money | None = None, rate: Decimal | None = None) -> Evaluation:
+    def finish(
+        self,
+        outcome: str,
+        codes: list[str],
+        limit: Money | None = None,
+        rate: Decimal | None = None,
+    ) -> Evaluation:
         ranked = _ranked(codes)
         if outcome == "decline" and not ranked:
             raise AssertionError("a decline must carry at least one reason")
@@ -125,10 +145,18 @@ class _Run:
             workings=self.workings,
         )
 
-    def _hits(self, stage: str, facts: Mapping[str, Any], extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    def _hits(
+        self, stage: str, facts: Mapping[str, Any], extra: tuple[tuple[str, str], ...] = ()
+    ) -> list[str]:
         """Knock-out (and fraud) hits of a stage; returns the decline codes, keeps refer codes."""
         hits = [(h.code, h.action) for h in self.ctx.policy.knockouts(stage, facts)] + list(extra)
-        self.stages.append({"stage": stage, "facts": dict(facts), "hits": [{"code": c, "action": a} for c, a in hits]})
+        self.stages.append(
+            {
+                "stage": stage,
+                "facts": dict(facts),
+                "hits": [{"code": c, "action": a} for c, a in hits],
+            }
+        )
         self.refer_codes += [c for c, a in hits if a == "refer"]
         return [c for c, a in hits if a == "decline"]
 
@@ -142,7 +170,9 @@ class _Run:
             default_term_months=self.params.default_term_months,
         )
 
-    def score(self, features: Mapping[str, Any], scorer: Scorer | None = None) -> tuple[ModelScore, dict[str, Any]]:
+    def score(
+        self, features: Mapping[str, Any], scorer: Scorer | None = None
+    ) -> tuple[ModelScore, dict[str, Any]]:
         model = run_scorer(scorer or self.ctx.scorer, features)
         stressed = self.ctx.market.stress_pd(model.pd)
         score = self.scaling.score(stressed)
@@ -224,8 +254,18 @@ class _Run:
             return self.finish("decline", ["SCORE_BELOW_CUTOFF", *model_codes])
 
         band_limit, band_rate = self.ctx.policy.band_terms(final["band"])
-        price = price_for_band(band_rate, licence_type=self.params.licence_type, on=self.ctx.on, cost_caps=self.ctx.cost_caps)
-        self.workings["price"] = {"band_rate": band_rate, "annual_rate": price.annual_rate, "cost_cap": price.cost_cap, "capped": price.capped}
+        price = price_for_band(
+            band_rate,
+            licence_type=self.params.licence_type,
+            on=self.ctx.on,
+            cost_caps=self.ctx.cost_caps,
+        )
+        self.workings["price"] = {
+            "band_rate": band_rate,
+            "annual_rate": price.annual_rate,
+            "cost_cap": price.cost_cap,
+            "capped": price.capped,
+        }
         limit = compute_limit(self.limit_inputs(band_limit, price.annual_rate))
         self.workings["limit"] = {
             "binding": limit.binding,
@@ -245,7 +285,11 @@ class _Run:
         if price.capped:
             notes.append("PRICE_CAPPED")
         if final["band_outcome"] == "refer" or self.refer_codes:
-            codes = [*self.refer_codes, "SCORE_REVIEW_BAND", *model_codes] if final["band_outcome"] == "refer" else [*self.refer_codes, *notes]
+            codes = (
+                [*self.refer_codes, "SCORE_REVIEW_BAND", *model_codes]
+                if final["band_outcome"] == "refer"
+                else [*self.refer_codes, *notes]
+            )
             return self.finish("refer", codes, limit.limit, price.annual_rate)
         return self.finish("approve", notes, limit.limit, price.annual_rate)
 
@@ -265,8 +309,12 @@ class _Run:
             present = [a for a in amounts if a is not None]
             return min(present, key=lambda m: m.amount) if present else None
 
-        income = lowest(money_from(applicant.get("monthly_income")), fen(ecommerce.get("income_estimate_fen")))
-        turnover = lowest(money_from(declared.get("monthly_turnover")), fen(merchant.get("monthly_turnover_fen")))
+        income = lowest(
+            money_from(applicant.get("monthly_income")), fen(ecommerce.get("income_estimate_fen"))
+        )
+        turnover = lowest(
+            money_from(declared.get("monthly_turnover")), fen(merchant.get("monthly_turnover_fen"))
+        )
         price_text = money_amount(declared.get("purchase_price"))
         exposure = money_from(declared.get("existing_credit_limits")) or Money.zero(currency)
         return LimitInputs(

@@ -94,7 +94,11 @@ def build_features(
     history = bureau.get("repayment_history") or {}
 
     birth_text = applicant.get("birth_date")
-    birth = dt.date.fromisoformat(birth_text) if birth_text else id_birth_date(str(applicant.get("national_id", "")))
+    birth = (
+        dt.date.fromisoformat(birth_text)
+        if birth_text
+        else id_birth_date(str(applicant.get("national_id", "")))
+    )
     seniority = personal.get("employer_tenure_years")
     if seniority is None and declared.get("employment_years") not in (None, ""):
         seniority = int(declared["employment_years"])

@@ -76,7 +76,9 @@ def parse_rules(data: Mapping[str, Any]) -> tuple[FraudRule, ...]:
             if rule.identifier not in IDENTIFIERS:
                 raise FraudRuleError(f"unknown identifier {rule.identifier!r} in {rule.code}")
             if kind == "spread" and rule.identifier == "national_id":
-                raise FraudRuleError(f"{rule.code}: a person's spread over national IDs is meaningless")
+                raise FraudRuleError(
+                    f"{rule.code}: a person's spread over national IDs is meaningless"
+                )
             if rule.window_days < 1 or rule.limit < 0:
                 raise FraudRuleError(f"{rule.code}: window_days must be ≥ 1 and the limit ≥ 0")
             if rule.action not in ("decline", "refer"):
@@ -113,7 +115,9 @@ def observe(
         elif rule.kind == "shared":
             count = len({s.national_id for s in past} | {sighting.national_id})
         else:
-            values = {getattr(s, rule.identifier) for s in past} | {getattr(sighting, rule.identifier)}
+            values = {getattr(s, rule.identifier) for s in past} | {
+                getattr(sighting, rule.identifier)
+            }
             count = len(values - {""})
         observations[rule.measure] = count
     observations["blacklisted"] = sorted(

@@ -38,7 +38,14 @@ BINDING_REASONS: Mapping[str, str] = {
     "purchase_price": "LIMIT_BY_PURCHASE_PRICE",
 }
 # When two caps give the same amount, the first named here is reported as binding.
-_BINDING_ORDER = ("regulatory_cap", "product_max", "affordability", "turnover", "purchase_price", "score_band")
+_BINDING_ORDER = (
+    "regulatory_cap",
+    "product_max",
+    "affordability",
+    "turnover",
+    "purchase_price",
+    "score_band",
+)
 
 
 def round_down(amount: Money, step: Decimal = LIMIT_STEP) -> Money:
@@ -120,7 +127,9 @@ def compute_limit(inputs: LimitInputs) -> LimitResult:
     candidates: dict[str, Money] = {
         "score_band": inputs.band_limit,
         "product_max": inputs.product_max,
-        "regulatory_cap": (inputs.regulatory_cap - inputs.existing_exposure).max(Money.zero(currency)),
+        "regulatory_cap": (inputs.regulatory_cap - inputs.existing_exposure).max(
+            Money.zero(currency)
+        ),
     }
     name, affordable = _affordable(inputs)
     if affordable is not None:
@@ -128,7 +137,13 @@ def compute_limit(inputs: LimitInputs) -> LimitResult:
     share = inputs.affordability.max_financed_share_of_price
     if share is not None and inputs.purchase_price is not None:
         candidates["purchase_price"] = inputs.purchase_price * share
-    binding = min(_BINDING_ORDER, key=lambda k: (candidates[k].amount if k in candidates else Decimal("Infinity"), _BINDING_ORDER.index(k)))
+    binding = min(
+        _BINDING_ORDER,
+        key=lambda k: (
+            candidates[k].amount if k in candidates else Decimal("Infinity"),
+            _BINDING_ORDER.index(k),
+        ),
+    )
     unrounded = candidates[binding]
     stressed = unrounded * inputs.market_factor
     limit = round_down(stressed)

@@ -44,14 +44,26 @@ def review_line(
         "reasons": new_decision.reasons,
     }
     if new_decision.outcome == "decline" or new_decision.limit is None:
-        return LineReview(FREEZE, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base)
+        return LineReview(
+            FREEZE, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base
+        )
     offered = new_decision.limit
     if offered.is_zero():
-        return LineReview(FREEZE, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base)
+        return LineReview(
+            FREEZE, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base
+        )
     if offered <= current_limit - threshold:
-        return LineReview(LOWER, new_limit=offered, proposed_limit=None, requires_consent=False, **base)
+        return LineReview(
+            LOWER, new_limit=offered, proposed_limit=None, requires_consent=False, **base
+        )
     if new_decision.outcome == "approve" and offered >= current_limit + threshold:
         return LineReview(
-            PROPOSE_INCREASE, new_limit=current_limit, proposed_limit=offered, requires_consent=True, **base
+            PROPOSE_INCREASE,
+            new_limit=current_limit,
+            proposed_limit=offered,
+            requires_consent=True,
+            **base,
         )
-    return LineReview(KEEP, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base)
+    return LineReview(
+        KEEP, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base
+    )

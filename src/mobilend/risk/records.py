@@ -48,7 +48,9 @@ def to_jsonable(value: Any) -> Any:
 
 
 def canonical_json(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return json.dumps(
+        record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
 
 
 def applicant_to_dict(applicant: Applicant) -> dict[str, Any]:
@@ -104,9 +106,13 @@ def decision_from_record(record: Mapping[str, Any]) -> CreditDecision:
         decision_id=str(record["decision_id"]),
         outcome=str(result["outcome"]),
         limit=money_from(result.get("limit")),
-        annual_rate=Decimal(result["annual_rate"]) if result.get("annual_rate") is not None else None,
+        annual_rate=Decimal(result["annual_rate"])
+        if result.get("annual_rate") is not None
+        else None,
         expires_on=dt.date.fromisoformat(expires) if expires else None,
-        reasons=tuple(DecisionReason(r["code"], r["text_zh"], r["text_en"]) for r in result["reasons"]),
+        reasons=tuple(
+            DecisionReason(r["code"], r["text_zh"], r["text_en"]) for r in result["reasons"]
+        ),
         versions={str(k): str(v) for k, v in record["versions"].items()},
     )
 

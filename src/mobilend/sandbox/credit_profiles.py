@@ -188,7 +188,7 @@ def telco_record(row: DatasetRow, phone: str, real_name_match: bool) -> dict[str
         "real_name_match": real_name_match,
         "phone_status": "active",
         "carrier": CARRIERS[noise % len(CARRIERS)],
-        "phone_tenure_months": min(240, 1 + (noise >> 4) % 12 + row.seniority * 9),
+        "phone_tenure_months": min(240, 3 + (noise >> 4) % 24 + row.seniority * 9),
         "monthly_bill_fen": 3_000 + income_fen // 100 + (noise >> 12) % 5_000,
     }
 

@@ -102,7 +102,9 @@ class StubSource:
 
 
 def stub_sources(**patches: dict[str, Any]) -> dict[str, StubSource]:
-    return {name: StubSource(name, patches.get(name, {})) for name in ("telco", "bureau", "ecommerce")}
+    return {
+        name: StubSource(name, patches.get(name, {})) for name in ("telco", "bureau", "ecommerce")
+    }
 
 
 # A clean credit file: no overdue, few enquiries, tenure long enough everywhere.
@@ -137,8 +139,12 @@ class StubResult:
 class RuleScorer:
     """PD from a fixed log-odds formula; ``pd_for`` overrides it for chosen applicants."""
 
-    def __init__(self, version: str = "rule-1", shift: float = 0.0,
-                 pd_for: Callable[[Mapping[str, Any]], float | None] | None = None) -> None:
+    def __init__(
+        self,
+        version: str = "rule-1",
+        shift: float = 0.0,
+        pd_for: Callable[[Mapping[str, Any]], float | None] | None = None,
+    ) -> None:
         self.version = version
         self.shift = shift
         self.pd_for = pd_for
@@ -151,7 +157,9 @@ class RuleScorer:
         logit = -3.2 + self.shift
         if features.get("Records") == "yes":
             logit += 1.6
-            reasons.append({"code": "R_RECORDS", "text_zh": "有逾期记录", "text_en": "Past arrears"})
+            reasons.append(
+                {"code": "R_RECORDS", "text_zh": "有逾期记录", "text_en": "Past arrears"}
+            )
         if (features.get("Debt") or 0) > 500:
             logit += 0.8
             reasons.append({"code": "R_DEBT", "text_zh": "负债较高", "text_en": "High debt"})
@@ -167,7 +175,13 @@ class ConstantScorer:
         self.version = f"{version}-{pd}"
 
     def score_one(self, features: Mapping[str, Any]) -> StubResult:
-        return StubResult(self.pd, 0, [{"code": "R_AGE", "text_zh": "年龄", "text_en": "Age"},
-                                       {"code": "R_JOB", "text_zh": "职业", "text_en": "Job"},
-                                       {"code": "R_HOME", "text_zh": "住房", "text_en": "Home"},
-                                       {"code": "R_TIME", "text_zh": "期限", "text_en": "Term"}])
+        return StubResult(
+            self.pd,
+            0,
+            [
+                {"code": "R_AGE", "text_zh": "年龄", "text_en": "Age"},
+                {"code": "R_JOB", "text_zh": "职业", "text_en": "Job"},
+                {"code": "R_HOME", "text_zh": "住房", "text_en": "Home"},
+                {"code": "R_TIME", "text_zh": "期限", "text_en": "Term"},
+            ],
+        )

@@ -37,11 +37,17 @@ BOOK = PolicyBook()
 REASON_CODES = set(BOOK.reason_texts)
 
 
-def make_engine(sources: dict[str, Any] | None = None, scorer: Any = None, **options: Any) -> RiskDecisionEngine:
+def make_engine(
+    sources: dict[str, Any] | None = None, scorer: Any = None, **options: Any
+) -> RiskDecisionEngine:
     options.setdefault("fraud_store", InMemoryFraudSignalStore())
     options.setdefault("records", InMemoryDecisionRecordStore())
     options.setdefault("policies", BOOK)
-    return RiskDecisionEngine(scorer=scorer or RuleScorer(), sources=sources if sources is not None else clean_sources(), **options)
+    return RiskDecisionEngine(
+        scorer=scorer or RuleScorer(),
+        sources=sources if sources is not None else clean_sources(),
+        **options,
+    )
 
 
 def calls(sources: dict[str, StubSource]) -> dict[str, int]:
@@ -53,7 +59,9 @@ def calls(sources: dict[str, StubSource]) -> dict[str, int]:
 
 def test_application_knockout_stops_before_any_paid_call() -> None:
     sources = clean_sources()
-    decision, record = make_engine(sources).decide_with_record(applicant(1, birth=dt.date(2009, 1, 1)), DECISION_DATE)
+    decision, record = make_engine(sources).decide_with_record(
+        applicant(1, birth=dt.date(2009, 1, 1)), DECISION_DATE
+    )
     assert decision.outcome == "decline"
     assert [r.code for r in decision.reasons] == ["KO_AGE_BELOW_MIN"]
     assert calls(sources) == {"telco": 0, "bureau": 0, "ecommerce": 0}
@@ -63,14 +71,21 @@ def test_application_knockout_stops_before_any_paid_call() -> None:
 def test_telco_knockout_stops_before_the_bureau() -> None:
     sources = clean_sources(telco={"real_name_match": False})
     decision, record = make_engine(sources).decide_with_record(applicant(2), DECISION_DATE)
-    assert (decision.outcome, [r.code for r in decision.reasons]) == ("decline", ["KO_PHONE_NAME_MISMATCH"])
+    assert (decision.outcome, [r.code for r in decision.reasons]) == (
+        "decline",
+        ["KO_PHONE_NAME_MISMATCH"],
+    )
     assert calls(sources) == {"telco": 1, "bureau": 0, "ecommerce": 0}
     assert record["costs"]["total"] == {"amount": "0.50", "currency": "CNY"}
 
 
 def test_bureau_knockout_stops_before_e_commerce() -> None:
-    sources = clean_sources(bureau={"loans": {"current_overdue_fen": 12_000}, "queries": {"last_30d": 9}})
-    decision, record = make_engine(sources).decide_with_record(applicant(3, product="phone"), DECISION_DATE)
+    sources = clean_sources(
+        bureau={"loans": {"current_overdue_fen": 12_000}, "queries": {"last_30d": 9}}
+    )
+    decision, record = make_engine(sources).decide_with_record(
+        applicant(3, product="phone"), DECISION_DATE
+    )
     assert [r.code for r in decision.reasons] == ["KO_CURRENT_OVERDUE", "KO_QUERIES_30D"]
     assert calls(sources) == {"telco": 1, "bureau": 1, "ecommerce": 0}
     assert record["sources_called"] == ["telco", "bureau"]
@@ -82,8 +97,14 @@ def test_bureau_knockout_stops_before_e_commerce() -> None:
 
 def test_phone_instalment_always_buys_consumption_data() -> None:
     sources = clean_sources()
-    app = applicant(4, product="phone", declared={"requested_amount": "6000", "purchase_price": "6999", "term_months": 12})
-    decision, record = make_engine(sources, ConstantScorer(0.01)).decide_with_record(app, DECISION_DATE)
+    app = applicant(
+        4,
+        product="phone",
+        declared={"requested_amount": "6000", "purchase_price": "6999", "term_months": 12},
+    )
+    decision, record = make_engine(sources, ConstantScorer(0.01)).decide_with_record(
+        app, DECISION_DATE
+    )
     assert decision.outcome == "approve"
     assert calls(sources) == {"telco": 1, "bureau": 1, "ecommerce": 1}
     assert record["costs"]["total"]["amount"] == "2.80"
@@ -94,7 +115,9 @@ def test_phone_instalment_always_buys_consumption_data() -> None:
 
 def test_cash_loan_skips_e_commerce_when_the_score_is_clearly_good_and_income_known() -> None:
     sources = clean_sources()
-    decision, record = make_engine(sources, ConstantScorer(0.005)).decide_with_record(applicant(5), DECISION_DATE)
+    decision, record = make_engine(sources, ConstantScorer(0.005)).decide_with_record(
+        applicant(5), DECISION_DATE
+    )
     assert decision.outcome == "approve"
     assert calls(sources)["ecommerce"] == 0
     assert record["costs"]["total"]["amount"] == "2.50"
@@ -114,7 +137,9 @@ def test_cash_loan_clear_decline_does_not_pay_for_e_commerce() -> None:
 )
 def test_cash_loan_buys_e_commerce_when_still_needed(pd: float, income: str | None) -> None:
     sources = clean_sources()
-    decision, record = make_engine(sources, ConstantScorer(pd)).decide_with_record(applicant(7, income=income), DECISION_DATE)
+    decision, record = make_engine(sources, ConstantScorer(pd)).decide_with_record(
+        applicant(7, income=income), DECISION_DATE
+    )
     assert calls(sources)["ecommerce"] == 1
     assert record["sources_called"] == ["telco", "bureau", "ecommerce"]
     assert decision.outcome in ("approve", "refer")
@@ -132,7 +157,9 @@ def test_cash_loan_buys_e_commerce_when_still_needed(pd: float, income: str | No
     ],
 )
 @pytest.mark.parametrize("reason", ["timeout", "server_error", "circuit_open", "crash"])
-def test_a_source_that_cannot_answer_leads_to_refer_never_approval(failing, product, code, reason) -> None:
+def test_a_source_that_cannot_answer_leads_to_refer_never_approval(
+    failing, product, code, reason
+) -> None:
     sources = clean_sources()
     sources[failing].fail_with = reason
     engine = make_engine(sources, ConstantScorer(0.001))  # the best possible score
@@ -147,7 +174,9 @@ def test_a_source_that_cannot_answer_leads_to_refer_never_approval(failing, prod
 
 def test_no_income_anywhere_is_referred() -> None:
     sources = clean_sources(ecommerce={"income_estimate_fen": None})
-    decision = make_engine(sources, ConstantScorer(0.01)).decide(applicant(9, income=None), DECISION_DATE)
+    decision = make_engine(sources, ConstantScorer(0.01)).decide(
+        applicant(9, income=None), DECISION_DATE
+    )
     assert decision.outcome == "refer" and decision.reasons[0].code == "INCOME_UNVERIFIED"
 
 
@@ -156,7 +185,10 @@ def test_debts_that_leave_no_room_decline_with_the_reason() -> None:
                             ecommerce={"income_estimate_fen": 800_000})  # fmt: skip
     decision = make_engine(sources, ConstantScorer(0.01)).decide(applicant(10), DECISION_DATE)
     assert decision.outcome == "decline"
-    assert [r.code for r in decision.reasons][:2] == ["LIMIT_BELOW_MINIMUM", "LIMIT_BY_AFFORDABILITY"]
+    assert [r.code for r in decision.reasons][:2] == [
+        "LIMIT_BELOW_MINIMUM",
+        "LIMIT_BY_AFFORDABILITY",
+    ]
 
 
 def test_unknown_product_is_an_error_not_a_decision() -> None:
@@ -175,7 +207,15 @@ def population(n: int = 160, start: int = 100) -> list:
         declared = {"requested_amount": "8000", "term_months": 12}
         if product == "phone":
             declared["purchase_price"] = "5999"
-        people.append(applicant(i, product=product, region="310104", income=None if i % 5 == 0 else "7000", declared=declared))
+        people.append(
+            applicant(
+                i,
+                product=product,
+                region="310104",
+                income=None if i % 5 == 0 else "7000",
+                declared=declared,
+            )
+        )
     return people
 
 
@@ -187,7 +227,9 @@ def decided() -> tuple[RiskDecisionEngine, InMemoryDecisionRecordStore, list]:
     return engine, records, results
 
 
-def test_population_gets_every_outcome_and_declines_carry_one_to_four_known_reasons(decided) -> None:
+def test_population_gets_every_outcome_and_declines_carry_one_to_four_known_reasons(
+    decided,
+) -> None:
     _, _, results = decided
     outcomes = {d.outcome for d, _ in results}
     assert outcomes == {"approve", "decline", "refer"}
@@ -223,7 +265,7 @@ def test_replay_rebuilds_every_stored_record_byte_for_byte_without_io(decided) -
         scorer=RuleScorer(), sources={n: _Untouchable() for n in ("telco", "bureau", "ecommerce")},
         fraud_store=_Untouchable(), policies=BOOK,
     )  # fmt: skip
-    for decision, record in results:
+    for decision, _record in results:
         stored = records.raw(decision.decision_id)
         replayed, rebuilt = replayer.replay_record(json.loads(stored))
         assert canonical_json(rebuilt) == stored
@@ -232,7 +274,9 @@ def test_replay_rebuilds_every_stored_record_byte_for_byte_without_io(decided) -
 
 def test_a_tampered_record_is_refused(decided) -> None:
     engine, records, results = decided
-    decision = next(d for d, r in results if d.outcome == "approve" and "ecommerce" in r["sources_called"])
+    decision = next(
+        d for d, r in results if d.outcome == "approve" and "ecommerce" in r["sources_called"]
+    )
     record = json.loads(records.raw(decision.decision_id))
     record["result"]["limit"]["amount"] = "49900"
     with pytest.raises(ReplayMismatch) as caught:
@@ -275,7 +319,9 @@ def test_cached_reports_cost_nothing_and_are_recorded_as_cached() -> None:
 
     sources = clean_sources()
     sources["bureau"] = Cached("bureau", sources["bureau"].patch)
-    _, record = make_engine(sources, ConstantScorer(0.005)).decide_with_record(applicant(12), DECISION_DATE)
+    _, record = make_engine(sources, ConstantScorer(0.005)).decide_with_record(
+        applicant(12), DECISION_DATE
+    )
     bureau = next(e for e in record["inputs"]["sources"] if e["source"] == "bureau")
     assert bureau["cached"] is True and bureau["fetched_on"] == "2026-10-28"
     assert record["costs"]["total"]["amount"] == "0.50"
@@ -285,14 +331,24 @@ def test_cached_reports_cost_nothing_and_are_recorded_as_cached() -> None:
 
 
 def test_market_stress_raises_pd_tightens_cutoffs_and_limits_from_its_date() -> None:
-    stress = MarketCondition("stress-2026-12", dt.date(2026, 12, 1), Decimal("2"), 10, Decimal("0.5"), "压力", "stress")
+    stress = MarketCondition(
+        "stress-2026-12", dt.date(2026, 12, 1), Decimal("2"), 10, Decimal("0.5"), "压力", "stress"
+    )
     overlay = MarketOverlay([MarketCondition("base", dt.date(2020, 1, 1)), stress])
     app = applicant(13)
-    before, rec_before = make_engine(overlay=overlay, scorer=ConstantScorer(0.02)).decide_with_record(app, dt.date(2026, 11, 30))
-    after, rec_after = make_engine(overlay=overlay, scorer=ConstantScorer(0.02)).decide_with_record(app, dt.date(2026, 12, 1))
+    before, rec_before = make_engine(
+        overlay=overlay, scorer=ConstantScorer(0.02)
+    ).decide_with_record(app, dt.date(2026, 11, 30))
+    after, rec_after = make_engine(overlay=overlay, scorer=ConstantScorer(0.02)).decide_with_record(
+        app, dt.date(2026, 12, 1)
+    )
     assert (before.versions["market"], after.versions["market"]) == ("base", "stress-2026-12")
     pre, post = rec_before["workings"]["final_score"], rec_after["workings"]["final_score"]
-    assert post["pd"] == pre["pd"] and post["stressed_pd"] > pre["stressed_pd"] and post["score"] < pre["score"]
+    assert (
+        post["pd"] == pre["pd"]
+        and post["stressed_pd"] > pre["stressed_pd"]
+        and post["score"] < pre["score"]
+    )
     assert before.outcome == after.outcome == "approve"
     assert after.limit < before.limit
     assert "MARKET_STRESS" in [r.code for r in after.reasons]
@@ -300,7 +356,9 @@ def test_market_stress_raises_pd_tightens_cutoffs_and_limits_from_its_date() -> 
 
 
 def test_champion_challenger_splits_traffic_stably_and_records_the_arm() -> None:
-    challenger = Challenger("lgbm-2027", Decimal("0.3"), scorer=RuleScorer("rule-challenger", shift=0.5))
+    challenger = Challenger(
+        "lgbm-2027", Decimal("0.3"), scorer=RuleScorer("rule-challenger", shift=0.5)
+    )
     engine = make_engine(stub_sources(), challenger=challenger)
     people = population(200, start=1000)
     results = [engine.decide_with_record(a, DECISION_DATE) for a in people]
@@ -311,11 +369,16 @@ def test_champion_challenger_splits_traffic_stably_and_records_the_arm() -> None
     assert [again.decide(a, DECISION_DATE).versions["arm"] for a in people[:40]] == arms[:40]
     for decision, record in results:
         if decision.versions["arm"] == "challenger":
-            assert decision.versions["model"] == "rule-challenger" and decision.versions["challenger"] == "lgbm-2027"
+            assert (
+                decision.versions["model"] == "rule-challenger"
+                and decision.versions["challenger"] == "lgbm-2027"
+            )
             if "final_score" in record["workings"]:
                 assert record["workings"]["shadow_score"]["model_version"] == "rule-1"
         else:
-            assert decision.versions["model"] == "rule-1" and "shadow_score" not in record["workings"]
+            assert (
+                decision.versions["model"] == "rule-1" and "shadow_score" not in record["workings"]
+            )
         assert engine.replay(record) == decision
 
 
@@ -329,17 +392,26 @@ def test_a_challenger_policy_version_decides_its_share(tmp_path: Path) -> None:
     engine = make_engine(policies=PolicyBook(root), scorer=ConstantScorer(0.01),
                          challenger=Challenger("tight-max", Decimal("0.5"), policy_version="v2"))  # fmt: skip
     decisions = [engine.decide(applicant(2000 + i), DECISION_DATE) for i in range(40)]
-    by_arm = {arm: [d for d in decisions if d.versions["arm"] == arm] for arm in ("champion", "challenger")}
+    by_arm = {
+        arm: [d for d in decisions if d.versions["arm"] == arm]
+        for arm in ("champion", "challenger")
+    }
     assert by_arm["champion"] and by_arm["challenger"]
-    assert all(d.versions["policy"] == "cash/v2" and d.limit == Money("3000") for d in by_arm["challenger"])
-    assert all(d.versions["policy"] == "cash/v1" and d.limit > Money("3000") for d in by_arm["champion"])
+    assert all(
+        d.versions["policy"] == "cash/v2" and d.limit == Money("3000") for d in by_arm["challenger"]
+    )
+    assert all(
+        d.versions["policy"] == "cash/v1" and d.limit > Money("3000") for d in by_arm["champion"]
+    )
 
 
 def test_fraud_ring_on_one_device_is_declined_before_paying_for_data() -> None:
     store = InMemoryFraudSignalStore()
     sources = clean_sources()
     engine = make_engine(sources, ConstantScorer(0.01), fraud_store=store)
-    outcomes = [engine.decide(applicant(3000 + i, device_id="ring-phone"), DECISION_DATE) for i in range(4)]
+    outcomes = [
+        engine.decide(applicant(3000 + i, device_id="ring-phone"), DECISION_DATE) for i in range(4)
+    ]
     assert [d.outcome for d in outcomes[:2]] == ["approve", "approve"]
     for decision in outcomes[2:]:
         assert decision.outcome == "decline"
@@ -355,9 +427,13 @@ def test_blacklist_student_and_birth_date_checks_come_from_the_application() -> 
     student = applicant(4001, declared={"occupation": "student"})
     assert [r.code for r in engine.decide(student, DECISION_DATE).reasons] == ["KO_STUDENT"]
     wrong_birth = applicant(4002, birth_date=dt.date(1991, 5, 17))
-    assert [r.code for r in engine.decide(wrong_birth, DECISION_DATE).reasons] == ["KO_ID_BIRTHDATE_MISMATCH"]
+    assert [r.code for r in engine.decide(wrong_birth, DECISION_DATE).reasons] == [
+        "KO_ID_BIRTHDATE_MISMATCH"
+    ]
     sme_far_away = applicant(4003, product="sme", region="510104")
-    assert [r.code for r in engine.decide(sme_far_away, DECISION_DATE).reasons] == ["KO_REGION_UNSUPPORTED"]
+    assert [r.code for r in engine.decide(sme_far_away, DECISION_DATE).reasons] == [
+        "KO_REGION_UNSUPPORTED"
+    ]
 
 
 # --------------------------------------------------------------------------- features shared with training
@@ -396,6 +472,16 @@ def test_declared_values_fill_in_when_a_source_was_not_bought() -> None:
                       "term_months": 6, "employment_years": 3}},
         DECISION_DATE, {}, default_amount="10000", default_term_months=12,
     )  # fmt: skip
-    assert features["Income"] == 150.0 and features["Amount"] == 100.0 and features["Price"] == 130.0
+    assert (
+        features["Income"] == 150.0 and features["Amount"] == 100.0 and features["Price"] == 130.0
+    )
     assert features["Time"] == 6.0 and features["Seniority"] == 3.0
     assert features["Expenses"] is None and features["Records"] is None
+
+
+def test_a_model_that_needs_other_features_is_refused() -> None:
+    class GermanModel(RuleScorer):
+        feature_names = ["duration_in_month", "Age"]
+
+    with pytest.raises(ValueError, match="duration_in_month"):
+        make_engine(scorer=GermanModel())

@@ -38,7 +38,9 @@ def sighting(n: int, on: dt.date = ON, **fields: str) -> ApplicationSighting:
     return ApplicationSighting(**values)
 
 
-def history_for(rule: FraudRule, others: int, current: ApplicationSighting) -> list[ApplicationSighting]:
+def history_for(
+    rule: FraudRule, others: int, current: ApplicationSighting
+) -> list[ApplicationSighting]:
     """``others`` earlier applications, inside the rule's window, that the rule counts."""
     on = current.on - dt.timedelta(days=rule.window_days - 1)  # the window's first day
     past = []
@@ -47,7 +49,9 @@ def history_for(rule: FraudRule, others: int, current: ApplicationSighting) -> l
             s = sighting(100 + i, on, national_id=current.national_id)
             s = replace(s, **{rule.identifier: getattr(current, rule.identifier)})
         elif rule.kind == "shared":  # same identifier, another person
-            s = replace(sighting(100 + i, on), **{rule.identifier: getattr(current, rule.identifier)})
+            s = replace(
+                sighting(100 + i, on), **{rule.identifier: getattr(current, rule.identifier)}
+            )
         else:  # same person, another value of the identifier
             s = sighting(100 + i, on, national_id=current.national_id)
         past.append(s)
@@ -62,7 +66,9 @@ def codes_after(rule: FraudRule, others: int) -> list[str]:
     return [h.code for h in fraud_hits([rule], observe(store, current, [rule]))]
 
 
-@pytest.mark.parametrize(("scenario", "rule"), ALL_RULES, ids=[f"{s}-{r.code}" for s, r in ALL_RULES])
+@pytest.mark.parametrize(
+    ("scenario", "rule"), ALL_RULES, ids=[f"{s}-{r.code}" for s, r in ALL_RULES]
+)
 def test_each_rule_fires_one_past_its_limit_and_not_at_it(scenario: str, rule: FraudRule) -> None:
     # The current application counts too: `limit` others make limit + 1.
     assert codes_after(rule, rule.limit) == [rule.code]
@@ -74,7 +80,11 @@ def test_rules_cover_every_identifier_and_kind() -> None:
     assert {r.identifier for r in rules if r.kind == "velocity"} == {
         "national_id", "phone", "device_id", "bank_card", "ip_address",
     }  # fmt: skip
-    assert {r.identifier for r in rules if r.kind == "shared"} >= {"device_id", "phone", "bank_card"}
+    assert {r.identifier for r in rules if r.kind == "shared"} >= {
+        "device_id",
+        "phone",
+        "bank_card",
+    }
     assert {r.kind for r in rules} == {"velocity", "shared", "spread"}
 
 
@@ -88,7 +98,9 @@ def test_velocity_window_slides() -> None:
     store.record(sighting(20, ON - dt.timedelta(days=6), device_id="shared-device"))
     store.record(sighting(21, ON, device_id="shared-device"))
     assert observe(store, current, [rule])[rule.measure] == 3
-    assert [h.code for h in fraud_hits([rule], observe(store, current, [rule]))] == ["FRAUD_DEVICE_VELOCITY"]
+    assert [h.code for h in fraud_hits([rule], observe(store, current, [rule]))] == [
+        "FRAUD_DEVICE_VELOCITY"
+    ]
 
 
 def test_one_device_used_by_many_ids_is_a_shared_identifier_hit() -> None:
@@ -133,11 +145,51 @@ def test_blacklisted_identifiers_are_reported_by_kind() -> None:
 @pytest.mark.parametrize(
     "entry",
     [
-        {"velocity": [{"code": "X", "identifier": "email", "window_days": 1, "max_applications": 1, "action": "decline"}]},
-        {"velocity": [{"code": "X", "identifier": "phone", "window_days": 0, "max_applications": 1, "action": "decline"}]},
-        {"shared": [{"code": "X", "identifier": "phone", "window_days": 1, "max_people": 1, "action": "ban"}]},
+        {
+            "velocity": [
+                {
+                    "code": "X",
+                    "identifier": "email",
+                    "window_days": 1,
+                    "max_applications": 1,
+                    "action": "decline",
+                }
+            ]
+        },
+        {
+            "velocity": [
+                {
+                    "code": "X",
+                    "identifier": "phone",
+                    "window_days": 0,
+                    "max_applications": 1,
+                    "action": "decline",
+                }
+            ]
+        },
+        {
+            "shared": [
+                {
+                    "code": "X",
+                    "identifier": "phone",
+                    "window_days": 1,
+                    "max_people": 1,
+                    "action": "ban",
+                }
+            ]
+        },
         {"shared": [{"code": "X", "identifier": "phone", "window_days": 1, "action": "decline"}]},
-        {"spread": [{"code": "X", "identifier": "national_id", "window_days": 1, "max_values": 1, "action": "refer"}]},
+        {
+            "spread": [
+                {
+                    "code": "X",
+                    "identifier": "national_id",
+                    "window_days": 1,
+                    "max_values": 1,
+                    "action": "refer",
+                }
+            ]
+        },
     ],
 )
 def test_bad_rules_are_refused(entry: dict) -> None:

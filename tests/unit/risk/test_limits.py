@@ -55,14 +55,20 @@ def test_annuity_principal_matches_the_closed_form() -> None:
 
 def test_score_band_binds_when_everything_else_is_generous() -> None:
     result = compute_limit(inputs())
-    assert (result.limit, result.binding, result.reason_code) == (Money("30000"), "score_band", "LIMIT_BY_SCORE_BAND")
+    assert (result.limit, result.binding, result.reason_code) == (
+        Money("30000"),
+        "score_band",
+        "LIMIT_BY_SCORE_BAND",
+    )
 
 
 def test_affordability_binds_with_low_income_or_heavy_debts() -> None:
     low = compute_limit(inputs(monthly_income=Money("3000")))
     # 3000 × 0.5 = 1500 a month, PV over 12 months at 14.4 % = 16,671.22 ≤ 6 × income = 18,000
     assert (low.binding, low.limit) == ("affordability", Money("16600"))
-    indebted = compute_limit(inputs(monthly_income=Money("3000"), monthly_debt_service=Money("1000")))
+    indebted = compute_limit(
+        inputs(monthly_income=Money("3000"), monthly_debt_service=Money("1000"))
+    )
     assert indebted.binding == "affordability" and indebted.limit < low.limit
     multiple = compute_limit(inputs(monthly_income=Money("3000"), term_months=36))
     assert (multiple.binding, multiple.limit) == ("affordability", Money("18000"))  # 6 × income
@@ -129,7 +135,9 @@ def test_unknown_income_is_reported_not_guessed() -> None:
     rate_bp=st.integers(0, 2400),
     factor_pct=st.integers(1, 100),
 )
-def test_limit_never_exceeds_any_cap_and_is_a_multiple_of_100(band, income, debt, exposure, term, rate_bp, factor_pct) -> None:
+def test_limit_never_exceeds_any_cap_and_is_a_multiple_of_100(
+    band, income, debt, exposure, term, rate_bp, factor_pct
+) -> None:
     result = compute_limit(
         inputs(band_limit=Money(band), monthly_income=None if income is None else Money(income),
                monthly_debt_service=Money(debt), existing_exposure=Money(exposure), term_months=term,
@@ -144,18 +152,30 @@ def test_limit_never_exceeds_any_cap_and_is_a_multiple_of_100(band, income, debt
 
 def test_price_is_the_band_rate_under_the_cap() -> None:
     on = dt.date(2026, 11, 2)
-    assert price_for_band(Decimal("0.18"), licence_type="micro-lender", on=on).annual_rate == Decimal("0.18")
+    assert price_for_band(
+        Decimal("0.18"), licence_type="micro-lender", on=on
+    ).annual_rate == Decimal("0.18")
     capped = price_for_band(Decimal("0.30"), licence_type="micro-lender", on=on)
     assert (capped.annual_rate, capped.capped) == (Decimal("0.24"), True)
-    tighter = CostCapPolicy([CostCap(Decimal("0.24")), CostCap(Decimal("0.15"), "micro-lender", dt.date(2026, 7, 1))])
-    before = price_for_band(Decimal("0.18"), licence_type="micro-lender", on=dt.date(2026, 6, 30), cost_caps=tighter)
+    tighter = CostCapPolicy(
+        [CostCap(Decimal("0.24")), CostCap(Decimal("0.15"), "micro-lender", dt.date(2026, 7, 1))]
+    )
+    before = price_for_band(
+        Decimal("0.18"), licence_type="micro-lender", on=dt.date(2026, 6, 30), cost_caps=tighter
+    )
     after = price_for_band(Decimal("0.18"), licence_type="micro-lender", on=on, cost_caps=tighter)
     assert before.annual_rate == Decimal("0.18") and after.annual_rate == Decimal("0.15")
 
 
 def decision(outcome: str, limit: str | None) -> CreditDecision:
-    reason = (DecisionReason("KO_CURRENT_OVERDUE", "当前逾期", "overdue"),) if outcome == "decline" else ()
-    return CreditDecision("D1", outcome, Money(limit) if limit else None, Decimal("0.18"), None, reason)
+    reason = (
+        (DecisionReason("KO_CURRENT_OVERDUE", "当前逾期", "overdue"),)
+        if outcome == "decline"
+        else ()
+    )
+    return CreditDecision(
+        "D1", outcome, Money(limit) if limit else None, Decimal("0.18"), None, reason
+    )
 
 
 @pytest.mark.parametrize(

@@ -98,8 +98,15 @@ def test_every_knockout_row_has_a_case_and_a_reason_text() -> None:
 
 def test_rules_of_one_stage_never_fire_in_another() -> None:
     policy = BOOK.get("cash")
-    everything_wrong = {"age": 15, "id_valid": False, "real_name_match": False, "current_overdue_fen": 9}
-    by_stage = {stage: {h.code for h in policy.knockouts(stage, everything_wrong)} for stage in CLEAN}
+    everything_wrong = {
+        "age": 15,
+        "id_valid": False,
+        "real_name_match": False,
+        "current_overdue_fen": 9,
+    }
+    by_stage = {
+        stage: {h.code for h in policy.knockouts(stage, everything_wrong)} for stage in CLEAN
+    }
     assert by_stage["application"] == {"KO_AGE_BELOW_MIN", "KO_ID_INVALID"}
     assert by_stage["telco"] == {"KO_PHONE_NAME_MISMATCH", "KO_PHONE_INACTIVE"}  # status unknown
     assert by_stage["bureau"] == {"KO_CURRENT_OVERDUE"}

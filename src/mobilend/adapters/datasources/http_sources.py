@@ -92,12 +92,17 @@ DEFAULT_SPECS: Mapping[str, SourceSpec] = {
 }
 
 
-def with_costs(specs: Mapping[str, SourceSpec], costs: Mapping[str, Money]) -> dict[str, SourceSpec]:
+def with_costs(
+    specs: Mapping[str, SourceSpec], costs: Mapping[str, Money]
+) -> dict[str, SourceSpec]:
     return {name: replace(spec, cost=costs.get(name, spec.cost)) for name, spec in specs.items()}
 
 
 def with_ttl(specs: Mapping[str, SourceSpec], ttl_days: Mapping[str, int]) -> dict[str, SourceSpec]:
-    return {name: replace(spec, ttl_days=ttl_days.get(name, spec.ttl_days)) for name, spec in specs.items()}
+    return {
+        name: replace(spec, ttl_days=ttl_days.get(name, spec.ttl_days))
+        for name, spec in specs.items()
+    }
 
 
 @dataclass
@@ -217,7 +222,9 @@ class HttpCreditDataSource:
         except ValueError as exc:
             self.meter.failed(self.spec.name)
             raise DataSourceUnavailable(self.spec.name, "bad_payload", "not JSON") from exc
-        missing = [k for k in self.spec.required_keys if not isinstance(payload, dict) or k not in payload]
+        missing = [
+            k for k in self.spec.required_keys if not isinstance(payload, dict) or k not in payload
+        ]
         if missing:
             self.meter.failed(self.spec.name)
             raise DataSourceUnavailable(self.spec.name, "bad_payload", f"missing {missing}")
@@ -245,7 +252,10 @@ def build_http_sources(
     shared_meter = meter or CostMeter()
     sources: dict[str, HttpCreditDataSource] = {}
     for name, spec in specs.items():
-        breaker_args: dict[str, Any] = {"failure_threshold": failure_threshold, "reset_after": reset_after}
+        breaker_args: dict[str, Any] = {
+            "failure_threshold": failure_threshold,
+            "reset_after": reset_after,
+        }
         if clock is not None:
             breaker_args["clock"] = clock
         http_args: dict[str, Any] = {}

@@ -128,7 +128,9 @@ class PolicyParams:
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise PolicyError(f"policy.json is malformed: {exc!r}") from exc
         if params.ecommerce_when not in ("always", "grey_zone"):
-            raise PolicyError(f"ecommerce.when must be always or grey_zone, not {params.ecommerce_when!r}")
+            raise PolicyError(
+                f"ecommerce.when must be always or grey_zone, not {params.ecommerce_when!r}"
+            )
         if params.affordability.method not in ("income", "turnover"):
             raise PolicyError(f"unknown affordability method {params.affordability.method!r}")
         return params
@@ -198,7 +200,9 @@ class PolicySet:
         result = self._bands.evaluate({"score": score})["result"]
         band, outcome = result.get("band"), result.get("outcome")
         if not isinstance(band, str) or outcome not in ("approve", "refer", "decline"):
-            raise PolicyError(f"score band table gave band={band!r} outcome={outcome!r} for {score}")
+            raise PolicyError(
+                f"score band table gave band={band!r} outcome={outcome!r} for {score}"
+            )
         return BandResult(band, outcome)
 
     def band_terms(self, band: str) -> tuple[Money, Decimal]:
