@@ -171,3 +171,31 @@ def test_other_borrower_cannot_pay_or_draw(lending: Lending) -> None:
             line_id=line.line_id, amount=Money("1000.00"), periods=3, on=OPENED_ON,
             borrower_id="intruder",
         )  # fmt: skip
+
+
+def test_overpayment_applied_at_end_of_day_restores_the_line(lending: Lending) -> None:
+    line = make_line(lending)
+    drawn = draw_loan(
+        lending.uow_factory, lending.cost_caps, lending.new_id,
+        line_id=line.line_id, amount=Money("6000.00"), periods=6, on=OPENED_ON,
+    )  # fmt: skip
+    schedule = drawn.offer.schedule.installments
+    # Pay three installments' worth on day one: the next installment is settled now, the
+    # rest is held and settles later installments as they fall due at end of day.
+    paid = schedule[0].total + schedule[1].total + schedule[2].total
+    post_repayment(
+        lending.uow_factory, lending.new_id, loan_id=drawn.loan.loan_id, amount=paid,
+        on=OPENED_ON + dt.timedelta(days=1), idempotency_key="big",
+    )  # fmt: skip
+    with lending.uow_factory() as uow:
+        available_before = uow.lines.get(line.line_id).available
+    day = OPENED_ON
+    while day < schedule[2].due_date:
+        day += dt.timedelta(days=1)
+        lending.eod.run(day)
+    with lending.uow_factory() as uow:
+        loan = uow.loans.get(drawn.loan.loan_id)
+        line_after = uow.lines.get(line.line_id)
+    assert line_after.available > available_before  # principal settled during end of day
+    assert line_after.available == Money("20000.00") - loan.outstanding_principal
+    assert_ledger_consistent(lending, drawn.loan.loan_id)

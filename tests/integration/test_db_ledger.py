@@ -100,12 +100,12 @@ def test_each_currency_must_balance_on_its_own(db: sa.Engine) -> None:
     assert entry_ids(db) == ["E2"]
 
 
-def test_a_posting_added_later_to_a_committed_entry_must_keep_it_balanced(db: sa.Engine) -> None:
+def test_a_committed_entry_takes_no_more_postings(db: sa.Engine) -> None:
     with db.begin() as conn:
         conn.execute(INSERT_ENTRY, {"id": "E1"})
         post(conn, "E1", ("cash", 500, "CNY"), ("suspense", -500, "CNY"))
-    with pytest.raises(IntegrityError, match="does not balance"), db.begin() as conn:
-        post(conn, "E1", ("cash", 1, "CNY"))
+    with pytest.raises(IntegrityError, match="journal entry E1 is closed"), db.begin() as conn:
+        post(conn, "E1", ("cash", 1, "CNY"), ("suspense", -1, "CNY"))
     assert posting_total(db) == 2
 
 
@@ -131,6 +131,60 @@ def test_check_can_be_made_immediate_within_a_transaction(db: sa.Engine) -> None
         conn.rollback()
     finally:
         conn.close()
+
+
+def test_entries_added_after_an_early_check_are_checked_again(db: sa.Engine) -> None:
+    conn = db.connect()
+    try:
+        conn.begin()
+        conn.execute(INSERT_ENTRY, {"id": "E1"})
+        post(conn, "E1", ("cash", 100, "CNY"), ("suspense", -100, "CNY"))
+        conn.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))  # E1 checked: fine
+        conn.execute(sa.text("SET CONSTRAINTS ALL DEFERRED"))
+        conn.execute(INSERT_ENTRY, {"id": "E2"})
+        post(conn, "E2", ("cash", 100, "CNY"), ("suspense", -99, "CNY"))
+        with pytest.raises(IntegrityError, match="journal entry E2 does not balance"):
+            conn.commit()
+    finally:
+        conn.close()
+    assert entry_ids(db) == []
+
+
+def test_entries_written_inside_savepoints_are_checked(db: sa.Engine) -> None:
+    with (
+        pytest.raises(IntegrityError, match="journal entry E2 does not balance"),
+        db.begin() as conn,
+    ):
+        with conn.begin_nested():
+            conn.execute(INSERT_ENTRY, {"id": "E1"})
+            post(conn, "E1", ("cash", 100, "CNY"), ("suspense", -100, "CNY"))
+        with conn.begin_nested():
+            conn.execute(INSERT_ENTRY, {"id": "E2"})
+            post(conn, "E2", ("cash", 100, "CNY"), ("suspense", -1, "CNY"))
+    # A savepoint rolled back takes its unbalanced entry with it.
+    with db.begin() as conn:
+        conn.execute(INSERT_ENTRY, {"id": "E1"})
+        post(conn, "E1", ("cash", 100, "CNY"), ("suspense", -100, "CNY"))
+        nested = conn.begin_nested()
+        conn.execute(INSERT_ENTRY, {"id": "E2"})
+        post(conn, "E2", ("cash", 100, "CNY"))
+        nested.rollback()
+    assert entry_ids(db) == ["E1"]
+
+
+def test_postings_need_an_existing_entry(db: sa.Engine) -> None:
+    with pytest.raises(DBAPIError, match="E404"), db.begin() as conn:
+        post(conn, "E404", ("cash", 100, "CNY"), ("suspense", -100, "CNY"))
+
+
+def test_the_creating_transaction_cannot_be_forged(db: sa.Engine) -> None:
+    with pytest.raises(IntegrityError, match="has 0 posting"), db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO journal_entries (id, kind, business_date, created_txid)"
+                " VALUES ('E1', 'adjustment', DATE '2025-01-15', 1)"
+            )
+        )
 
 
 @pytest.fixture

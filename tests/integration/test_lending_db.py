@@ -17,6 +17,7 @@ from mobilend.bootstrap import Lending, build_lending
 from mobilend.domain.money import Money
 from tests.app.test_lending_use_cases import (  # noqa: F401  (collected here on PostgreSQL)
     test_draw_creates_loan_schedule_and_balanced_disbursement,
+    test_overpayment_applied_at_end_of_day_restores_the_line,
     test_draw_refuses_above_available_and_changes_nothing,
     test_offer_above_cost_cap_is_refused,
     test_other_borrower_cannot_pay_or_draw,

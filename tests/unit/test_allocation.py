@@ -18,7 +18,7 @@ from mobilend.domain.allocation import (
 from mobilend.domain.errors import ValidationFailed
 from mobilend.domain.money import Money
 
-P, F, I, K = Component.PENALTY, Component.FEES, Component.INTEREST, Component.PRINCIPAL
+P, F, INT, K = Component.PENALTY, Component.FEES, Component.INTEREST, Component.PRINCIPAL
 
 
 def m(value: str) -> Money:
@@ -28,7 +28,7 @@ def m(value: str) -> Money:
 def items() -> list[OpenItem]:
     """Installment 1 overdue (with penalty), installment 2 due today (listed first on purpose)."""
     return [
-        OpenItem(2, dt.date(2024, 3, 10), I, m("29.00")),
+        OpenItem(2, dt.date(2024, 3, 10), INT, m("29.00")),
         OpenItem(2, dt.date(2024, 3, 10), K, m("1000.00")),
         OpenItem(2, dt.date(2024, 3, 10), F, m("5.00")),
         OpenItem(1, dt.date(2024, 2, 10), K, m("558.50")),
@@ -36,7 +36,9 @@ def items() -> list[OpenItem]:
     ]
 
 
-def test_default_waterfall_settles_the_oldest_installment_first_penalty_fees_interest_principal() -> None:
+def test_default_waterfall_settles_the_oldest_installment_first_penalty_fees_interest_principal() -> (
+    None
+):
     allocation = allocate_payment(items(), m("600.00"))
     got = [(line.installment, line.component, line.amount) for line in allocation.lines]
     # 11.73 + 558.50 = 570.23 settles installment 1; 29.77 left for installment 2: fees 5, interest 24.77.
@@ -44,7 +46,7 @@ def test_default_waterfall_settles_the_oldest_installment_first_penalty_fees_int
         (1, P, m("11.73")),
         (1, K, m("558.50")),
         (2, F, m("5.00")),
-        (2, I, m("24.77")),
+        (2, INT, m("24.77")),
     ]
     assert allocation.leftover.is_zero()
     assert allocation.applied == m("600.00")
@@ -56,11 +58,11 @@ def test_component_first_settles_one_component_everywhere_before_the_next() -> N
     allocation = allocate_payment(items(), m("50.00"), AllocationOrder.COMPONENT_FIRST)
     got = [(line.installment, line.component, line.amount) for line in allocation.lines]
     # penalty 11.73, fees 5.00, interest 29.00 (all installments), then principal of the oldest: 4.27.
-    assert got == [(1, P, m("11.73")), (2, F, m("5.00")), (2, I, m("29.00")), (1, K, m("4.27"))]
+    assert got == [(1, P, m("11.73")), (2, F, m("5.00")), (2, INT, m("29.00")), (1, K, m("4.27"))]
 
 
 def test_a_product_may_reorder_components() -> None:
-    waterfall = Waterfall(AllocationOrder.INSTALLMENT_FIRST, (K, I, F, P))
+    waterfall = Waterfall(AllocationOrder.INSTALLMENT_FIRST, (K, INT, F, P))
     allocation = allocate_payment(items(), m("560.00"), waterfall)
     got = [(line.installment, line.component, line.amount) for line in allocation.lines]
     assert got == [(1, K, m("558.50")), (1, P, m("1.50"))]
@@ -81,7 +83,7 @@ def test_nothing_owed_returns_everything() -> None:
 
 def test_invalid_waterfall_and_amount_are_refused() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        Waterfall(AllocationOrder.INSTALLMENT_FIRST, (P, F, I))
+        Waterfall(AllocationOrder.INSTALLMENT_FIRST, (P, F, INT))
     assert caught.value.problems[0].field == "components"
     with pytest.raises(ValidationFailed):
         allocate_payment(items(), m("-1"))
@@ -92,7 +94,7 @@ def test_invalid_waterfall_and_amount_are_refused() -> None:
 
 
 def test_waterfall_state_round_trips() -> None:
-    waterfall = Waterfall(AllocationOrder.COMPONENT_FIRST, (I, K, P, F))
+    waterfall = Waterfall(AllocationOrder.COMPONENT_FIRST, (INT, K, P, F))
     assert Waterfall.from_state(waterfall.to_state()) == waterfall
 
 
@@ -131,7 +133,11 @@ def test_allocation_never_moves_more_than_was_paid_and_follows_the_order(
     # A component of an installment is only touched once everything before it in the
     # waterfall is settled: at most one line is partial, and it is the last one.
     by_item = {(i.installment, i.component): i.amount for i in items if i.amount.is_positive()}
-    partial = [x for x in allocation.lines if x.amount < by_item.get((x.installment, x.component), x.amount)]
+    partial = [
+        x
+        for x in allocation.lines
+        if x.amount < by_item.get((x.installment, x.component), x.amount)
+    ]
     assert len(partial) <= 1
     if partial:
         assert allocation.lines[-1] == partial[0]

@@ -40,7 +40,12 @@ def test_default_table_order_and_rank() -> None:
 
 def test_a_custom_table_is_used_as_given() -> None:
     table = BucketTable(
-        (Bucket("current", 0, 3), Bucket("early", 4, 15), Bucket("late", 16, 90), Bucket("loss", 91, None))
+        (
+            Bucket("current", 0, 3),
+            Bucket("early", 4, 15),
+            Bucket("late", 16, 90),
+            Bucket("loss", 91, None),
+        )
     )
     assert [table.bucket_for(d).code for d in (0, 3, 4, 15, 16, 91)] == [
         "current",
@@ -80,7 +85,9 @@ def test_only_the_last_bucket_may_be_open_ended() -> None:
 
 
 @given(bounds=st.lists(st.integers(1, 60), min_size=1, max_size=8), dpd=st.integers(0, 2000))
-def test_any_contiguous_table_puts_every_dpd_in_exactly_one_bucket(bounds: list[int], dpd: int) -> None:
+def test_any_contiguous_table_puts_every_dpd_in_exactly_one_bucket(
+    bounds: list[int], dpd: int
+) -> None:
     buckets = []
     start = 0
     for i, width in enumerate(bounds):

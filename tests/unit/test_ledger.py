@@ -81,7 +81,9 @@ def test_postings_are_signed_debit_positive_credit_negative() -> None:
     ("account", "amount"),
     [("cash:own_pool", "0.001"), ("cash:own_pool", "0"), ("petty_cash", "1"), ("cash::x", "1")],
 )
-def test_a_posting_must_be_exact_to_the_fen_non_zero_and_in_the_chart(account: str, amount: str) -> None:
+def test_a_posting_must_be_exact_to_the_fen_non_zero_and_in_the_chart(
+    account: str, amount: str
+) -> None:
     with pytest.raises(LedgerError):
         Posting(account, m(amount))
 
@@ -118,7 +120,10 @@ def test_an_entry_refuses_a_non_zero_sum() -> None:
 def test_an_entry_refuses_mixed_currencies() -> None:
     with pytest.raises(UnbalancedEntry):
         JournalEntry(
-            "e1", EntryKind.ADJUSTMENT, DAY, (debit(CASH, m("1", "CNY")), credit(CASH, m("1", "USD")))
+            "e1",
+            EntryKind.ADJUSTMENT,
+            DAY,
+            (debit(CASH, m("1", "CNY")), credit(CASH, m("1", "USD"))),
         )
 
 
@@ -147,7 +152,9 @@ def test_disbursement_debits_principal_and_credits_cash() -> None:
 
 def test_repayment_credits_each_component_and_holds_the_excess() -> None:
     paid = ComponentAmounts(principal=m("80"), interest=m("15"), fees=m("3"), penalty=m("2"))
-    entry = repayment_entry("e1", DAY, "L1", paid, overpayment=m("7"), cash_account="cash:rail:clearing")
+    entry = repayment_entry(
+        "e1", DAY, "L1", paid, overpayment=m("7"), cash_account="cash:rail:clearing"
+    )
     assert balances([entry]) == {
         ("cash:rail:clearing", "L1"): m("107"),
         ("loan_principal_receivable", "L1"): m("-80"),
@@ -190,9 +197,7 @@ def test_repayment_can_use_money_already_held() -> None:
             {CASH: m("40"), "recovery_income": m("-40")},
         ),
         (
-            write_off_entry(
-                "e", DAY, "L1", ComponentAmounts(m("500"), m("12"), m("0"), m("3"))
-            ),
+            write_off_entry("e", DAY, "L1", ComponentAmounts(m("500"), m("12"), m("0"), m("3"))),
             {
                 "write_off_expense": m("515"),
                 "loan_principal_receivable": m("-500"),
@@ -251,13 +256,19 @@ def test_balances_refuse_one_account_in_two_currencies() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-ACCOUNTS = [a.value for a in Account] + ["cash:own_pool", "cash:rail:clearing", "funder_payable:bank_a"]
+ACCOUNTS = [a.value for a in Account] + [
+    "cash:own_pool",
+    "cash:rail:clearing",
+    "funder_payable:bank_a",
+]
 signed_fen = st.integers(-1_000_000, 1_000_000).filter(lambda v: v != 0)
 
 
 @given(
     lines=st.lists(
-        st.tuples(st.sampled_from(ACCOUNTS), signed_fen, st.sampled_from(["CNY", "CNY", "CNY", "USD"])),
+        st.tuples(
+            st.sampled_from(ACCOUNTS), signed_fen, st.sampled_from(["CNY", "CNY", "CNY", "USD"])
+        ),
         min_size=0,
         max_size=8,
     ),

@@ -26,10 +26,12 @@ from mobilend.domain.schedules import generate_schedule
 from mobilend.domain.terms import LoanTerms
 
 ONE_DAY = dt.timedelta(days=1)
-SETTINGS = settings(max_examples=600, deadline=None)
+SETTINGS = settings(max_examples=60, deadline=None)
 
 #: Up to 12 periods a loan, so a whole life stays a few hundred business dates.
-short_terms = loan_terms(max_periods=12, units=(PeriodUnit.MONTHS, PeriodUnit.WEEKS, PeriodUnit.DAYS))
+short_terms = loan_terms(
+    max_periods=12, units=(PeriodUnit.MONTHS, PeriodUnit.WEEKS, PeriodUnit.DAYS)
+)
 
 rules_strategy = st.builds(
     ServicingRules,
@@ -60,8 +62,10 @@ OPERATION_WEIGHTS = (
 @st.composite
 def operation(draw: st.DrawFn) -> tuple[object, ...]:
     roll = draw(st.integers(0, 99))
-    for kind, weight in OPERATION_WEIGHTS:
+    kind = OPERATION_WEIGHTS[-1][0]
+    for name, weight in OPERATION_WEIGHTS:
         if roll < weight:
+            kind = name
             break
         roll -= weight
     if kind == "eod":
@@ -123,7 +127,9 @@ def run(loan: Loan, op: tuple[object, ...], entries: list[JournalEntry]) -> None
         entries += prepay(loan, amount, on, mode).entries
     elif kind == "payoff":
         quote = payoff_quote(loan, on)
-        entries += pay_off(loan, quote.amount_due + Money.from_minor(value, loan.currency), on).entries
+        entries += pay_off(
+            loan, quote.amount_due + Money.from_minor(value, loan.currency), on
+        ).entries
     elif kind == "refund":
         entries.append(loan.refund_credit(on))
     elif kind == "write_off":
@@ -134,7 +140,7 @@ def run(loan: Loan, op: tuple[object, ...], entries: list[JournalEntry]) -> None
         entries += loan.cancel(on)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(terms=short_terms, rules=rules_strategy, ops=operations)
 def test_balances_rebuilt_from_postings_equal_the_loan_after_any_history(
     terms: LoanTerms, rules: ServicingRules, ops: list[tuple[object, ...]]

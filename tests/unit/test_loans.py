@@ -113,7 +113,9 @@ def test_worked_example_day_by_day() -> None:
     """
     loan = new_loan()
     book = Book(loan)
-    assert [(i.n, i.principal_due, i.interest_scheduled, i.fees_due) for i in loan.installments] == [
+    assert [
+        (i.n, i.principal_due, i.interest_scheduled, i.fees_due) for i in loan.installments
+    ] == [
         (1, m("1000.00"), m("46.50"), m("5.00")),
         (2, m("1000.00"), m("29.00"), m("5.00")),
         (3, m("1000.00"), m("15.50"), m("5.00")),
@@ -238,7 +240,11 @@ def test_accrual_over_each_full_period_equals_the_scheduled_interest(
         book.post(loan.accrue_to(inst.due_date - dt.timedelta(days=1)))
         assert inst.accrued == inst.interest_scheduled
         # The next period has not begun: nothing accrued on it yet.
-        assert all(i.accrued.is_zero() for i in loan.installments if i.period_start > inst.due_date - dt.timedelta(days=1))
+        assert all(
+            i.accrued.is_zero()
+            for i in loan.installments
+            if i.period_start > inst.due_date - dt.timedelta(days=1)
+        )
     daily = [e for e in book.entries if e.kind is EntryKind.ACCRUAL]
     assert sum(e.total_debits.amount for e in daily) == sum(
         i.interest_scheduled.amount for i in loan.installments
@@ -450,7 +456,9 @@ def test_write_off_and_recovery() -> None:
 
 
 def test_state_round_trips_through_json() -> None:
-    loan = new_loan(fees=(FeeRule(FeeKind.UPFRONT, rate=Decimal("0.01")),), rounding=RoundingMode.HALF_EVEN)
+    loan = new_loan(
+        fees=(FeeRule(FeeKind.UPFRONT, rate=Decimal("0.01")),), rounding=RoundingMode.HALF_EVEN
+    )
     loan.disburse(D(2024, 1, 10))
     loan.accrue_to(D(2024, 2, 20))
     loan.repay(m("500"), D(2024, 2, 21))
@@ -462,7 +470,9 @@ def test_state_round_trips_through_json() -> None:
 
 
 def test_servicing_rules_come_from_the_product() -> None:
-    prod = product(allocation_order=("principal", "interest", "fees", "penalty"), penalty_grace_days=5)
+    prod = product(
+        allocation_order=("principal", "interest", "fees", "penalty"), penalty_grace_days=5
+    )
     rules = ServicingRules.from_product(prod)
     assert rules.penalty_grace_days == 5
     assert rules.waterfall.components[0] is Component.PRINCIPAL
@@ -479,7 +489,9 @@ def test_weekly_loan_accrues_and_ages() -> None:
         frequency=Frequency(1, PeriodUnit.WEEKS),
         day_count=DayCount.ACT_365,
     )
-    loan = Loan.create("L1", "B1", generate_schedule(terms), ServicingRules(penalty_rate=Decimal("0.365")))
+    loan = Loan.create(
+        "L1", "B1", generate_schedule(terms), ServicingRules(penalty_rate=Decimal("0.365"))
+    )
     book = Book(loan)
     book.post(loan.disburse(D(2024, 5, 1)))
     book.post(loan.accrue_to(D(2024, 5, 9)))

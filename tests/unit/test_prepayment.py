@@ -59,7 +59,9 @@ class Book:
         assert loan_balances(self.entries, "L1") == self.loan.ledger_balances()
 
 
-def active(method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL, **kw: object) -> tuple[Loan, Book]:
+def active(
+    method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL, **kw: object
+) -> tuple[Loan, Book]:
     loan = new_loan(method, **kw)  # type: ignore[arg-type]
     book = Book(loan)
     book.post(loan.disburse(START))
@@ -88,7 +90,10 @@ def test_payoff_quote_mid_period_charges_interest_to_that_date_only() -> None:
     result = pay_off(loan, quote.amount_due, D(2024, 1, 25))
     book.post(result.entries)
     assert result.closed and loan.status is LoanStatus.CLOSED
-    assert loan.ledger_balances() == {Account.CASH: m("22.50"), Account.INTEREST_INCOME: m("-22.50")}
+    assert loan.ledger_balances() == {
+        Account.CASH: m("22.50"),
+        Account.INTEREST_INCOME: m("-22.50"),
+    }
     assert loan.installment(1).interest_scheduled == m("22.50")
     assert all(loan.installment(n).interest_scheduled.is_zero() for n in (2, 3))
 
@@ -140,7 +145,10 @@ def test_payoff_uses_money_held_for_the_borrower() -> None:
     book.post(list(result.entries))
     assert loan.status is LoanStatus.CLOSED
     assert loan.held_credit.is_zero()
-    assert loan.ledger_balances() == {Account.CASH: m("22.50"), Account.INTEREST_INCOME: m("-22.50")}
+    assert loan.ledger_balances() == {
+        Account.CASH: m("22.50"),
+        Account.INTEREST_INCOME: m("-22.50"),
+    }
 
 
 def test_insufficient_payoff_is_refused_and_the_loan_is_left_unchanged() -> None:
@@ -218,8 +226,13 @@ def test_partial_prepayment_shorten_term_keeps_the_installment_and_drops_periods
     result = prepay(loan, m("1022.50"), D(2024, 1, 25), "shorten_term")
     book.post(list(result.entries))
     assert (result.periods_before, result.periods_after) == (3, 2)
-    assert [(i.n, i.due_date) for i in loan.installments] == [(1, D(2024, 2, 10)), (2, D(2024, 3, 10))]
-    assert loan.installment(1).unpaid.principal + loan.installment(1).unpaid.interest == m("1016.00")
+    assert [(i.n, i.due_date) for i in loan.installments] == [
+        (1, D(2024, 2, 10)),
+        (2, D(2024, 3, 10)),
+    ]
+    assert loan.installment(1).unpaid.principal + loan.installment(1).unpaid.interest == m(
+        "1016.00"
+    )
     assert loan.installment(2).total_due == m("1014.50")
     assert sum((i.principal_due for i in loan.installments), m("0")) == loan.principal
 

@@ -59,7 +59,15 @@ class LoanByLoanEndOfDay:
     def _one_loan(self, loan_id: str, business_date: dt.date) -> tuple[int, int, int]:
         with self._uow_factory() as uow:
             loan = uow.loans.get(loan_id, for_update=True)
+            repaid_before = loan.principal_repaid
             entries = loan.accrue_to(business_date, self._new_id)
+            # Money held from an overpayment can settle principal during end of day;
+            # a revolving line gets that principal back just as with a repayment.
+            repaid = loan.principal_repaid - repaid_before
+            if repaid.is_positive() and loan.line_id is not None:
+                line = uow.lines.get(loan.line_id, for_update=True)
+                line.restore(repaid)
+                uow.lines.save(line)
             froze, unfroze = _sync_line_freeze(uow, loan)
             uow.loans.save(loan)
             uow.ledger.append(entries, loan.borrower_id)

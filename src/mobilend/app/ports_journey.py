@@ -150,6 +150,10 @@ class CreditApplicationRepository(Protocol):
 
     def by_line(self, line_id: str) -> CreditApplication | None: ...
 
+    def lock_applicant(self, borrower_id: str) -> None:
+        """Serialise applications of one borrower until the transaction ends."""
+        ...
+
 
 class ContractRepository(Protocol):
     def add(self, contract: LoanContract) -> None: ...

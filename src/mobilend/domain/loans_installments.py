@@ -144,11 +144,26 @@ class InstallmentState:
 
     @property
     def is_settled(self) -> bool:
-        return self.unpaid.total.is_zero()
+        # Compared field by field: this runs for every installment on every business date.
+        return (
+            self.principal_paid == self.principal_due
+            and self.interest_paid == self.interest_scheduled
+            and self.fees_paid == self.fees_due
+            and self.penalty_paid == self.penalty_posted
+        )
 
     @property
     def has_payment(self) -> bool:
-        return self.paid.total.is_positive()
+        return any(
+            not value.is_zero()
+            for value in (
+                self.principal_paid,
+                self.interest_paid,
+                self.fees_paid,
+                self.penalty_paid,
+            )
+            if value is not None
+        )
 
     @property
     def total_due(self) -> Money:

@@ -90,19 +90,18 @@ _ONE_DAY = sa.text(
     WITH base AS (
         SELECT i.loan_id, i.n, c.borrower_id, c.currency, c.rounding,
                i.interest_accrued, i.fees_charged, i.penalty_posted,
-               -- interest earned by the end of the day (domain: interest_target)
+               -- interest earned by the end of the day (domain: interest_target),
+               -- unrounded; NULL when the installment has nothing more to earn today
                CASE
                    WHEN i.interest_accrued >= i.interest_scheduled OR i.period_start > :day
-                       THEN i.interest_accrued
+                       THEN NULL
                    WHEN least(:day + 1, i.due_date) >= i.due_date
                         OR day_count_days(i.period_start, i.due_date, c.day_count) <= 0
-                       THEN i.interest_scheduled
-                   ELSE greatest(i.interest_accrued, round_minor(
-                       i.interest_scheduled::numeric
-                       * greatest(day_count_days(i.period_start, :day + 1, c.day_count), 0)
-                       / day_count_days(i.period_start, i.due_date, c.day_count),
-                       c.rounding))
-               END AS interest_accrued_new,
+                       THEN i.interest_scheduled::numeric
+                   ELSE i.interest_scheduled::numeric
+                        * greatest(day_count_days(i.period_start, :day + 1, c.day_count), 0)
+                        / day_count_days(i.period_start, i.due_date, c.day_count)
+               END AS interest_earned,
                CASE WHEN i.due_date <= :day THEN greatest(i.fees_due, i.fees_charged)
                     ELSE i.fees_charged END AS fees_charged_new,
                -- one day of penalty (domain: add_penalty_day), unrounded, in currency units
@@ -121,12 +120,19 @@ _ONE_DAY = sa.text(
                OR (i.due_date <= :day AND i.fees_charged < i.fees_due)
                OR (i.due_date < :day AND :day - i.due_date > c.penalty_grace_days
                    AND i.principal_due > i.principal_paid AND c.penalty_rate > 0))
+    ), rounded AS (
+        -- rounding functions get plain columns, so PostgreSQL inlines them
+        SELECT *,
+               CASE WHEN interest_earned IS NULL THEN interest_accrued
+                    ELSE greatest(interest_accrued, round_minor(interest_earned, rounding))
+               END AS interest_accrued_new,
+               penalty_exact_new * minor_per_unit(currency) AS penalty_exact_minor
+        FROM base
     ), calc AS (
         SELECT *,
-               greatest(penalty_posted,
-                        round_minor(penalty_exact_new * minor_per_unit(currency), rounding))
+               greatest(penalty_posted, round_minor(penalty_exact_minor, rounding))
                    AS penalty_posted_new
-        FROM base
+        FROM rounded
     ), updated_installments AS (
         UPDATE installments i
         SET interest_accrued = c.interest_accrued_new,
@@ -163,7 +169,6 @@ _ONE_DAY = sa.text(
                e.loan_id, e.borrower_id, side.sign * e.amount, e.currency
         FROM entry_lines e CROSS JOIN (VALUES (1), (-1)) AS side(sign)
         WHERE e.amount > 0
-        ORDER BY e.entry_id, side.sign DESC
     ), moved AS (
         UPDATE eod_chunk SET accrued_through = :day
         WHERE accrued_through = :day - 1 AND NOT holds_credit
@@ -176,6 +181,7 @@ _ONE_DAY = sa.text(
                            + (i.fees_due - i.fees_paid) + (i.penalty_posted - i.penalty_paid) <> 0
                         THEN :day - i.due_date ELSE 0 END) AS dpd
         FROM installments i JOIN moved m ON m.id = i.loan_id
+        WHERE i.status <> 'paid' AND i.due_date < :day  -- paid ones are settled: 0 days
         GROUP BY i.loan_id
     )
     UPDATE loans l
@@ -216,6 +222,9 @@ _SET_STATUSES = sa.text(
                END AS status
         FROM installments i JOIN eod_chunk c ON c.id = i.loan_id
         WHERE c.accrued_through = :business_date AND NOT c.holds_credit
+          -- only these can change with the date; payments set the others
+          AND i.status IN ('scheduled', 'due', 'partially_paid') AND i.status <> 'paid'
+          AND i.due_date <= :business_date
     ) s
     WHERE i.loan_id = s.loan_id AND i.n = s.n AND i.status IS DISTINCT FROM s.status
     """
@@ -336,6 +345,8 @@ def _run_chunk(
     conn: sa.Connection, ids: list[str], business_date: dt.date, per_loan: PerLoan | None
 ) -> list[str]:
     """Run every pending day for the loans ``ids`` (locked); return the ids left undone."""
+    # Room for the chunk's sorts and hashes in memory rather than on disk.
+    conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     conn.execute(_MAKE_CHUNK, {"ids": ids})
     conn.execute(sa.text("ANALYZE eod_chunk"))
     first = conn.execute(

@@ -57,9 +57,9 @@ class SqlBorrowerDirectory:
 
     def ensure(self, borrower_id: str) -> None:
         self._conn.execute(
-            pg_insert(t.borrowers).values(id=borrower_id).on_conflict_do_nothing(
-                index_elements=["id"]
-            )
+            pg_insert(t.borrowers)
+            .values(id=borrower_id)
+            .on_conflict_do_nothing(index_elements=["id"])
         )
 
     def exists(self, borrower_id: str) -> bool:

@@ -105,7 +105,10 @@ class FittedScorecard:
         return out
 
     def information_values(self) -> dict[str, float]:
-        summary = self.binning_process.summary()
+        with warnings.catch_warnings():
+            # The library's summary uses pandas calls that pandas 3 deprecates.
+            warnings.simplefilter("ignore")
+            summary = self.binning_process.summary()
         return {str(r["name"]): float(r["iv"]) for _, r in summary.iterrows()}
 
     def serving_tables(self) -> dict[str, Any]:

@@ -1,0 +1,273 @@
+"""Use cases: drawdown offers (用信), the e-contract, and signing it.
+
+An offer is live: every installment, total interest and fees, and the APR (the IRR of
+the borrower's cash flows), refused above the cost cap. A contract draft freezes one
+offer into the text the borrower reads; its SHA-256 is over exactly that text. Signing
+presents the hash back: the loan is drawn, its ledger entries posted, the contract
+marked signed (time, IP, device) and the payout queued — one commit.
+
+Identity in the contract is masked: the stored text never holds personal data in clear
+(the borrower id ties it to the sealed identity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mobilend.app.applications import line_rate
+from mobilend.app.contract_text import render_contract
+from mobilend.app.journey_context import (
+    TOPIC_PAYOUT,
+    JourneyContext,
+    enqueue,
+    joined,
+    notify,
+    percent,
+)
+from mobilend.app.loans import LoanOffer, draw_loan, quote_draw
+from mobilend.app.ports_journey import (
+    ContractStatus,
+    Disbursement,
+    DisbursementStatus,
+    JourneyUnitOfWork,
+    LoanContract,
+)
+from mobilend.domain.borrowers import (
+    ConsentPurpose,
+    mask_bank_card,
+    mask_name,
+    mask_national_id,
+    require_consents,
+)
+from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+
+
+class ContractAlreadySigned(Conflict):
+    code = "contract_already_signed"
+
+
+class ContractExpired(Conflict):
+    code = "contract_expired"
+
+
+class ContractTermsChanged(Conflict):
+    code = "contract_terms_changed"
+
+
+APR_DIGITS = Decimal("0.000001")
+
+
+def offer_snapshot(offer: LoanOffer) -> dict[str, Any]:
+    """The offer as plain values (fen, ISO dates, decimal strings): what a contract freezes
+    and what screens show."""
+    schedule = offer.schedule
+    upfront = schedule.upfront_fee_total
+    interest, fees = schedule.total_interest, schedule.total_fees + upfront
+    return {
+        "line_id": offer.line_id,
+        "product_code": offer.product.code,
+        "product_name": offer.product.name,
+        "currency": schedule.currency,
+        "amount_fen": schedule.principal.to_minor(),
+        "disbursed_fen": schedule.disbursed.to_minor(),
+        "periods": len(schedule.installments),
+        "method": schedule.method.value,
+        "start_date": schedule.start_date.isoformat(),
+        "maturity_date": schedule.maturity_date.isoformat(),
+        "annual_rate": str(offer.annual_rate),
+        "apr": str(offer.apr.apr.quantize(APR_DIGITS)),
+        "total_interest_fen": interest.to_minor(),
+        "total_fees_fen": fees.to_minor(),
+        "upfront_fees_fen": upfront.to_minor(),
+        "total_cost_fen": (interest + fees).to_minor(),
+        "total_repayment_fen": (schedule.total_amount + upfront).to_minor(),
+        "penalty_rate": str(offer.product.penalty_rate),
+        "penalty_grace_days": offer.product.penalty_grace_days,
+        "installments": [
+            {
+                "n": i.n,
+                "due_date": i.due_date.isoformat(),
+                "principal_fen": i.principal.to_minor(),
+                "interest_fen": i.interest.to_minor(),
+                "fees_fen": i.fees.to_minor(),
+                "total_fen": i.total.to_minor(),
+                "balance_after_fen": i.balance_after.to_minor(),
+            }
+            for i in schedule.installments
+        ],
+    }
+
+
+def _owned_line_offer(
+    ctx: JourneyContext,
+    uow: JourneyUnitOfWork,
+    borrower_id: str,
+    line_id: str,
+    amount: Money,
+    periods: int,
+) -> LoanOffer:
+    line = uow.lines.get(line_id)
+    if line.borrower_id != borrower_id:
+        raise NotFound(f"credit line {line_id} not found")
+    return quote_draw(
+        joined(uow),
+        ctx.cost_caps,
+        line_id=line_id,
+        amount=amount,
+        periods=periods,
+        on=ctx.today(),
+        annual_rate=line_rate(uow, line),
+    )
+
+
+def quote_offer(
+    ctx: JourneyContext, *, borrower_id: str, line_id: str, amount: Money, periods: int
+) -> dict[str, Any]:
+    """A live drawdown offer on the borrower's own line, as ``offer_snapshot`` values."""
+    with ctx.uow() as uow:
+        return offer_snapshot(_owned_line_offer(ctx, uow, borrower_id, line_id, amount, periods))
+
+
+def draft_contract(
+    ctx: JourneyContext, *, borrower_id: str, line_id: str, amount: Money, periods: int
+) -> LoanContract:
+    """Render the e-contract for an offer and keep it as a draft (valid on its offer date)."""
+    kyc = ctx.onboarding.load_borrower(borrower_id).ensure_can_borrow()
+    now = ctx.now()
+    with ctx.uow() as uow:
+        terms = offer_snapshot(_owned_line_offer(ctx, uow, borrower_id, line_id, amount, periods))
+        contract_id = ctx.new_id()
+        body = render_contract(
+            contract_id=contract_id,
+            borrower_id=borrower_id,
+            borrower_name=mask_name(kyc.real_name),
+            national_id=mask_national_id(kyc.national_id),
+            bank_card=mask_bank_card(kyc.bank_card),
+            terms=terms,
+            settings=ctx.settings,
+        )
+        contract = LoanContract(
+            contract_id=contract_id,
+            borrower_id=borrower_id,
+            line_id=line_id,
+            status=ContractStatus.DRAFT,
+            template_version=ctx.settings.contract_template_version,
+            body=body,
+            sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+            terms=terms,
+            created_at=now,
+            offer_date=ctx.today(),
+        )
+        uow.contracts.add(contract)
+        uow.commit()
+    return contract
+
+
+@dataclass(frozen=True, slots=True)
+class SignedContract:
+    contract: LoanContract
+    loan: Loan
+    disbursement: Disbursement
+    outbox: tuple[str, ...]
+
+
+def owned_contract(uow: JourneyUnitOfWork, borrower_id: str, contract_id: str, *, lock: bool = False) -> LoanContract:
+    contract = uow.contracts.get(contract_id, for_update=lock)
+    if contract.borrower_id != borrower_id:
+        raise NotFound(f"contract {contract_id} not found")
+    return contract
+
+
+def sign_in_transaction(
+    ctx: JourneyContext,
+    uow: JourneyUnitOfWork,
+    *,
+    borrower_id: str,
+    contract_id: str,
+    sha256: str,
+    ip_address: str,
+    device_id: str,
+) -> SignedContract:
+    """Accept (sign) a draft: draw the loan, record the signature, queue the payout."""
+    contract = owned_contract(uow, borrower_id, contract_id, lock=True)
+    if contract.status != ContractStatus.DRAFT:
+        raise ContractAlreadySigned("合同已签署 (this contract is already signed)")
+    if sha256.strip().lower() != contract.sha256:
+        message = "与展示的合同不一致 (does not match the contract shown)"
+        raise ValidationFailed([Problem("sha256", message)])
+    today, now = ctx.today(), ctx.now()
+    if contract.offer_date != today:
+        message = "报价已过期，请重新生成合同 (the offer has expired; draft the contract again)"
+        raise ContractExpired(message)
+    terms = contract.terms
+    drawn = draw_loan(
+        joined(uow),
+        ctx.cost_caps,
+        ctx.new_id,
+        line_id=contract.line_id,
+        amount=Money.from_minor(int(terms["amount_fen"]), str(terms["currency"])),
+        periods=int(terms["periods"]),
+        on=today,
+        annual_rate=Decimal(str(terms["annual_rate"])),
+        borrower_id=borrower_id,
+    )
+    if offer_snapshot(drawn.offer) != dict(terms):
+        raise ContractTermsChanged("产品条款已变更，请重新生成合同 (terms changed; draft again)")
+    signed = dataclasses.replace(
+        contract,
+        status=ContractStatus.SIGNED,
+        signed_at=now,
+        ip_address=ip_address[:100],
+        device_id=device_id[:200],
+        loan_id=drawn.loan.loan_id,
+    )
+    uow.contracts.save(signed)
+    disbursement = Disbursement(
+        loan_id=drawn.loan.loan_id,
+        borrower_id=borrower_id,
+        contract_id=contract_id,
+        amount=drawn.loan.principal,
+        status=DisbursementStatus.PENDING,
+        idempotency_key=f"payout-{drawn.loan.loan_id}",
+        requested_at=now,
+        updated_at=now,
+    )
+    uow.disbursements.add(disbursement)
+    payout = enqueue(
+        uow, ctx, TOPIC_PAYOUT, borrower_id, {"loan_id": drawn.loan.loan_id}, disbursement.idempotency_key
+    )
+    notice = notify(
+        uow,
+        ctx,
+        borrower_id,
+        "contract_signed",
+        {
+            "contract_ref": contract_id[-8:].upper(),
+            "amount": drawn.loan.principal.format(),
+            "apr": percent(Decimal(str(terms["apr"]))),
+        },
+    )
+    return SignedContract(signed, drawn.loan, disbursement, (payout, notice))
+
+
+def check_can_sign(ctx: JourneyContext, borrower_id: str) -> None:
+    """Identity verified and the e-contract consent given (checked before the transaction)."""
+    ctx.onboarding.load_borrower(borrower_id).ensure_can_borrow()
+    require_consents(ctx.onboarding.consents(borrower_id), (ConsentPurpose.E_CONTRACT,))
+
+
+def contracts(ctx: JourneyContext, borrower_id: str) -> list[LoanContract]:
+    with ctx.uow() as uow:
+        return uow.contracts.for_borrower(borrower_id)
+
+
+def contract(ctx: JourneyContext, borrower_id: str, contract_id: str) -> LoanContract:
+    with ctx.uow() as uow:
+        return owned_contract(uow, borrower_id, contract_id)

@@ -1,0 +1,246 @@
+"""Use cases: the borrower's loans (schedule, disbursement status) and paying them from
+the app — the installment due, a chosen amount, the full payoff, or a partial prepayment.
+
+Every payment is a once-only request (``run_once``): the client's key is claimed in the
+transaction that posts the payment, so a replay returns the first receipt and moves no
+money twice. A loan whose payout has not reached the borrower takes no payment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mobilend.app.journey_context import JourneyContext, Once, joined, notify, run_once
+from mobilend.app.journey_outbox import refresh_disbursement
+from mobilend.app.ports_journey import Disbursement, DisbursementStatus, JourneyUnitOfWork
+from mobilend.app.ports_lending import RepaymentRecord
+from mobilend.app.repayments import (
+    RepaymentReceipt,
+    pay_off_loan,
+    post_repayment,
+    prepay_loan,
+    quote_payoff,
+)
+from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from mobilend.domain.loans import ONE_DAY, Loan, LoanStatus
+from mobilend.domain.money import Money
+from mobilend.domain.prepayment import PayoffQuote, PrepaymentMode
+
+
+class DisbursementNotPaid(Conflict):
+    code = "disbursement_not_paid"
+
+
+class NothingDue(Conflict):
+    code = "nothing_due"
+
+
+PAYMENT_KINDS = ("due", "amount", "payoff", "prepay")
+
+
+@dataclass(frozen=True, slots=True)
+class LoanView:
+    loan: Loan
+    disbursement: Disbursement | None
+    contract_id: str | None
+    as_of: dt.date
+    #: What "pay the installment due" charges today (the next one may be paid early).
+    due_now: Money
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    kind: str
+    receipt: RepaymentReceipt
+    loan: Loan
+    outbox: tuple[str, ...]
+
+
+def due_now(loan: Loan, on: dt.date) -> Money:
+    """Installments due by ``on`` (and the next, where the product allows paying it early),
+    less money already held for the borrower."""
+    if loan.status is not LoanStatus.ACTIVE:
+        return Money.zero(loan.currency)
+    probe = Loan.from_state(loan.to_state())
+    if probe.accrued_through is None or probe.accrued_through < on - ONE_DAY:
+        probe.accrue_to(on - ONE_DAY, lambda: "probe")
+    total = Money.zero(loan.currency)
+    for item in probe.open_items(on):
+        total = total + item.amount
+    return (total - probe.held_credit).max(Money.zero(loan.currency))
+
+
+def _owned_loan(uow: JourneyUnitOfWork, borrower_id: str, loan_id: str) -> Loan:
+    loan = uow.loans.get(loan_id)
+    if loan.borrower_id != borrower_id:
+        raise NotFound(f"loan {loan_id} not found")
+    return loan
+
+
+def _view(uow: JourneyUnitOfWork, loan: Loan, on: dt.date) -> LoanView:
+    contract = uow.contracts.by_loan(loan.loan_id)
+    return LoanView(
+        loan=loan,
+        disbursement=uow.disbursements.get(loan.loan_id),
+        contract_id=contract.contract_id if contract else None,
+        as_of=on,
+        due_now=due_now(loan, on),
+    )
+
+
+def loans(ctx: JourneyContext, borrower_id: str) -> list[LoanView]:
+    with ctx.uow() as uow:
+        pending = [
+            d.loan_id
+            for d in uow.disbursements.for_borrower(borrower_id)
+            if d.status == DisbursementStatus.PENDING
+        ]
+    for loan_id in pending:
+        refresh_disbursement(ctx, loan_id)
+    today = ctx.today()
+    with ctx.uow() as uow:
+        found = sorted(uow.loans.for_borrower(borrower_id), key=lambda x: x.loan_id, reverse=True)
+        return [_view(uow, loan, today) for loan in found]
+
+
+def loan(ctx: JourneyContext, borrower_id: str, loan_id: str) -> LoanView:
+    """One loan with its schedule; a pending payout is first checked with the rail."""
+    with ctx.uow() as uow:
+        _owned_loan(uow, borrower_id, loan_id)
+    refresh_disbursement(ctx, loan_id)
+    with ctx.uow() as uow:
+        return _view(uow, _owned_loan(uow, borrower_id, loan_id), ctx.today())
+
+
+def payoff(ctx: JourneyContext, borrower_id: str, loan_id: str) -> PayoffQuote:
+    return quote_payoff(ctx.uow, loan_id=loan_id, on=ctx.today(), borrower_id=borrower_id)
+
+
+def receipts(ctx: JourneyContext, borrower_id: str, loan_id: str) -> list[RepaymentRecord]:
+    with ctx.uow() as uow:
+        _owned_loan(uow, borrower_id, loan_id)
+        return uow.repayments.for_loan(loan_id)
+
+
+def receipt(
+    ctx: JourneyContext, borrower_id: str, loan_id: str, repayment_id: str
+) -> RepaymentRecord:
+    for record in receipts(ctx, borrower_id, loan_id):
+        if record.repayment_id == repayment_id:
+            return record
+    raise NotFound(f"repayment {repayment_id} not found")
+
+
+# --------------------------------------------------------------------------- paying
+
+
+def _text(zh: str, en: str) -> str:
+    return f"{zh} ({en})"
+
+
+def _require_amount(amount: Money | None) -> Money:
+    if amount is None:
+        raise ValidationFailed([Problem("amount_fen", _text("请填写金额", "amount is required"))])
+    return amount
+
+
+def _settle(
+    ctx: JourneyContext,
+    uow: JourneyUnitOfWork,
+    *,
+    borrower_id: str,
+    loan_id: str,
+    kind: str,
+    amount: Money | None,
+    mode: str | None,
+    key: str,
+) -> PaymentOutcome:
+    loan = _owned_loan(uow, borrower_id, loan_id)
+    disbursement = uow.disbursements.get(loan_id)
+    if disbursement is not None and disbursement.status != DisbursementStatus.PAID:
+        raise DisbursementNotPaid(
+            _text("放款尚未完成，暂不能还款", f"the payout is {disbursement.status}; nothing to repay yet")
+        )
+    on = ctx.today()
+    lending = joined(uow)
+    inner_key = f"{borrower_id}:{key}"
+    common: dict[str, Any] = {
+        "loan_id": loan_id, "on": on, "idempotency_key": inner_key, "borrower_id": borrower_id,
+    }  # fmt: skip
+    if kind == "due":
+        owed = due_now(loan, on)
+        if not owed.is_positive():
+            raise NothingDue(_text("当前没有应还款项", "nothing is due now"))
+        receipt = post_repayment(lending, ctx.new_id, amount=owed, **common)
+    elif kind == "amount":
+        receipt = post_repayment(lending, ctx.new_id, amount=_require_amount(amount), **common)
+    elif kind == "payoff":
+        if amount is None:
+            amount = quote_payoff(lending, loan_id=loan_id, on=on, borrower_id=borrower_id).amount_due
+        receipt = pay_off_loan(lending, ctx.new_id, amount=amount, **common)
+    elif kind == "prepay":
+        chosen = mode or PrepaymentMode.SHORTEN_TERM.value
+        receipt = prepay_loan(
+            lending, ctx.new_id, amount=_require_amount(amount), mode=chosen, **common
+        )
+    else:
+        raise ValidationFailed([Problem("kind", f"one of {', '.join(PAYMENT_KINDS)}")])
+    after = uow.loans.get(loan_id)
+    outbox = [
+        notify(
+            uow,
+            ctx,
+            borrower_id,
+            "repayment_received",
+            {
+                "amount": receipt.record.amount.format(),
+                "outstanding": after.outstanding_principal.format(),
+            },
+        )
+    ]
+    if receipt.closed:
+        outbox.append(
+            notify(uow, ctx, borrower_id, "loan_closed", {"loan_ref": loan_id[-8:].upper()})
+        )
+    return PaymentOutcome(kind, receipt, after, tuple(outbox))
+
+
+def pay(
+    ctx: JourneyContext,
+    *,
+    borrower_id: str,
+    loan_id: str,
+    kind: str,
+    amount: Money | None,
+    idempotency_key: str | None,
+    render: Callable[[PaymentOutcome], Mapping[str, Any]],
+    mode: str | None = None,
+) -> Once[PaymentOutcome]:
+    """Take a payment from the app, once per key."""
+    request = {
+        "loan_id": loan_id,
+        "kind": kind,
+        "amount_fen": amount.to_minor() if amount is not None else None,
+        "mode": mode,
+    }
+    return run_once(
+        ctx,
+        key=idempotency_key,
+        borrower_id=borrower_id,
+        operation="loan.payment",
+        request=request,
+        action=lambda uow: _settle(
+            ctx,
+            uow,
+            borrower_id=borrower_id,
+            loan_id=loan_id,
+            kind=kind,
+            amount=amount,
+            mode=mode,
+            key=str(idempotency_key),
+        ),
+        render=render,
+    )

@@ -1,0 +1,136 @@
+"""`mobilend model train/score/report/evaluate` on a small generated CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mobilend.cli.main import app
+from mobilend.risk.model.synthetic import synthetic_applications
+
+FAST = ["--folds", "3", "--repeats", "1", "--n-estimators", "30"]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    frame = synthetic_applications(n=500, seed=21)
+    data = root / "applications.csv"
+    frame.to_csv(data, index=False)
+    text = data.read_text()
+    assert ",," in text  # empty cells are really in the file
+    model = root / "model"
+    result = runner.invoke(
+        app,
+        ["model", "train", "--data", str(data), "--target", "outcome", "--id-column", "app_id",
+         "--out", str(model), *FAST],
+    )
+    assert result.exit_code == 0, result.output
+    return {"root": root, "data": data, "model": model}
+
+
+def test_train_writes_a_loadable_artifact(workspace):
+    out = workspace["model"]
+    assert {"manifest.json", "manifest.sha256", "pipeline.joblib"} <= {p.name for p in out.iterdir()}
+
+
+def test_score_writes_ids_pd_score_and_four_reason_columns(workspace):
+    pred = workspace["root"] / "pred.csv"
+    result = runner.invoke(
+        app,
+        ["model", "score", "--model", str(workspace["model"]), "--data", str(workspace["data"]),
+         "--id-column", "app_id", "--out", str(pred)],
+    )
+    assert result.exit_code == 0, result.output
+    with pred.open() as handle:
+        header = next(csv.reader(handle))
+    assert header == ["id", "pd", "score", "reason_1", "reason_2", "reason_3", "reason_4"]
+    scored = pd.read_csv(pred, keep_default_na=False)
+    source = pd.read_csv(workspace["data"])
+    assert scored["id"].tolist() == source["app_id"].tolist()
+    assert scored["pd"].between(0, 1, inclusive="neither").all()
+    assert scored["score"].between(300, 900).all()
+    reasons = scored[["reason_1", "reason_2", "reason_3", "reason_4"]]
+    assert reasons.map(lambda c: c == "" or c.startswith("R_")).all().all()
+    # Higher PD, lower score.
+    ordered = scored.sort_values("pd")
+    assert ordered["score"].is_monotonic_decreasing
+
+
+def test_score_without_id_column_numbers_the_rows(workspace):
+    data = workspace["root"] / "no_id.csv"
+    pd.read_csv(workspace["data"]).drop(columns=["app_id", "outcome"]).head(7).to_csv(data, index=False)
+    pred = workspace["root"] / "pred_no_id.csv"
+    result = runner.invoke(
+        app,
+        ["model", "score", "--model", str(workspace["model"]), "--data", str(data), "--out", str(pred)],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(pred)["id"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_report_is_self_contained_html(workspace):
+    report = workspace["root"] / "report.html"
+    result = runner.invoke(
+        app,
+        ["model", "report", "--model", str(workspace["model"]), "--data", str(workspace["data"]),
+         "--target", "outcome", "--out", str(report)],
+    )
+    assert result.exit_code == 0, result.output
+    page = report.read_text("utf-8")
+    for title in ("ROC", "KS", "Calibration", "Score distribution", "Top features"):
+        assert title in page
+    assert "Plotly.newPlot" in page and len(page) > 1_000_000  # the library itself is inlined
+    # Nothing is fetched: no script or stylesheet comes from elsewhere.
+    assert re.search(r"<script[^>]*\bsrc=", page) is None
+    assert re.search(r"<link[^>]*\bhref=", page) is None
+
+
+def test_a_tampered_model_is_refused_with_a_clear_error(workspace, tmp_path):
+    copy = Path(shutil.copytree(workspace["model"], tmp_path / "model"))
+    manifest = copy / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"base_score": 600.0', '"base_score": 700.0'))
+    result = runner.invoke(
+        app,
+        ["model", "score", "--model", str(copy), "--data", str(workspace["data"]),
+         "--out", str(tmp_path / "p.csv")],
+    )
+    assert result.exit_code == 2
+    assert "manifest.json" in result.output and "refusing" in result.output
+
+
+def test_evaluate_prints_pipeline_and_baseline_metrics(workspace, tmp_path):
+    out = tmp_path / "eval.json"
+    result = runner.invoke(
+        app,
+        ["model", "evaluate", "--data", str(workspace["data"]), "--target", "outcome",
+         "--id-column", "app_id", "--split", "0.3", "--seed", "7", "--folds", "3", "--repeats", "1",
+         "--json-out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "plain logistic regression" in result.output and "AUC" in result.output
+    figures = json.loads(out.read_text())
+    assert figures["n_test"] == 150 and figures["n_train"] == 350
+    for side in ("pipeline", "baseline_logistic"):
+        assert 0.5 < figures[side]["auc"] <= 1 and 0 < figures[side]["brier"] < 0.25
+
+
+def test_train_refuses_a_target_with_three_labels(workspace, tmp_path):
+    frame = pd.read_csv(workspace["data"])
+    frame.loc[:5, "outcome"] = "unknown"
+    data = tmp_path / "three.csv"
+    frame.to_csv(data, index=False)
+    result = runner.invoke(
+        app,
+        ["model", "train", "--data", str(data), "--target", "outcome", "--out", str(tmp_path / "m"), *FAST],
+    )
+    assert result.exit_code == 2
+    assert "exactly two labels" in result.output
