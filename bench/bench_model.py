@@ -73,35 +73,46 @@ def main() -> None:
     ref_p50, ref_p99 = percentiles(time_each(lambda r: float(weights @ r), rows))
     matrix = rng.normal(size=(args.rows, n_features))
     ref_rate = args.rows / best_of(lambda: matrix @ weights)
-    print(f"machine reference: numpy dot, 1×{n_features}: p50 {ref_p50:.2f} µs, p99 {ref_p99:.2f} µs")
+    print(
+        f"machine reference: numpy dot, 1×{n_features}: p50 {ref_p50:.2f} µs, p99 {ref_p99:.2f} µs"
+    )
     print(f"machine reference: numpy dot, {args.rows}×{n_features}: {ref_rate:,.0f} rows/s")
     print()
 
     with tempfile.TemporaryDirectory(prefix="bench-model-") as tmp:
         for kind in (CandidateKind.SCORECARD, CandidateKind.LIGHTGBM):
-            start = time.perf_counter()
-            trained = train_model(
-                frame, TARGET, ID, config=TrainingConfig(repeats=1, candidates=(kind,))
-            )
-            train_seconds = time.perf_counter() - start
-            model = load_model(save_model(trained, Path(tmp) / kind.value))
-            with_reasons = percentiles(time_each(model.score_one, singles))
-            without = percentiles(time_each(lambda r: model.score_one(r, with_reasons=False), singles))
-            model.score_frame(big.head(1000))  # load the pipeline before timing
-            batch_rate = args.rows / best_of(lambda: model.score_frame(big))
-            batch_plain = args.rows / best_of(lambda: model.score_frame(big, with_reasons=False))
-            print(f"{kind.value} (trained in {train_seconds:.1f} s, 5-fold CV × 1)")
-            print(
-                f"  score_one with reasons:    p50 {with_reasons[0]:7.1f} µs  p99 {with_reasons[1]:7.1f} µs"
-                f"  (p50 = {with_reasons[0] / ref_p50:,.0f}× the 1-row dot)"
-            )
-            print(
-                f"  score_one without reasons: p50 {without[0]:7.1f} µs  p99 {without[1]:7.1f} µs"
-            )
-            print(
-                f"  score_frame {args.rows:,} rows: {batch_rate:,.0f} rows/s with reasons, "
-                f"{batch_plain:,.0f} rows/s without (dot reference is {ref_rate / batch_plain:,.0f}× faster)"
-            )
+            bench_kind(kind, frame, singles, big, Path(tmp), ref_p50, ref_rate)
+
+
+def bench_kind(
+    kind: CandidateKind,
+    frame: pd.DataFrame,
+    singles: list[dict],
+    big: pd.DataFrame,
+    tmp: Path,
+    ref_p50: float,
+    ref_rate: float,
+) -> None:
+    start = time.perf_counter()
+    trained = train_model(frame, TARGET, ID, config=TrainingConfig(repeats=1, candidates=(kind,)))
+    train_seconds = time.perf_counter() - start
+    model = load_model(save_model(trained, tmp / kind.value))
+    with_reasons = percentiles(time_each(model.score_one, singles))
+    without = percentiles(time_each(lambda r: model.score_one(r, with_reasons=False), singles))
+    model.score_frame(big.head(1000))  # load the pipeline before timing
+    rows = len(big)
+    batch_rate = rows / best_of(lambda: model.score_frame(big))
+    batch_plain = rows / best_of(lambda: model.score_frame(big, with_reasons=False))
+    print(f"{kind.value} (trained in {train_seconds:.1f} s, 5-fold CV × 1)")
+    print(
+        f"  score_one with reasons:    p50 {with_reasons[0]:7.1f} µs  p99 {with_reasons[1]:7.1f} µs"
+        f"  (p50 = {with_reasons[0] / ref_p50:,.0f}× the 1-row dot)"
+    )
+    print(f"  score_one without reasons: p50 {without[0]:7.1f} µs  p99 {without[1]:7.1f} µs")
+    print(
+        f"  score_frame {rows:,} rows: {batch_rate:,.0f} rows/s with reasons, "
+        f"{batch_plain:,.0f} rows/s without (the dot reference is {ref_rate / batch_plain:,.0f}× faster)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ PostgreSQL
 ----------
 Tests run against real PostgreSQL. With ``MOBILEND_DATABASE_URL`` set, that server is used
 (its user must be allowed to create databases); otherwise a private test server is started
-under ``var/pg-test`` (no fsync: test data need not survive a crash) and stopped at the end
-of the run if the run started it.
+under ``var/pg-test`` (no fsync: test data need not survive a crash), shared by concurrent
+test runs and stopped when the last of them ends.
 
 Each pytest process (each xdist worker) gets its own database, cloned from a template that
-was migrated to the newest revision once. Fixtures:
+was migrated to the newest revision once (rebuilt when a migration changes). Fixtures:
 
 - ``database_url``  (session) SQLAlchemy URL of this process's migrated database; also put
   in ``MOBILEND_DATABASE_URL`` for the session, so code that reads settings finds it;
@@ -114,7 +114,8 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
     # One database per process: concurrent runs and xdist workers never share one.
     name = f"mobilend_test_{os.getpid()}"
     for leftover in admin.list_databases(pg_admin_url, "mobilend_test_"):
-        if not _pid_alive(int(leftover.rsplit("_", 1)[1])):
+        owner = leftover.rsplit("_", 1)[1]
+        if owner.isdigit() and not _pid_alive(int(owner)):
             admin.drop_database(pg_admin_url, leftover)
     template = admin.migrated_template(pg_admin_url)
     url = admin.create_database(pg_admin_url, name, template=template)

@@ -3,19 +3,23 @@
 ``build_lending()`` gives the real platform on PostgreSQL (the embedded server
 unless ``MOBILEND_DATABASE_URL`` is set); ``build_lending(in_memory=True)``
 gives the same use cases over in-memory fakes, for fast tests.
+``build_platform()`` adds the borrower journey (onboarding, decisions, contracts,
+payouts, notifications): the container the API and the web app are built from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mobilend.adapters.ids import SortableIds, SystemClock
 from mobilend.adapters.memory.lending import InMemoryLendingUnitOfWorkFactory
 from mobilend.app.eod import LoanByLoanEndOfDay
-from mobilend.app.ports import Clock
+from mobilend.app.journey import BorrowerJourney
+from mobilend.app.ports import Clock, DecisionEngine
 from mobilend.app.ports_lending import EndOfDayRunner, LendingUnitOfWorkFactory
 from mobilend.config import Settings, get_settings
 from mobilend.domain.compliance import CostCapPolicy
@@ -56,3 +60,148 @@ def build_lending(
     engine = engine if engine is not None else create_engine()
     factory = SqlLendingUnitOfWorkFactory(engine)
     return Lending(factory, ids, clock, caps, LoanByLoanEndOfDay(factory, ids), engine)
+
+
+# --------------------------------------------------------------------------- the borrower journey
+
+
+@dataclass
+class Platform:
+    """The service's container: the lending core and the borrower journey, wired on
+    PostgreSQL with the outside world behind HTTP adapters. ``create_api`` and
+    ``create_web`` take it."""
+
+    lending: Lending
+    journey: BorrowerJourney
+    settings: Settings
+    #: Names and base URLs of sandbox services this process started (for developers).
+    sandboxes: dict[str, str] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def today(self) -> dt.date:
+        return self.lending.today()
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+
+def build_decision_engine(settings: Settings) -> DecisionEngine:
+    """The scoring engine (policy rules, PD model, data sources) when configured and its
+    model is on disk; otherwise the basic policy, which needs neither."""
+    from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
+
+    basic = BasicPolicyEngine()
+    choice = settings.decision_engine
+    if choice == "basic" or (choice == "auto" and not settings.credit_data_url):
+        return basic
+    try:
+        return _scoring_engine(settings)
+    except Exception as exc:
+        if choice == "risk":
+            raise
+        logging.getLogger(__name__).warning(
+            "scoring engine unavailable (%s: %s); deciding with the basic policy",
+            type(exc).__name__,
+            exc,
+        )
+        return basic
+
+
+def _scoring_engine(settings: Settings) -> DecisionEngine:
+    from mobilend.adapters.datasources import build_http_sources
+    from mobilend.risk.engine import RiskDecisionEngine
+    from mobilend.risk.fraud import InMemoryFraudSignalStore
+    from mobilend.risk.model.artifact import MANIFEST, load_model
+    from mobilend.risk.model.defaults import default_model_dir
+    from mobilend.risk.records import JsonFileDecisionRecordStore
+
+    model_dir = default_model_dir(settings.var_path.parent)
+    if not (model_dir / MANIFEST).is_file():
+        raise FileNotFoundError(f"no default model at {model_dir}; run `mobilend model train`")
+    return RiskDecisionEngine(
+        scorer=load_model(model_dir),
+        sources=build_http_sources(settings.credit_data_url),
+        fraud_store=InMemoryFraudSignalStore(),
+        records=JsonFileDecisionRecordStore(settings.var_path / "decisions"),
+    )
+
+
+def build_platform(
+    *,
+    engine: Any = None,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    sms_gateway_url: str | None = None,
+    payment_gateway_url: str | None = None,
+    decisions: DecisionEngine | None = None,
+    seed_products: bool = True,
+) -> Platform:
+    """Wire the borrower journey on PostgreSQL. Gateway URLs default to the settings';
+    one of them missing is an error here (``mobilend.asgi`` starts sandboxes first)."""
+    import os
+
+    from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
+    from mobilend.adapters.auth.tokens import load_jwt_secret
+    from mobilend.adapters.db.journey_repository import SqlJourneyUnitOfWorkFactory
+    from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
+    from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
+    from mobilend.adapters.notify.http_gateway import HttpMessageGateway
+    from mobilend.adapters.rails.http_rail import HttpPaymentRail
+    from mobilend.adapters.vault import FieldVault, load_pii_secrets
+    from mobilend.app.catalogue import DEMO_PRODUCTS
+    from mobilend.app.journey import JourneyContext
+    from mobilend.app.onboarding import Onboarding
+    from mobilend.app.products import ensure_product
+    from mobilend.domain.products_state import product_from_state
+
+    settings = settings or get_settings()
+    lending = build_lending(engine=engine, settings=settings, clock=clock)
+    db = lending.engine
+    sms_url = sms_gateway_url or settings.sms_gateway_url
+    payment_url = payment_gateway_url or settings.payment_gateway_url
+    if not sms_url or not payment_url:
+        raise ValueError("build_platform needs the SMS and payment gateway URLs")
+    secret = settings.gateway_secret.get_secret_value()
+    messages = HttpMessageGateway(sms_url, secret, timeout=3.0, retries=2)
+    rail = HttpPaymentRail(payment_url, secret, timeout=5.0, retries=2)
+    pii = load_pii_secrets(
+        settings.pii_keys.get_secret_value(),
+        settings.pii_index_key.get_secret_value() or os.environ.get("MOBILEND_PII_INDEX_KEY", ""),
+        var_dir=settings.var_path,
+    )
+    tokens = JwtTokenIssuer(
+        load_jwt_secret(settings.jwt_secret.get_secret_value(), var_dir=settings.var_path),
+        SqlRefreshTokenStore(db),
+        access_ttl=dt.timedelta(seconds=settings.jwt_ttl_seconds),
+    )
+    ids = SortableIds()
+    onboarding = Onboarding(
+        unit_of_work=lambda: SqlOnboardingUnitOfWork(db),
+        vault=FieldVault.from_secrets(pii),
+        messages=messages,
+        tokens=tokens,
+        clock=lending.clock,
+        ids=ids,
+        random=SecretsRandom(),
+    )
+    context = JourneyContext(
+        uow=SqlJourneyUnitOfWorkFactory(db),
+        new_id=lending.new_id,
+        clock=lending.clock,
+        cost_caps=lending.cost_caps,
+        onboarding=onboarding,
+        decisions=decisions or build_decision_engine(settings),
+        rail=rail,
+        messages=messages,
+    )
+    if seed_products:
+        for definition in DEMO_PRODUCTS:
+            product = product_from_state(dict(definition))
+            ensure_product(
+                lending.uow_factory, product, on=lending.today(), cost_caps=lending.cost_caps
+            )
+    platform = Platform(lending, BorrowerJourney(context), settings)
+    platform.closers += [messages.close, rail.close]
+    return platform

@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     #: Lifetime of an access token (refresh tokens last 30 days).
     jwt_ttl_seconds: int = 900
 
+    #: Base URL of the SMS gateway. Empty: the service starts the sandbox gateway itself
+    #: (it keeps every message, so a developer can read sign-in codes from it).
+    sms_gateway_url: str = ""
+    #: Base URL of the payment gateway (payouts). Empty: the service starts the sandbox.
+    payment_gateway_url: str = ""
+    #: Shared secret of the gateways' signed callbacks.
+    gateway_secret: SecretStr = SecretStr("dev-only-gateway-secret")
+    #: Base URL of the credit data service (bureau, telco, e-commerce) the scoring engine calls.
+    credit_data_url: str = ""
+    #: ``auto``: the scoring engine when its model and ``credit_data_url`` are there, else
+    #: the basic policy; ``risk`` or ``basic`` to choose.
+    decision_engine: str = "auto"
+
     #: Number of loan-id partitions the end-of-day batch is split into.
     eod_partitions: int = Field(default=4, ge=1)
     #: Loans per transaction inside one EOD partition.

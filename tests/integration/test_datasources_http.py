@@ -5,6 +5,7 @@ breaker, and the decision engine end to end (failures refer, replay needs no net
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -31,7 +32,8 @@ from mobilend.risk.fraud import InMemoryFraudSignalStore
 from mobilend.risk.records import InMemoryDecisionRecordStore
 from mobilend.sandbox.credit_data import create_app
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "risk"))
+# The decision-engine test doubles live with the unit tests; appended, so nothing is shadowed.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "unit" / "risk"))
 from risk_helpers import DATA_FILE, RuleScorer, applicant
 
 ON = dt.date(2026, 11, 2)
@@ -171,11 +173,11 @@ def test_retries_run_out_into_a_clear_unavailable_error(sandbox: CreditSandbox, 
 
 
 def test_a_hanging_source_times_out_and_is_retried(sandbox: CreditSandbox, sleeps) -> None:
-    sandbox.fault("timeout", hang_ms=1500, count=1, phase="before", paths=["/ecommerce"])
-    ecommerce = sources_for(sandbox, sleeps, timeout=0.3, retries=1)["ecommerce"]
+    sandbox.fault("timeout", hang_ms=2000, count=1, phase="before", paths=["/ecommerce"])
+    ecommerce = sources_for(sandbox, sleeps, timeout=0.5, retries=1)["ecommerce"]
     report = ecommerce.fetch(applicant(8), ON)  # first attempt times out, the retry answers
     assert report.cost == Money("0.30") and len(sleeps) == 1
-    sandbox.fault("timeout", hang_ms=1500, phase="before", paths=["/ecommerce"])
+    sandbox.fault("timeout", hang_ms=2000, phase="before", paths=["/ecommerce"])
     with pytest.raises(DataSourceUnavailable) as caught:
         ecommerce.fetch(applicant(9), ON)
     assert caught.value.reason == "timeout"
@@ -266,3 +268,49 @@ def test_sandbox_overrides_drive_a_knockout(sandbox: CreditSandbox, sleeps) -> N
     assert (decision.outcome, decision.reasons[0].code) == ("decline", "KO_CURRENT_OVERDUE")
     oracle = sandbox.admin("GET", f"/admin/profiles/{person.national_id}")
     assert oracle["row"]["status"] in ("good", "bad")
+
+
+@pytest.mark.slow
+def test_default_model_end_to_end_and_cli_replay(
+    sandbox: CreditSandbox, sleeps, tmp_path: Path
+) -> None:
+    """The trained default model behind the engine, decisions over HTTP, then
+    ``mobilend decision replay`` on the stored records (trains the model if absent)."""
+    from typer.testing import CliRunner
+
+    from mobilend.cli.main import app
+    from mobilend.risk.engine import load_default_scorer
+    from mobilend.risk.model.defaults import default_model_dir, ensure_default_model
+    from mobilend.risk.records import JsonFileDecisionRecordStore
+
+    model_dir = ensure_default_model(default_model_dir(Path(__file__).resolve().parents[2]))
+    store = JsonFileDecisionRecordStore(tmp_path / "decisions")
+    engine = RiskDecisionEngine(
+        scorer=load_default_scorer(str(model_dir)),
+        sources=sources_for(sandbox, sleeps, retries=1),
+        fraud_store=InMemoryFraudSignalStore(),
+        records=store,
+    )
+    people = [applicant(600 + i, product=("cash", "phone", "sme")[i % 3], region="310104",
+                        declared={"requested_amount": "6000", "purchase_price": "4999", "term_months": 12})
+              for i in range(30)]  # fmt: skip
+    decisions = [engine.decide(p, ON) for p in people]
+    assert {d.outcome for d in decisions} >= {"approve", "decline"}
+    runner = CliRunner()
+    for decision in decisions[:6]:
+        args = ["decision", "replay", decision.decision_id, "--records-dir", str(store.folder),
+                "--model-dir", str(model_dir)]  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert decision.outcome in result.output and "identical" in result.output
+    path = store.folder / f"{decisions[0].decision_id}.json"
+    record = json.loads(path.read_text("utf-8"))
+    record["result"]["outcome"] = (
+        "approve" if record["result"]["outcome"] != "approve" else "decline"
+    )
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(record), "utf-8")
+    result = runner.invoke(
+        app, ["decision", "replay", str(tampered), "--model-dir", str(model_dir)]
+    )
+    assert result.exit_code == 1 and "replay failed" in result.output

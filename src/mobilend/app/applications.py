@@ -107,7 +107,9 @@ def _check_can_apply(
     if declined is not None:
         again_on = declined.decided_on + dt.timedelta(days=ctx.settings.reapply_after_days)
         if today < again_on:
-            message = _text(f"请于{again_on.isoformat()}后再申请", f"you may apply again from {again_on}")
+            message = _text(
+                f"请于{again_on.isoformat()}后再申请", f"you may apply again from {again_on}"
+            )
             raise ReapplyTooSoon(message, [Problem("product_code", message)])
 
 
@@ -149,8 +151,12 @@ def apply_for_line(
     borrower = ctx.onboarding.load_borrower(borrower_id)
     kyc = borrower.ensure_can_borrow()
     require_consents(ctx.onboarding.consents(borrower_id))
-    if monthly_income is not None and (monthly_income.is_negative() or not monthly_income.is_whole()):
-        raise ValidationFailed([Problem("monthly_income_fen", _text("月收入无效", "invalid income"))])
+    if monthly_income is not None and (
+        monthly_income.is_negative() or not monthly_income.is_whole()
+    ):
+        raise ValidationFailed(
+            [Problem("monthly_income_fen", _text("月收入无效", "invalid income"))]
+        )
     with ctx.uow() as uow:
         product = _product(uow, code)
         _check_can_apply(ctx, uow, borrower_id, today)
@@ -192,9 +198,20 @@ def _record(
     rate = Decimal(str(decision.annual_rate)) if decision.annual_rate is not None else None
     limit = decision.limit.round() if decision.limit is not None else None
     line_id = None
+    expires: dt.date | None = decision.expires_on
     outcome = decision.outcome
+    reasons = tuple(decision.reasons)
     if outcome == "approve" and (limit is None or rate is None or not limit.is_positive()):
         outcome = "refer"  # an approval without a price or limit cannot open a line
+    elif outcome == "approve" and limit is not None and limit < product.min_amount:
+        outcome = "decline"
+        reasons = (
+            DecisionReason(
+                "LIMIT_BELOW_PRODUCT_MINIMUM",
+                f"可用额度低于产品最低借款金额{product.min_amount.format()}元",
+                f"the line would be below the product minimum of CNY {product.min_amount.format()}",
+            ),
+        )
     if outcome == "approve" and limit is not None and rate is not None:
         expires_on = decision.expires_on or today + dt.timedelta(days=DEFAULT_LINE_DAYS)
         line = open_credit_line(
@@ -208,8 +225,6 @@ def _record(
         )
         line_id = line.line_id
         expires = line.expires_on
-    else:
-        expires = decision.expires_on
     application = CreditApplication(
         application_id=application_id,
         borrower_id=borrower_id,
@@ -223,7 +238,7 @@ def _record(
         price_band=price_band_of(rate) if rate is not None and outcome == "approve" else "",
         expires_on=expires if outcome == "approve" else None,
         line_id=line_id,
-        reasons=tuple(decision.reasons[:4]) if outcome != "approve" else tuple(decision.reasons),
+        reasons=reasons[:4] if outcome != "approve" else reasons,
         versions=dict(decision.versions),
         declared=declared,
     )
@@ -279,7 +294,9 @@ def application(ctx: JourneyContext, borrower_id: str, application_id: str) -> C
 def _view(uow: JourneyUnitOfWork, line: CreditLine, on: dt.date) -> LineView:
     product = uow.products.get(line.product_code)
     applied = uow.applications.by_line(line.line_id)
-    rate = applied.annual_rate if applied and applied.annual_rate is not None else product.annual_rate
+    rate = (
+        applied.annual_rate if applied and applied.annual_rate is not None else product.annual_rate
+    )
     line.expire_if_due(on)  # shown as expired; storing that is the line review's job
     return LineView(
         line=line,
@@ -294,7 +311,9 @@ def _view(uow: JourneyUnitOfWork, line: CreditLine, on: dt.date) -> LineView:
 def lines(ctx: JourneyContext, borrower_id: str) -> list[LineView]:
     today = ctx.today()
     with ctx.uow() as uow:
-        found = sorted(uow.lines.for_borrower(borrower_id), key=lambda line: line.opened_on, reverse=True)
+        found = sorted(
+            uow.lines.for_borrower(borrower_id), key=lambda line: line.opened_on, reverse=True
+        )
         return [_view(uow, line, today) for line in found]
 
 

@@ -51,13 +51,21 @@ def pct(rate: str | Decimal) -> str:
 
 def key_terms(terms: Mapping[str, Any]) -> list[KeyTerm]:
     """The terms a borrower must see highlighted, in the order the contract shows them."""
-    method_zh, method_en = METHOD_NAMES.get(str(terms["method"]), (terms["method"], terms["method"]))
+    method_zh, method_en = METHOD_NAMES.get(
+        str(terms["method"]), (terms["method"], terms["method"])
+    )
     first = terms["installments"][0]
     periods = terms["periods"]
     penalty = pct(terms["penalty_rate"])
     grace = terms["penalty_grace_days"]
     return [
-        KeyTerm("amount", "借款金额", "Amount", f"{yuan(terms['amount_fen'])}元", f"CNY {yuan(terms['amount_fen'])}"),
+        KeyTerm(
+            "amount",
+            "借款金额",
+            "Amount",
+            f"{yuan(terms['amount_fen'])}元",
+            f"CNY {yuan(terms['amount_fen'])}",
+        ),
         KeyTerm(
             "apr",
             "年化利率（APR，按内部收益率IRR计算）",
@@ -65,7 +73,13 @@ def key_terms(terms: Mapping[str, Any]) -> list[KeyTerm]:
             pct(terms["apr"]),
             pct(terms["apr"]),
         ),
-        KeyTerm("annual_rate", "年利率（单利）", "Annual interest rate (simple)", pct(terms["annual_rate"]), pct(terms["annual_rate"])),
+        KeyTerm(
+            "annual_rate",
+            "年利率（单利）",
+            "Annual interest rate (simple)",
+            pct(terms["annual_rate"]),
+            pct(terms["annual_rate"]),
+        ),
         KeyTerm(
             "total_cost",
             "借款总成本（利息+费用）",

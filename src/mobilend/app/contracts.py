@@ -13,7 +13,6 @@ Identity in the contract is masked: the stored text never holds personal data in
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +28,7 @@ from mobilend.app.journey_context import (
     notify,
     percent,
 )
+from mobilend.app.journey_loans import LoanView, loan_view
 from mobilend.app.loans import LoanOffer, draw_loan, quote_draw
 from mobilend.app.ports_journey import (
     ContractStatus,
@@ -45,7 +45,6 @@ from mobilend.domain.borrowers import (
     require_consents,
 )
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from mobilend.domain.loans import Loan
 from mobilend.domain.money import Money
 
 
@@ -173,12 +172,14 @@ def draft_contract(
 @dataclass(frozen=True, slots=True)
 class SignedContract:
     contract: LoanContract
-    loan: Loan
+    loan: LoanView
     disbursement: Disbursement
     outbox: tuple[str, ...]
 
 
-def owned_contract(uow: JourneyUnitOfWork, borrower_id: str, contract_id: str, *, lock: bool = False) -> LoanContract:
+def owned_contract(
+    uow: JourneyUnitOfWork, borrower_id: str, contract_id: str, *, lock: bool = False
+) -> LoanContract:
     contract = uow.contracts.get(contract_id, for_update=lock)
     if contract.borrower_id != borrower_id:
         raise NotFound(f"contract {contract_id} not found")
@@ -241,7 +242,12 @@ def sign_in_transaction(
     )
     uow.disbursements.add(disbursement)
     payout = enqueue(
-        uow, ctx, TOPIC_PAYOUT, borrower_id, {"loan_id": drawn.loan.loan_id}, disbursement.idempotency_key
+        uow,
+        ctx,
+        TOPIC_PAYOUT,
+        borrower_id,
+        {"loan_id": drawn.loan.loan_id},
+        disbursement.idempotency_key,
     )
     notice = notify(
         uow,
@@ -254,7 +260,8 @@ def sign_in_transaction(
             "apr": percent(Decimal(str(terms["apr"]))),
         },
     )
-    return SignedContract(signed, drawn.loan, disbursement, (payout, notice))
+    view = loan_view(uow, drawn.loan, today)
+    return SignedContract(signed, view, disbursement, (payout, notice))
 
 
 def check_can_sign(ctx: JourneyContext, borrower_id: str) -> None:

@@ -49,7 +49,7 @@ TOPIC_SMS = "notify.sms"
 @dataclass(frozen=True, slots=True)
 class JourneySettings:
     #: Product a credit line is opened on when the application names none.
-    default_product: str = "cash-12m"
+    default_product: str = "cash"
     #: Days after a decline before the borrower may apply again.
     reapply_after_days: int = 30
     contract_template_version: str = "loan-contract-v1"
@@ -132,14 +132,19 @@ _KEY = re.compile(r"[\x21-\x7e]{1,100}")
 
 def check_idempotency_key(key: str | None) -> str:
     if key is None or not _KEY.fullmatch(key):
-        message = "幂等键为1至100个可见ASCII字符 (Idempotency-Key must be 1-100 visible ASCII characters)"
+        message = (
+            "幂等键为1至100个可见ASCII字符 (Idempotency-Key must be 1-100 visible ASCII characters)"
+        )
         raise ValidationFailed([Problem("Idempotency-Key", message)])
     return key
 
 
 def fingerprint(operation: str, request: Mapping[str, Any]) -> str:
     canonical = json.dumps(
-        {"operation": operation, "request": request}, sort_keys=True, separators=(",", ":"), default=str
+        {"operation": operation, "request": request},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -171,9 +176,7 @@ def run_once(
         previous = uow.idempotency.claim(key, scope, borrower_id, request_hash)
         if previous is not None:
             if previous.request_hash != request_hash or previous.response is None:
-                message = (
-                    "该幂等键已用于另一请求 (this Idempotency-Key was already used for a different request)"
-                )
+                message = "该幂等键已用于另一请求 (this Idempotency-Key was already used for a different request)"
                 raise IdempotencyKeyReused(message, [Problem("Idempotency-Key", message)])
             return Once(previous.response, True, None)
         result = action(uow)
@@ -222,7 +225,12 @@ def notify(
         )
     )
     return enqueue(
-        uow, ctx, TOPIC_SMS, borrower_id, {"notification_id": notification_id}, f"sms-{notification_id}"
+        uow,
+        ctx,
+        TOPIC_SMS,
+        borrower_id,
+        {"notification_id": notification_id},
+        f"sms-{notification_id}",
     )
 
 

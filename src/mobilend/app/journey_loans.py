@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from mobilend.app.journey_context import JourneyContext, Once, joined, notify, run_once
@@ -49,13 +50,15 @@ class LoanView:
     as_of: dt.date
     #: What "pay the installment due" charges today (the next one may be paid early).
     due_now: Money
+    #: The APR the contract disclosed (None for a loan drawn without one).
+    apr: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentOutcome:
     kind: str
     receipt: RepaymentReceipt
-    loan: Loan
+    loan: LoanView
     outbox: tuple[str, ...]
 
 
@@ -80,7 +83,7 @@ def _owned_loan(uow: JourneyUnitOfWork, borrower_id: str, loan_id: str) -> Loan:
     return loan
 
 
-def _view(uow: JourneyUnitOfWork, loan: Loan, on: dt.date) -> LoanView:
+def loan_view(uow: JourneyUnitOfWork, loan: Loan, on: dt.date) -> LoanView:
     contract = uow.contracts.by_loan(loan.loan_id)
     return LoanView(
         loan=loan,
@@ -88,6 +91,7 @@ def _view(uow: JourneyUnitOfWork, loan: Loan, on: dt.date) -> LoanView:
         contract_id=contract.contract_id if contract else None,
         as_of=on,
         due_now=due_now(loan, on),
+        apr=Decimal(str(contract.terms["apr"])) if contract else None,
     )
 
 
@@ -103,7 +107,7 @@ def loans(ctx: JourneyContext, borrower_id: str) -> list[LoanView]:
     today = ctx.today()
     with ctx.uow() as uow:
         found = sorted(uow.loans.for_borrower(borrower_id), key=lambda x: x.loan_id, reverse=True)
-        return [_view(uow, loan, today) for loan in found]
+        return [loan_view(uow, loan, today) for loan in found]
 
 
 def loan(ctx: JourneyContext, borrower_id: str, loan_id: str) -> LoanView:
@@ -112,7 +116,7 @@ def loan(ctx: JourneyContext, borrower_id: str, loan_id: str) -> LoanView:
         _owned_loan(uow, borrower_id, loan_id)
     refresh_disbursement(ctx, loan_id)
     with ctx.uow() as uow:
-        return _view(uow, _owned_loan(uow, borrower_id, loan_id), ctx.today())
+        return loan_view(uow, _owned_loan(uow, borrower_id, loan_id), ctx.today())
 
 
 def payoff(ctx: JourneyContext, borrower_id: str, loan_id: str) -> PayoffQuote:
@@ -162,7 +166,10 @@ def _settle(
     disbursement = uow.disbursements.get(loan_id)
     if disbursement is not None and disbursement.status != DisbursementStatus.PAID:
         raise DisbursementNotPaid(
-            _text("放款尚未完成，暂不能还款", f"the payout is {disbursement.status}; nothing to repay yet")
+            _text(
+                "放款尚未完成，暂不能还款",
+                f"the payout is {disbursement.status}; nothing to repay yet",
+            )
         )
     on = ctx.today()
     lending = joined(uow)
@@ -179,7 +186,9 @@ def _settle(
         receipt = post_repayment(lending, ctx.new_id, amount=_require_amount(amount), **common)
     elif kind == "payoff":
         if amount is None:
-            amount = quote_payoff(lending, loan_id=loan_id, on=on, borrower_id=borrower_id).amount_due
+            amount = quote_payoff(
+                lending, loan_id=loan_id, on=on, borrower_id=borrower_id
+            ).amount_due
         receipt = pay_off_loan(lending, ctx.new_id, amount=amount, **common)
     elif kind == "prepay":
         chosen = mode or PrepaymentMode.SHORTEN_TERM.value
@@ -205,7 +214,7 @@ def _settle(
         outbox.append(
             notify(uow, ctx, borrower_id, "loan_closed", {"loan_ref": loan_id[-8:].upper()})
         )
-    return PaymentOutcome(kind, receipt, after, tuple(outbox))
+    return PaymentOutcome(kind, receipt, loan_view(uow, after, on), tuple(outbox))
 
 
 def pay(

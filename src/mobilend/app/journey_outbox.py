@@ -24,13 +24,13 @@ from mobilend.app.journey_context import (
     notify,
 )
 from mobilend.app.ports import OutgoingMessage, PayoutRequest, RailAck
-from mobilend.domain.loans import InstallmentKind
 from mobilend.app.ports_journey import (
     Disbursement,
     DisbursementStatus,
     JourneyUnitOfWork,
     OutboxMessage,
 )
+from mobilend.domain.loans import InstallmentKind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

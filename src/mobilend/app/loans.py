@@ -7,10 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mobilend.app.disbursement import accept_offer
+from mobilend.app.ports_funding import funding_stores
 from mobilend.app.ports_lending import LendingUnitOfWork, LendingUnitOfWorkFactory
 from mobilend.domain.apr import AprResult, annual_percentage_rate
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import NotFound, Problem, ValidationFailed
+from mobilend.domain.funding import RAIL_IN_TRANSIT, Tranche
 from mobilend.domain.ledger import JournalEntry
 from mobilend.domain.lines import CreditLine
 from mobilend.domain.loans import Loan
@@ -35,6 +38,11 @@ class DrawResult:
     loan: Loan
     offer: LoanOffer
     entries: tuple[JournalEntry, ...]
+    #: The payout's stage when the unit of work has funding stores (``queued``, or
+    #: ``awaiting_approval`` while partner funders decide); '' when booked directly.
+    payout_status: str = ""
+    #: Who funds the loan: one tranche per funder (empty when booked directly).
+    tranches: tuple[Tranche, ...] = ()
 
 
 def _offer(
@@ -89,11 +97,20 @@ def draw_loan(
     first_due: dt.date | None = None,
     annual_rate: Decimal | None = None,
     borrower_id: str | None = None,
+    score: int | None = None,
+    score_band: str = "",
+    region_code: str = "",
 ) -> DrawResult:
     """Draw on a line: the loan, its schedule and its disbursement entries in one commit.
 
     The amount paid out equals the contract principal; upfront fees are a
     separate receivable, never deducted from the payout.
+
+    When the unit of work has funding stores (the platform's does), the loan is routed
+    to its funders (``score``, ``score_band`` and ``region_code`` inform the funders'
+    rules), booked against the rail's in-transit account, and its payout queued in the
+    outbox — in the same commit (``app.disbursement.accept_offer``). Otherwise it is
+    booked as paid from the own pool at once.
     """
     with uow_factory() as uow:
         line = uow.lines.get(line_id, for_update=True)
@@ -101,12 +118,24 @@ def draw_loan(
             raise NotFound(f"credit line {line_id} not found")
         offer = _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
         line.draw(amount, on)
+        uow.lines.save(line)
+        if funding_stores(uow) is not None:
+            loan = Loan.create(
+                new_id(), line.borrower_id, offer.schedule, offer.product,
+                line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
+            )  # fmt: skip
+            accepted = accept_offer(
+                uow, new_id, loan, score=score, score_band=score_band, region_code=region_code
+            )
+            uow.commit()
+            return DrawResult(
+                loan, offer, accepted.entries, accepted.payout.status, accepted.tranches
+            )
         loan = Loan.create(
             new_id(), line.borrower_id, offer.schedule, offer.product, line_id=line.line_id
         )
         entries = loan.disburse(on, new_id)
         uow.loans.add(loan)
-        uow.lines.save(line)
         uow.ledger.append(entries, loan.borrower_id)
         uow.commit()
     return DrawResult(loan, offer, tuple(entries))

@@ -62,6 +62,7 @@ class RailAck:
     rail_reference: str = ""
     status: str = "pending"  # pending | succeeded | failed
     failure_code: str = ""  # e.g. insufficient_funds, card_expired
+    settled_on: dt.date | None = None  # the rail's business date, once settled
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,3 +6,4 @@ from mobilend.cli import schedule  # noqa: F401
 from mobilend.cli import model  # noqa: F401
 from mobilend.cli import decision  # noqa: F401
 from mobilend.cli import demo  # noqa: F401
+from mobilend.cli import serve  # noqa: F401

@@ -24,7 +24,9 @@ app.add_typer(model_app, name="model")
 console = Console()
 err_console = Console(stderr=True)
 
-DataOpt = Annotated[Path, typer.Option("--data", help="CSV 文件 / CSV file", exists=True, dir_okay=False)]
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="CSV 文件 / CSV file", exists=True, dir_okay=False)
+]
 TargetOpt = Annotated[str, typer.Option("--target", help="目标列 / target column (two labels)")]
 IdOpt = Annotated[
     str | None,
@@ -44,8 +46,16 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _config(
-    folds: int, repeats: int, seed: int, pdo: float, base_score: float, base_odds: float,
-    calibration: str, selection: str, n_estimators: int, exclude: list[str] | None,
+    folds: int,
+    repeats: int,
+    seed: int,
+    pdo: float,
+    base_score: float,
+    base_odds: float,
+    calibration: str,
+    selection: str,
+    n_estimators: int,
+    exclude: list[str] | None,
 ) -> TrainingConfig:
     from mobilend.risk.model.calibration import CalibrationMethod
     from mobilend.risk.model.candidates import LightGbmParams
@@ -87,13 +97,26 @@ def train(
 ) -> None:
     """训练模型 / Train a PD model on a CSV and write the artifact directory."""
     from mobilend.risk.model.artifact import save_model
-    from mobilend.risk.model.features import FeatureValueError, TargetError, file_sha256, read_csv_frame
+    from mobilend.risk.model.features import (
+        FeatureValueError,
+        TargetError,
+        file_sha256,
+        read_csv_frame,
+    )
     from mobilend.risk.model.training import train_model
 
     try:
         config = _config(
-            folds, repeats, seed, pdo, base_score, base_odds, calibration, selection,
-            n_estimators, exclude,
+            folds,
+            repeats,
+            seed,
+            pdo,
+            base_score,
+            base_odds,
+            calibration,
+            selection,
+            n_estimators,
+            exclude,
         )
         trained = train_model(
             read_csv_frame(data),
@@ -114,7 +137,9 @@ def train(
     for kind, cv in trained.cv.items():
         table.add_row(kind.value, f"{cv.mean_auc:.4f}", f"{cv.std_auc:.4f}")
     console.print(table)
-    console.print(f"选用 / chosen: [bold]{trained.chosen.value}[/bold] — {trained.selection.explanation}")
+    console.print(
+        f"选用 / chosen: [bold]{trained.chosen.value}[/bold] — {trained.selection.explanation}"
+    )
     console.print(f"模型已保存 / model written: {path}")
 
 
@@ -200,13 +225,41 @@ def evaluate(
         table.add_column(column)
     table.add_row(
         f"pipeline ({result.chosen_model})",
-        f"{result.pipeline.auc:.4f}", f"{result.pipeline.ks:.4f}", f"{result.pipeline.brier:.4f}",
+        f"{result.pipeline.auc:.4f}",
+        f"{result.pipeline.ks:.4f}",
+        f"{result.pipeline.brier:.4f}",
     )
     table.add_row(
         "plain logistic regression",
-        f"{result.baseline.auc:.4f}", f"{result.baseline.ks:.4f}", f"{result.baseline.brier:.4f}",
+        f"{result.baseline.auc:.4f}",
+        f"{result.baseline.ks:.4f}",
+        f"{result.baseline.brier:.4f}",
     )
     console.print(table)
     console.print(f"选择依据 / selection: {result.selection}")
     if json_out is not None:
         json_out.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+
+
+@model_app.command("ensure-default")
+def ensure_default(
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", help="缺省 ./var/models/default / default dir")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="缺省 data/credit_data.csv / training CSV")
+    ] = None,
+) -> None:
+    """默认模型 / Train the default model from data/credit_data.csv unless it already exists."""
+    from mobilend.risk.model.artifact import ModelArtifactError
+    from mobilend.risk.model.defaults import ensure_default_model
+
+    try:
+        path = ensure_default_model(
+            model_dir,
+            data,
+            progress=lambda message: err_console.print(f"[dim]{message}[/dim]"),
+        )
+    except (ModelArtifactError, FileNotFoundError, ValueError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"默认模型就绪 / default model ready: {path}")

@@ -130,7 +130,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "apply.referred": ("申请正在人工审核中", "Your application is under review"),
     "apply.reasons": ("主要原因", "Main reasons"),
     "apply.limit": ("授信额度", "Credit limit"),
-    "apply.price": ("年化利率（单利）", "Annual interest rate (simple)"),
+    "apply.price": ("合同年利率（单利）", "Contract rate (simple)"),
     "apply.expires": ("额度有效期至", "Line valid until"),
     "apply.borrow_now": ("立即借款", "Borrow now"),
     "apply.retry_later": (

@@ -481,7 +481,7 @@ def test_declared_values_fill_in_when_a_source_was_not_bought() -> None:
 
 def test_a_model_that_needs_other_features_is_refused() -> None:
     class GermanModel(RuleScorer):
-        feature_names = ["duration_in_month", "Age"]
+        feature_names = ("duration_in_month", "Age")
 
     with pytest.raises(ValueError, match="duration_in_month"):
         make_engine(scorer=GermanModel())

@@ -30,8 +30,19 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
     model = root / "model"
     result = runner.invoke(
         app,
-        ["model", "train", "--data", str(data), "--target", "outcome", "--id-column", "app_id",
-         "--out", str(model), *FAST],
+        [
+            "model",
+            "train",
+            "--data",
+            str(data),
+            "--target",
+            "outcome",
+            "--id-column",
+            "app_id",
+            "--out",
+            str(model),
+            *FAST,
+        ],
     )
     assert result.exit_code == 0, result.output
     return {"root": root, "data": data, "model": model}
@@ -39,15 +50,27 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
 
 def test_train_writes_a_loadable_artifact(workspace):
     out = workspace["model"]
-    assert {"manifest.json", "manifest.sha256", "pipeline.joblib"} <= {p.name for p in out.iterdir()}
+    assert {"manifest.json", "manifest.sha256", "pipeline.joblib"} <= {
+        p.name for p in out.iterdir()
+    }
 
 
 def test_score_writes_ids_pd_score_and_four_reason_columns(workspace):
     pred = workspace["root"] / "pred.csv"
     result = runner.invoke(
         app,
-        ["model", "score", "--model", str(workspace["model"]), "--data", str(workspace["data"]),
-         "--id-column", "app_id", "--out", str(pred)],
+        [
+            "model",
+            "score",
+            "--model",
+            str(workspace["model"]),
+            "--data",
+            str(workspace["data"]),
+            "--id-column",
+            "app_id",
+            "--out",
+            str(pred),
+        ],
     )
     assert result.exit_code == 0, result.output
     with pred.open() as handle:
@@ -67,11 +90,22 @@ def test_score_writes_ids_pd_score_and_four_reason_columns(workspace):
 
 def test_score_without_id_column_numbers_the_rows(workspace):
     data = workspace["root"] / "no_id.csv"
-    pd.read_csv(workspace["data"]).drop(columns=["app_id", "outcome"]).head(7).to_csv(data, index=False)
+    pd.read_csv(workspace["data"]).drop(columns=["app_id", "outcome"]).head(7).to_csv(
+        data, index=False
+    )
     pred = workspace["root"] / "pred_no_id.csv"
     result = runner.invoke(
         app,
-        ["model", "score", "--model", str(workspace["model"]), "--data", str(data), "--out", str(pred)],
+        [
+            "model",
+            "score",
+            "--model",
+            str(workspace["model"]),
+            "--data",
+            str(data),
+            "--out",
+            str(pred),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert pd.read_csv(pred)["id"].tolist() == [1, 2, 3, 4, 5, 6, 7]
@@ -81,8 +115,18 @@ def test_report_is_self_contained_html(workspace):
     report = workspace["root"] / "report.html"
     result = runner.invoke(
         app,
-        ["model", "report", "--model", str(workspace["model"]), "--data", str(workspace["data"]),
-         "--target", "outcome", "--out", str(report)],
+        [
+            "model",
+            "report",
+            "--model",
+            str(workspace["model"]),
+            "--data",
+            str(workspace["data"]),
+            "--target",
+            "outcome",
+            "--out",
+            str(report),
+        ],
     )
     assert result.exit_code == 0, result.output
     page = report.read_text("utf-8")
@@ -100,8 +144,16 @@ def test_a_tampered_model_is_refused_with_a_clear_error(workspace, tmp_path):
     manifest.write_text(manifest.read_text().replace('"base_score": 600.0', '"base_score": 700.0'))
     result = runner.invoke(
         app,
-        ["model", "score", "--model", str(copy), "--data", str(workspace["data"]),
-         "--out", str(tmp_path / "p.csv")],
+        [
+            "model",
+            "score",
+            "--model",
+            str(copy),
+            "--data",
+            str(workspace["data"]),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
     )
     assert result.exit_code == 2
     assert "manifest.json" in result.output and "refusing" in result.output
@@ -111,9 +163,26 @@ def test_evaluate_prints_pipeline_and_baseline_metrics(workspace, tmp_path):
     out = tmp_path / "eval.json"
     result = runner.invoke(
         app,
-        ["model", "evaluate", "--data", str(workspace["data"]), "--target", "outcome",
-         "--id-column", "app_id", "--split", "0.3", "--seed", "7", "--folds", "3", "--repeats", "1",
-         "--json-out", str(out)],
+        [
+            "model",
+            "evaluate",
+            "--data",
+            str(workspace["data"]),
+            "--target",
+            "outcome",
+            "--id-column",
+            "app_id",
+            "--split",
+            "0.3",
+            "--seed",
+            "7",
+            "--folds",
+            "3",
+            "--repeats",
+            "1",
+            "--json-out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "plain logistic regression" in result.output and "AUC" in result.output
@@ -130,7 +199,28 @@ def test_train_refuses_a_target_with_three_labels(workspace, tmp_path):
     frame.to_csv(data, index=False)
     result = runner.invoke(
         app,
-        ["model", "train", "--data", str(data), "--target", "outcome", "--out", str(tmp_path / "m"), *FAST],
+        [
+            "model",
+            "train",
+            "--data",
+            str(data),
+            "--target",
+            "outcome",
+            "--out",
+            str(tmp_path / "m"),
+            *FAST,
+        ],
     )
     assert result.exit_code == 2
     assert "exactly two labels" in result.output
+
+
+def test_ensure_default_keeps_a_valid_model_and_refuses_a_tampered_one(workspace, tmp_path):
+    copy = Path(shutil.copytree(workspace["model"], tmp_path / "default"))
+    before = (copy / "manifest.json").read_bytes()
+    result = runner.invoke(app, ["model", "ensure-default", "--model-dir", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "manifest.json").read_bytes() == before
+    (copy / "pipeline.joblib").write_bytes(b"\x00")
+    result = runner.invoke(app, ["model", "ensure-default", "--model-dir", str(copy)])
+    assert result.exit_code == 2 and "pipeline.joblib" in result.output

@@ -34,7 +34,9 @@ from mobilend.risk.model.training import (
     corrected_standard_error,
 )
 
-FAST = dict(folds=3, repeats=1, n_jobs=1, lightgbm=LightGbmParams(n_estimators=40, min_data_in_leaf=20))
+FAST = dict(
+    folds=3, repeats=1, n_jobs=1, lightgbm=LightGbmParams(n_estimators=40, min_data_in_leaf=20)
+)
 FEATURES = ["income", "age", "debt_ratio", "home", "job", "noise"]
 
 
@@ -65,9 +67,33 @@ def scoring_rows(applications: pd.DataFrame) -> pd.DataFrame:
     rows = applications.head(150).copy()
     extra = pd.DataFrame(
         [
-            {"app_id": "X1", "income": 5000, "age": 30, "debt_ratio": 0.9, "home": "boat", "job": "astronaut", "noise": 0.1},
-            {"app_id": "X2", "income": None, "age": None, "debt_ratio": None, "home": None, "job": None, "noise": None},
-            {"app_id": "X3", "income": "12000", "age": "44", "debt_ratio": "0.05", "home": "own", "job": "fixed", "noise": "-1.5"},
+            {
+                "app_id": "X1",
+                "income": 5000,
+                "age": 30,
+                "debt_ratio": 0.9,
+                "home": "boat",
+                "job": "astronaut",
+                "noise": 0.1,
+            },
+            {
+                "app_id": "X2",
+                "income": None,
+                "age": None,
+                "debt_ratio": None,
+                "home": None,
+                "job": None,
+                "noise": None,
+            },
+            {
+                "app_id": "X3",
+                "income": "12000",
+                "age": "44",
+                "debt_ratio": "0.05",
+                "home": "own",
+                "job": "fixed",
+                "noise": "-1.5",
+            },
         ]
     )
     return pd.concat([rows, extra], ignore_index=True)
@@ -126,8 +152,12 @@ def test_reasons_are_at_most_four_with_chinese_and_english_text(artifacts, appli
 
 def test_a_worse_applicant_gets_a_higher_pd_and_lower_score(artifacts):
     model = load_model(artifacts["scorecard"])
-    good = model.score_one({"income": 20000, "age": 55, "debt_ratio": 0.05, "home": "own", "job": "fixed"})
-    bad = model.score_one({"income": 1500, "age": 20, "debt_ratio": 0.8, "home": "other", "job": "none"})
+    good = model.score_one(
+        {"income": 20000, "age": 55, "debt_ratio": 0.05, "home": "own", "job": "fixed"}
+    )
+    bad = model.score_one(
+        {"income": 1500, "age": 20, "debt_ratio": 0.8, "home": "other", "job": "none"}
+    )
     assert bad.pd > good.pd and bad.score < good.score
     assert {r.code for r in bad.reasons} & {"R_INCOME", "R_DEBT_RATIO", "R_JOB"}
 
@@ -145,12 +175,18 @@ def test_manifest_records_data_hash_versions_cv_and_file_hashes(artifacts, appli
     assert manifest["training_data"]["rows"] == len(applications)
     assert len(manifest["training_data"]["sha256"]) == 64
     assert {f["name"]: f["kind"] for f in manifest["features"]} == {
-        "income": "numeric", "age": "numeric", "debt_ratio": "numeric",
-        "home": "categorical", "job": "categorical", "noise": "numeric",
+        "income": "numeric",
+        "age": "numeric",
+        "debt_ratio": "numeric",
+        "home": "categorical",
+        "job": "categorical",
+        "noise": "numeric",
     }
     home = next(f for f in manifest["features"] if f["name"] == "home")
     assert home["categories"] == ["other", "own", "parents", "rent"]
-    assert {"numpy", "pandas", "scikit-learn", "lightgbm", "optbinning"} <= set(manifest["libraries"])
+    assert {"numpy", "pandas", "scikit-learn", "lightgbm", "optbinning"} <= set(
+        manifest["libraries"]
+    )
     candidates = manifest["cross_validation"]["candidates"]
     assert set(candidates) == {"scorecard", "lightgbm"}
     assert all(len(c["fold_aucs"]) == 3 and 0.5 < c["auc_mean"] <= 1 for c in candidates.values())
@@ -159,7 +195,12 @@ def test_manifest_records_data_hash_versions_cv_and_file_hashes(artifacts, appli
     assert sum(manifest["score_bins"]["expected"]) == pytest.approx(1.0)
     assert manifest["scaling"]["pdo"] == 20 and manifest["scaling"]["base_score"] == 600
     assert [r["code"] for r in manifest["reason_codes"]] == [
-        "R_INCOME", "R_AGE", "R_DEBT_RATIO", "R_HOME", "R_JOB", "R_NOISE",
+        "R_INCOME",
+        "R_AGE",
+        "R_DEBT_RATIO",
+        "R_HOME",
+        "R_JOB",
+        "R_NOISE",
     ]
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
@@ -211,7 +252,7 @@ def test_pipeline_swapped_after_load_is_refused_at_first_batch(artifacts, applic
     directory = copy_artifact(artifacts["scorecard"], tmp_path)
     model = load_model(directory)
     shutil.copyfile(artifacts["lightgbm"] / "pipeline.joblib", directory / "pipeline.joblib")
-    with pytest.raises(ModelTamperedError, match="pipeline.joblib"):
+    with pytest.raises(ModelTamperedError, match=r"pipeline\.joblib"):
         model.score_frame(applications.head(5))
 
 
@@ -229,7 +270,9 @@ def test_other_library_versions_are_refused(artifacts, tmp_path):
 
 def test_existing_artifact_is_not_overwritten_by_default(artifacts, applications):
     trained = train_model(
-        applications, "outcome", "app_id",
+        applications,
+        "outcome",
+        "app_id",
         config=TrainingConfig(candidates=(CandidateKind.SCORECARD,), **FAST),
     )
     with pytest.raises(FileExistsError):
@@ -252,12 +295,27 @@ def test_selection_keeps_the_scorecard_unless_lightgbm_is_clearly_better():
 
     base = [0.78, 0.80, 0.76, 0.79, 0.77]
     sc = cv(CandidateKind.SCORECARD, base)
-    slightly = cv(CandidateKind.LIGHTGBM, [a + d for a, d in zip(base, [0.01, -0.005, 0.012, 0.0, 0.004], strict=True)])
-    clearly = cv(CandidateKind.LIGHTGBM, [a + d for a, d in zip(base, [0.03, 0.025, 0.028, 0.032, 0.027], strict=True)])
+    slightly = cv(
+        CandidateKind.LIGHTGBM,
+        [a + d for a, d in zip(base, [0.01, -0.005, 0.012, 0.0, 0.004], strict=True)],
+    )
+    clearly = cv(
+        CandidateKind.LIGHTGBM,
+        [a + d for a, d in zip(base, [0.03, 0.025, 0.028, 0.032, 0.027], strict=True)],
+    )
     pair = {CandidateKind.SCORECARD: sc}
-    assert _select(pair | {CandidateKind.LIGHTGBM: slightly}, SelectionRule.ONE_SE, 5, 0.01).chosen is CandidateKind.SCORECARD
-    assert _select(pair | {CandidateKind.LIGHTGBM: slightly}, SelectionRule.MAX_AUC, 5, 0.01).chosen is CandidateKind.LIGHTGBM
-    assert _select(pair | {CandidateKind.LIGHTGBM: clearly}, SelectionRule.ONE_SE, 5, 0.01).chosen is CandidateKind.LIGHTGBM
+    assert (
+        _select(pair | {CandidateKind.LIGHTGBM: slightly}, SelectionRule.ONE_SE, 5, 0.01).chosen
+        is CandidateKind.SCORECARD
+    )
+    assert (
+        _select(pair | {CandidateKind.LIGHTGBM: slightly}, SelectionRule.MAX_AUC, 5, 0.01).chosen
+        is CandidateKind.LIGHTGBM
+    )
+    assert (
+        _select(pair | {CandidateKind.LIGHTGBM: clearly}, SelectionRule.ONE_SE, 5, 0.01).chosen
+        is CandidateKind.LIGHTGBM
+    )
     differences = np.array([0.01, -0.005, 0.012, 0.0, 0.004])
     naive = differences.std(ddof=1) / math.sqrt(5)
     assert corrected_standard_error(differences, folds=5) == pytest.approx(

@@ -151,5 +151,7 @@ def test_top_reasons_keep_at_most_four_adverse_factors_largest_first():
     assert len(reasons) == MAX_REASONS
     assert reasons[0].points == 9.0
     assert top_reasons([-1.0, 0.0, -3.0, 0.0, -1.0, -1.0, -1.0], texts) == []
-    batch = top_reason_codes(np.array([points, [0.0, 0.0, 2.0, 0, 0, 0, 0]]), [t.code for t in texts])
+    batch = top_reason_codes(
+        np.array([points, [0.0, 0.0, 2.0, 0, 0, 0, 0]]), [t.code for t in texts]
+    )
     assert batch == [[r.code for r in reasons], ["R_F2"]]

@@ -171,11 +171,11 @@ class EmbeddedPostgres:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _run_as(self) -> dict[str, object]:
-        """subprocess arguments that run a PostgreSQL binary as the right user."""
+    def _server_user(self) -> tuple[str | None, int | None]:
+        """User and group to run PostgreSQL binaries as (None: the current ones)."""
         if not self._as_root:
-            return {}
-        return {"user": SERVER_USER, "group": pwd.getpwnam(SERVER_USER).pw_gid}
+            return None, None
+        return SERVER_USER, pwd.getpwnam(SERVER_USER).pw_gid
 
     def _prepare_dirs(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -247,6 +247,7 @@ class EmbeddedPostgres:
 
     def _run(self, program: str, *args: str) -> None:
         # Output goes to a file: pg_ctl's child would otherwise keep a pipe open.
+        user, group = self._server_user()
         with tempfile.TemporaryFile("w+") as output:
             result = subprocess.run(
                 [str(pg_bin_dir() / program), *args],
@@ -255,7 +256,8 @@ class EmbeddedPostgres:
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
                 check=False,
-                **self._run_as(),  # type: ignore[arg-type]
+                user=user,
+                group=group,
             )
             if result.returncode != 0:
                 output.seek(0)
@@ -266,8 +268,11 @@ class EmbeddedPostgres:
                 )
 
     def remove(self) -> None:
-        """Stop the server and delete its data."""
+        """Stop the server and delete its data (and its socket folder, if outside ``root``)."""
+        info = self.status()
         self.stop(mode="immediate")
+        if info is not None and self.root not in info.socket_dir.parents:
+            shutil.rmtree(info.socket_dir, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -87,7 +87,7 @@ _MAKE_CHUNK = sa.text(
 # before the statement; days past due do not depend on what this statement changes.)
 _ONE_DAY = sa.text(
     """
-    WITH base AS (
+    WITH base AS MATERIALIZED (
         SELECT i.loan_id, i.n, c.borrower_id, c.currency, c.rounding,
                i.interest_accrued, i.fees_charged, i.penalty_posted,
                -- interest earned by the end of the day (domain: interest_target),
@@ -251,29 +251,33 @@ def run_partition(
     """Run end of day for one partition of the loans, chunk by chunk."""
     if not 0 <= partition < partition_count:
         raise ValueError("partition must be in [0, partition_count)")
-    params = {
-        "business_date": business_date,
-        "partition": partition,
-        "partition_count": partition_count,
-    }
     with engine.connect() as lock_conn:
         key = _partition_lock_key(business_date, partition, partition_count)
         if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             return EodResult(business_date, partition, partition_count, busy=True)
         lock_conn.commit()
         try:
-            return _run_locked(engine, params, chunk_size, per_loan)
+            return _run_locked(
+                engine, business_date, partition, partition_count, chunk_size, per_loan
+            )
         finally:
             lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             lock_conn.commit()
 
 
 def _run_locked(
-    engine: sa.Engine, params: dict[str, object], chunk_size: int, per_loan: PerLoan | None
+    engine: sa.Engine,
+    business_date: dt.date,
+    partition: int,
+    partition_count: int,
+    chunk_size: int,
+    per_loan: PerLoan | None,
 ) -> EodResult:
-    business_date = params["business_date"]
-    assert isinstance(business_date, dt.date)
-    partition, partition_count = int(str(params["partition"])), int(str(params["partition_count"]))
+    params = {
+        "business_date": business_date,
+        "partition": partition,
+        "partition_count": partition_count,
+    }
     with engine.begin() as conn:
         conn.execute(
             sa.text(

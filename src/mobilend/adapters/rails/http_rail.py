@@ -111,6 +111,7 @@ def _ack(body: Mapping[str, Any]) -> RailAck:
         rail_reference=str(body.get("reference", "")),
         status=str(body.get("status", "pending")),
         failure_code=str(body.get("failure_code") or ""),
+        settled_on=dt.date.fromisoformat(str(body["settled_on"])) if body.get("settled_on") else None,
     )
 
 

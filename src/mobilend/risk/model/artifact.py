@@ -45,7 +45,10 @@ LIGHTGBM_TEXT = "lightgbm_model.txt"
 
 # Distribution names whose versions are recorded, and which of them each use needs.
 TRACKED_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "optbinning", "joblib")
-_SERVING_LIBRARIES = {CandidateKind.SCORECARD: ("numpy",), CandidateKind.LIGHTGBM: ("numpy", "lightgbm")}
+_SERVING_LIBRARIES = {
+    CandidateKind.SCORECARD: ("numpy",),
+    CandidateKind.LIGHTGBM: ("numpy", "lightgbm"),
+}
 _PIPELINE_LIBRARIES = {
     CandidateKind.SCORECARD: ("numpy", "pandas", "scikit-learn", "optbinning", "joblib"),
     CandidateKind.LIGHTGBM: ("numpy", "pandas", "lightgbm", "joblib"),

@@ -131,7 +131,9 @@ def resolve_target_labels(values: pd.Series, good_label: str | None = None) -> T
     """
     labels = sorted({_label_text(v) for v in values if not _is_missing(v)})
     if len(labels) != 2:
-        raise TargetError(f"target must have exactly two labels, found {len(labels)}: {labels[:10]}")
+        raise TargetError(
+            f"target must have exactly two labels, found {len(labels)}: {labels[:10]}"
+        )
     if good_label is not None:
         if good_label not in labels:
             raise TargetError(f"good label {good_label!r} is not one of {labels}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -154,7 +154,3 @@ def top_reason_codes(
             [codes[j] for j in order[i] if j < n_features and points[i, j] > MIN_REASON_POINTS]
         )
     return rows
-
-
-def known_codes(reason_map: Iterable[ReasonText]) -> list[str]:
-    return [text.code for text in reason_map]

@@ -27,9 +27,12 @@ def _figures(y: np.ndarray, pds: np.ndarray, scores: np.ndarray, model: ScoringM
     fpr, tpr, _ = roc_curve(y, pds)
     roc = go.Figure()
     roc.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name="model"))
-    roc.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random", line={"dash": "dash"}))
+    roc.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random", line={"dash": "dash"})
+    )
     roc.update_layout(
-        title="ROC 曲线 / ROC curve", xaxis_title="误拒率 false positive rate",
+        title="ROC 曲线 / ROC curve",
+        xaxis_title="误拒率 false positive rate",
         yaxis_title="命中率 true positive rate",
     )
 
@@ -44,12 +47,16 @@ def _figures(y: np.ndarray, pds: np.ndarray, scores: np.ndarray, model: ScoringM
     ks.add_trace(go.Scatter(x=sorted_scores, y=cum_good, mode="lines", name="好客户 good"))
     ks.add_trace(
         go.Scatter(
-            x=[sorted_scores[at]] * 2, y=[cum_good[at], cum_bad[at]], mode="lines+markers",
+            x=[sorted_scores[at]] * 2,
+            y=[cum_good[at], cum_bad[at]],
+            mode="lines+markers",
             name=f"KS = {gap[at]:.3f}",
         )
     )
     ks.update_layout(
-        title="KS 曲线 / KS chart", xaxis_title="评分 score", yaxis_title="累计占比 cumulative share"
+        title="KS 曲线 / KS chart",
+        xaxis_title="评分 score",
+        yaxis_title="累计占比 cumulative share",
     )
 
     bins = pd.qcut(pds, q=CALIBRATION_BINS, duplicates="drop")
@@ -57,14 +64,13 @@ def _figures(y: np.ndarray, pds: np.ndarray, scores: np.ndarray, model: ScoringM
     predicted, observed = grouped["pd"].mean(), grouped["y"].mean()
     top = float(max(predicted.max(), observed.max()))
     calibration = go.Figure()
-    calibration.add_trace(
-        go.Scatter(x=predicted, y=observed, mode="lines+markers", name="model")
-    )
+    calibration.add_trace(go.Scatter(x=predicted, y=observed, mode="lines+markers", name="model"))
     calibration.add_trace(
         go.Scatter(x=[0, top], y=[0, top], mode="lines", name="ideal", line={"dash": "dash"})
     )
     calibration.update_layout(
-        title="校准图 / Calibration", xaxis_title="预测违约率 predicted PD",
+        title="校准图 / Calibration",
+        xaxis_title="预测违约率 predicted PD",
         yaxis_title="实际坏账率 observed bad rate",
     )
 
@@ -72,7 +78,9 @@ def _figures(y: np.ndarray, pds: np.ndarray, scores: np.ndarray, model: ScoringM
     distribution.add_trace(go.Histogram(x=scores[y == 0], name="好客户 good", opacity=0.6))
     distribution.add_trace(go.Histogram(x=scores[y == 1], name="坏客户 bad", opacity=0.6))
     distribution.update_layout(
-        barmode="overlay", title="评分分布 / Score distribution", xaxis_title="评分 score",
+        barmode="overlay",
+        title="评分分布 / Score distribution",
+        xaxis_title="评分 score",
         yaxis_title="人数 count",
     )
 
@@ -88,9 +96,7 @@ def _figures(y: np.ndarray, pds: np.ndarray, scores: np.ndarray, model: ScoringM
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
-    cells = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
-    )
+    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f"<table>{cells}</table>"
 
 
@@ -110,7 +116,10 @@ def build_report(model: ScoringModel, frame: pd.DataFrame, target: str) -> str:
             ("模型版本 model version", model.version),
             ("模型类型 chosen model", manifest["chosen_model"]),
             ("选择依据 selection", manifest["selection"]["explanation"]),
-            *[(f"交叉验证 AUC CV AUC ({k})", f"{v['auc_mean']:.4f} ± {v['auc_std']:.4f}") for k, v in cv.items()],
+            *[
+                (f"交叉验证 AUC CV AUC ({k})", f"{v['auc_mean']:.4f} ± {v['auc_std']:.4f}")
+                for k, v in cv.items()
+            ],
             ("训练时间 trained at", manifest["created_at"]),
             ("训练数据 training data SHA-256", manifest["training_data"]["sha256"]),
             ("校准 calibration", manifest["calibration"]["method"]),

@@ -103,16 +103,20 @@ class ScorecardEngine:
 
 
 class LightGbmEngine:
-    """Booster.predict on a single 2-D row; SHAP contributions give the reasons."""
+    """Booster.predict on a single 2-D row; SHAP contributions give the reasons.
+
+    One thread per call: for one row, waking a thread pool costs more than it saves and
+    makes the tail latency depend on what else the machine is doing.
+    """
 
     def __init__(self, booster: Any) -> None:
         self.booster = booster
 
     def logit(self, row: np.ndarray) -> float:
-        return float(self.booster.predict(row.reshape(1, -1), raw_score=True)[0])
+        return float(self.booster.predict(row.reshape(1, -1), raw_score=True, num_threads=1)[0])
 
     def logit_and_adverse(self, row: np.ndarray) -> tuple[float, np.ndarray]:
-        contrib = self.booster.predict(row.reshape(1, -1), pred_contrib=True)[0]
+        contrib = self.booster.predict(row.reshape(1, -1), pred_contrib=True, num_threads=1)[0]
         return float(contrib.sum()), contrib[:-1]
 
 
@@ -142,7 +146,9 @@ class ScoringModel:
         self.score_bins = ScoreBins.from_json(manifest["score_bins"])
         reason_map = {r["feature"]: ReasonText.from_json(r) for r in manifest["reason_codes"]}
         self.reason_texts = [reason_map[spec.name] for spec in self.specs]
-        self.encoder = RowEncoder(self.specs, unknown_as_missing=self.kind is CandidateKind.LIGHTGBM)
+        self.encoder = RowEncoder(
+            self.specs, unknown_as_missing=self.kind is CandidateKind.LIGHTGBM
+        )
         self._engine = engine
         self._pipeline_loader = pipeline_loader
         self._pipeline: FittedCandidate | None = None

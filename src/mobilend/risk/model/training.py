@@ -259,7 +259,9 @@ def train_model(
     y = labels.encode(labelled[target]).astype(int)
     n_bad = int(y.sum())
     if min(n_bad, y.size - n_bad) < config.folds * 2:
-        raise TargetError(f"too few goods or bads ({y.size - n_bad}/{n_bad}) for {config.folds} folds")
+        raise TargetError(
+            f"too few goods or bads ({y.size - n_bad}/{n_bad}) for {config.folds} folds"
+        )
     exclude = {target, *config.exclude} | ({id_column} if id_column else set())
     specs, dropped = infer_feature_specs(labelled, exclude=exclude)
     say(f"{len(labelled)} rows, bad rate {y.mean():.3f}, {len(specs)} features")

@@ -162,6 +162,7 @@ class PolicySet:
         except RuntimeError as exc:  # zen reports malformed JDM as RuntimeError
             raise PolicyError(f"a decision table in {folder} does not load: {exc}") from exc
         self._band_values: dict[str, tuple[Money, Decimal]] = {}
+        self._band_by_score: dict[int, BandResult] = {}
         self._lock = threading.Lock()
 
     def _read(self, name: str) -> str:
@@ -197,13 +198,23 @@ class PolicySet:
         return hits
 
     def band(self, score: int) -> BandResult:
+        """Band and outcome of an integer score. The table is fixed, so each score's answer
+        is kept: the engine is asked once per distinct score (a few hundred at most)."""
+        with self._lock:
+            known = self._band_by_score.get(score)
+        if known is not None:
+            return known
         result = self._bands.evaluate({"score": score})["result"]
         band, outcome = result.get("band"), result.get("outcome")
         if not isinstance(band, str) or outcome not in ("approve", "refer", "decline"):
             raise PolicyError(
                 f"score band table gave band={band!r} outcome={outcome!r} for {score}"
             )
-        return BandResult(band, outcome)
+        answer = BandResult(band, outcome)
+        with self._lock:
+            if len(self._band_by_score) < 10_000:
+                self._band_by_score[score] = answer
+        return answer
 
     def band_terms(self, band: str) -> tuple[Money, Decimal]:
         """(highest limit, annual rate) of a band; the tables are fixed, so answers are kept."""

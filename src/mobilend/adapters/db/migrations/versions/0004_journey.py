@@ -90,7 +90,9 @@ def upgrade() -> None:
             name=op.f("fk_credit_applications_product_code_products"),
         ),
         sa.ForeignKeyConstraint(
-            ["line_id"], ["credit_lines.id"], name=op.f("fk_credit_applications_line_id_credit_lines")
+            ["line_id"],
+            ["credit_lines.id"],
+            name=op.f("fk_credit_applications_line_id_credit_lines"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_applications")),
         sa.UniqueConstraint("line_id", name=op.f("uq_credit_applications_line_id")),

@@ -1,0 +1,62 @@
+# mobilend — two commands on a fresh machine: `make run` and `make test`.
+# Needs only Python 3.11+ and make; everything else is installed into .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install only when the dependency list changes.
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lint browser-deps bench clean distclean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Migrate the database (the embedded server under var/ unless MOBILEND_DATABASE_URL is
+# set), then show the platform at work.
+run: venv
+	$(BIN)/mobilend migrate
+	@if $(BIN)/mobilend demo --help >/dev/null 2>&1; then \
+		$(BIN)/mobilend demo; \
+	else \
+		echo "migrated; 'mobilend demo' is not available yet"; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# Every check and every test except full-size runs (marked slow). pytest exits 5 when it
+# collects no test, which fails the build like any other non-zero status.
+test: venv browser-deps lint
+	$(BIN)/pytest -n 2 -m "not slow" --timeout=900 $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+browser-deps:
+	@if [ -d tests/browser ] && [ -n "$$(find tests/browser -name 'test_*.py' -print -quit)" ] \
+		&& [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+bench: venv
+	@for script in bench/bench_*.py; do \
+		echo "== $$script"; \
+		$(BIN)/python $$script || exit 1; \
+	done
+
+# Stop the local servers before their files go.
+clean:
+	@if [ -x $(BIN)/python ]; then \
+		$(BIN)/python -c "from pathlib import Path; from mobilend.adapters.db.embedded import EmbeddedPostgres; [EmbeddedPostgres(p).stop() for p in Path('var').glob('pg*') if (p / 'data').is_dir()]"; \
+	fi
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache build dist test-artifacts
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) src/*.egg-info

@@ -1,0 +1,1 @@
+"""Decision engines behind the ``DecisionEngine`` port (the scoring engine lives in ``risk``)."""

@@ -1,0 +1,645 @@
+"""Use cases: paying a loan out through the payment rail, so that it is paid exactly once
+or cancelled, whatever the network does.
+
+1. Accepting the offer (``accept_offer``, called by ``draw_loan`` inside its unit of
+   work) routes the loan, books the disbursement against the rail's in-transit cash
+   account (``cash:rail:in_transit``), and writes the payout record and an outbox
+   message — all in the one transaction. A plan with partner funders waits for their
+   approval first (``funding_approvals``), with no entries yet.
+2. The dispatcher (``dispatch_payouts``) leases due outbox messages and sends each
+   payout with its idempotency key; a retry can never pay twice. Transport failures are
+   retried with exponential backoff; past ``max_attempts`` the payout is dead-lettered
+   for operators (``dead_letters``, ``retry_payout``).
+3. The rail's final word — signed webhook (``apply_rail_event``), a final status in its
+   acknowledgement, a status poll for payouts it never confirmed (``poll_unconfirmed``),
+   or the daily statement — is applied once under a row lock: success moves the money
+   from in-transit to the funders' cash accounts and marks the payout paid; final
+   failure cancels the loan (reversing its entries) and gives the line and the funders'
+   quota back. Webhooks count only when final, with a sequence not yet passed, and once
+   per event id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mobilend.app.funding import NoFunderAvailable, release, route_loan
+from mobilend.app.ports import Clock, GatewayUnavailable, PartnerBank, PaymentRail, PayoutRequest
+from mobilend.app.ports_funding import (
+    TOPIC_APPROVAL,
+    TOPIC_PAYOUT,
+    ApprovalRecord,
+    ApprovalStatus,
+    DisbursementSettings,
+    FundingStores,
+    FundingUnitOfWorkFactory,
+    OutboxItem,
+    PayoutAccounts,
+    PayoutRecord,
+    PayoutStatus,
+    RailEvent,
+    RailEventRecord,
+    RoutingRecord,
+    funding_stores,
+)
+from mobilend.app.ports_lending import LendingUnitOfWork
+from mobilend.domain.errors import Conflict, NotFound, Problem
+from mobilend.domain.funding import FundingRequest, Tranche, payout_settlement_entry
+from mobilend.domain.ledger import JournalEntry
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+
+
+@dataclass
+class DisbursementDesk:
+    """What the payout side needs, wired by the composition root."""
+
+    uow_factory: FundingUnitOfWorkFactory
+    rail: PaymentRail
+    payout_accounts: PayoutAccounts
+    clock: Clock
+    new_id: Callable[[], str]
+    partners: Mapping[str, PartnerBank] = field(default_factory=dict)
+    settings: DisbursementSettings = field(default_factory=DisbursementSettings)
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+
+def payout_key(loan_id: str) -> str:
+    """The payout's idempotency key at the rail: one loan, one payout, ever."""
+    return f"payout-{loan_id}"
+
+
+def _stores(uow: object) -> FundingStores:
+    stores = funding_stores(uow)
+    if stores is None:
+        raise RuntimeError("this unit of work has no funding stores")
+    return stores
+
+
+def backoff_s(settings: DisbursementSettings, attempts: int, salt: str) -> float:
+    """Exponential backoff, capped, with a deterministic jitter (50–100 %) per message so
+    messages that failed together do not come back together."""
+    ceiling = min(settings.backoff_cap_s, settings.backoff_base_s * 2 ** max(0, attempts - 1))
+    jitter = int.from_bytes(hashlib.sha256(f"{salt}:{attempts}".encode()).digest()[:4], "big")
+    return ceiling * (0.5 + 0.5 * jitter / 2**32)
+
+
+# --------------------------------------------------------------------------- acceptance
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    loan: Loan
+    entries: tuple[JournalEntry, ...]
+    payout: PayoutRecord
+    tranches: tuple[Tranche, ...]
+    routing: RoutingRecord
+
+
+def accept_offer(
+    uow: LendingUnitOfWork,
+    new_id: Callable[[], str],
+    loan: Loan,
+    *,
+    score: int | None = None,
+    score_band: str = "",
+    region_code: str = "",
+) -> Acceptance:
+    """Route a new loan (pending disbursement, booked against the rail's in-transit
+    account) and write it with its entries, tranches, payout and outbox message.
+
+    Runs inside the caller's unit of work, which commits; refuses with
+    ``NoFunderAvailable`` (and writes nothing) when no funder can take the loan."""
+    stores = _stores(uow)
+    on = loan.terms.start_date
+    context: dict[str, Any] = {
+        "score": score,
+        "score_band": score_band,
+        "region_code": region_code,
+        "attempt": 1,
+    }
+    request = FundingRequest(loan.principal, loan.product_code, on, score, region_code)
+    choice = route_loan(
+        stores, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id
+    )
+    if choice.programme is None:
+        considered = choice.record.reasons.get("considered", {})
+        problems = [
+            Problem(code, "; ".join(f"{k}: {', '.join(v)}" for k, v in info["problems"].items()))
+            for code, info in considered.items()
+        ]
+        raise NoFunderAvailable(
+            "暂无可放款的资金方 / no funder can take this loan now", problems
+        )
+    payout = PayoutRecord(
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        amount=loan.principal,
+        idempotency_key=payout_key(loan.loan_id),
+        status=PayoutStatus.QUEUED,
+        business_date=on,
+        context=context,
+    )
+    entries, payout = place_on_plan(
+        uow, stores, new_id, loan, choice.tranches, payout, new_loan=True, new_payout=True
+    )
+    return Acceptance(loan, tuple(entries), payout, choice.tranches, choice.record)
+
+
+def place_on_plan(
+    uow: LendingUnitOfWork,
+    stores: FundingStores,
+    new_id: Callable[[], str],
+    loan: Loan,
+    tranches: tuple[Tranche, ...],
+    payout: PayoutRecord,
+    *,
+    new_loan: bool,
+    new_payout: bool,
+) -> tuple[list[JournalEntry], PayoutRecord]:
+    """Put a routed loan on its plan: ask the partners that decide for themselves, or,
+    when none does, book the payout at once."""
+    attempt = int(payout.context.get("attempt", 1))
+    if new_loan:
+        uow.loans.add(loan)
+    stores.tranches.add(loan.loan_id, loan.borrower_id, tranches)
+    deciding = [t for t in tranches if t.requires_approval]
+    if not deciding:
+        entries, payout = book_payout(uow, stores, new_id, loan, payout)
+    else:
+        for tranche in deciding:
+            request_id = f"{loan.loan_id}.{attempt}.{tranche.funder_code}"
+            stores.approvals.add(
+                ApprovalRecord(
+                    request_id=request_id,
+                    loan_id=loan.loan_id,
+                    borrower_id=loan.borrower_id,
+                    funder_code=tranche.funder_code,
+                    amount=tranche.principal,
+                    status=ApprovalStatus.PENDING,
+                )
+            )
+            stores.outbox.add(
+                OutboxItem(
+                    new_id(),
+                    TOPIC_APPROVAL,
+                    loan.borrower_id,
+                    {"request_id": request_id, "loan_id": loan.loan_id},
+                    f"approval-{request_id}",
+                )
+            )
+        entries, payout = [], replace(payout, status=PayoutStatus.AWAITING_APPROVAL)
+    if new_payout:
+        stores.payouts.add(payout)
+    else:
+        stores.payouts.save(payout)
+    return entries, payout
+
+
+def book_payout(
+    uow: LendingUnitOfWork,
+    stores: FundingStores,
+    new_id: Callable[[], str],
+    loan: Loan,
+    payout: PayoutRecord,
+) -> tuple[list[JournalEntry], PayoutRecord]:
+    """Disburse the loan against the rail's in-transit account and queue the payout.
+    The loan row must exist already (the caller saves nothing else of the loan)."""
+    entries = loan.disburse(loan.terms.start_date, new_id)
+    uow.loans.save(loan)
+    uow.ledger.append(entries, loan.borrower_id)
+    stores.outbox.add(
+        OutboxItem(
+            new_id(),
+            TOPIC_PAYOUT,
+            loan.borrower_id,
+            {"loan_id": loan.loan_id},
+            payout.idempotency_key,
+        )
+    )
+    return entries, replace(payout, status=PayoutStatus.QUEUED)
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class RailOutcome:
+    status: str  # succeeded | failed
+    failure_code: str = ""
+    settled_on: dt.date | None = None
+    rail_reference: str = ""
+    amount: Money | None = None
+    sequence: int = 0
+
+
+def apply_outcome(
+    uow: LendingUnitOfWork,
+    desk: DisbursementDesk,
+    payout: PayoutRecord,
+    outcome: RailOutcome,
+    source: str,
+) -> str:
+    """Apply the rail's final word to a payout the caller holds locked; idempotent."""
+    stores = _stores(uow)
+    now = desk.now()
+    if outcome.status not in ("succeeded", "failed"):
+        return "not_final"
+    sequence = max(payout.last_sequence, outcome.sequence)
+    if payout.status in PayoutStatus.FINAL:
+        same = (payout.status == PayoutStatus.PAID) == (outcome.status == "succeeded")
+        if sequence != payout.last_sequence:
+            stores.payouts.save(replace(payout, last_sequence=sequence, updated_at=now))
+        return "already_applied" if same else "conflicting_outcome"
+    if payout.status in (PayoutStatus.AWAITING_APPROVAL, PayoutStatus.NEEDS_REVIEW):
+        return f"ignored_{payout.status}"
+    if outcome.amount is not None and outcome.amount != payout.amount:
+        stores.payouts.save(
+            replace(
+                payout,
+                status=PayoutStatus.NEEDS_REVIEW,
+                last_error=f"rail amount {outcome.amount} differs from {payout.amount}",
+                updated_at=now,
+            )
+        )
+        return "amount_mismatch"
+    day = outcome.settled_on or now.date()
+    common = {
+        "settled_on": day,
+        "confirmed_at": now,
+        "updated_at": now,
+        "resolved_by": source,
+        "last_sequence": sequence,
+        "rail_reference": outcome.rail_reference or payout.rail_reference,
+    }
+    if outcome.status == "succeeded":
+        entry = payout_settlement_entry(
+            desk.new_id(),
+            day,
+            payout.loan_id,
+            stores.tranches.for_loan(payout.loan_id),
+            outcome.rail_reference or payout.rail_reference,
+            desk.settings.in_transit_account,
+        )
+        uow.ledger.append([entry], payout.borrower_id)
+        stores.payouts.save(
+            replace(
+                payout, status=PayoutStatus.PAID, settlement_entry_id=entry.entry_id, **common
+            )
+        )
+        return "paid"
+    loan = uow.loans.get(payout.loan_id, for_update=True)
+    try:
+        entries = loan.cancel(day, desk.new_id)
+    except Conflict as exc:
+        stores.payouts.save(
+            replace(payout, status=PayoutStatus.NEEDS_REVIEW, last_error=str(exc), updated_at=now)
+        )
+        return "needs_review"
+    _cancelled(uow, stores, loan, entries, payout.business_date)
+    failure = outcome.failure_code or "payout_failed"
+    stores.payouts.save(replace(payout, status=PayoutStatus.FAILED, failure_code=failure, **common))
+    return "cancelled"
+
+
+def _cancelled(
+    uow: LendingUnitOfWork,
+    stores: FundingStores,
+    loan: Loan,
+    entries: list[JournalEntry],
+    routed_on: dt.date,
+) -> None:
+    uow.loans.save(loan)
+    uow.ledger.append(entries, loan.borrower_id)
+    if loan.line_id is not None:
+        line = uow.lines.get(loan.line_id, for_update=True)
+        line.restore(loan.principal, cancelled=True)
+        uow.lines.save(line)
+    release(stores, loan.loan_id, routed_on)
+
+
+def fail_unfunded(
+    uow: LendingUnitOfWork, desk: DisbursementDesk, payout: PayoutRecord, reason: str
+) -> PayoutRecord:
+    """No funder is left for a loan awaiting funding: cancel it, give the line back."""
+    stores = _stores(uow)
+    now = desk.now()
+    loan = uow.loans.get(payout.loan_id, for_update=True)
+    entries = loan.cancel(now.date(), desk.new_id)
+    _cancelled(uow, stores, loan, entries, payout.business_date)
+    failed = replace(
+        payout,
+        status=PayoutStatus.FAILED,
+        failure_code=reason,
+        resolved_by="routing",
+        confirmed_at=now,
+        updated_at=now,
+    )
+    stores.payouts.save(failed)
+    return failed
+
+
+def apply_rail_event(desk: DisbursementDesk, event: RailEvent) -> str:
+    """Apply one verified rail callback; returns what became of it.
+
+    Duplicates (same event id), non-final and stale (sequence already passed) events,
+    and events about payouts we never made are recorded and change nothing."""
+    now = desk.now()
+    with desk.uow_factory() as uow:
+        stores = _stores(uow)
+        fresh = stores.rail_events.record(
+            RailEventRecord(
+                event.event_id,
+                event.idempotency_key,
+                event.event_type,
+                event.sequence,
+                event.final,
+                "received",
+                now,
+            )
+        )
+        if not fresh:
+            return "duplicate"
+        payout = (
+            stores.payouts.by_key(event.idempotency_key, for_update=True)
+            if event.direction == "payout"
+            else None
+        )
+        if payout is None:
+            outcome = "unknown_payout"
+        elif not event.final:
+            outcome = "not_final"
+        elif event.sequence <= payout.last_sequence:
+            outcome = "stale"
+        else:
+            outcome = apply_outcome(
+                uow,
+                desk,
+                payout,
+                RailOutcome(
+                    event.status,
+                    event.failure_code,
+                    event.settled_on,
+                    event.rail_reference,
+                    event.amount,
+                    event.sequence,
+                ),
+                "webhook",
+            )
+        stores.rail_events.set_outcome(event.event_id, outcome)
+        uow.commit()
+    return outcome
+
+
+def resolve_payout(
+    desk: DisbursementDesk, idempotency_key: str, outcome: RailOutcome, source: str
+) -> str:
+    """Apply a final status learnt another way (acknowledgement, poll, statement)."""
+    with desk.uow_factory() as uow:
+        payout = _stores(uow).payouts.by_key(idempotency_key, for_update=True)
+        if payout is None:
+            return "unknown_payout"
+        result = apply_outcome(uow, desk, payout, outcome, source)
+        uow.commit()
+    return result
+
+
+# --------------------------------------------------------------------------- dispatcher
+
+
+def dispatch_payouts(desk: DisbursementDesk, limit: int | None = None) -> int:
+    """Send every due payout once (leased, so other workers skip them); returns how many."""
+    now = desk.now()
+    lease = now + dt.timedelta(seconds=desk.settings.lease_s)
+    with desk.uow_factory() as uow:
+        items = _stores(uow).outbox.claim_due(
+            [TOPIC_PAYOUT], now, limit or desk.settings.batch_size, lease
+        )
+        uow.commit()
+    for item in items:
+        send_payout(desk, item)
+    return len(items)
+
+
+def send_payout(desk: DisbursementDesk, item: OutboxItem) -> str:
+    loan_id = str(item.payload["loan_id"])
+    with desk.uow_factory() as uow:
+        payout = _stores(uow).payouts.get(loan_id)
+    if payout is None:
+        return _give_up(desk, item, "payout record missing")
+    if payout.status not in (PayoutStatus.QUEUED, PayoutStatus.SENT, PayoutStatus.DEAD_LETTER):
+        _done(desk, item)
+        return "nothing_to_send"
+    try:
+        account = desk.payout_accounts.for_borrower(payout.borrower_id)
+    except NotFound as exc:
+        return _give_up(desk, item, f"no payout account: {exc}")
+    request = PayoutRequest(
+        payout.idempotency_key,
+        loan_id,
+        payout.amount,
+        account.account_name,
+        account.card_number,
+        account.bank_code,
+    )
+    try:
+        ack = desk.rail.send_payout(request)
+    except GatewayUnavailable as exc:
+        return _retry(desk, item, str(exc))
+    except Exception as exc:  # the rail answered outside its contract: people must look
+        return _give_up(desk, item, f"{type(exc).__name__}: {exc}")
+    now = desk.now()
+    with desk.uow_factory() as uow:
+        stores = _stores(uow)
+        stores.outbox.mark_done(item.message_id)
+        current = stores.payouts.get(loan_id, for_update=True)
+        assert current is not None
+        if not ack.accepted:
+            result = apply_outcome(
+                uow, desk, current, RailOutcome("failed", ack.failure_code or "rejected"), "ack"
+            )
+        else:
+            if current.status in (PayoutStatus.QUEUED, PayoutStatus.DEAD_LETTER):
+                current = replace(
+                    current,
+                    status=PayoutStatus.SENT,
+                    rail_reference=ack.rail_reference,
+                    sent_at=now,
+                    attempts=item.attempts + 1,
+                    last_error="",
+                    updated_at=now,
+                    next_poll_at=now + dt.timedelta(seconds=desk.settings.confirm_after_s),
+                )
+                stores.payouts.save(current)
+            result = "sent"
+            if ack.status in ("succeeded", "failed"):
+                result = apply_outcome(
+                    uow,
+                    desk,
+                    current,
+                    RailOutcome(ack.status, ack.failure_code, ack.settled_on, ack.rail_reference),
+                    "ack",
+                )
+        uow.commit()
+    return result
+
+
+def _done(desk: DisbursementDesk, item: OutboxItem) -> None:
+    with desk.uow_factory() as uow:
+        _stores(uow).outbox.mark_done(item.message_id)
+        uow.commit()
+
+
+def _retry(desk: DisbursementDesk, item: OutboxItem, error: str) -> str:
+    attempts = item.attempts + 1
+    if attempts >= desk.settings.max_attempts:
+        return _give_up(desk, item, error, attempts)
+    now = desk.now()
+    wait = backoff_s(desk.settings, attempts, item.message_id)
+    with desk.uow_factory() as uow:
+        stores = _stores(uow)
+        stores.outbox.mark_retry(
+            item.message_id, attempts, now + dt.timedelta(seconds=wait), error[:500]
+        )
+        if item.topic == TOPIC_PAYOUT:
+            payout = stores.payouts.get(str(item.payload["loan_id"]), for_update=True)
+            if payout is not None and payout.status not in PayoutStatus.FINAL:
+                stores.payouts.save(
+                    replace(payout, attempts=attempts, last_error=error[:500], updated_at=now)
+                )
+        uow.commit()
+    return "retry"
+
+
+def _give_up(
+    desk: DisbursementDesk, item: OutboxItem, error: str, attempts: int | None = None
+) -> str:
+    """Dead-letter the message; a payout waits for operators (and is still polled, since
+    the rail may have taken it after all)."""
+    now = desk.now()
+    with desk.uow_factory() as uow:
+        stores = _stores(uow)
+        stores.outbox.mark_dead(item.message_id, attempts or item.attempts + 1, error[:500])
+        if item.topic == TOPIC_PAYOUT:
+            payout = stores.payouts.get(str(item.payload["loan_id"]), for_update=True)
+            if payout is not None and payout.status in (PayoutStatus.QUEUED, PayoutStatus.SENT):
+                stores.payouts.save(
+                    replace(
+                        payout,
+                        status=PayoutStatus.DEAD_LETTER,
+                        last_error=error[:500],
+                        updated_at=now,
+                        next_poll_at=now + dt.timedelta(seconds=desk.settings.confirm_after_s),
+                    )
+                )
+        uow.commit()
+    return "dead_letter"
+
+
+def poll_unconfirmed(desk: DisbursementDesk, limit: int | None = None) -> int:
+    """Ask the rail about payouts it accepted (or we gave up on) but never confirmed."""
+    now = desk.now()
+    lease = now + dt.timedelta(seconds=desk.settings.confirm_after_s)
+    with desk.uow_factory() as uow:
+        payouts = _stores(uow).payouts.awaiting_confirmation(
+            now, limit or desk.settings.batch_size, lease
+        )
+        uow.commit()
+    for payout in payouts:
+        try:
+            ack = desk.rail.payout_status(payout.idempotency_key)
+        except GatewayUnavailable:
+            continue  # asked again when the lease runs out
+        if ack.status in ("succeeded", "failed"):
+            outcome = RailOutcome(ack.status, ack.failure_code, ack.settled_on, ack.rail_reference)
+            resolve_payout(desk, payout.idempotency_key, outcome, "poll")
+        elif ack.status == "unknown" and payout.status == PayoutStatus.SENT:
+            retry_payout(desk, payout.loan_id)  # the rail lost it: send again, same key
+    return len(payouts)
+
+
+# --------------------------------------------------------------------------- reading & operating
+
+
+@dataclass(frozen=True, slots=True)
+class DisbursementView:
+    """A loan's payout as a borrower or an operator sees it."""
+
+    loan_id: str
+    status: str  # pending | paid | failed
+    stage: str  # the payout's own status (awaiting_approval, queued, sent, …)
+    amount: Money
+    rail_reference: str
+    failure_code: str
+    settled_on: dt.date | None
+    updated_at: dt.datetime | None
+    funders: tuple[tuple[str, Money], ...]
+
+
+def _borrower_status(stage: str) -> str:
+    if stage == PayoutStatus.PAID:
+        return "paid"
+    if stage == PayoutStatus.FAILED:
+        return "failed"
+    return "pending"
+
+
+def disbursement_status(
+    uow_factory: FundingUnitOfWorkFactory, loan_id: str, borrower_id: str | None = None
+) -> DisbursementView:
+    """Where a loan's payout stands: ``pending`` until the rail's final word, then
+    ``paid`` or ``failed``; NotFound for another borrower's loan."""
+    with uow_factory() as uow:
+        stores = _stores(uow)
+        payout = stores.payouts.get(loan_id)
+        if payout is None or (borrower_id is not None and payout.borrower_id != borrower_id):
+            raise NotFound(f"no disbursement for loan {loan_id}")
+        tranches = stores.tranches.for_loan(loan_id)
+    return DisbursementView(
+        loan_id=loan_id,
+        status=_borrower_status(payout.status),
+        stage=payout.status,
+        amount=payout.amount,
+        rail_reference=payout.rail_reference,
+        failure_code=payout.failure_code,
+        settled_on=payout.settled_on,
+        updated_at=payout.updated_at or payout.created_at,
+        funders=tuple((t.funder_code, t.principal) for t in tranches),
+    )
+
+
+def dead_letters(uow_factory: FundingUnitOfWorkFactory, limit: int = 100) -> list[PayoutRecord]:
+    """Payouts waiting for people: the rail unreachable, or an answer not applied."""
+    with uow_factory() as uow:
+        return _stores(uow).payouts.with_status(
+            [PayoutStatus.DEAD_LETTER, PayoutStatus.NEEDS_REVIEW], limit
+        )
+
+
+def payout_counts(uow_factory: FundingUnitOfWorkFactory) -> dict[str, int]:
+    with uow_factory() as uow:
+        return _stores(uow).payouts.counts()
+
+
+def retry_payout(desk: DisbursementDesk, loan_id: str) -> PayoutRecord:
+    """Send a dead-lettered (or lost) payout again, with the same idempotency key."""
+    now = desk.now()
+    with desk.uow_factory() as uow:
+        stores = _stores(uow)
+        payout = stores.payouts.get(loan_id, for_update=True)
+        if payout is None:
+            raise NotFound(f"no disbursement for loan {loan_id}")
+        if payout.status not in (PayoutStatus.DEAD_LETTER, PayoutStatus.SENT, PayoutStatus.QUEUED):
+            raise Conflict(f"payout of loan {loan_id} is {payout.status}; nothing to retry")
+        if not stores.outbox.requeue(payout.idempotency_key, now):
+            raise NotFound(f"no outbox message for the payout of loan {loan_id}")
+        payout = replace(payout, status=PayoutStatus.QUEUED, last_error="", updated_at=now)
+        stores.payouts.save(payout)
+        uow.commit()
+    return payout

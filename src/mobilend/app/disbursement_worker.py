@@ -1,0 +1,57 @@
+"""The disbursement worker: a plain loop any scheduler can run.
+
+``run_cycle`` does one pass — send due payouts, move partner approvals on, poll payouts
+the rail never confirmed — and is what a job queue schedules. ``run_worker`` repeats it
+until told to stop, sleeping only when a pass found nothing to do. Several workers
+(threads or processes, on any machine) can run at once: every claim is a lease taken
+with SKIP LOCKED, and every outcome is applied once under a row lock, so a worker
+killed at any point leaves nothing that another cannot finish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mobilend.app.disbursement import DisbursementDesk, dispatch_payouts, poll_unconfirmed
+from mobilend.app.funding_approvals import process_approvals
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    payouts: int
+    approvals: int
+    polled: int
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.payouts or self.approvals or self.polled)
+
+
+def run_cycle(desk: DisbursementDesk) -> CycleResult:
+    """One pass of every duty; returns how many items each touched."""
+    payouts = dispatch_payouts(desk)
+    approvals = process_approvals(desk)
+    polled = poll_unconfirmed(desk)
+    return CycleResult(payouts, approvals, polled)
+
+
+def run_worker(
+    desk: DisbursementDesk,
+    *,
+    should_stop: Callable[[], bool],
+    idle_s: float = 0.2,
+    sleep: Callable[[float], None] = time.sleep,
+    on_cycle: Callable[[CycleResult], None] | None = None,
+) -> int:
+    """Run passes until ``should_stop()``; returns the number of passes made."""
+    cycles = 0
+    while not should_stop():
+        result = run_cycle(desk)
+        cycles += 1
+        if on_cycle is not None:
+            on_cycle(result)
+        if not result.busy:
+            sleep(idle_s)
+    return cycles

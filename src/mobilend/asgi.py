@@ -1,0 +1,123 @@
+"""The service's ASGI application: ``uvicorn mobilend.asgi:create_app --factory``
+(what ``mobilend serve`` runs).
+
+``create_app()`` brings the database schema up to date, wires the platform
+(``bootstrap.build_platform``) and serves the borrower API under ``/api/v1`` (and the
+mobile web app beside it). With no gateway URLs configured it first starts the sandbox
+SMS and payment gateways inside this process, each on a free port of 127.0.0.1: the SMS
+sandbox keeps every message, so a developer reads sign-in codes from
+``<sms sandbox>/messages`` (its URL is in ``GET /health``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from mobilend.adapters.db import engine as db_engine
+from mobilend.adapters.db import migrate
+from mobilend.api import create_api
+from mobilend.bootstrap import Platform, build_platform
+from mobilend.config import Settings, get_settings
+from mobilend.web import create_web
+
+log = logging.getLogger("mobilend.asgi")
+
+
+class SandboxThread:
+    """A sandbox app served by uvicorn on 127.0.0.1:<free port> in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self, timeout: float = 15.0) -> SandboxThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"sandbox at {self.base_url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._socket.close()
+
+
+def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThread]]:
+    """Start the sandbox gateways the settings do not point elsewhere; their URLs by name."""
+    from mobilend.sandbox import messaging_gateway, payment_gateway
+
+    secret = settings.gateway_secret.get_secret_value()
+    urls: dict[str, str] = {}
+    threads: list[SandboxThread] = []
+    if not settings.sms_gateway_url:
+        thread = SandboxThread(messaging_gateway.create_app(secret, receipt_delay_ms=50)).start()
+        threads.append(thread)
+        urls["sms_gateway"] = thread.base_url
+    if not settings.payment_gateway_url:
+        thread = SandboxThread(payment_gateway.create_app(secret, settle_delay_ms=20)).start()
+        threads.append(thread)
+        urls["payment_gateway"] = thread.base_url
+    return urls, threads
+
+
+def build_service(settings: Settings | None = None, *, migrate_schema: bool = True) -> Platform:
+    settings = settings or get_settings()
+    if migrate_schema:
+        migrate.upgrade(db_engine.database_url(settings))
+    urls, threads = start_sandboxes(settings)
+    try:
+        platform = build_platform(
+            settings=settings,
+            sms_gateway_url=urls.get("sms_gateway"),
+            payment_gateway_url=urls.get("payment_gateway"),
+        )
+    except Exception:
+        for thread in threads:
+            thread.stop()
+        raise
+    platform.sandboxes.update(urls)
+    platform.closers += [thread.stop for thread in threads]
+    for name, url in urls.items():
+        log.warning("sandbox %s started at %s", name, url)
+    return platform
+
+
+def create_app(platform: Platform | None = None) -> FastAPI:
+    """The whole service on one ASGI app (uvicorn ``--factory`` calls it with no argument)."""
+    service = platform or build_service()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if platform is None:  # built here, so closed here
+            service.close()
+
+    app = create_api(service, lifespan=lifespan)
+
+    # ---- mobile web app ------------------------------------------------------------
+    # The server-rendered borrower pages, beside the API (mounted last: /api/v1, /docs
+    # and /health match first).
+    app.mount("/", create_web(service))
+    # ---------------------------------------------------------------------------------
+    return app

@@ -1,0 +1,35 @@
+"""``mobilend serve``: the borrower API (and web app) under uvicorn.
+
+The app is given to uvicorn as an import string, so this module does not import the
+API (entry points stay independent) and ``--workers`` can start several processes.
+"""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from mobilend.cli.main import app
+
+APP_FACTORY = "mobilend.asgi:create_app"
+
+
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址 / address to listen on"),
+    port: int = typer.Option(8000, "--port", help="端口 / port"),
+    workers: int = typer.Option(1, "--workers", min=1, help="进程数 / worker processes"),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="请求日志 / access log"
+    ),
+) -> None:
+    """启动借款人服务 / Serve the borrower API (OpenAPI at /docs) and web app."""
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,140 @@
+"""Pages: home (where the borrower is in the journey) and applying for a credit line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
+
+from mobilend.app.applications import LineView
+from mobilend.app.journey_loans import LoanView
+from mobilend.app.onboarding_pii import BorrowerProfile
+from mobilend.app.ports_journey import CreditApplication
+from mobilend.domain.borrowers import BorrowerStatus, missing_consents
+from mobilend.domain.errors import DomainError, Problem, ValidationFailed
+from mobilend.domain.lines import LineStatus
+from mobilend.domain.money import Money
+from mobilend.web.onboarding import REQUIRED_CONSENTS
+from mobilend.web.site import WebKit, page_of, problems_by_field
+
+_AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
+
+
+def parse_yuan(text: str, field: str, *, required: bool = True) -> Money | None:
+    """A form amount in yuan (``1234.5``) as Money; a plain refusal when malformed."""
+    cleaned = text.replace(",", "").replace("，", "").strip()
+    if not cleaned and not required:
+        return None
+    if not _AMOUNT.fullmatch(cleaned):
+        raise ValidationFailed(
+            [Problem(field, "请输入正确的金额，最多两位小数 (enter an amount with at most 2 decimals)")]
+        )
+    return Money(Decimal(cleaned))
+
+
+def usable_line(lines: list[LineView]) -> LineView | None:
+    """The line the borrower draws on: the newest one that is active."""
+    for view in lines:
+        if view.line.status is LineStatus.ACTIVE:
+            return view
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a borrower is in the journey, for the home page."""
+
+    profile: BorrowerProfile
+    needs_consents: bool
+    line: LineView | None
+    latest_application: CreditApplication | None
+    loans: list[LoanView]
+
+    @property
+    def next_step(self) -> str | None:
+        if self.profile.status == BorrowerStatus.REGISTERED.value:
+            return "kyc"
+        if self.needs_consents:
+            return "consents"
+        if self.line is None:
+            return "apply"
+        return None
+
+
+async def standing(kit: WebKit, borrower_id: str) -> Standing:
+    journey = kit.journey
+    profile = await kit.call(journey.onboarding.profile, borrower_id)
+    consents = await kit.call(journey.onboarding.consents, borrower_id)
+    lines = await kit.call(journey.lines, borrower_id)
+    applications = await kit.call(journey.applications, borrower_id)
+    loans = await kit.call(journey.loans, borrower_id)
+    return Standing(
+        profile=profile,
+        needs_consents=bool(missing_consents(consents, REQUIRED_CONSENTS)),
+        line=usable_line(lines),
+        latest_application=applications[0] if applications else None,
+        loans=loans,
+    )
+
+
+def routes(kit: WebKit) -> APIRouter:
+    router = APIRouter()
+    journey = kit.journey
+
+    @router.get("/")
+    async def home(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        return kit.render(request, "home.html", standing=await standing(kit, borrower_id))
+
+    @router.get("/apply")
+    async def apply_form(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        state = await standing(kit, borrower_id)
+        if state.next_step in ("kyc", "consents"):
+            return kit.redirect(request, f"/{state.next_step}")
+        if state.line is not None:
+            return kit.redirect(request, "/borrow")
+        return kit.render(request, "apply.html", standing=state)
+
+    @router.post("/apply")
+    async def apply(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        form = await kit.posted_form(request)
+        page = page_of(request)
+        income_text = str(form.get("monthly_income", ""))
+        try:
+            income = parse_yuan(income_text, "monthly_income", required=False)
+            application, outbox = await kit.call(
+                journey.apply_for_line,
+                borrower_id,
+                monthly_income=income,
+                device_id=page.device_id,
+                ip_address=page.ip_address,
+            )
+        except DomainError as exc:
+            return kit.render(
+                request,
+                "apply.html",
+                status_code=422,
+                standing=await standing(kit, borrower_id),
+                form={"monthly_income": income_text},
+                errors=problems_by_field(exc, page.t),
+            )
+        response = kit.redirect(request, f"/apply/{application.application_id}")
+        response.background = BackgroundTask(journey.dispatch, outbox)
+        return response
+
+    @router.get("/apply/{application_id}")
+    async def decision(request: Request, application_id: str) -> Response:
+        borrower_id = await kit.signed_in(request)
+        application = await kit.call(journey.application, borrower_id, application_id)
+        line = None
+        if application.line_id is not None:
+            line = await kit.call(journey.line, borrower_id, application.line_id)
+        return kit.render(request, "decision.html", application=application, line=line)
+
+    return router

@@ -1,0 +1,191 @@
+"""Pages: sign-in with phone + SMS code, identity verification (KYC), consents, "Me"."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from mobilend.domain.borrowers import ConsentPurpose, active_consents
+from mobilend.domain.errors import DomainError
+from mobilend.web.security import REFRESH_COOKIE, clear_session, set_session
+from mobilend.web.site import WebKit, page_of, problems_by_field
+
+#: The consent texts the pages show (messages ``consent.<purpose>.text``) and their
+#: versions: a change of wording gets a new version, recorded with each grant.
+CONSENT_VERSIONS: dict[ConsentPurpose, str] = {
+    ConsentPurpose.CREDIT_REPORT_QUERY: "web-crq-2026.1",
+    ConsentPurpose.DATA_USE: "web-data-2026.1",
+    ConsentPurpose.E_CONTRACT: "web-esign-2026.1",
+    ConsentPurpose.MARKETING: "web-mkt-2026.1",
+}
+#: Required before applying and signing; marketing stays optional.
+REQUIRED_CONSENTS = (
+    ConsentPurpose.CREDIT_REPORT_QUERY,
+    ConsentPurpose.DATA_USE,
+    ConsentPurpose.E_CONTRACT,
+)
+OTP_MINUTES = 5
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: never bounce a borrower to another site after sign-in."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def routes(kit: WebKit) -> APIRouter:
+    router = APIRouter()
+    onboarding = kit.journey.onboarding
+
+    # -- sign-in ---------------------------------------------------------------
+    @router.get("/login")
+    async def login(request: Request) -> Response:
+        return kit.render(
+            request, "login.html", step="phone", next=_safe_next(request.query_params.get("next", "/"))
+        )
+
+    @router.post("/login/code")
+    async def send_code(request: Request) -> Response:
+        form = await kit.posted_form(request)
+        page = page_of(request)
+        phone = str(form.get("phone", "")).strip()
+        target = _safe_next(str(form.get("next", "/")))
+        try:
+            sent = await kit.call(onboarding.request_otp, phone, locale=page.t.lang)
+        except DomainError as exc:
+            return kit.render(
+                request,
+                "login.html",
+                status_code=422,
+                step="phone",
+                next=target,
+                form={"phone": phone},
+                errors=problems_by_field(exc, page.t),
+            )
+        return kit.render(
+            request,
+            "login.html",
+            step="code",
+            next=target,
+            form={"phone": phone},
+            sent_to=sent.phone,
+            minutes=OTP_MINUTES,
+        )
+
+    @router.post("/login")
+    async def sign_in(request: Request) -> Response:
+        form = await kit.posted_form(request)
+        page = page_of(request)
+        phone = str(form.get("phone", "")).strip()
+        code = str(form.get("code", "")).strip()
+        target = _safe_next(str(form.get("next", "/")))
+        try:
+            signed = await kit.call(onboarding.verify_otp, phone, code)
+        except DomainError as exc:
+            return kit.render(
+                request,
+                "login.html",
+                status_code=422,
+                step="code",
+                next=target,
+                form={"phone": phone},
+                errors=problems_by_field(exc, page.t),
+            )
+        response = kit.redirect(request, target)
+        set_session(response, request, signed.tokens.access_token, signed.tokens.refresh_token)
+        return response
+
+    @router.post("/logout")
+    async def sign_out(request: Request) -> Response:
+        await kit.posted_form(request)
+        refresh = request.cookies.get(REFRESH_COOKIE, "")
+        if refresh:
+            try:
+                await kit.call(onboarding.sign_out, refresh)
+            except DomainError:
+                pass  # already expired or revoked: signing out still clears the cookies
+        response = kit.redirect(request, "/login")
+        clear_session(response)
+        return response
+
+    # -- identity ----------------------------------------------------------------
+    @router.get("/kyc")
+    async def kyc(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        profile = await kit.call(onboarding.profile, borrower_id)
+        return kit.render(request, "kyc.html", profile=profile)
+
+    @router.post("/kyc")
+    async def submit_kyc(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        form = await kit.posted_form(request)
+        values = {
+            name: str(form.get(name, "")).strip()
+            for name in ("real_name", "national_id", "bank_card")
+        }
+        try:
+            await kit.call(onboarding.submit_kyc, borrower_id, **values)
+        except DomainError as exc:
+            profile = await kit.call(onboarding.profile, borrower_id)
+            return kit.render(
+                request,
+                "kyc.html",
+                status_code=422,
+                profile=profile,
+                form=values,
+                errors=problems_by_field(exc, page_of(request).t),
+            )
+        return kit.redirect(request, "/consents")
+
+    # -- consents ----------------------------------------------------------------
+    async def consent_page(request: Request, borrower_id: str, **extra: object) -> Response:
+        held = active_consents(await kit.call(onboarding.consents, borrower_id))
+        choices = [
+            {
+                "purpose": purpose.value,
+                "version": version,
+                "required": purpose in REQUIRED_CONSENTS,
+                "granted": held.get(purpose),
+            }
+            for purpose, version in CONSENT_VERSIONS.items()
+        ]
+        return kit.render(request, "consents.html", choices=choices, **extra)
+
+    @router.get("/consents")
+    async def consents(request: Request) -> Response:
+        return await consent_page(request, await kit.signed_in(request))
+
+    @router.post("/consents")
+    async def grant(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        form = await kit.posted_form(request)
+        page = page_of(request)
+        ticked = {str(v) for v in form.getlist("purpose")}
+        if not all(p.value in ticked for p in REQUIRED_CONSENTS):
+            return await consent_page(
+                request, borrower_id, errors={"_": page.t("consents.missing")}
+            )
+        for purpose, version in CONSENT_VERSIONS.items():
+            if purpose.value in ticked:
+                await kit.call(
+                    onboarding.record_consent,
+                    borrower_id,
+                    purpose.value,
+                    version,
+                    ip_address=page.ip_address,
+                    device_id=page.device_id,
+                )
+        return kit.redirect(request, "/apply")
+
+    # -- me ------------------------------------------------------------------------
+    @router.get("/me")
+    async def me(request: Request) -> Response:
+        borrower_id = await kit.signed_in(request)
+        profile = await kit.call(onboarding.profile, borrower_id)
+        held = active_consents(await kit.call(onboarding.consents, borrower_id))
+        return kit.render(
+            request, "me.html", profile=profile, consents=sorted(held.values(), key=lambda c: c.granted_at)
+        )
+
+    return router

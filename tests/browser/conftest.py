@@ -1,0 +1,161 @@
+"""Browser tests: Playwright driving Debian's Chromium at a phone viewport (390×844),
+against the whole service over real HTTP (uvicorn in a thread) on real PostgreSQL, with
+the sandbox SMS and payment gateways. Screenshots go to ``test-artifacts/screenshots/``.
+
+Playwright never downloads browsers here: the suite uses ``/usr/bin/chromium`` (the
+``chromium`` Debian package; ``make browser-deps`` installs it with a CJK font).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page
+from stdnum.cn import ric
+
+from mobilend.asgi import create_app
+from mobilend.bootstrap import build_platform
+from mobilend.config import Settings
+from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
+from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox, ServerThread, wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chromium_installed() -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make browser-deps` "
+            "(apt-get install chromium fonts-wqy-microhei)"
+        )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_context_args,
+        "viewport": {"width": PHONE_WIDTH, "height": PHONE_HEIGHT},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "zh-CN",
+        "timezone_id": "Asia/Shanghai",
+    }
+
+
+@pytest.fixture(autouse=True)
+def _page_timeouts(page: Page) -> None:
+    # Bounded waits so a broken page fails in seconds rather than hanging the suite.
+    page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(15_000)
+
+
+@dataclass
+class Service:
+    base_url: str
+    sms: Sandbox
+    payments: Sandbox
+    engine: sa.Engine
+
+    def latest_code(self, phone: str) -> str:
+        """The newest sign-in code the sandbox SMS gateway holds for ``phone``."""
+
+        def newest() -> str | None:
+            response = httpx.get(
+                f"{self.sms.base_url}/messages", params={"recipient": "+86" + phone}, timeout=5
+            )
+            response.raise_for_status()
+            messages = response.json()["messages"]
+            for message in reversed(messages):
+                found = re.search(r"验证码是(\d{6})", message["body"])
+                if found:
+                    return found.group(1)
+            return None
+
+        return wait_until(newest, timeout=10)
+
+
+@pytest.fixture
+def service(
+    db: sa.Engine,
+    tmp_path: Path,
+    messaging_gateway_sandbox: Sandbox,
+    payment_gateway: Sandbox,
+) -> Iterator[Service]:
+    """The service (API + web app) on a free port, wired like production but with the
+    sandbox gateways and the basic credit policy."""
+    settings = Settings(
+        database_url=db.url.render_as_string(hide_password=False),
+        var_dir=tmp_path / "var",
+        gateway_secret=SANDBOX_SECRET,
+        decision_engine="basic",
+    )
+    platform = build_platform(
+        engine=db,
+        settings=settings,
+        sms_gateway_url=messaging_gateway_sandbox.base_url,
+        payment_gateway_url=payment_gateway.base_url,
+    )
+    server = ServerThread(create_app(platform)).start()
+    try:
+        yield Service(server.base_url, messaging_gateway_sandbox, payment_gateway, db)
+    finally:
+        server.stop()
+        platform.close()
+
+
+def national_id(birth: str = "19900307", region: str = "110101", seq: str = "123") -> str:
+    """A resident ID number with a valid check digit."""
+    body = region + birth + seq
+    return body + ric.calc_check_digit(body + "0")
+
+
+class Screens:
+    """Saves a full-page screenshot per screen, numbered in the order they were taken."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.count = 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, page: Page, name: str) -> Path:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the phone screen (0 when it fits)."""
+    width = page.evaluate(
+        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+    )
+    return int(width) - PHONE_WIDTH

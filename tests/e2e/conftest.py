@@ -1,0 +1,79 @@
+"""End-to-end fixtures: the whole service over real HTTP on real PostgreSQL.
+
+``service`` builds the platform exactly as ``mobilend serve`` does (``asgi.create_app``)
+on the clean test database, with the sandbox SMS and payment gateways, and serves it by
+uvicorn on a free port in a background thread. The business date is fixed (time of day
+runs on), so no test straddles midnight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mobilend.asgi import create_app
+from mobilend.bootstrap import Platform, build_platform
+from mobilend.config import Settings
+from mobilend.sandbox import messaging_gateway, payment_gateway
+from tests.e2e.journey_client import Service
+from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
+
+pytestmark = pytest.mark.db
+
+BUSINESS_DAY = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+
+
+class FixedDayClock:
+    """Real elapsed time from 01:00 UTC on a fixed business day."""
+
+    def __init__(self, start: dt.datetime = BUSINESS_DAY) -> None:
+        self._start = start
+        self._origin = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._origin)
+
+
+@pytest.fixture(scope="session")
+def gateway_sandboxes() -> Iterator[tuple[str, str]]:
+    sms = ServerThread(messaging_gateway.create_app(SANDBOX_SECRET, receipt_delay_ms=5)).start()
+    pay = ServerThread(payment_gateway.create_app(SANDBOX_SECRET, settle_delay_ms=5)).start()
+    yield sms.base_url, pay.base_url
+    sms.stop()
+    pay.stop()
+
+
+def build_test_platform(
+    db: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]
+) -> Platform:
+    settings = Settings(
+        database_url=db.url.render_as_string(hide_password=False),
+        var_dir=var_dir,
+        gateway_secret=SANDBOX_SECRET,
+        decision_engine="basic",
+    )
+    return build_platform(
+        engine=db,
+        settings=settings,
+        clock=FixedDayClock(),
+        sms_gateway_url=sandboxes[0],
+        payment_gateway_url=sandboxes[1],
+    )
+
+
+@pytest.fixture
+def service(
+    db: sa.Engine, tmp_path: Path, gateway_sandboxes: tuple[str, str]
+) -> Iterator[Service]:
+    platform = build_test_platform(db, tmp_path / "var", gateway_sandboxes)
+    server = ServerThread(create_app(platform)).start()
+    try:
+        yield Service(server.base_url, gateway_sandboxes[0], gateway_sandboxes[1], platform, db)
+    finally:
+        server.stop()
+        platform.close()
