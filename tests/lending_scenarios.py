@@ -34,11 +34,19 @@ OPENED_ON = dt.date(2026, 1, 15)
 
 def make_product(lending: Lending, **overrides: object) -> LoanProduct:
     return create_product(
-        lending.uow_factory, {**CASH_PRODUCT, **overrides}, on=OPENED_ON, cost_caps=lending.cost_caps
+        lending.uow_factory,
+        {**CASH_PRODUCT, **overrides},
+        on=OPENED_ON,
+        cost_caps=lending.cost_caps,
     )
 
 
-def make_line(lending: Lending, borrower_id: str = "b-1", limit: str = "20000.00", product_code: str = "cash-12m") -> CreditLine:
+def make_line(
+    lending: Lending,
+    borrower_id: str = "b-1",
+    limit: str = "20000.00",
+    product_code: str = "cash-12m",
+) -> CreditLine:
     with lending.uow_factory() as uow:
         uow.borrowers.ensure(borrower_id)
         uow.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_line, make_product
 
 from mobilend.app.loans import draw_loan, quote_draw
 from mobilend.app.repayments import pay_off_loan, post_repayment, prepay_loan, quote_payoff
@@ -13,7 +14,6 @@ from mobilend.domain.errors import ComplianceViolation, Conflict, NotFound, Vali
 from mobilend.domain.lines import LineStatus
 from mobilend.domain.loans import LoanStatus
 from mobilend.domain.money import Money
-from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_line, make_product
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_draw_creates_loan_schedule_and_balanced_disbursement(lending: Lending) 
     )  # fmt: skip
     loan = result.loan
     assert loan.status is LoanStatus.ACTIVE
-    assert sum((i.principal.amount for i in result.offer.schedule.installments)) == 10000
+    assert sum(i.principal.amount for i in result.offer.schedule.installments) == 10000
     # ACT/360 charges 365/360 of the nominal rate over a year, so the IRR-based APR sits
     # just above 18 % (an equal-installment 30/360 loan would match it exactly).
     assert result.offer.annual_rate < result.offer.apr.apr < result.offer.annual_rate * 365 / 360

@@ -147,9 +147,16 @@ class Screens:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def shot(self, page: Page, name: str) -> Path:
+        """The whole page, photographed on a phone as tall as the page (so the sticky
+        tab bar sits at the end rather than across the middle of the picture)."""
         self.count += 1
         path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        height = int(page.evaluate("document.documentElement.scrollHeight"))
+        page.set_viewport_size({"width": PHONE_WIDTH, "height": max(height, PHONE_HEIGHT)})
+        try:
+            page.screenshot(path=str(path))
+        finally:
+            page.set_viewport_size({"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
         return path
 
 

@@ -11,21 +11,21 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-
-from mobilend.app.loans import draw_loan
-from mobilend.bootstrap import Lending, build_lending
-from mobilend.domain.money import Money
 from tests.app.test_lending_use_cases import (  # noqa: F401  (collected here on PostgreSQL)
     test_draw_creates_loan_schedule_and_balanced_disbursement,
-    test_overpayment_applied_at_end_of_day_restores_the_line,
     test_draw_refuses_above_available_and_changes_nothing,
     test_offer_above_cost_cap_is_refused,
     test_other_borrower_cannot_pay_or_draw,
     test_overdue_freezes_line_and_cure_unfreezes,
+    test_overpayment_applied_at_end_of_day_restores_the_line,
     test_partial_prepayment_lowers_installment,
     test_repay_eod_payoff_journey_keeps_ledger_consistent,
 )
 from tests.lending_scenarios import OPENED_ON, make_line, make_product
+
+from mobilend.app.loans import draw_loan
+from mobilend.bootstrap import Lending, build_lending
+from mobilend.domain.money import Money
 
 
 @pytest.fixture

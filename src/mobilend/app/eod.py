@@ -37,7 +37,9 @@ class LoanByLoanEndOfDay:
         self._new_id = new_id
         self._batch = batch
 
-    def run(self, business_date: dt.date, partition: int = 0, partitions: int = 1) -> EndOfDaySummary:
+    def run(
+        self, business_date: dt.date, partition: int = 0, partitions: int = 1
+    ) -> EndOfDaySummary:
         processed = posted = frozen = unfrozen = 0
         after = ""
         while True:

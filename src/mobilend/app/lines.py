@@ -40,7 +40,9 @@ def open_credit_line(
     return line
 
 
-def freeze_credit_line(uow_factory: LendingUnitOfWorkFactory, line_id: str, reason: str) -> CreditLine:
+def freeze_credit_line(
+    uow_factory: LendingUnitOfWorkFactory, line_id: str, reason: str
+) -> CreditLine:
     with uow_factory() as uow:
         line = uow.lines.get(line_id, for_update=True)
         line.freeze(reason)

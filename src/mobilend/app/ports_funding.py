@@ -254,6 +254,10 @@ class PayoutRepository(Protocol):
         """Payouts the rail settled (paid or failed) on ``day``."""
         ...
 
+    def amount_with_status(self, statuses: Sequence[str], currency: str) -> Money:
+        """Sum of the amounts of every payout in one of ``statuses``."""
+        ...
+
 
 class ApprovalRepository(Protocol):
     def add(self, approval: ApprovalRecord) -> None: ...
@@ -311,8 +315,9 @@ class RailEventLog(Protocol):
 class FundingLedgerQueries(Protocol):
     def account_balance(self, account: str, currency: str) -> Money: ...
 
-    def entry_debits(self, entry_ids: Sequence[str]) -> dict[str, Money]:
-        """Total debits of each entry (its amount)."""
+    def debits_on(self, account: str, day: dt.date) -> dict[str, tuple[int, Money]]:
+        """Per loan: how many postings debited ``account`` in entries dated ``day``, and
+        their sum (a payout settled or cancelled debits the rail's in-transit once)."""
         ...
 
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]: ...

@@ -61,7 +61,9 @@ class LoanRepository(Protocol):
 
     def for_borrower(self, borrower_id: str) -> list[Loan]: ...
 
-    def ids_needing_eod(self, business_date: dt.date, after_id: str = "", limit: int = 500) -> list[str]:
+    def ids_needing_eod(
+        self, business_date: dt.date, after_id: str = "", limit: int = 500
+    ) -> list[str]:
         """Active loans whose end of day has not run through ``business_date``, in id order."""
         ...
 
@@ -134,4 +136,6 @@ class EndOfDaySummary:
 class EndOfDayRunner(Protocol):
     """Runs end of day for one business date over every loan (or one partition of them)."""
 
-    def run(self, business_date: dt.date, partition: int = 0, partitions: int = 1) -> EndOfDaySummary: ...
+    def run(
+        self, business_date: dt.date, partition: int = 0, partitions: int = 1
+    ) -> EndOfDaySummary: ...

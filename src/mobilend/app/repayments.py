@@ -31,23 +31,27 @@ def allocation_to_state(allocation: Allocation, overpayment: Money) -> dict[str,
     return {
         "paid": allocation.paid.format(),
         "lines": [
-            {"installment": a.installment, "component": a.component.value, "amount": a.amount.format()}
+            {
+                "installment": a.installment,
+                "component": a.component.value,
+                "amount": a.amount.format(),
+            }
             for a in allocation.lines
         ],
         "overpayment": overpayment.format(),
     }
 
 
-def _load_for_payment(
-    uow: LendingUnitOfWork, loan_id: str, borrower_id: str | None
-) -> Loan:
+def _load_for_payment(uow: LendingUnitOfWork, loan_id: str, borrower_id: str | None) -> Loan:
     loan = uow.loans.get(loan_id, for_update=True)
     if borrower_id is not None and loan.borrower_id != borrower_id:
         raise NotFound(f"loan {loan_id} not found")
     return loan
 
 
-def _replay(uow: LendingUnitOfWork, key: str, loan_id: str, amount: Money) -> RepaymentReceipt | None:
+def _replay(
+    uow: LendingUnitOfWork, key: str, loan_id: str, amount: Money
+) -> RepaymentReceipt | None:
     previous = uow.repayments.by_idempotency_key(key)
     if previous is None:
         return None
@@ -126,7 +130,11 @@ def post_repayment(
 
 
 def quote_payoff(
-    uow_factory: LendingUnitOfWorkFactory, *, loan_id: str, on: dt.date, borrower_id: str | None = None
+    uow_factory: LendingUnitOfWorkFactory,
+    *,
+    loan_id: str,
+    on: dt.date,
+    borrower_id: str | None = None,
 ) -> PayoffQuote:
     with uow_factory() as uow:
         loan = uow.loans.get(loan_id)

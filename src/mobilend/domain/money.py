@@ -12,7 +12,6 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Union
 
 from mobilend.domain.errors import DomainError
 
@@ -39,12 +38,12 @@ class CurrencyMismatch(MoneyError):
     code = "currency_mismatch"
 
 
-AmountLike = Union[str, int, Decimal]
+AmountLike = str | int | Decimal
 
 
 def to_decimal(value: AmountLike) -> Decimal:
     """Turn a str/int/Decimal into a finite Decimal; refuse floats and junk."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError(f"amounts must be given as str, int or Decimal, not {type(value).__name__}")
     if isinstance(value, Decimal):
         result = value

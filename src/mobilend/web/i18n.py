@@ -56,9 +56,14 @@ class Translator:
         return zh if self.lang == "zh" or not en else en
 
     def bilingual(self, text: str) -> str:
-        """Domain messages read ``中文 (English)``: keep the half in this language."""
+        """Domain texts read ``中文 (English)`` (messages) or ``中文 / English`` (product
+        names): keep the half in this language."""
         if text.endswith(")") and " (" in text:
             zh, _, en = text[:-1].partition(" (")
+            if zh and en:
+                return zh if self.lang == "zh" else en
+        if " / " in text:
+            zh, _, en = text.partition(" / ")
             if zh and en:
                 return zh if self.lang == "zh" else en
         return text

@@ -140,6 +140,15 @@ class SqlPayoutRepository:
         rows = self._conn.execute(sa.select(p.c.status, sa.func.count()).group_by(p.c.status))
         return {status: int(n) for status, n in rows}
 
+    def amount_with_status(self, statuses: Sequence[str], currency: str) -> Money:
+        p = ft.loan_payouts
+        total = self._conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(p.c.amount), 0)).where(
+                p.c.status.in_(list(statuses)), p.c.currency == currency
+            )
+        ).scalar_one()
+        return Money.from_minor(int(total), currency)
+
     def settled_on(self, day: dt.date) -> list[PayoutRecord]:
         p = ft.loan_payouts
         rows = self._conn.execute(
@@ -303,16 +312,15 @@ class SqlFundingLedgerQueries:
         ).scalar_one()
         return Money.from_minor(int(total), currency)
 
-    def entry_debits(self, entry_ids: Sequence[str]) -> dict[str, Money]:
-        if not entry_ids:
-            return {}
-        p = t.postings
+    def debits_on(self, account: str, day: dt.date) -> dict[str, tuple[int, Money]]:
+        e, p = t.journal_entries, t.postings
         rows = self._conn.execute(
-            sa.select(p.c.entry_id, p.c.currency, sa.func.sum(p.c.amount_minor))
-            .where(p.c.entry_id.in_(list(entry_ids)), p.c.amount_minor > 0)
-            .group_by(p.c.entry_id, p.c.currency)
+            sa.select(p.c.loan_id, p.c.currency, sa.func.count(), sa.func.sum(p.c.amount_minor))
+            .join(e, e.c.id == p.c.entry_id)
+            .where(p.c.account == account, p.c.amount_minor > 0, e.c.business_date == day)
+            .group_by(p.c.loan_id, p.c.currency)
         )
-        return {r[0]: Money.from_minor(int(r[2]), r[1]) for r in rows}
+        return {r[0]: (int(r[2]), Money.from_minor(int(r[3]), r[1])) for r in rows}
 
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
         e, p = t.journal_entries, t.postings
