@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mobilend.adapters.ids import SortableIds, SystemClock
-from mobilend.adapters.memory.lending import InMemoryLendingUnitOfWorkFactory
 from mobilend.app.eod import LoanByLoanEndOfDay
 from mobilend.app.journey import BorrowerJourney
 from mobilend.app.ports import Clock, DecisionEngine
@@ -51,14 +50,18 @@ def build_lending(
     caps = CostCapPolicy()
     clock = clock or SystemClock()
     if in_memory:
-        memory = InMemoryLendingUnitOfWorkFactory()
+        # The lending unit of work also carries the funding stores (``uow.funding``), so a
+        # draw is routed to its funders and paid out through the rail's outbox.
+        from mobilend.adapters.memory.funding import InMemoryFundingUnitOfWorkFactory
+
+        memory = InMemoryFundingUnitOfWorkFactory(now=clock.now)
         return Lending(memory, ids, clock, caps, LoanByLoanEndOfDay(memory, ids))
     from mobilend.adapters.db.engine import create_engine
-    from mobilend.adapters.db.lending_repository import SqlLendingUnitOfWorkFactory
+    from mobilend.adapters.db.funding_repository import SqlFundingUnitOfWorkFactory
 
     settings = settings or get_settings()
     engine = engine if engine is not None else create_engine()
-    factory = SqlLendingUnitOfWorkFactory(engine)
+    factory = SqlFundingUnitOfWorkFactory(engine)
     return Lending(factory, ids, clock, caps, LoanByLoanEndOfDay(factory, ids), engine)
 
 
@@ -205,3 +208,62 @@ def build_platform(
     platform = Platform(lending, BorrowerJourney(context), settings)
     platform.closers += [messages.close, rail.close]
     return platform
+
+
+# --------------------------------------------------------------------------- funding and disbursement
+
+
+def build_disbursement(
+    lending: Lending,
+    *,
+    rail: Any,
+    payout_accounts: Any = None,
+    partners: Any = None,
+    settings: Any = None,
+) -> Any:
+    """The payout side (``app.disbursement.DisbursementDesk``) over ``lending``'s units of
+    work: ``rail`` is a ``PaymentRail`` (e.g. ``HttpPaymentRail``), ``partners`` maps funder
+    codes to ``PartnerBank`` clients. Payout accounts default to the borrowers' verified
+    cards, decrypted through the PII vault (PostgreSQL only)."""
+    from mobilend.app.disbursement import DisbursementDesk
+    from mobilend.app.ports_funding import DisbursementSettings
+
+    if payout_accounts is None:
+        payout_accounts = build_payout_accounts(lending)
+    return DisbursementDesk(
+        uow_factory=lending.uow_factory,  # type: ignore[arg-type]
+        rail=rail,
+        payout_accounts=payout_accounts,
+        clock=lending.clock,
+        new_id=lending.new_id,
+        partners=dict(partners or {}),
+        settings=settings or DisbursementSettings(),
+    )
+
+
+def build_payout_accounts(lending: Lending, settings: Settings | None = None) -> Any:
+    """Borrowers' verified cards from the onboarding records, opened with the PII vault."""
+    import os
+
+    from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
+    from mobilend.adapters.vault import FieldVault, load_pii_secrets
+
+    if lending.engine is None:
+        raise ValueError("payout accounts from onboarding records need PostgreSQL")
+    settings = settings or get_settings()
+    pii = load_pii_secrets(
+        settings.pii_keys.get_secret_value(),
+        settings.pii_index_key.get_secret_value() or os.environ.get("MOBILEND_PII_INDEX_KEY", ""),
+        var_dir=settings.var_path,
+    )
+    return SqlVaultPayoutAccounts(lending.engine, FieldVault.from_secrets(pii))
+
+
+def build_http_rail(
+    base_url: str, secret: str, *, timeout: float = 5.0, retries: int = 2, **options: Any
+) -> Any:
+    """The payment gateway's HTTP adapter (``PaymentRail``)."""
+    from mobilend.adapters.rails.http_rail import HttpPaymentRail
+
+    return HttpPaymentRail(base_url, secret, timeout=timeout, retries=retries, **options)
+

@@ -8,7 +8,6 @@ Playwright never downloads browsers here: the suite uses ``/usr/bin/chromium`` (
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,12 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page
 from stdnum.cn import ric
+from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
+from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox, ServerThread, wait_until
 
 from mobilend.asgi import create_app
 from mobilend.bootstrap import build_platform
 from mobilend.config import Settings
-from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
-from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox, ServerThread, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -94,10 +93,10 @@ class Service:
             )
             response.raise_for_status()
             messages = response.json()["messages"]
-            for message in reversed(messages):
-                found = re.search(r"验证码是(\d{6})", message["body"])
-                if found:
-                    return found.group(1)
+            for message in messages:  # newest first
+                # the sandbox lists the codes it saw in each body; a sign-in text has one
+                if message["message_id"].startswith("otp-") and message.get("codes"):
+                    return str(message["codes"][0])
             return None
 
         return wait_until(newest, timeout=10)
@@ -158,11 +157,3 @@ class Screens:
         finally:
             page.set_viewport_size({"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
         return path
-
-
-def horizontal_overflow(page: Page) -> int:
-    """How many CSS pixels the page is wider than the phone screen (0 when it fits)."""
-    width = page.evaluate(
-        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
-    )
-    return int(width) - PHONE_WIDTH

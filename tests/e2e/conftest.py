@@ -66,14 +66,30 @@ def build_test_platform(
     )
 
 
+def _serve(engine: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Iterator[Service]:
+    platform = build_test_platform(engine, var_dir, sandboxes)
+    server = ServerThread(create_app(platform)).start()
+    try:
+        yield Service(server.base_url, sandboxes[0], sandboxes[1], platform, engine)
+    finally:
+        server.stop()
+        platform.close()
+
+
 @pytest.fixture
 def service(
     db: sa.Engine, tmp_path: Path, gateway_sandboxes: tuple[str, str]
 ) -> Iterator[Service]:
-    platform = build_test_platform(db, tmp_path / "var", gateway_sandboxes)
-    server = ServerThread(create_app(platform)).start()
-    try:
-        yield Service(server.base_url, gateway_sandboxes[0], gateway_sandboxes[1], platform, db)
-    finally:
-        server.stop()
-        platform.close()
+    """The service on a freshly emptied database, for one test."""
+    yield from _serve(db, tmp_path / "var", gateway_sandboxes)
+
+
+@pytest.fixture(scope="module")
+def shared_service(
+    db_engine: sa.Engine,
+    tmp_path_factory: pytest.TempPathFactory,
+    gateway_sandboxes: tuple[str, str],
+) -> Iterator[Service]:
+    """One service for a whole module whose tests each bring their own borrowers (the
+    database is not emptied between them)."""
+    yield from _serve(db_engine, tmp_path_factory.mktemp("var"), gateway_sandboxes)

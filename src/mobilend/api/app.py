@@ -8,13 +8,21 @@ thread pool, as the use cases and the database driver are synchronous.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.routing import Route, compile_path
 
 from mobilend.adapters.vault import install_log_redaction
 from mobilend.api import auth, lines, loans, notifications, profile, repayments
-from mobilend.api.errors import ERROR_STATUSES, error_responses, install_error_handlers
+from mobilend.api.errors import (
+    ERROR_STATUSES,
+    error_body,
+    error_responses,
+    install_error_handlers,
+)
 from mobilend.api.schemas import HealthOut
 from mobilend.app.journey import BorrowerJourney
 
@@ -64,4 +72,41 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
             sandboxes=dict(getattr(container, "sandboxes", {}) or {}),
         )
 
+    _answer_unmatched(app)
     return app
+
+
+def _answer_unmatched(app: FastAPI) -> None:
+    """JSON 404/405 for API paths no route takes, so they never fall through to whatever
+    is mounted beside the API (the web app's pages). Paths and methods come from the
+    OpenAPI document: it lists exactly the routes the API serves."""
+    known: list[tuple[re.Pattern[str], int, list[str]]] = []
+
+    def unmatched(request: Request) -> JSONResponse:
+        if not known:
+            paths = {p: [m.upper() for m in ops] for p, ops in app.openapi()["paths"].items()}
+            paths.update({"/openapi.json": ["GET"], "/docs": ["GET"]})
+            for path, methods in paths.items():
+                literal = sum(1 for part in path.split("/") if part and "{" not in part)
+                known.append((compile_path(path)[0], literal, sorted(methods)))
+        # /loans/{id}/repayments/due also fits /loans/{id}/repayments/{repayment_id}:
+        # the template with the most literal segments is the route meant.
+        fits = [
+            (literal, methods) for regex, literal, methods in known if regex.match(request.url.path)
+        ]
+        best = max((literal for literal, _ in fits), default=0)
+        allowed = sorted({m for literal, methods in fits if literal == best for m in methods})
+        if allowed:
+            return JSONResponse(
+                error_body("method_not_allowed", f"{request.method} not allowed here"),
+                405,
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return JSONResponse(error_body("not_found", "no such API route"), 404)
+
+    # Routes with no method set take every method (QUERY and the like included); the real
+    # routes come first, so these see only what those refused.
+    for path in (API_PREFIX + "/{rest:path}", "/health", "/openapi.json", "/docs"):
+        route = Route(path, unmatched, include_in_schema=False)
+        route.methods = None
+        app.router.routes.append(route)

@@ -85,7 +85,7 @@ def _stores(uow: object) -> FundingStores:
 def backoff_s(settings: DisbursementSettings, attempts: int, salt: str) -> float:
     """Exponential backoff, capped, with a deterministic jitter (50–100 %) per message so
     messages that failed together do not come back together."""
-    ceiling = min(settings.backoff_cap_s, settings.backoff_base_s * 2 ** max(0, attempts - 1))
+    ceiling = min(settings.backoff_cap_s, settings.backoff_base_s * 2.0 ** max(0, attempts - 1))
     jitter = int.from_bytes(hashlib.sha256(f"{salt}:{attempts}".encode()).digest()[:4], "big")
     return ceiling * (0.5 + 0.5 * jitter / 2**32)
 
@@ -125,18 +125,14 @@ def accept_offer(
         "attempt": 1,
     }
     request = FundingRequest(loan.principal, loan.product_code, on, score, region_code)
-    choice = route_loan(
-        stores, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id
-    )
+    choice = route_loan(stores, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id)
     if choice.programme is None:
         considered = choice.record.reasons.get("considered", {})
         problems = [
             Problem(code, "; ".join(f"{k}: {', '.join(v)}" for k, v in info["problems"].items()))
             for code, info in considered.items()
         ]
-        raise NoFunderAvailable(
-            "暂无可放款的资金方 / no funder can take this loan now", problems
-        )
+        raise NoFunderAvailable("暂无可放款的资金方 / no funder can take this loan now", problems)
     payout = PayoutRecord(
         loan_id=loan.loan_id,
         borrower_id=loan.borrower_id,
@@ -166,13 +162,14 @@ def place_on_plan(
     """Put a routed loan on its plan: ask the partners that decide for themselves, or,
     when none does, book the payout at once."""
     attempt = int(payout.context.get("attempt", 1))
-    if new_loan:
-        uow.loans.add(loan)
-    stores.tranches.add(loan.loan_id, loan.borrower_id, tranches)
     deciding = [t for t in tranches if t.requires_approval]
     if not deciding:
-        entries, payout = book_payout(uow, stores, new_id, loan, payout)
+        entries, payout = book_payout(uow, stores, new_id, loan, payout, new_loan=new_loan)
+        stores.tranches.add(loan.loan_id, loan.borrower_id, tranches)
     else:
+        if new_loan:
+            uow.loans.add(loan)
+        stores.tranches.add(loan.loan_id, loan.borrower_id, tranches)
         for tranche in deciding:
             request_id = f"{loan.loan_id}.{attempt}.{tranche.funder_code}"
             stores.approvals.add(
@@ -208,11 +205,16 @@ def book_payout(
     new_id: Callable[[], str],
     loan: Loan,
     payout: PayoutRecord,
+    *,
+    new_loan: bool = False,
 ) -> tuple[list[JournalEntry], PayoutRecord]:
-    """Disburse the loan against the rail's in-transit account and queue the payout.
-    The loan row must exist already (the caller saves nothing else of the loan)."""
+    """Disburse the loan against the rail's in-transit account and queue the payout;
+    the loan is written (added when ``new_loan``, else saved) as disbursed."""
     entries = loan.disburse(loan.terms.start_date, new_id)
-    uow.loans.save(loan)
+    if new_loan:
+        uow.loans.add(loan)
+    else:
+        uow.loans.save(loan)
     uow.ledger.append(entries, loan.borrower_id)
     stores.outbox.add(
         OutboxItem(
@@ -270,28 +272,27 @@ def apply_outcome(
         )
         return "amount_mismatch"
     day = outcome.settled_on or now.date()
-    common = {
-        "settled_on": day,
-        "confirmed_at": now,
-        "updated_at": now,
-        "resolved_by": source,
-        "last_sequence": sequence,
-        "rail_reference": outcome.rail_reference or payout.rail_reference,
-    }
+    settled = replace(
+        payout,
+        settled_on=day,
+        confirmed_at=now,
+        updated_at=now,
+        resolved_by=source,
+        last_sequence=sequence,
+        rail_reference=outcome.rail_reference or payout.rail_reference,
+    )
     if outcome.status == "succeeded":
         entry = payout_settlement_entry(
             desk.new_id(),
             day,
             payout.loan_id,
             stores.tranches.for_loan(payout.loan_id),
-            outcome.rail_reference or payout.rail_reference,
+            settled.rail_reference,
             desk.settings.in_transit_account,
         )
         uow.ledger.append([entry], payout.borrower_id)
         stores.payouts.save(
-            replace(
-                payout, status=PayoutStatus.PAID, settlement_entry_id=entry.entry_id, **common
-            )
+            replace(settled, status=PayoutStatus.PAID, settlement_entry_id=entry.entry_id)
         )
         return "paid"
     loan = uow.loans.get(payout.loan_id, for_update=True)
@@ -304,7 +305,7 @@ def apply_outcome(
         return "needs_review"
     _cancelled(uow, stores, loan, entries, payout.business_date)
     failure = outcome.failure_code or "payout_failed"
-    stores.payouts.save(replace(payout, status=PayoutStatus.FAILED, failure_code=failure, **common))
+    stores.payouts.save(replace(settled, status=PayoutStatus.FAILED, failure_code=failure))
     return "cancelled"
 
 

@@ -1,6 +1,6 @@
 """The disbursement worker: a plain loop any scheduler can run.
 
-``run_cycle`` does one pass — send due payouts, move partner approvals on, poll payouts
+``run_cycle`` does one pass — move partner approvals on, send due payouts, poll payouts
 the rail never confirmed — and is what a job queue schedules. ``run_worker`` repeats it
 until told to stop, sleeping only when a pass found nothing to do. Several workers
 (threads or processes, on any machine) can run at once: every claim is a lease taken
@@ -30,9 +30,10 @@ class CycleResult:
 
 
 def run_cycle(desk: DisbursementDesk) -> CycleResult:
-    """One pass of every duty; returns how many items each touched."""
-    payouts = dispatch_payouts(desk)
+    """One pass of every duty; returns how many items each touched. Approvals go first:
+    a loan they fund is paid out in the same pass."""
     approvals = process_approvals(desk)
+    payouts = dispatch_payouts(desk)
     polled = poll_unconfirmed(desk)
     return CycleResult(payouts, approvals, polled)
 

@@ -10,13 +10,20 @@ plain lending unit of work.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mobilend.app.ports_lending import LendingUnitOfWork
-from mobilend.domain.funding import Funder, FunderPosition, Programme, Tranche
+from mobilend.domain.funding import (
+    RAIL_IN_TRANSIT,
+    Funder,
+    FunderPosition,
+    Programme,
+    Tranche,
+)
 from mobilend.domain.ledger import ComponentAmounts
 from mobilend.domain.money import Money
 
@@ -176,8 +183,6 @@ class FunderRegistry(Protocol):
         """The funder, or NotFound."""
         ...
 
-    def list(self) -> list[Funder]: ...
-
     def add_programme(self, programme: Programme) -> None: ...
 
     def save_programme(self, programme: Programme) -> None: ...
@@ -187,6 +192,8 @@ class FunderRegistry(Protocol):
     def settings(self) -> FundingSettings: ...
 
     def save_settings(self, settings: FundingSettings) -> None: ...
+
+    def list(self) -> builtins.list[Funder]: ...
 
 
 class FunderPositions(Protocol):
@@ -433,6 +440,8 @@ class DisbursementSettings:
     confirm_after_s: float = 60.0
     poll_backoff_cap_s: float = 900.0
     batch_size: int = 20
+    #: Where a disbursement waits between booking and the rail's confirmation.
+    in_transit_account: str = RAIL_IN_TRANSIT
     #: Outbox and status-poll claims are leased this long; a worker killed mid-call
     #: leaves its claims to be taken again when the lease runs out.
     lease_s: float = 60.0

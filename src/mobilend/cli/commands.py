@@ -6,6 +6,7 @@ from mobilend.cli import (
     db,  # noqa: F401
     decision,  # noqa: F401
     demo,  # noqa: F401
+    funding,  # noqa: F401
     model,  # noqa: F401
     schedule,  # noqa: F401
     serve,  # noqa: F401

@@ -149,6 +149,9 @@ def score(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", help="输出 CSV / output CSV")],
     id_column: IdOpt = None,
+    reasons: Annotated[
+        bool, typer.Option("--reasons/--no-reasons", help="输出原因码 / write reason codes")
+    ] = True,
 ) -> None:
     """批量评分 / Score a CSV: writes id,pd,score,reason_1..reason_4."""
     from mobilend.risk.model.artifact import ModelArtifactError, load_model
@@ -159,11 +162,14 @@ def score(
         frame = read_csv_frame(data)
         if id_column is not None and id_column not in frame.columns:
             raise FeatureValueError(f"id column {id_column!r} not in data")
-        scored = scoring.score_frame(frame)
+        scored = scoring.score_frame(frame, with_reasons=reasons)
     except (ModelArtifactError, FeatureValueError) as exc:
         raise _fail(exc) from exc
     ids = frame[id_column].to_numpy() if id_column else range(1, len(frame) + 1)
     scored.insert(0, "id", list(ids))
+    for k in range(1, 5):  # the file format stays the same without reasons
+        if f"reason_{k}" not in scored.columns:
+            scored[f"reason_{k}"] = ""
     out.parent.mkdir(parents=True, exist_ok=True)
     scored.to_csv(out, index=False)
     console.print(f"已评分 {len(scored)} 行 / scored {len(scored)} rows → {out}")

@@ -374,7 +374,9 @@ def split_principal(amount: Money, shares: Sequence[Decimal]) -> list[Money]:
     return amount.allocate(list(shares))
 
 
-def tranches_for(amount: Money, programme: Programme, funders: Mapping[str, Funder]) -> list[Tranche]:
+def tranches_for(
+    amount: Money, programme: Programme, funders: Mapping[str, Funder]
+) -> list[Tranche]:
     parts = split_principal(amount, [s.share for s in programme.shares])
     result = []
     for share, part in zip(programme.shares, parts, strict=True):
@@ -413,9 +415,7 @@ def _funder_part(part: Money, interest_share: Decimal) -> Money:
     return Money(part.amount * interest_share, part.currency).round()
 
 
-def split_collection(
-    collected: ComponentAmounts, tranches: Sequence[Tranche]
-) -> list[FunderTake]:
+def split_collection(collected: ComponentAmounts, tranches: Sequence[Tranche]) -> list[FunderTake]:
     """Split money collected on a loan between its funders, exactly.
 
     Each component is split by the tranches' shares with largest remainder, so the parts
@@ -437,7 +437,9 @@ def split_collection(
     for i, tranche in enumerate(tranches):
         kept = [_funder_part(p[i], tranche.interest_share) for p in (interest, fees, penalty)]
         margin = (interest[i] - kept[0]) + (fees[i] - kept[1]) + (penalty[i] - kept[2])
-        takes.append(FunderTake(tranche.funder_code, principal[i], *kept, margin))
+        takes.append(
+            FunderTake(tranche.funder_code, principal[i], kept[0], kept[1], kept[2], margin)
+        )
     return takes
 
 

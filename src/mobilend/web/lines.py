@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,7 +32,12 @@ def parse_yuan(text: str, field: str, *, required: bool = True) -> Money | None:
         return None
     if not _AMOUNT.fullmatch(cleaned):
         raise ValidationFailed(
-            [Problem(field, "请输入正确的金额，最多两位小数 (enter an amount with at most 2 decimals)")]
+            [
+                Problem(
+                    field,
+                    "请输入正确的金额，最多两位小数 (enter an amount with at most 2 decimals)",
+                )
+            ]
         )
     return Money(Decimal(cleaned))
 
@@ -135,6 +141,11 @@ def routes(kit: WebKit) -> APIRouter:
         line = None
         if application.line_id is not None:
             line = await kit.call(journey.line, borrower_id, application.line_id)
-        return kit.render(request, "decision.html", application=application, line=line)
+        reapply_on = application.decided_on + dt.timedelta(
+            days=journey.ctx.settings.reapply_after_days
+        )
+        return kit.render(
+            request, "decision.html", application=application, line=line, reapply_on=reapply_on
+        )
 
     return router

@@ -247,7 +247,9 @@ def routes(kit: WebKit) -> APIRouter:
         borrower_id = await kit.signed_in(request)
         view = await kit.call(journey.loan, borrower_id, loan_id)
         profile = await kit.call(journey.onboarding.profile, borrower_id)
-        template = "_disbursement.html" if request.headers.get("HX-Request") else "disbursement.html"
+        template = (
+            "_disbursement.html" if request.headers.get("HX-Request") else "disbursement.html"
+        )
         return kit.render(request, template, view=view, card=(profile.bank_card or "")[-4:])
 
     @router.get("/loans")

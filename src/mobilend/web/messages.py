@@ -17,12 +17,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "common.continue": ("下一步", "Continue"),
     "common.yuan": ("元", "CNY"),
     "common.months": ("{n}期", "{n} months"),
-    "common.periods": ("{n}期", "{n} instalments"),
     "common.loading": ("计算中…", "Calculating…"),
     "common.signout": ("退出登录", "Sign out"),
-    "common.date": ("日期", "Date"),
-    "common.status": ("状态", "Status"),
-    "common.view": ("查看", "View"),
     "error.title": ("出错了", "Something went wrong"),
     "error.csrf": (
         "页面已过期，请刷新后重试。",
@@ -35,6 +31,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "error.generic": ("操作未能完成：{detail}", "That did not go through: {detail}"),
     "error.back_home": ("返回首页", "Back to home"),
+    "refusal.line_limit_exceeded": (
+        "借款金额超出可用额度",
+        "The amount is more than your available credit",
+    ),
+    "refusal.line_frozen": ("您的额度已冻结，暂不能借款", "Your credit line is frozen for now"),
+    "refusal.line_expired": (
+        "您的额度已过期，请重新申请",
+        "Your credit line has expired; please apply again",
+    ),
+    "refusal.line_closed": ("您的额度已关闭", "Your credit line is closed"),
+    "refusal.apr_above_cap": (
+        "该方案超出利率上限，请调整金额或期数",
+        "This plan is above the rate cap; change the amount or term",
+    ),
     # -- sign-in -------------------------------------------------------------
     "login.title": ("登录 / 注册", "Sign in"),
     "login.welcome": ("欢迎使用移动贷", "Welcome to mobilend"),
@@ -52,16 +62,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "We sent a code to {phone}; it is valid for {minutes} minutes.",
     ),
     "login.submit": ("登录", "Sign in"),
-    "login.agreement": (
-        "登录即表示您同意《用户服务协议》和《隐私政策》",
-        "By signing in you accept the Terms of Service and the Privacy Policy",
-    ),
     # -- home ----------------------------------------------------------------
     "home.title": ("移动贷", "mobilend"),
-    "home.hello": ("您好，{name}", "Hello, {name}"),
     "home.available": ("可用额度（元）", "Available credit (CNY)"),
-    "home.limit": ("总额度 {limit} 元 · 有效期至 {expires}", "Limit {limit} · valid until {expires}"),
-    "home.no_line": ("最高可借 50,000 元", "Borrow up to 50,000"),
+    "home.limit": (
+        "总额度 {limit} 元 · 有效期至 {expires}",
+        "Limit {limit} · valid until {expires}",
+    ),
+    "home.no_line": ("申请您的专属额度", "Get your own credit line"),
     "home.no_line_sub": ("3分钟申请，1秒审批", "3 minutes to apply, a decision in seconds"),
     "home.next_step": ("下一步", "Next step"),
     "home.do_kyc": ("完成实名认证", "Verify your identity"),
@@ -130,12 +138,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "apply.referred": ("申请正在人工审核中", "Your application is under review"),
     "apply.reasons": ("主要原因", "Main reasons"),
     "apply.limit": ("授信额度", "Credit limit"),
+    "apply.limit_yuan": ("授信额度（元）", "Credit limit (CNY)"),
     "apply.price": ("合同年利率（单利）", "Contract rate (simple)"),
     "apply.expires": ("额度有效期至", "Line valid until"),
     "apply.borrow_now": ("立即借款", "Borrow now"),
     "apply.retry_later": (
-        "您可以在30天后重新申请，期间不会影响您的信用。",
-        "You may apply again in 30 days.",
+        "您可于 {date} 起重新申请。",
+        "You may apply again from {date}.",
     ),
     # -- borrow / offer --------------------------------------------------------
     "borrow.title": ("借款", "Borrow"),
@@ -153,7 +162,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "borrow.total_interest": ("总利息", "Total interest"),
     "borrow.total_fees": ("总费用", "Total fees"),
     "borrow.total_repay": ("应还总额", "Total to repay"),
-    "borrow.first_payment": ("首期 {date} 应还 {amount} 元", "First payment {amount} on {date}"),
     "borrow.receive": ("到账金额", "You receive"),
     "borrow.method": ("还款方式", "Repayment method"),
     "borrow.submit": ("下一步：查看合同", "Next: review the contract"),
@@ -178,12 +186,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # -- contract ------------------------------------------------------------
     "contract.title": ("借款合同", "Loan contract"),
     "contract.key_terms": ("重要条款摘要", "Key terms"),
-    "contract.amount": ("借款金额", "Loan amount"),
     "contract.apr": ("年化利率（APR）", "APR"),
-    "contract.total_cost": ("借款总成本（利息+费用）", "Total cost (interest + fees)"),
-    "contract.repayment": ("还款安排", "Repayment"),
-    "contract.overdue": ("逾期后果", "If you pay late"),
-    "contract.privacy": ("个人信息使用", "Use of personal information"),
     "contract.full_text": ("合同全文", "Full contract"),
     "contract.digest": ("合同摘要值 SHA-256", "Contract SHA-256 digest"),
     "contract.agree": (
@@ -234,7 +237,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "repay.due": ("还本期", "This instalment"),
     "repay.due_sub": ("第{n}期 · {date} 到期", "Instalment {n} · due {date}"),
     "repay.amount": ("自定义金额", "Another amount"),
-    "repay.amount_sub": ("按逾期费用、利息、本金顺序抵扣", "Applied to overdue charges, interest, then principal"),
+    "repay.amount_sub": (
+        "按逾期费用、利息、本金顺序抵扣",
+        "Applied to overdue charges, interest, then principal",
+    ),
     "repay.payoff": ("全部结清", "Pay off in full"),
     "repay.payoff_sub": (
         "利息仅计至今日，结清后借款关闭",
@@ -244,7 +250,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "repay.submit": ("确认还款", "Pay now"),
     "repay.nothing_due": ("当前没有待还款项", "Nothing is due right now"),
     "receipt.title": ("还款成功", "Payment received"),
-    "receipt.amount": ("还款金额", "Amount paid"),
     "receipt.date": ("还款日期", "Date"),
     "receipt.number": ("回单号", "Receipt no."),
     "receipt.allocation": ("资金分配", "How it was applied"),

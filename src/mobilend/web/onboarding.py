@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -42,7 +44,10 @@ def routes(kit: WebKit) -> APIRouter:
     @router.get("/login")
     async def login(request: Request) -> Response:
         return kit.render(
-            request, "login.html", step="phone", next=_safe_next(request.query_params.get("next", "/"))
+            request,
+            "login.html",
+            step="phone",
+            next=_safe_next(request.query_params.get("next", "/")),
         )
 
     @router.post("/login/code")
@@ -101,10 +106,9 @@ def routes(kit: WebKit) -> APIRouter:
         await kit.posted_form(request)
         refresh = request.cookies.get(REFRESH_COOKIE, "")
         if refresh:
-            try:
+            # Already expired or revoked: signing out still clears the cookies.
+            with contextlib.suppress(DomainError):
                 await kit.call(onboarding.sign_out, refresh)
-            except DomainError:
-                pass  # already expired or revoked: signing out still clears the cookies
         response = kit.redirect(request, "/login")
         clear_session(response)
         return response
@@ -185,7 +189,10 @@ def routes(kit: WebKit) -> APIRouter:
         profile = await kit.call(onboarding.profile, borrower_id)
         held = active_consents(await kit.call(onboarding.consents, borrower_id))
         return kit.render(
-            request, "me.html", profile=profile, consents=sorted(held.values(), key=lambda c: c.granted_at)
+            request,
+            "me.html",
+            profile=profile,
+            consents=sorted(held.values(), key=lambda c: c.granted_at),
         )
 
     return router

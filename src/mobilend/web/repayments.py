@@ -106,9 +106,7 @@ def routes(kit: WebKit) -> APIRouter:
         record = await kit.call(journey.receipt, borrower_id, loan_id, repayment_id)
         view = await kit.call(journey.loan, borrower_id, loan_id)
         allocation = _allocation_by_component(record.allocation, record.amount.currency)
-        return kit.render(
-            request, "receipt.html", record=record, view=view, allocation=allocation
-        )
+        return kit.render(request, "receipt.html", record=record, view=view, allocation=allocation)
 
     return router
 

@@ -8,10 +8,10 @@ rule lives here.
 
 from __future__ import annotations
 
-import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -44,12 +44,13 @@ from mobilend.web.security import (
     set_session,
 )
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HERE = Path(__file__).parent
 DEVICE_COOKIE = "mobilend_device"
 _YEAR = 60 * 60 * 24 * 365
+#: The device id this browser got on its first visit (recorded with consents and signatures).
+_DEVICE_ID = re.compile(r"web-[0-9a-f]{16}")
 
 
 class SignInRequired(Exception):
@@ -59,13 +60,12 @@ class SignInRequired(Exception):
 @dataclass
 class Page:
     """What one request carries through the page code: language, CSRF token, device id,
-    and cookies to set on the way out."""
+    and a refreshed session to set on the way out."""
 
     request: Request
     t: Translator
     csrf_token: str
     device_id: str
-    set_cookies: dict[str, str] = field(default_factory=dict)
     session: TokenPair | None = None
 
     @property
@@ -181,7 +181,7 @@ def create_web(container: Any) -> FastAPI:
     ) -> Response:
         token, new_token = csrf_token_for(request)
         device = request.cookies.get(DEVICE_COOKIE, "")
-        new_device = not (8 <= len(device) <= 64)
+        new_device = not _DEVICE_ID.fullmatch(device)
         if new_device:
             device = "web-" + secrets.token_hex(8)
         page = Page(request, Translator(language_of(request)), token, device)
@@ -199,7 +199,9 @@ def create_web(container: Any) -> FastAPI:
             response.set_cookie(LANG_COOKIE, asked, max_age=_YEAR, samesite="lax", secure=secure)
         if page.session is not None:
             set_session(response, request, page.session.access_token, page.session.refresh_token)
-        response.headers.setdefault("Cache-Control", "no-store")
+        if not request.url.path.startswith("/static/"):
+            # Pages show personal and loan data: never kept by the browser or a proxy.
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -230,7 +232,8 @@ def create_web(container: Any) -> FastAPI:
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
         t = page_of(request).t
-        return error_page(kit, request, 409, t("error.generic", detail=t.bilingual(exc.message)))
+        detail = "；".join(problems_by_field(exc, t).values())
+        return error_page(kit, request, 409, t("error.generic", detail=detail))
 
     @web.exception_handler(GatewayUnavailable)
     async def unavailable(request: Request, _exc: Exception) -> Response:
@@ -255,8 +258,17 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
+#: Refusals whose own message is written for engineers (ids, raw amounts): the borrower
+#: reads these catalogue texts instead.
+PLAIN_REFUSALS = frozenset(
+    {"line_limit_exceeded", "line_frozen", "line_expired", "line_closed", "apr_above_cap"}
+)
+
+
 def problems_by_field(exc: DomainError, t: Translator) -> Mapping[str, str]:
     """A refusal's problems keyed by form field (in this language); ``_`` holds the rest."""
+    if exc.code in PLAIN_REFUSALS:
+        return {"_": t(f"refusal.{exc.code}")}
     found: dict[str, str] = {}
     for problem in exc.problems:
         found.setdefault(problem.field, t.bilingual(problem.message))

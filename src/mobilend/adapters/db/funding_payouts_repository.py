@@ -18,13 +18,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import funding_tables as ft
+from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
+from mobilend.app.onboarding_pii import BANK_CARD, REAL_NAME
+from mobilend.app.ports import PiiVault
 from mobilend.app.ports_funding import (
     CollectionLine,
     OutboxItem,
+    PayoutAccount,
     PayoutRecord,
     RailEventRecord,
 )
+from mobilend.domain.errors import NotFound
 from mobilend.domain.ledger import Account, ComponentAmounts
 from mobilend.domain.money import Money
 
@@ -282,9 +287,14 @@ class SqlRailEventLog:
         )
         return [
             RailEventRecord(
-                r.event_id, r.idempotency_key, r.event_type, r.sequence, r.final, r.outcome,
+                r.event_id,
+                r.idempotency_key,
+                r.event_type,
+                r.sequence,
+                r.final,
+                r.outcome,
                 r.received_at,
-            )  # fmt: skip
+            )
             for r in rows
         ]
 
@@ -326,9 +336,12 @@ class SqlFundingLedgerQueries:
         e, p = t.journal_entries, t.postings
         rows = self._conn.execute(
             sa.select(
-                e.c.loan_id, e.c.business_date, p.c.account, p.c.currency,
+                e.c.loan_id,
+                e.c.business_date,
+                p.c.account,
+                p.c.currency,
                 sa.func.sum(p.c.amount_minor),
-            )  # fmt: skip
+            )
             .join(p, p.c.entry_id == e.c.id)
             .where(
                 e.c.kind.in_(("repayment", "credit_application")),
@@ -384,7 +397,25 @@ class SqlReconciliationStore:
 
     def get(self, day: dt.date) -> Mapping[str, Any] | None:
         r = ft.reconciliation_reports
-        row = self._conn.execute(
-            sa.select(r.c.report).where(r.c.business_date == day)
-        ).first()
+        row = self._conn.execute(sa.select(r.c.report).where(r.c.business_date == day)).first()
         return None if row is None else dict(row.report)
+
+
+class SqlVaultPayoutAccounts:
+    """Borrowers' verified cards, decrypted from the onboarding records only for the call
+    to the rail (never stored anywhere else)."""
+
+    def __init__(self, engine: sa.Engine, vault: PiiVault) -> None:
+        self._engine = engine
+        self._vault = vault
+
+    def for_borrower(self, borrower_id: str) -> PayoutAccount:
+        b = onboarding_tables.borrowers
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(b.c.name_enc, b.c.bank_card_enc).where(b.c.id == borrower_id)
+            ).first()
+        if row is None or not row.bank_card_enc:
+            raise NotFound(f"no verified bank card for borrower {borrower_id}")
+        name = self._vault.decrypt(REAL_NAME, row.name_enc) if row.name_enc else ""
+        return PayoutAccount(name or borrower_id, self._vault.decrypt(BANK_CARD, row.bank_card_enc))

@@ -258,7 +258,9 @@ class SqlFunderPositions:
             )
         )
         usage = ft.funder_daily_usage
-        daily = pg_insert(usage).values(funder_code=code, business_date=on, routed=routed.to_minor())
+        daily = pg_insert(usage).values(
+            funder_code=code, business_date=on, routed=routed.to_minor()
+        )
         self._conn.execute(
             daily.on_conflict_do_update(
                 index_elements=["funder_code", "business_date"],
@@ -488,9 +490,15 @@ class SqlRoutingLog:
         )
         return [
             RoutingRecord(
-                row.id, row.loan_id, row.borrower_id, row.attempt, row.strategy,
-                row.programme_code, dict(row.reasons), row.created_at,
-            )  # fmt: skip
+                row.id,
+                row.loan_id,
+                row.borrower_id,
+                row.attempt,
+                row.strategy,
+                row.programme_code,
+                dict(row.reasons),
+                row.created_at,
+            )
             for row in rows
         ]
 

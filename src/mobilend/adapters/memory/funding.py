@@ -210,7 +210,9 @@ class _Payouts:
         )
 
     def save(self, payout: PayoutRecord) -> None:
-        self._s.payouts[payout.loan_id] = replace(payout, updated_at=payout.updated_at or self._now())
+        self._s.payouts[payout.loan_id] = replace(
+            payout, updated_at=payout.updated_at or self._now()
+        )
 
     def awaiting_confirmation(
         self, now: dt.datetime, limit: int, lease_until: dt.datetime
@@ -329,7 +331,9 @@ class _Outbox:
     def mark_retry(
         self, message_id: str, attempts: int, next_attempt_at: dt.datetime, error: str
     ) -> None:
-        self._update(message_id, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error)
+        self._update(
+            message_id, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error
+        )
 
     def mark_dead(self, message_id: str, attempts: int, error: str) -> None:
         self._update(message_id, status="dead", attempts=attempts, last_error=error)
@@ -343,7 +347,11 @@ class _Outbox:
         for item in self._s.outbox.values():
             if item.idempotency_key == idempotency_key:
                 self._update(
-                    item.message_id, status="pending", next_attempt_at=now, attempts=0, last_error=""
+                    item.message_id,
+                    status="pending",
+                    next_attempt_at=now,
+                    attempts=0,
+                    last_error="",
                 )
                 return True
         return False

@@ -118,6 +118,8 @@ def _is_missing(value: Any) -> bool:
 
 
 def _label_text(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
@@ -168,8 +170,12 @@ def infer_feature_specs(
         if present.empty:
             dropped.append(DroppedColumn(str(name), "all cells empty"))
             continue
-        as_number = pd.to_numeric(present, errors="coerce")
-        if as_number.notna().all():
+        # Booleans are yes/no labels, not amounts.
+        is_bool = pd.api.types.is_bool_dtype(column.dtype) or all(
+            isinstance(v, bool | np.bool_) for v in present
+        )
+        as_number = pd.to_numeric(present, errors="coerce") if not is_bool else None
+        if as_number is not None and as_number.notna().all():
             if not np.isfinite(as_number.to_numpy(dtype=float)).all():
                 dropped.append(DroppedColumn(str(name), "infinite values"))
                 continue
