@@ -27,6 +27,12 @@ def counts(service: Service, borrower_id: str) -> dict[str, int]:
 
 
 @pytest.fixture
+def service(shared_service: Service) -> Service:
+    """Every count below is per borrower: one running service serves all these tests."""
+    return shared_service
+
+
+@pytest.fixture
 def borrower(service: Service) -> Borrower:
     me = service.borrower()
     me.onboard()

@@ -75,6 +75,7 @@ def run_with_kills(
             open_at_kill.append(batch.open_payouts())
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
+        print("OPEN_AT_KILL", open_at_kill)
         assert sum(1 for n in open_at_kill if n > 0) >= kills // 2, open_at_kill
         process = start_worker(command, log)
         try:
