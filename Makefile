@@ -40,8 +40,8 @@ test: venv browser-deps lint
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser-deps:
 	@if [ -d tests/browser ] && [ -n "$$(find tests/browser -name 'test_*.py' -print -quit)" ] \
-		&& [ ! -x /usr/bin/chromium ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		&& { [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; }; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei; \
 	fi
 
 bench: venv

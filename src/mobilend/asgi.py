@@ -81,6 +81,33 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
     return urls, threads
 
 
+class OutboxSweeper:
+    """Sends, every few seconds, outbox messages still due (a payout or SMS whose first
+    attempt failed, or that a crash left behind). Several processes may sweep at once:
+    each message is claimed under a row lock."""
+
+    def __init__(self, platform: Platform, every_seconds: float = 5.0) -> None:
+        self._platform = platform
+        self._every = every_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-sweeper", daemon=True)
+
+    def start(self) -> OutboxSweeper:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                self._platform.journey.dispatch_due()
+            except Exception as exc:  # keep sweeping; the messages stay queued
+                log.error("outbox sweep failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def build_service(settings: Settings | None = None, *, migrate_schema: bool = True) -> Platform:
     settings = settings or get_settings()
     if migrate_schema:
@@ -98,6 +125,7 @@ def build_service(settings: Settings | None = None, *, migrate_schema: bool = Tr
         raise
     platform.sandboxes.update(urls)
     platform.closers += [thread.stop for thread in threads]
+    platform.closers.append(OutboxSweeper(platform).start().stop)
     for name, url in urls.items():
         log.warning("sandbox %s started at %s", name, url)
     return platform

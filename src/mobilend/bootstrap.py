@@ -159,7 +159,11 @@ def build_platform(
     from mobilend.app.products import ensure_product
     from mobilend.domain.products_state import product_from_state
 
+    from mobilend.adapters.db.engine import create_engine, database_url
+
     settings = settings or get_settings()
+    if engine is None:
+        engine = create_engine(database_url(settings), pool_size=settings.db_pool_size)
     lending = build_lending(engine=engine, settings=settings, clock=clock)
     db = lending.engine
     sms_url = sms_gateway_url or settings.sms_gateway_url

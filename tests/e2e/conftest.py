@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.e2e.journey_client import Service
+from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
 
 from mobilend.asgi import create_app
 from mobilend.bootstrap import Platform, build_platform
 from mobilend.config import Settings
 from mobilend.sandbox import messaging_gateway, payment_gateway
-from tests.e2e.journey_client import Service
-from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
 
 pytestmark = pytest.mark.db
 
@@ -48,9 +48,7 @@ def gateway_sandboxes() -> Iterator[tuple[str, str]]:
     pay.stop()
 
 
-def build_test_platform(
-    db: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]
-) -> Platform:
+def build_test_platform(db: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Platform:
     settings = Settings(
         database_url=db.url.render_as_string(hide_password=False),
         var_dir=var_dir,
@@ -77,9 +75,7 @@ def _serve(engine: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Iter
 
 
 @pytest.fixture
-def service(
-    db: sa.Engine, tmp_path: Path, gateway_sandboxes: tuple[str, str]
-) -> Iterator[Service]:
+def service(db: sa.Engine, tmp_path: Path, gateway_sandboxes: tuple[str, str]) -> Iterator[Service]:
     """The service on a freshly emptied database, for one test."""
     yield from _serve(db, tmp_path / "var", gateway_sandboxes)
 

@@ -15,9 +15,9 @@ import httpx
 import sqlalchemy as sa
 from stdnum import luhn
 from stdnum.cn import ric
+from tests.integration.sandbox_fixtures import wait_until
 
 from mobilend.bootstrap import Platform
-from tests.integration.sandbox_fixtures import wait_until
 
 _serial = itertools.count(1)
 _rng = random.Random(os.getpid() ^ int(uuid.uuid4()))
@@ -141,7 +141,11 @@ class Borrower:
         return self.ok(
             self.http.put(
                 "/api/v1/me/kyc",
-                json={"real_name": i.real_name, "national_id": i.national_id, "bank_card": i.bank_card},
+                json={
+                    "real_name": i.real_name,
+                    "national_id": i.national_id,
+                    "bank_card": i.bank_card,
+                },
                 headers=self.headers(),
             )
         )

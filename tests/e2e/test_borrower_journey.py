@@ -14,7 +14,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-
 from tests.e2e.journey_client import Service
 from tests.lending_scenarios import assert_ledger_consistent
 
@@ -23,7 +22,11 @@ pytestmark = pytest.mark.db
 
 def ledger_total(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.text("SELECT coalesce(sum(amount_minor), 0) FROM postings")).scalar_one())
+        return int(
+            conn.execute(
+                sa.text("SELECT coalesce(sum(amount_minor), 0) FROM postings")
+            ).scalar_one()
+        )
 
 
 def assert_ledger_balanced(service: Service, loan_id: str) -> None:
@@ -76,7 +79,7 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
 
     # -- a live offer: every installment, totals, the APR first
     offer = me.offer(line_id, amount_fen=600_000, periods=6)
-    assert list(offer)[0] == "apr"
+    assert next(iter(offer)) == "apr"
     installments = offer["installments"]
     assert len(installments) == 6
     assert sum(fen(i["principal"]) for i in installments) == 600_000
@@ -90,9 +93,19 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     assert contract["status"] == "draft"
     assert contract["sha256"] == hashlib.sha256(contract["body"].encode("utf-8")).hexdigest()
     keys = [t["key"] for t in contract["key_terms"]]
-    assert keys == ["amount", "apr", "annual_rate", "total_cost", "repayment", "overdue", "personal_information"]
+    assert keys == [
+        "amount",
+        "apr",
+        "annual_rate",
+        "total_cost",
+        "repayment",
+        "overdue",
+        "personal_information",
+    ]
     assert contract["body"].count("★") == len(keys)
-    assert identity.national_id not in contract["body"] and identity.bank_card not in contract["body"]
+    assert (
+        identity.national_id not in contract["body"] and identity.bank_card not in contract["body"]
+    )
     assert contract["terms"]["apr"] == offer["apr"]
 
     # -- sign: the loan is drawn and its payout queued
@@ -104,10 +117,16 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     assert_ledger_balanced(service, loan_id)
     with service.engine.connect() as conn:
         stored = conn.execute(
-            sa.text("SELECT sha256, body, signed_at, ip_address, device_id FROM loan_contracts WHERE id = :id"),
+            sa.text(
+                "SELECT sha256, body, signed_at, ip_address, device_id FROM loan_contracts WHERE id = :id"
+            ),
             {"id": contract["contract_id"]},
         ).one()
-    assert stored.sha256 == hashlib.sha256(stored.body.encode("utf-8")).hexdigest() == contract["sha256"]
+    assert (
+        stored.sha256
+        == hashlib.sha256(stored.body.encode("utf-8")).hexdigest()
+        == contract["sha256"]
+    )
     assert stored.signed_at is not None and stored.ip_address == "127.0.0.1"
     assert stored.device_id == me.device_id
 
@@ -134,7 +153,11 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     quote = me.ok(me.get(f"/api/v1/loans/{loan_id}/payoff-quote"))
     assert fen(quote["principal"]) == 600_000 - fen(first["principal"])
     closing = me.ok(
-        me.post(f"/api/v1/loans/{loan_id}/payoff", {"amount_fen": fen(quote["amount_due"])}, key="payoff-1"),
+        me.post(
+            f"/api/v1/loans/{loan_id}/payoff",
+            {"amount_fen": fen(quote["amount_due"])},
+            key="payoff-1",
+        ),
         201,
     )
     assert closing["closed"] is True
@@ -153,7 +176,13 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
 
     # -- the inbox tells the story, with no personal data in it
     kinds = [n["kind"] for n in me.ok(me.get("/api/v1/notifications"))["items"]]
-    for kind in ("line_approved", "contract_signed", "loan_disbursed", "repayment_received", "loan_closed"):
+    for kind in (
+        "line_approved",
+        "contract_signed",
+        "loan_disbursed",
+        "repayment_received",
+        "loan_closed",
+    ):
         assert kind in kinds
     inbox = me.get("/api/v1/notifications").text
     assert identity.phone not in inbox and identity.national_id not in inbox

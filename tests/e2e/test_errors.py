@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.e2e.journey_client import Borrower, Service, new_identity
 
 pytestmark = pytest.mark.db
@@ -41,17 +40,23 @@ def signed_in(service: Service) -> Borrower:
 def test_malformed_json_is_400(service: Service) -> None:
     with service.client() as http:
         response = http.post(
-            "/api/v1/auth/otp", content=b'{"phone": "138', headers={"Content-Type": "application/json"}
+            "/api/v1/auth/otp",
+            content=b'{"phone": "138',
+            headers={"Content-Type": "application/json"},
         )
     assert error_of(response, 400)["code"] == "malformed_json"
 
 
 def test_schema_violations_list_every_field(signed_in: Borrower) -> None:
-    response = signed_in.post("/api/v1/offers", {"line_id": "a b", "amount_fen": "lots", "periods": 0})
+    response = signed_in.post(
+        "/api/v1/offers", {"line_id": "a b", "amount_fen": "lots", "periods": 0}
+    )
     error = error_of(response, 422)
     assert error["code"] == "validation_failed"
     assert fields_of(error) == {"line_id", "amount_fen", "periods"}
-    unknown = signed_in.post("/api/v1/offers", {"line_id": "x", "amount_fen": 1, "periods": 3, "rate": 0})
+    unknown = signed_in.post(
+        "/api/v1/offers", {"line_id": "x", "amount_fen": 1, "periods": 3, "rate": 0}
+    )
     assert "rate" in fields_of(error_of(unknown, 422))
 
 
@@ -78,7 +83,11 @@ def test_duplicate_resident_id_is_refused(service: Service) -> None:
     i = first.identity
     response = second.http.put(
         "/api/v1/me/kyc",
-        json={"real_name": i.real_name, "national_id": i.national_id, "bank_card": second.identity.bank_card},
+        json={
+            "real_name": i.real_name,
+            "national_id": i.national_id,
+            "bank_card": second.identity.bank_card,
+        },
         headers=second.headers(),
     )
     error = error_of(response, 409)
@@ -121,26 +130,40 @@ def test_wrong_code_and_too_many_codes(service: Service) -> None:
 
 
 def test_applying_needs_identity_then_consents(signed_in: Borrower) -> None:
-    before_kyc = error_of(signed_in.post("/api/v1/credit-applications", {"monthly_income_fen": 900_000}), 409)
+    before_kyc = error_of(
+        signed_in.post("/api/v1/credit-applications", {"monthly_income_fen": 900_000}), 409
+    )
     assert before_kyc["code"] == "borrower_inactive" and fields_of(before_kyc) == {"kyc"}
     signed_in.verify_identity()
-    no_consent = error_of(signed_in.post("/api/v1/credit-applications", {"monthly_income_fen": 900_000}), 409)
+    no_consent = error_of(
+        signed_in.post("/api/v1/credit-applications", {"monthly_income_fen": 900_000}), 409
+    )
     assert no_consent["code"] == "consent_required"
     assert fields_of(no_consent) == {"consents.credit_report_query", "consents.data_use"}
-    stale = signed_in.post("/api/v1/me/consents", {"purpose": "data_use", "text_version": "data-use-2020.1"})
+    stale = signed_in.post(
+        "/api/v1/me/consents", {"purpose": "data_use", "text_version": "data-use-2020.1"}
+    )
     assert fields_of(error_of(stale, 422)) == {"text_version"}
 
 
 def test_offer_outside_line_or_product(service: Service) -> None:
     me = service.borrower()
     line_id = me.onboard(monthly_income_fen=1_000_000)["line_id"]  # CNY 30,000 line
-    too_much = error_of(me.post("/api/v1/offers", {"line_id": line_id, "amount_fen": 4_000_000, "periods": 6}), 409)
+    too_much = error_of(
+        me.post("/api/v1/offers", {"line_id": line_id, "amount_fen": 4_000_000, "periods": 6}), 409
+    )
     assert too_much["code"] == "line_limit_exceeded"
-    bad_term = error_of(me.post("/api/v1/offers", {"line_id": line_id, "amount_fen": 100_000, "periods": 36}), 422)
+    bad_term = error_of(
+        me.post("/api/v1/offers", {"line_id": line_id, "amount_fen": 100_000, "periods": 36}), 422
+    )
     assert "periods" in fields_of(bad_term)
-    too_small = error_of(me.post("/api/v1/offers", {"line_id": line_id, "amount_fen": 100, "periods": 6}), 422)
+    too_small = error_of(
+        me.post("/api/v1/offers", {"line_id": line_id, "amount_fen": 100, "periods": 6}), 422
+    )
     assert "amount_fen" in fields_of(too_small)
-    unknown_line = error_of(me.post("/api/v1/offers", {"line_id": "nope", "amount_fen": 100_000, "periods": 6}), 404)
+    unknown_line = error_of(
+        me.post("/api/v1/offers", {"line_id": "nope", "amount_fen": 100_000, "periods": 6}), 404
+    )
     assert unknown_line["code"] == "not_found"
 
 
@@ -152,7 +175,9 @@ def test_signing_a_contract_other_than_the_one_shown(service: Service) -> None:
     error = error_of(me.sign(tampered), 422)
     assert fields_of(error) == {"sha256"}
     not_accepted = me.post(
-        f"/api/v1/contracts/{contract['contract_id']}/sign", {"sha256": contract["sha256"], "accept": False}, key="k1"
+        f"/api/v1/contracts/{contract['contract_id']}/sign",
+        {"sha256": contract["sha256"], "accept": False},
+        key="k1",
     )
     assert "accept" in fields_of(error_of(not_accepted, 422))
 
@@ -176,7 +201,11 @@ def test_paying_more_than_nothing_due_and_odd_amounts(service: Service) -> None:
         ("post", "/api/v1/offers", {"line_id": "x", "amount_fen": 10**30, "periods": 3}),
         ("post", "/api/v1/offers", {"line_id": "x", "amount_fen": 1.5, "periods": 3}),
         ("post", "/api/v1/credit-applications", {"monthly_income_fen": -1}),
-        ("post", "/api/v1/credit-applications", {"monthly_income_fen": 1, "product_code": "\u0000"}),
+        (
+            "post",
+            "/api/v1/credit-applications",
+            {"monthly_income_fen": 1, "product_code": "\u0000"},
+        ),
         ("put", "/api/v1/me/kyc", {"real_name": "x" * 65, "national_id": "1", "bank_card": "1"}),
         ("post", "/api/v1/me/consents", {"purpose": "everything", "text_version": "1"}),
         ("post", "/api/v1/auth/refresh", {"refresh_token": ""}),

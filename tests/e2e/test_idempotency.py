@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-
 from tests.e2e.journey_client import Borrower, Service
 
 pytestmark = pytest.mark.db
@@ -23,7 +22,10 @@ def counts(service: Service, borrower_id: str) -> dict[str, int]:
         "payouts": "SELECT count(*) FROM disbursements WHERE borrower_id = :b",
     }
     with service.engine.connect() as conn:
-        return {k: int(conn.execute(sa.text(q), {"b": borrower_id}).scalar_one()) for k, q in queries.items()}
+        return {
+            k: int(conn.execute(sa.text(q), {"b": borrower_id}).scalar_one())
+            for k, q in queries.items()
+        }
 
 
 @pytest.fixture
@@ -117,8 +119,12 @@ def test_keys_belong_to_their_borrower(service: Service, borrower: Borrower) -> 
     other.onboard()
     mine = borrower.borrow(line_of(borrower), 300_000, 3)
     theirs = other.borrow(line_of(other), 300_000, 3)
-    a = borrower.post(f"/api/v1/loans/{mine['loan_id']}/repayments", {"amount_fen": 1_000}, key="shared")
-    b = other.post(f"/api/v1/loans/{theirs['loan_id']}/repayments", {"amount_fen": 1_000}, key="shared")
+    a = borrower.post(
+        f"/api/v1/loans/{mine['loan_id']}/repayments", {"amount_fen": 1_000}, key="shared"
+    )
+    b = other.post(
+        f"/api/v1/loans/{theirs['loan_id']}/repayments", {"amount_fen": 1_000}, key="shared"
+    )
     assert a.status_code == b.status_code == 201
     assert b.headers["Idempotent-Replayed"] == "false"
     assert a.json()["receipt"]["repayment_id"] != b.json()["receipt"]["repayment_id"]

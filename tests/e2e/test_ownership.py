@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from tests.e2e.journey_client import Borrower, Service
 
 pytestmark = pytest.mark.db
@@ -30,13 +29,21 @@ def probes(owner: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | None]
         ("post", "/api/v1/offers", offer),
         ("post", "/api/v1/contracts", offer),
         ("get", f"/api/v1/contracts/{owner['contract_id']}", None),
-        ("post", f"/api/v1/contracts/{owner['draft_id']}/sign", {"sha256": owner["draft_sha256"], "accept": True}),
+        (
+            "post",
+            f"/api/v1/contracts/{owner['draft_id']}/sign",
+            {"sha256": owner["draft_sha256"], "accept": True},
+        ),
         ("get", f"/api/v1/loans/{loan}", None),
         ("get", f"/api/v1/loans/{loan}/payoff-quote", None),
         ("post", f"/api/v1/loans/{loan}/repayments/due", None),
         ("post", f"/api/v1/loans/{loan}/repayments", {"amount_fen": 10_000}),
         ("post", f"/api/v1/loans/{loan}/payoff", {}),
-        ("post", f"/api/v1/loans/{loan}/prepayments", {"amount_fen": 10_000, "mode": "shorten_term"}),
+        (
+            "post",
+            f"/api/v1/loans/{loan}/prepayments",
+            {"amount_fen": 10_000, "mode": "shorten_term"},
+        ),
         ("get", f"/api/v1/loans/{loan}/repayments", None),
         ("get", f"/api/v1/loans/{loan}/repayments/{owner['repayment_id']}", None),
     ]
@@ -70,7 +77,9 @@ def build_owner(owner: Borrower) -> dict[str, str]:
     application = owner.onboard()
     line_id = application["line_id"]
     loan = owner.borrow(line_id, 300_000, 3)
-    receipt = owner.ok(owner.post(f"/api/v1/loans/{loan['loan_id']}/repayments/due", key="own-1"), 201)
+    receipt = owner.ok(
+        owner.post(f"/api/v1/loans/{loan['loan_id']}/repayments/due", key="own-1"), 201
+    )
     draft = owner.draft(line_id, 100_000, 3)
     return {
         "application_id": application["application_id"],

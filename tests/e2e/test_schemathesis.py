@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.e2e.journey_client import Service
 
 pytestmark = pytest.mark.db

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from tests.lending_scenarios import OPENED_ON, make_product
 
 from mobilend.adapters.http_resilience import Backoff, CircuitBreaker
 from mobilend.adapters.memory.funding import StaticPayoutAccounts
@@ -42,7 +43,6 @@ from mobilend.domain.funding import (
 )
 from mobilend.domain.ledger import loan_balances
 from mobilend.domain.money import Money
-from tests.lending_scenarios import OPENED_ON, make_product
 
 SECRET = "test-sandbox-secret"
 IN_TRANSIT = "cash:rail:in_transit"
@@ -192,7 +192,9 @@ class Batch:
         path.write_text(json.dumps(data), "utf-8")
         return path
 
-    def desk(self, rail: HttpPaymentRail, settings: DisbursementSettings = FAST) -> DisbursementDesk:
+    def desk(
+        self, rail: HttpPaymentRail, settings: DisbursementSettings = FAST
+    ) -> DisbursementDesk:
         return build_disbursement(
             self.lending, rail=rail, payout_accounts=self.accounts, settings=settings
         )
@@ -201,7 +203,9 @@ class Batch:
         with self.lending.engine.connect() as conn:
             return int(
                 conn.execute(
-                    sa.text("SELECT count(*) FROM loan_payouts WHERE status NOT IN ('paid', 'failed')")
+                    sa.text(
+                        "SELECT count(*) FROM loan_payouts WHERE status NOT IN ('paid', 'failed')"
+                    )
                 ).scalar_one()
             )
 
@@ -213,9 +217,11 @@ class Workers:
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(
-                target=run_worker, args=(desk,),
-                kwargs={"should_stop": self._stop.is_set, "idle_s": 0.02}, daemon=True,
-            )  # fmt: skip
+                target=run_worker,
+                args=(desk,),
+                kwargs={"should_stop": self._stop.is_set, "idle_s": 0.02},
+                daemon=True,
+            )
             for _ in range(threads)
         ]
 
@@ -273,7 +279,10 @@ def check_outcome(batch: Batch, gateway: Gateway, desk: DisbursementDesk) -> dic
     with batch.lending.uow_factory() as uow:
         for loan_id in batch.cards:
             loan = uow.loans.get(loan_id)
-            assert loan_balances(uow.ledger.entries_for_loan(loan_id), loan_id) == loan.ledger_balances()
+            assert (
+                loan_balances(uow.ledger.entries_for_loan(loan_id), loan_id)
+                == loan.ledger_balances()
+            )
     statement = gateway.statement(OPENED_ON)
     keys = Counter(line["idempotency_key"] for line in statement)
     assert set(keys) == {p.idempotency_key for p in payouts.values()}

@@ -21,7 +21,8 @@ from disbursement_fixtures import (
     check_outcome,
     rail_for,
 )
-from sandbox_fixtures import payment_gateway_server, wait_until  # noqa: F401  (fixture)
+from sandbox_fixtures import *  # noqa: F403  (fixtures)
+from sandbox_fixtures import wait_until
 
 from mobilend.adapters.db.engine import create_engine
 
@@ -93,7 +94,9 @@ def run_fault_mode(engine: sa.Engine, gateway_url: str, fault: str, count: int) 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_disbursements_survive_fault(
-    fault: str, engine: sa.Engine, payment_gateway_server: str  # noqa: F811
+    fault: str,
+    engine: sa.Engine,
+    payment_gateway_server: str,
 ) -> None:
     run_fault_mode(engine, payment_gateway_server, fault, N_DEFAULT)
 
@@ -102,6 +105,8 @@ def test_disbursements_survive_fault(
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_thousand_disbursements_survive_fault(
-    fault: str, engine: sa.Engine, payment_gateway_server: str  # noqa: F811
+    fault: str,
+    engine: sa.Engine,
+    payment_gateway_server: str,
 ) -> None:
     run_fault_mode(engine, payment_gateway_server, fault, N_FULL)

@@ -499,3 +499,27 @@ def test_weekly_loan_accrues_and_ages() -> None:
     inst1 = loan.installment(1)
     assert loan.dpd == 1
     assert inst1.penalty == (inst1.principal_due * Decimal("0.001")).round()
+
+
+def test_second_early_payment_settles_the_following_installment() -> None:
+    """Paying installment 1 early, then paying again before its due date, settles
+    installment 2 ahead of time instead of holding the money as credit."""
+    import datetime as _dt
+
+    from mobilend.domain.loans import Loan
+    from mobilend.domain.money import Money as _Money
+    from mobilend.domain.products import LoanProduct
+    from mobilend.domain.schedules import generate_schedule
+
+    product = LoanProduct.create(
+        code="p", name="p", min_amount="100", max_amount="10000", min_periods=1,
+        max_periods=12, annual_rate="0.12", method="equal-installment", day_count="30/360",
+    )  # fmt: skip
+    schedule = generate_schedule(product.terms_for(_Money("3000.00"), 3, _dt.date(2026, 1, 10)))
+    loan = Loan.create("L", "B", schedule, product)
+    loan.disburse(_dt.date(2026, 1, 10))
+    day = _dt.date(2026, 1, 20)
+    loan.repay(schedule.installments[0].total, day)
+    second = loan.repay(schedule.installments[1].total, day)
+    assert second.overpayment.is_zero()
+    assert second.allocation.installments == (2,)

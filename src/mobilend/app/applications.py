@@ -180,7 +180,7 @@ def apply_for_line(
         uow.applications.lock_applicant(borrower_id)
         _check_can_apply(ctx, uow, borrower_id, today)  # again, now serialised
         application = _record(ctx, uow, decision, application_id, borrower_id, product, declared)
-        outbox = [_notice(ctx, uow, application)]
+        outbox = [_notice(ctx, uow, application, product)]
         uow.commit()
     return application, outbox
 
@@ -246,9 +246,19 @@ def _record(
     return application
 
 
-def _notice(ctx: JourneyContext, uow: JourneyUnitOfWork, application: CreditApplication) -> str:
+def _notice(
+    ctx: JourneyContext,
+    uow: JourneyUnitOfWork,
+    application: CreditApplication,
+    product: LoanProduct,
+) -> str:
     if application.outcome == "approve":
         assert application.limit is not None and application.annual_rate is not None
+        aprs = apr_range(product, application.limit, application.annual_rate, ctx.today())
+        shown = percent(application.annual_rate)
+        if aprs is not None:
+            low, high = percent(aprs.low), percent(aprs.high)
+            shown = low if low == high else f"{low}–{high}"
         return notify(
             uow,
             ctx,
@@ -256,6 +266,7 @@ def _notice(ctx: JourneyContext, uow: JourneyUnitOfWork, application: CreditAppl
             "line_approved",
             {
                 "limit": application.limit.format(),
+                "apr": shown,
                 "rate": percent(application.annual_rate),
                 "expires_on": application.expires_on.isoformat() if application.expires_on else "",
             },

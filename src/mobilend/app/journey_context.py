@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -234,8 +235,6 @@ def notify(
     )
 
 
-def percent(rate: Any) -> str:
+def percent(rate: Decimal | str) -> str:
     """``Decimal('0.1825')`` → ``'18.25%'``."""
-    from decimal import Decimal
-
     return f"{(Decimal(rate) * 100).quantize(Decimal('0.01'))}%"

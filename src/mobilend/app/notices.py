@@ -22,8 +22,8 @@ TEMPLATES: Mapping[str, NoticeText] = {
     "line_approved": NoticeText(
         "授信成功",
         "Credit line approved",
-        "恭喜！您的授信额度为{limit}元，年化利率（单利）{rate}，有效期至{expires_on}。",
-        "Your credit line of CNY {limit} is approved at an annual rate of {rate}, valid until {expires_on}.",
+        "恭喜！您的授信额度为{limit}元，年化利率（APR）{apr}（单利年利率{rate}），有效期至{expires_on}。",
+        "Your credit line of CNY {limit} is approved: APR {apr} (simple annual rate {rate}), valid until {expires_on}.",
     ),
     "line_declined": NoticeText(
         "授信申请未通过",

@@ -299,7 +299,10 @@ class Loan:
         ahead = self.rules.pay_next_installment_early if include_next is None else include_next
         chosen = [i for i in self.installments if i.due_date <= on]
         if ahead:
-            future = [i for i in self.installments if i.due_date > on]
+            # The next installment still owing something: one already paid ahead is skipped.
+            future = [
+                i for i in self.installments if i.due_date > on and i.unpaid.total.is_positive()
+            ]
             if future:
                 chosen.append(min(future, key=lambda i: (i.due_date, i.n)))
         items: list[OpenItem] = []

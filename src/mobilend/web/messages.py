@@ -254,7 +254,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "receipt.number": ("回单号", "Receipt no."),
     "receipt.allocation": ("资金分配", "How it was applied"),
     "receipt.closed": ("借款已全部结清", "Your loan is fully repaid and closed"),
-    "receipt.overpayment": ("多还金额（将退回）", "Overpayment (to be refunded)"),
+    "receipt.overpayment": (
+        "暂存余额（自动用于后续还款）",
+        "Held as credit for your next payments",
+    ),
+    "receipt.credit_used": ("其中使用暂存余额", "Of which from credit held"),
+    "repay.credit_held": ("暂存余额抵扣", "Credit held"),
     "component.principal": ("本金", "Principal"),
     "component.interest": ("利息", "Interest"),
     "component.fees": ("费用", "Fees"),

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from mobilend.domain.borrowers import ConsentPurpose, active_consents
 from mobilend.domain.errors import DomainError
 from mobilend.web.security import REFRESH_COOKIE, clear_session, set_session
-from mobilend.web.site import WebKit, page_of, problems_by_field
+from mobilend.web.site import SignInRequired, WebKit, page_of, problems_by_field
 
 #: The consent texts the pages show (messages ``consent.<purpose>.text``) and their
 #: versions: a change of wording gets a new version, recorded with each grant.
@@ -43,12 +43,11 @@ def routes(kit: WebKit) -> APIRouter:
     # -- sign-in ---------------------------------------------------------------
     @router.get("/login")
     async def login(request: Request) -> Response:
-        return kit.render(
-            request,
-            "login.html",
-            step="phone",
-            next=_safe_next(request.query_params.get("next", "/")),
-        )
+        target = _safe_next(request.query_params.get("next", "/"))
+        with contextlib.suppress(SignInRequired):
+            await kit.signed_in(request)
+            return kit.redirect(request, target)  # signed in already
+        return kit.render(request, "login.html", step="phone", next=target)
 
     @router.post("/login/code")
     async def send_code(request: Request) -> Response:

@@ -106,7 +106,19 @@ def routes(kit: WebKit) -> APIRouter:
         record = await kit.call(journey.receipt, borrower_id, loan_id, repayment_id)
         view = await kit.call(journey.loan, borrower_id, loan_id)
         allocation = _allocation_by_component(record.allocation, record.amount.currency)
-        return kit.render(request, "receipt.html", record=record, view=view, allocation=allocation)
+        applied = sum(
+            (v for k, v in allocation.items() if k != "overpayment"),
+            Money.zero(record.amount.currency),
+        )
+        credit_used = applied - record.amount  # positive when credit held earlier paid a part
+        return kit.render(
+            request,
+            "receipt.html",
+            record=record,
+            view=view,
+            allocation=allocation,
+            credit_used=credit_used if credit_used.is_positive() else None,
+        )
 
     return router
 

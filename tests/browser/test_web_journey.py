@@ -124,6 +124,9 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     expect(page.get_by_test_id("kind-amount")).to_be_checked()
     page.get_by_test_id("pay").click()
     expect(page.get_by_test_id("receipt-amount")).to_have_text("¥ 100.50")
+    receipt_lines = page.locator("[data-component]")
+    assert sum(yuan(v) for v in receipt_lines.locator(".v").all_inner_texts()) == Decimal("100.50")
+    journey.shot("receipt-amount")
     page.get_by_test_id("back-to-loan").click()
     expect(page.get_by_test_id("receipt-link")).to_have_count(2)
 
@@ -137,6 +140,12 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     page.get_by_test_id("pay").click()
     expect(page.get_by_test_id("loan-closed")).to_be_visible()
     expect(page.get_by_test_id("receipt-amount")).to_have_text(f"¥ {payoff:,.2f}")
+    # What the payoff settled is this payment plus any credit held from the one before.
+    settled = [yuan(v) for v in page.locator("[data-component] .v").all_inner_texts()]
+    credit = page.get_by_test_id("credit-used")
+    used = yuan(credit.locator(".v").inner_text()) if credit.count() else Decimal(0)
+    assert sum(settled) == payoff + used
+    assert sum(settled) == before  # everything outstanding before the 100.50 payment
     journey.shot("closed")
     page.get_by_test_id("back-to-loan").click()
     expect(page.get_by_test_id("loan-status")).to_have_attribute("data-status", "closed")
