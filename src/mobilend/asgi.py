@@ -6,7 +6,9 @@
 mobile web app beside it). With no gateway URLs configured it first starts the sandbox
 SMS and payment gateways inside this process, each on a free port of 127.0.0.1: the SMS
 sandbox keeps every message, so a developer reads sign-in codes from
-``<sms sandbox>/messages`` (its URL is in ``GET /health``).
+``<sms sandbox>/messages`` (its URL is in ``GET /health``). Likewise, with no
+``credit_data_url`` (and a decision engine other than ``basic``) it starts the sandbox
+credit data service, so the scoring engine decides with bureau, telco and e-commerce data.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
         thread = SandboxThread(payment_gateway.create_app(secret, settle_delay_ms=20)).start()
         threads.append(thread)
         urls["payment_gateway"] = thread.base_url
+    if not settings.credit_data_url and settings.decision_engine != "basic":
+        # Bureau, telco and e-commerce stand-ins for the scoring engine.
+        from mobilend.sandbox import credit_data
+
+        thread = SandboxThread(credit_data.create_app()).start()
+        threads.append(thread)
+        urls["credit_data"] = thread.base_url
     return urls, threads
 
 
@@ -113,6 +122,8 @@ def build_service(settings: Settings | None = None, *, migrate_schema: bool = Tr
     if migrate_schema:
         migrate.upgrade(db_engine.database_url(settings))
     urls, threads = start_sandboxes(settings)
+    if "credit_data" in urls:
+        settings = settings.model_copy(update={"credit_data_url": urls["credit_data"]})
     try:
         platform = build_platform(
             settings=settings,

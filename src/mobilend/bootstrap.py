@@ -18,7 +18,7 @@ from typing import Any
 from mobilend.adapters.ids import SortableIds, SystemClock
 from mobilend.app.eod import LoanByLoanEndOfDay
 from mobilend.app.journey import BorrowerJourney
-from mobilend.app.ports import Clock, DecisionEngine
+from mobilend.app.ports import Clock, DecisionEngine, MessageGateway, PaymentRail
 from mobilend.app.ports_lending import EndOfDayRunner, LendingUnitOfWorkFactory
 from mobilend.config import Settings, get_settings
 from mobilend.domain.compliance import CostCapPolicy
@@ -57,12 +57,16 @@ def build_lending(
         memory = InMemoryFundingUnitOfWorkFactory(now=clock.now)
         return Lending(memory, ids, clock, caps, LoanByLoanEndOfDay(memory, ids))
     from mobilend.adapters.db.engine import create_engine
+    from mobilend.adapters.db.eod_runner import SqlEndOfDay
     from mobilend.adapters.db.funding_repository import SqlFundingUnitOfWorkFactory
 
     settings = settings or get_settings()
     engine = engine if engine is not None else create_engine()
     factory = SqlFundingUnitOfWorkFactory(engine)
-    return Lending(factory, ids, clock, caps, LoanByLoanEndOfDay(factory, ids), engine)
+    # End of day in set-based SQL (the domain's rules; loans holding credit go through
+    # the domain itself), partitioned by loan id for the job queue's workers.
+    eod = SqlEndOfDay(engine, ids, chunk_size=settings.eod_chunk_size)
+    return Lending(factory, ids, clock, caps, eod, engine)
 
 
 # --------------------------------------------------------------------------- the borrower journey
@@ -90,9 +94,12 @@ class Platform:
         self.closers.clear()
 
 
-def build_decision_engine(settings: Settings) -> DecisionEngine:
-    """The scoring engine (policy rules, PD model, data sources) when configured and its
-    model is on disk; otherwise the basic policy, which needs neither."""
+def build_decision_engine(
+    settings: Settings, *, db: Any = None, vault: Any = None
+) -> DecisionEngine:
+    """The scoring engine (policy rules, fraud checks, PD model, data sources, PostgreSQL
+    stores) when configured and its model is on disk; otherwise the basic policy, which
+    needs neither. ``db``/``vault``: the platform's engine and PII vault, when it has them."""
     from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
 
     basic = BasicPolicyEngine()
@@ -100,7 +107,7 @@ def build_decision_engine(settings: Settings) -> DecisionEngine:
     if choice == "basic" or (choice == "auto" and not settings.credit_data_url):
         return basic
     try:
-        return _scoring_engine(settings)
+        return _scoring_engine(settings, db=db, vault=vault)
     except Exception as exc:
         if choice == "risk":
             raise
@@ -112,23 +119,10 @@ def build_decision_engine(settings: Settings) -> DecisionEngine:
         return basic
 
 
-def _scoring_engine(settings: Settings) -> DecisionEngine:
-    from mobilend.adapters.datasources import build_http_sources
-    from mobilend.risk.engine import RiskDecisionEngine
-    from mobilend.risk.fraud import InMemoryFraudSignalStore
-    from mobilend.risk.model.artifact import MANIFEST, load_model
-    from mobilend.risk.model.defaults import default_model_dir
-    from mobilend.risk.records import JsonFileDecisionRecordStore
+def _scoring_engine(settings: Settings, *, db: Any = None, vault: Any = None) -> DecisionEngine:
+    from mobilend.bootstrap_risk import build_risk_engine
 
-    model_dir = default_model_dir(settings.var_path.parent)
-    if not (model_dir / MANIFEST).is_file():
-        raise FileNotFoundError(f"no default model at {model_dir}; run `mobilend model train`")
-    return RiskDecisionEngine(
-        scorer=load_model(model_dir),
-        sources=build_http_sources(settings.credit_data_url),
-        fraud_store=InMemoryFraudSignalStore(),
-        records=JsonFileDecisionRecordStore(settings.var_path / "decisions"),
-    )
+    return build_risk_engine(settings, db=db, vault=vault)
 
 
 def build_platform(
@@ -139,14 +133,18 @@ def build_platform(
     sms_gateway_url: str | None = None,
     payment_gateway_url: str | None = None,
     decisions: DecisionEngine | None = None,
+    rail: PaymentRail | None = None,
+    messages: MessageGateway | None = None,
     seed_products: bool = True,
 ) -> Platform:
     """Wire the borrower journey on PostgreSQL. Gateway URLs default to the settings';
-    one of them missing is an error here (``mobilend.asgi`` starts sandboxes first)."""
+    one of them missing is an error here (``mobilend.asgi`` starts sandboxes first).
+    ``rail``/``messages`` replace the HTTP adapters built from those URLs."""
     import os
 
     from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
     from mobilend.adapters.auth.tokens import load_jwt_secret
+    from mobilend.adapters.db.engine import create_engine, database_url
     from mobilend.adapters.db.journey_repository import SqlJourneyUnitOfWorkFactory
     from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
     from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
@@ -159,8 +157,6 @@ def build_platform(
     from mobilend.app.products import ensure_product
     from mobilend.domain.products_state import product_from_state
 
-    from mobilend.adapters.db.engine import create_engine, database_url
-
     settings = settings or get_settings()
     if engine is None:
         engine = create_engine(database_url(settings), pool_size=settings.db_pool_size)
@@ -168,11 +164,20 @@ def build_platform(
     db = lending.engine
     sms_url = sms_gateway_url or settings.sms_gateway_url
     payment_url = payment_gateway_url or settings.payment_gateway_url
-    if not sms_url or not payment_url:
-        raise ValueError("build_platform needs the SMS and payment gateway URLs")
     secret = settings.gateway_secret.get_secret_value()
-    messages = HttpMessageGateway(sms_url, secret, timeout=3.0, retries=2)
-    rail = HttpPaymentRail(payment_url, secret, timeout=5.0, retries=2)
+    closers: list[Callable[[], None]] = []
+    if messages is None:
+        if not sms_url:
+            raise ValueError("build_platform needs the SMS gateway URL")
+        http_messages = HttpMessageGateway(sms_url, secret, timeout=3.0, retries=2)
+        closers.append(http_messages.close)
+        messages = http_messages
+    if rail is None:
+        if not payment_url:
+            raise ValueError("build_platform needs the payment gateway URL")
+        http_rail = HttpPaymentRail(payment_url, secret, timeout=5.0, retries=2)
+        closers.append(http_rail.close)
+        rail = http_rail
     pii = load_pii_secrets(
         settings.pii_keys.get_secret_value(),
         settings.pii_index_key.get_secret_value() or os.environ.get("MOBILEND_PII_INDEX_KEY", ""),
@@ -199,7 +204,8 @@ def build_platform(
         clock=lending.clock,
         cost_caps=lending.cost_caps,
         onboarding=onboarding,
-        decisions=decisions or build_decision_engine(settings),
+        decisions=decisions
+        or build_decision_engine(settings, db=db, vault=FieldVault.from_secrets(pii)),
         rail=rail,
         messages=messages,
     )
@@ -210,7 +216,7 @@ def build_platform(
                 lending.uow_factory, product, on=lending.today(), cost_caps=lending.cost_caps
             )
     platform = Platform(lending, BorrowerJourney(context), settings)
-    platform.closers += [messages.close, rail.close]
+    platform.closers += closers
     return platform
 
 
@@ -271,3 +277,155 @@ def build_http_rail(
 
     return HttpPaymentRail(base_url, secret, timeout=timeout, retries=retries, **options)
 
+
+# --------------------------------------------------------------------------- servicing
+
+
+def build_servicing(
+    lending: Lending,
+    *,
+    settings: Settings | None = None,
+    servicing_settings: Any = None,
+    messages: Any = None,
+    rail: Any = None,
+    vault: Any = None,
+) -> Any:
+    """The servicing desk (``app.servicing.desk.ServicingDesk``) on PostgreSQL: reminders
+    through ``messages`` (a ``MessageGateway``; delivery receipts polled from it when it
+    can), auto-debits and refunds through ``rail`` (a ``PaymentRail``; debit status
+    polled from it when it can), borrowers' phones and cards opened with the PII vault."""
+    import os
+
+    from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
+    from mobilend.adapters.db.servicing_contacts import SqlContactDirectory
+    from mobilend.adapters.db.servicing_repository import SqlServicingUnitOfWorkFactory
+    from mobilend.adapters.vault import FieldVault, load_pii_secrets
+    from mobilend.app.servicing.desk import ServicingDesk
+    from mobilend.app.servicing.settings import ServicingSettings
+
+    if lending.engine is None:
+        raise ValueError("servicing runs on PostgreSQL")
+    settings = settings or get_settings()
+    if vault is None:
+        pii = load_pii_secrets(
+            settings.pii_keys.get_secret_value(),
+            settings.pii_index_key.get_secret_value()
+            or os.environ.get("MOBILEND_PII_INDEX_KEY", ""),
+            var_dir=settings.var_path,
+        )
+        vault = FieldVault.from_secrets(pii)
+    return ServicingDesk(
+        uow_factory=SqlServicingUnitOfWorkFactory(lending.engine),
+        new_id=lending.new_id,
+        clock=lending.clock,
+        settings=servicing_settings or ServicingSettings(),
+        messages=messages,
+        contacts=SqlContactDirectory(lending.engine, vault),
+        receipts=messages if hasattr(messages, "poll_receipts") else None,
+        rail=rail,
+        debit_status=rail if hasattr(rail, "debit_status") else None,
+        debit_accounts=SqlVaultPayoutAccounts(lending.engine, vault),
+    )
+
+
+@dataclass
+class ServicingRuntime:
+    """What background work needs: end of day (SQL), the servicing desk, the business-date
+    book, and the outside-world clients they share (closed by ``close``)."""
+
+    lending: Lending
+    eod: Any  # adapters.db.eod_runner.SqlEndOfDay
+    desk: Any  # app.servicing.desk.ServicingDesk
+    dates: Any  # adapters.db.eod_dates.SqlBusinessDates (app.servicing.business_dates port)
+    partitions: int
+    settings: Settings
+    rail: Any = None
+    messages: Any = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def progress(self, business_date: dt.date) -> list[Any]:
+        """Rows done and total per partition of ``business_date``."""
+        from mobilend.adapters.db.eod_runner import eod_progress
+
+        return eod_progress(self.lending.engine, business_date)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+
+def build_servicing_runtime(
+    *,
+    engine: Any = None,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    messages: Any = None,
+    rail: Any = None,
+    servicing_settings: Any = None,
+    vault: Any = None,
+    partitions: int | None = None,
+) -> ServicingRuntime:
+    """Wire background work on PostgreSQL. The SMS/push and payment gateways default to
+    HTTP clients for the settings' URLs (none configured: messages and debits stay queued)."""
+    from mobilend.adapters.db.eod_dates import SqlBusinessDates
+
+    settings = settings or get_settings()
+    lending = build_lending(engine=engine, settings=settings, clock=clock)
+    closers: list[Callable[[], None]] = []
+    secret = settings.gateway_secret.get_secret_value()
+    if messages is None and settings.sms_gateway_url:
+        from mobilend.adapters.notify.http_gateway import HttpMessageGateway
+
+        messages = HttpMessageGateway(settings.sms_gateway_url, secret, timeout=3.0, retries=1)
+        closers.append(messages.close)
+    if rail is None and settings.payment_gateway_url:
+        rail = build_http_rail(settings.payment_gateway_url, secret, retries=1)
+        closers.append(rail.close)
+    desk = build_servicing(
+        lending,
+        settings=settings,
+        servicing_settings=servicing_settings,
+        messages=messages,
+        rail=rail,
+        vault=vault,
+    )
+    return ServicingRuntime(
+        lending=lending,
+        eod=lending.eod,
+        desk=desk,
+        dates=SqlBusinessDates(lending.engine),
+        partitions=partitions or settings.eod_partitions,
+        settings=settings,
+        rail=rail,
+        messages=messages,
+        closers=closers,
+    )
+
+
+def job_queue_conninfo(settings: Settings | None = None) -> str:
+    """libpq connection string of the job queue (procrastinate): the platform's database,
+    with the queue's own schema (created by migration ``0006_servicing``) on the path."""
+    from psycopg.conninfo import make_conninfo
+
+    from mobilend.adapters.db.engine import database_url, libpq_url
+
+    url = libpq_url(database_url(settings or get_settings()))
+    return make_conninfo(url, options="-c search_path=procrastinate")
+
+
+def eod_status(business_date: dt.date, *, engine: Any = None) -> tuple[Any, list[Any]]:
+    """End of day of one business date as operators see it: the date's record
+    (``app.servicing.business_dates.BusinessDate`` or None) and rows done / total per
+    partition (``adapters.db.eod_runner.PartitionProgress``)."""
+    from mobilend.adapters.db.engine import create_engine
+    from mobilend.adapters.db.eod_dates import SqlBusinessDates
+    from mobilend.adapters.db.eod_runner import eod_progress
+
+    own = engine is None
+    engine = engine if engine is not None else create_engine(pool_size=1)
+    try:
+        return SqlBusinessDates(engine).get(business_date), eod_progress(engine, business_date)
+    finally:
+        if own:
+            engine.dispose()

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     #: ``auto``: the scoring engine when its model and ``credit_data_url`` are there, else
     #: the basic policy; ``risk`` or ``basic`` to choose.
     decision_engine: str = "auto"
+    #: PD model artifact of the scoring engine. Empty: ``<var_dir>/models/default``, where
+    #: ``mobilend model ensure-default`` trains it.
+    model_dir: Path | None = None
+    #: Credit policy files (``active.json``, ``<scenario>/<version>/``…). Empty: the
+    #: versions shipped in ``mobilend/risk/policy/files``.
+    policy_dir: Path | None = None
 
     #: Number of loan-id partitions the end-of-day batch is split into.
     eod_partitions: int = Field(default=4, ge=1)

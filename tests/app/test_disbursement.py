@@ -11,11 +11,9 @@ from tests.app.fakes_funding import FakePartner, FakeRail, ManualClock
 from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_line, make_product
 
 from mobilend.adapters.memory.funding import StaticPayoutAccounts
-from mobilend.app.disbursement import (
-    DisbursementDesk,
-    apply_rail_event,
+from mobilend.app.disbursement import DisbursementDesk, apply_rail_event, disbursement_status
+from mobilend.app.disbursement_dispatch import (
     dead_letters,
-    disbursement_status,
     dispatch_payouts,
     poll_unconfirmed,
     retry_payout,

@@ -18,12 +18,13 @@ import sqlalchemy as sa
 from tests.e2e.journey_client import Service
 from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
 
+from mobilend.adapters.http_resilience import CircuitBreaker
+from mobilend.adapters.notify.http_gateway import HttpMessageGateway
+from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.asgi import create_app
 from mobilend.bootstrap import Platform, build_platform
 from mobilend.config import Settings
 from mobilend.sandbox import messaging_gateway, payment_gateway
-
-pytestmark = pytest.mark.db
 
 BUSINESS_DAY = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -55,13 +56,18 @@ def build_test_platform(db: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]
         gateway_secret=SANDBOX_SECRET,
         decision_engine="basic",
     )
-    return build_platform(
-        engine=db,
-        settings=settings,
-        clock=FixedDayClock(),
-        sms_gateway_url=sandboxes[0],
-        payment_gateway_url=sandboxes[1],
+    # Breakers that close again within a second, so outage tests need not wait 30 s.
+    rail = HttpPaymentRail(sandboxes[1], SANDBOX_SECRET, timeout=5, retries=1, breaker=_breaker())
+    sms = HttpMessageGateway(sandboxes[0], SANDBOX_SECRET, timeout=3, retries=1, breaker=_breaker())
+    platform = build_platform(
+        engine=db, settings=settings, clock=FixedDayClock(), rail=rail, messages=sms
     )
+    platform.closers += [rail.close, sms.close]
+    return platform
+
+
+def _breaker() -> CircuitBreaker:
+    return CircuitBreaker(failure_threshold=5, reset_after=0.5)
 
 
 def _serve(engine: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Iterator[Service]:

@@ -103,15 +103,23 @@ def test_missing_or_bad_token_is_401(service: Service) -> None:
     assert error_of(forged, 401)["code"] == "unauthenticated"
 
 
-def test_refresh_rotates_and_logout_revokes(signed_in: Borrower) -> None:
+def test_refresh_rotates_and_reuse_revokes_the_family(signed_in: Borrower) -> None:
     old_refresh = signed_in.refresh_token
     pair = signed_in.ok(signed_in.post("/api/v1/auth/refresh", {"refresh_token": old_refresh}))
     assert pair["refresh_token"] != old_refresh
     reused = signed_in.post("/api/v1/auth/refresh", {"refresh_token": old_refresh})
     assert error_of(reused, 401)["code"] == "unauthenticated"
-    signed_in.access_token = ""
-    out = signed_in.post("/api/v1/auth/logout", {"refresh_token": pair["refresh_token"]})
-    assert out.status_code in (204, 401)  # reuse above revoked the whole family already
+    # Reuse means the token leaked: the newer pair of the same family is revoked too.
+    newer = signed_in.post("/api/v1/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert error_of(newer, 401)["code"] == "unauthenticated"
+
+
+def test_logout_ends_the_session(signed_in: Borrower) -> None:
+    refresh = signed_in.refresh_token
+    assert signed_in.post("/api/v1/auth/logout", {"refresh_token": refresh}).status_code == 204
+    after = signed_in.post("/api/v1/auth/refresh", {"refresh_token": refresh})
+    assert error_of(after, 401)["code"] == "unauthenticated"
+    assert error_of(signed_in.get("/api/v1/me"), 401)["code"] == "unauthenticated"
 
 
 def test_wrong_code_and_too_many_codes(service: Service) -> None:

@@ -136,7 +136,7 @@ def rail_for(base_url: str, timeout: float = 0.5) -> HttpPaymentRail:
 
 FAST = DisbursementSettings(
     max_attempts=60, backoff_base_s=0.05, backoff_cap_s=0.5, confirm_after_s=1.0,
-    poll_backoff_cap_s=2.0, batch_size=10, lease_s=5.0,
+    batch_size=10, lease_s=5.0,
 )  # fmt: skip
 
 

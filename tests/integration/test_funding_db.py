@@ -173,3 +173,16 @@ def test_funder_commands_register_list_and_refuse_small_joint_shares(
     assert joint.exit_code == 0, joint.output
     listed = runner.invoke(app, ["funders", "list", "--date", "2026-01-15"])
     assert listed.exit_code == 0 and "bank_x" in listed.output and "jx" in listed.output
+
+
+def test_reconcile_command_reports_a_clean_day(lending: Lending, payment_gateway: Sandbox) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["reconcile", "--date", "2026-03-02", "--rail-url", payment_gateway.base_url,
+         "--rail-secret", SANDBOX_SECRET],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "reconciliation clean" in result.output
+    with lending.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT clean, breaks FROM reconciliation_reports")).one()
+    assert tuple(stored) == (True, 0)

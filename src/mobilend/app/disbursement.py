@@ -6,10 +6,9 @@ or cancelled, whatever the network does.
    account (``cash:rail:in_transit``), and writes the payout record and an outbox
    message — all in the one transaction. A plan with partner funders waits for their
    approval first (``funding_approvals``), with no entries yet.
-2. The dispatcher (``dispatch_payouts``) leases due outbox messages and sends each
-   payout with its idempotency key; a retry can never pay twice. Transport failures are
-   retried with exponential backoff; past ``max_attempts`` the payout is dead-lettered
-   for operators (``dead_letters``, ``retry_payout``).
+2. The dispatcher (``disbursement_dispatch``) sends each payout with its idempotency
+   key; a retry can never pay twice. Transport failures are retried with backoff, then
+   dead-lettered for operators.
 3. The rail's final word — signed webhook (``apply_rail_event``), a final status in its
    acknowledgement, a status poll for payouts it never confirmed (``poll_unconfirmed``),
    or the daily statement — is applied once under a row lock: success moves the money
@@ -22,13 +21,12 @@ or cancelled, whatever the network does.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mobilend.app.funding import NoFunderAvailable, release, route_loan
-from mobilend.app.ports import Clock, GatewayUnavailable, PartnerBank, PaymentRail, PayoutRequest
+from mobilend.app.ports import Clock, PartnerBank, PaymentRail
 from mobilend.app.ports_funding import (
     TOPIC_APPROVAL,
     TOPIC_PAYOUT,
@@ -80,14 +78,6 @@ def _stores(uow: object) -> FundingStores:
     if stores is None:
         raise RuntimeError("this unit of work has no funding stores")
     return stores
-
-
-def backoff_s(settings: DisbursementSettings, attempts: int, salt: str) -> float:
-    """Exponential backoff, capped, with a deterministic jitter (50–100 %) per message so
-    messages that failed together do not come back together."""
-    ceiling = min(settings.backoff_cap_s, settings.backoff_base_s * 2.0 ** max(0, attempts - 1))
-    jitter = int.from_bytes(hashlib.sha256(f"{salt}:{attempts}".encode()).digest()[:4], "big")
-    return ceiling * (0.5 + 0.5 * jitter / 2**32)
 
 
 # --------------------------------------------------------------------------- acceptance
@@ -372,7 +362,9 @@ def apply_rail_event(desk: DisbursementDesk, event: RailEvent) -> str:
             if event.direction == "payout"
             else None
         )
-        if payout is None:
+        if event.direction != "payout":
+            outcome = "not_a_payout"
+        elif payout is None:
             outcome = "unknown_payout"
         elif not event.final:
             outcome = "not_final"
@@ -409,160 +401,6 @@ def resolve_payout(
         result = apply_outcome(uow, desk, payout, outcome, source)
         uow.commit()
     return result
-
-
-# --------------------------------------------------------------------------- dispatcher
-
-
-def dispatch_payouts(desk: DisbursementDesk, limit: int | None = None) -> int:
-    """Send every due payout once (leased, so other workers skip them); returns how many."""
-    now = desk.now()
-    lease = now + dt.timedelta(seconds=desk.settings.lease_s)
-    with desk.uow_factory() as uow:
-        items = _stores(uow).outbox.claim_due(
-            [TOPIC_PAYOUT], now, limit or desk.settings.batch_size, lease
-        )
-        uow.commit()
-    for item in items:
-        send_payout(desk, item)
-    return len(items)
-
-
-def send_payout(desk: DisbursementDesk, item: OutboxItem) -> str:
-    loan_id = str(item.payload["loan_id"])
-    with desk.uow_factory() as uow:
-        payout = _stores(uow).payouts.get(loan_id)
-    if payout is None:
-        return _give_up(desk, item, "payout record missing")
-    if payout.status not in (PayoutStatus.QUEUED, PayoutStatus.SENT, PayoutStatus.DEAD_LETTER):
-        _done(desk, item)
-        return "nothing_to_send"
-    try:
-        account = desk.payout_accounts.for_borrower(payout.borrower_id)
-    except NotFound as exc:
-        return _give_up(desk, item, f"no payout account: {exc}")
-    request = PayoutRequest(
-        payout.idempotency_key,
-        loan_id,
-        payout.amount,
-        account.account_name,
-        account.card_number,
-        account.bank_code,
-    )
-    try:
-        ack = desk.rail.send_payout(request)
-    except GatewayUnavailable as exc:
-        return _retry(desk, item, str(exc))
-    except Exception as exc:  # the rail answered outside its contract: people must look
-        return _give_up(desk, item, f"{type(exc).__name__}: {exc}")
-    now = desk.now()
-    with desk.uow_factory() as uow:
-        stores = _stores(uow)
-        stores.outbox.mark_done(item.message_id)
-        current = stores.payouts.get(loan_id, for_update=True)
-        assert current is not None
-        if not ack.accepted:
-            result = apply_outcome(
-                uow, desk, current, RailOutcome("failed", ack.failure_code or "rejected"), "ack"
-            )
-        else:
-            if current.status in (PayoutStatus.QUEUED, PayoutStatus.DEAD_LETTER):
-                current = replace(
-                    current,
-                    status=PayoutStatus.SENT,
-                    rail_reference=ack.rail_reference,
-                    sent_at=now,
-                    attempts=item.attempts + 1,
-                    last_error="",
-                    updated_at=now,
-                    next_poll_at=now + dt.timedelta(seconds=desk.settings.confirm_after_s),
-                )
-                stores.payouts.save(current)
-            result = "sent"
-            if ack.status in ("succeeded", "failed"):
-                result = apply_outcome(
-                    uow,
-                    desk,
-                    current,
-                    RailOutcome(ack.status, ack.failure_code, ack.settled_on, ack.rail_reference),
-                    "ack",
-                )
-        uow.commit()
-    return result
-
-
-def _done(desk: DisbursementDesk, item: OutboxItem) -> None:
-    with desk.uow_factory() as uow:
-        _stores(uow).outbox.mark_done(item.message_id)
-        uow.commit()
-
-
-def _retry(desk: DisbursementDesk, item: OutboxItem, error: str) -> str:
-    attempts = item.attempts + 1
-    if attempts >= desk.settings.max_attempts:
-        return _give_up(desk, item, error, attempts)
-    now = desk.now()
-    wait = backoff_s(desk.settings, attempts, item.message_id)
-    with desk.uow_factory() as uow:
-        stores = _stores(uow)
-        stores.outbox.mark_retry(
-            item.message_id, attempts, now + dt.timedelta(seconds=wait), error[:500]
-        )
-        if item.topic == TOPIC_PAYOUT:
-            payout = stores.payouts.get(str(item.payload["loan_id"]), for_update=True)
-            if payout is not None and payout.status not in PayoutStatus.FINAL:
-                stores.payouts.save(
-                    replace(payout, attempts=attempts, last_error=error[:500], updated_at=now)
-                )
-        uow.commit()
-    return "retry"
-
-
-def _give_up(
-    desk: DisbursementDesk, item: OutboxItem, error: str, attempts: int | None = None
-) -> str:
-    """Dead-letter the message; a payout waits for operators (and is still polled, since
-    the rail may have taken it after all)."""
-    now = desk.now()
-    with desk.uow_factory() as uow:
-        stores = _stores(uow)
-        stores.outbox.mark_dead(item.message_id, attempts or item.attempts + 1, error[:500])
-        if item.topic == TOPIC_PAYOUT:
-            payout = stores.payouts.get(str(item.payload["loan_id"]), for_update=True)
-            if payout is not None and payout.status in (PayoutStatus.QUEUED, PayoutStatus.SENT):
-                stores.payouts.save(
-                    replace(
-                        payout,
-                        status=PayoutStatus.DEAD_LETTER,
-                        last_error=error[:500],
-                        updated_at=now,
-                        next_poll_at=now + dt.timedelta(seconds=desk.settings.confirm_after_s),
-                    )
-                )
-        uow.commit()
-    return "dead_letter"
-
-
-def poll_unconfirmed(desk: DisbursementDesk, limit: int | None = None) -> int:
-    """Ask the rail about payouts it accepted (or we gave up on) but never confirmed."""
-    now = desk.now()
-    lease = now + dt.timedelta(seconds=desk.settings.confirm_after_s)
-    with desk.uow_factory() as uow:
-        payouts = _stores(uow).payouts.awaiting_confirmation(
-            now, limit or desk.settings.batch_size, lease
-        )
-        uow.commit()
-    for payout in payouts:
-        try:
-            ack = desk.rail.payout_status(payout.idempotency_key)
-        except GatewayUnavailable:
-            continue  # asked again when the lease runs out
-        if ack.status in ("succeeded", "failed"):
-            outcome = RailOutcome(ack.status, ack.failure_code, ack.settled_on, ack.rail_reference)
-            resolve_payout(desk, payout.idempotency_key, outcome, "poll")
-        elif ack.status == "unknown" and payout.status == PayoutStatus.SENT:
-            retry_payout(desk, payout.loan_id)  # the rail lost it: send again, same key
-    return len(payouts)
 
 
 # --------------------------------------------------------------------------- reading & operating
@@ -613,34 +451,3 @@ def disbursement_status(
         updated_at=payout.updated_at or payout.created_at,
         funders=tuple((t.funder_code, t.principal) for t in tranches),
     )
-
-
-def dead_letters(uow_factory: FundingUnitOfWorkFactory, limit: int = 100) -> list[PayoutRecord]:
-    """Payouts waiting for people: the rail unreachable, or an answer not applied."""
-    with uow_factory() as uow:
-        return _stores(uow).payouts.with_status(
-            [PayoutStatus.DEAD_LETTER, PayoutStatus.NEEDS_REVIEW], limit
-        )
-
-
-def payout_counts(uow_factory: FundingUnitOfWorkFactory) -> dict[str, int]:
-    with uow_factory() as uow:
-        return _stores(uow).payouts.counts()
-
-
-def retry_payout(desk: DisbursementDesk, loan_id: str) -> PayoutRecord:
-    """Send a dead-lettered (or lost) payout again, with the same idempotency key."""
-    now = desk.now()
-    with desk.uow_factory() as uow:
-        stores = _stores(uow)
-        payout = stores.payouts.get(loan_id, for_update=True)
-        if payout is None:
-            raise NotFound(f"no disbursement for loan {loan_id}")
-        if payout.status not in (PayoutStatus.DEAD_LETTER, PayoutStatus.SENT, PayoutStatus.QUEUED):
-            raise Conflict(f"payout of loan {loan_id} is {payout.status}; nothing to retry")
-        if not stores.outbox.requeue(payout.idempotency_key, now):
-            raise NotFound(f"no outbox message for the payout of loan {loan_id}")
-        payout = replace(payout, status=PayoutStatus.QUEUED, last_error="", updated_at=now)
-        stores.payouts.save(payout)
-        uow.commit()
-    return payout

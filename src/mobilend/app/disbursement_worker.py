@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mobilend.app.disbursement import DisbursementDesk, dispatch_payouts, poll_unconfirmed
+from mobilend.app.disbursement import DisbursementDesk
+from mobilend.app.disbursement_dispatch import dispatch_payouts, poll_unconfirmed
 from mobilend.app.funding_approvals import process_approvals
 
 

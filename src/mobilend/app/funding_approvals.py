@@ -24,12 +24,12 @@ from dataclasses import replace
 
 from mobilend.app.disbursement import (
     DisbursementDesk,
-    _retry,
     _stores,
     book_payout,
     fail_unfunded,
     place_on_plan,
 )
+from mobilend.app.disbursement_dispatch import retry_later
 from mobilend.app.funding import release, route_loan
 from mobilend.app.ports import GatewayUnavailable, PartnerApprovalRequest
 from mobilend.app.ports_funding import (
@@ -95,7 +95,9 @@ def _send_one(desk: DisbursementDesk, item: OutboxItem) -> None:
     try:
         ack = partner.request_approval(request)
     except GatewayUnavailable as exc:
-        _retry(desk, item, str(exc))  # the timeout check passes the partner over if it stays down
+        retry_later(
+            desk, item, str(exc)
+        )  # the timeout check passes the partner over if it stays down
         return
     now = desk.now()
     with desk.uow_factory() as uow:

@@ -45,6 +45,8 @@ T = TypeVar("T")
 
 TOPIC_PAYOUT = "rail.payout"
 TOPIC_SMS = "notify.sms"
+#: The outbox topics the journey sends (the outbox table is shared with other features).
+JOURNEY_TOPICS = (TOPIC_PAYOUT, TOPIC_SMS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 message gateway; and applying what the rail says about a payout.
 
 Each outbox message is sent in its own transaction with its row locked (another worker
-skips it). An outside system that does not answer leaves the message pending for a later
-attempt with the same idempotency key, with a growing pause between attempts.
+skips it); the borrower's identity is read before that transaction opens, so no request
+ever holds two pooled connections. An outside system that does not answer leaves the
+message pending for a later attempt with the same idempotency key, with a growing pause
+between attempts.
 
 A payout the rail refuses for good cancels the loan: the cancellation entry takes the
 disbursement back out of the ledger and the credit line gets its limit back.
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from mobilend.app.journey_context import (
+    JOURNEY_TOPICS,
     TOPIC_PAYOUT,
     TOPIC_SMS,
     JourneyContext,
@@ -30,6 +33,8 @@ from mobilend.app.ports_journey import (
     JourneyUnitOfWork,
     OutboxMessage,
 )
+from mobilend.domain.borrowers import Borrower
+from mobilend.domain.errors import NotFound
 from mobilend.domain.loans import InstallmentKind
 
 log = logging.getLogger(__name__)
@@ -69,23 +74,41 @@ def dispatch(ctx: JourneyContext, message_ids: Sequence[str]) -> None:
 def dispatch_due(ctx: JourneyContext, limit: int = 100) -> int:
     """Send every message whose next attempt is due (for a background job); returns how many."""
     with ctx.uow() as uow:
-        due = [m.message_id for m in uow.outbox.due(ctx.now(), limit)]
+        due = [m.message_id for m in uow.outbox.due(ctx.now(), JOURNEY_TOPICS, limit)]
     dispatch(ctx, due)
     return len(due)
 
 
+def _recipient(ctx: JourneyContext, borrower_id: str | None) -> Borrower | None:
+    """The borrower with identity in the clear, read before any journey transaction opens
+    (one connection at a time: nested ones could drain the pool under load)."""
+    if borrower_id is None:
+        return None
+    try:
+        return ctx.onboarding.load_borrower(borrower_id)
+    except NotFound:
+        return None
+
+
 def _dispatch_one(ctx: JourneyContext, message_id: str) -> list[str]:
     with ctx.uow() as uow:
-        claimed = uow.outbox.claim([message_id])
+        peeked = uow.outbox.claim([message_id], JOURNEY_TOPICS)
+    if not peeked:
+        return []  # sent already, or another worker has it
+    recipient = _recipient(ctx, peeked[0].borrower_id)
+    with ctx.uow() as uow:
+        claimed = uow.outbox.claim([message_id], JOURNEY_TOPICS)
         if not claimed:
-            return []  # sent already, or another worker has it
+            return []
         message = claimed[0]
         follow_ups: list[str] = []
         try:
+            if recipient is None:
+                raise _Unreachable("no such borrower")
             if message.topic == TOPIC_PAYOUT:
-                follow_ups = _send_payout(ctx, uow, message)
+                follow_ups = _send_payout(ctx, uow, message, recipient)
             elif message.topic == TOPIC_SMS:
-                _send_sms(ctx, uow, message)
+                _send_sms(ctx, uow, message, recipient)
             else:
                 raise _Unreachable(f"unknown topic {message.topic}")
         except _Unreachable as exc:
@@ -102,16 +125,17 @@ def _dispatch_one(ctx: JourneyContext, message_id: str) -> list[str]:
 # --------------------------------------------------------------------------- SMS
 
 
-def _send_sms(ctx: JourneyContext, uow: JourneyUnitOfWork, message: OutboxMessage) -> None:
+def _send_sms(
+    ctx: JourneyContext, uow: JourneyUnitOfWork, message: OutboxMessage, recipient: Borrower
+) -> None:
     notification = uow.notifications.get(str(message.payload["notification_id"]))
     if notification is None or notification.status != "pending":
         return
-    phone = ctx.onboarding.load_borrower(notification.borrower_id).phone
     ack = _call(
         "sms",
         lambda: ctx.messages.send(
             OutgoingMessage(
-                f"ntf-{notification.notification_id}", "sms", phone, notification.body_zh
+                f"ntf-{notification.notification_id}", "sms", recipient.phone, notification.body_zh
             )
         ),
     )
@@ -128,9 +152,9 @@ def _send_sms(ctx: JourneyContext, uow: JourneyUnitOfWork, message: OutboxMessag
 # --------------------------------------------------------------------------- payouts
 
 
-def payout_request(ctx: JourneyContext, disbursement: Disbursement) -> PayoutRequest:
+def payout_request(disbursement: Disbursement, recipient: Borrower) -> PayoutRequest:
     """The payout to the borrower's verified card, in their verified name."""
-    kyc = ctx.onboarding.load_borrower(disbursement.borrower_id).ensure_can_borrow()
+    kyc = recipient.ensure_can_borrow()
     return PayoutRequest(
         idempotency_key=disbursement.idempotency_key,
         loan_id=disbursement.loan_id,
@@ -140,17 +164,23 @@ def payout_request(ctx: JourneyContext, disbursement: Disbursement) -> PayoutReq
     )
 
 
-def _send_payout(ctx: JourneyContext, uow: JourneyUnitOfWork, message: OutboxMessage) -> list[str]:
+def _send_payout(
+    ctx: JourneyContext, uow: JourneyUnitOfWork, message: OutboxMessage, recipient: Borrower
+) -> list[str]:
     disbursement = uow.disbursements.get(str(message.payload["loan_id"]), for_update=True)
     if disbursement is None or disbursement.status != DisbursementStatus.PENDING:
         return []
-    request = payout_request(ctx, disbursement)
+    request = payout_request(disbursement, recipient)
     ack = _call("payout", lambda: ctx.rail.send_payout(request))
-    return apply_payout_ack(ctx, uow, disbursement, ack)
+    return apply_payout_ack(ctx, uow, disbursement, ack, recipient)
 
 
 def apply_payout_ack(
-    ctx: JourneyContext, uow: JourneyUnitOfWork, disbursement: Disbursement, ack: RailAck
+    ctx: JourneyContext,
+    uow: JourneyUnitOfWork,
+    disbursement: Disbursement,
+    ack: RailAck,
+    recipient: Borrower,
 ) -> list[str]:
     """Move a pending disbursement to what the rail says; returns outbox ids to send."""
     if disbursement.status != DisbursementStatus.PENDING:
@@ -166,7 +196,7 @@ def apply_payout_ack(
             )
         )
         loan = uow.loans.get(disbursement.loan_id)
-        card = ctx.onboarding.profile(disbursement.borrower_id).bank_card or ""
+        card = recipient.kyc.bank_card if recipient.kyc is not None else ""
         first_due = min(i.due_date for i in loan.installments if i.kind is InstallmentKind.REGULAR)
         return [
             notify(
@@ -225,23 +255,26 @@ def _cancel_failed_payout(
 
 def refresh_disbursement(ctx: JourneyContext, loan_id: str) -> Disbursement | None:
     """Ask the rail about a pending payout (sending it if the rail never got it)."""
-    follow_ups: list[str] = []
     with ctx.uow() as uow:
         disbursement = uow.disbursements.get(loan_id)
-        if disbursement is None or disbursement.status != DisbursementStatus.PENDING:
-            return disbursement
-        disbursement = uow.disbursements.get(loan_id, for_update=True)
-        if disbursement is None or disbursement.status != DisbursementStatus.PENDING:
-            return disbursement
-        key = disbursement.idempotency_key
+    if disbursement is None or disbursement.status != DisbursementStatus.PENDING:
+        return disbursement
+    recipient = _recipient(ctx, disbursement.borrower_id)
+    if recipient is None:
+        return disbursement
+    with ctx.uow() as uow:
+        locked = uow.disbursements.get(loan_id, for_update=True)
+        if locked is None or locked.status != DisbursementStatus.PENDING:
+            return locked
+        key = locked.idempotency_key
         try:
             ack = _call("payout status", lambda: ctx.rail.payout_status(key))
             if ack.status == "unknown":
-                request = payout_request(ctx, disbursement)
+                request = payout_request(locked, recipient)
                 ack = _call("payout", lambda: ctx.rail.send_payout(request))
         except _Unreachable:
-            return disbursement
-        follow_ups = apply_payout_ack(ctx, uow, disbursement, ack)
+            return locked
+        follow_ups = apply_payout_ack(ctx, uow, locked, ack, recipient)
         uow.commit()
         current = uow.disbursements.get(loan_id)
     dispatch(ctx, follow_ups)

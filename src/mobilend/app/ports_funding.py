@@ -438,7 +438,6 @@ class DisbursementSettings:
     backoff_cap_s: float = 300.0
     #: A sent payout with no final word after this long is asked about (status poll).
     confirm_after_s: float = 60.0
-    poll_backoff_cap_s: float = 900.0
     batch_size: int = 20
     #: Where a disbursement waits between booking and the rail's confirmation.
     in_transit_account: str = RAIL_IN_TRANSIT

@@ -200,12 +200,13 @@ class NotificationRepository(Protocol):
 class OutboxRepository(Protocol):
     def add(self, message: OutboxMessage) -> None: ...
 
-    def claim(self, message_ids: Sequence[str]) -> list[OutboxMessage]:
-        """The listed messages still pending, row-locked (others skip them)."""
+    def claim(self, message_ids: Sequence[str], topics: Sequence[str]) -> list[OutboxMessage]:
+        """The listed messages of ``topics`` still pending, row-locked (others skip them)."""
         ...
 
-    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
-        """Pending messages whose next attempt is due, row-locked (others skip them)."""
+    def due(self, now: dt.datetime, topics: Sequence[str], limit: int = 100) -> list[OutboxMessage]:
+        """Pending messages of ``topics`` (the table is shared with other features) whose
+        next attempt is due, row-locked (others skip them)."""
         ...
 
     def mark_sent(self, message_id: str) -> None: ...

@@ -7,7 +7,9 @@ from mobilend.cli import (
     decision,  # noqa: F401
     demo,  # noqa: F401
     funding,  # noqa: F401
+    lines,  # noqa: F401
     model,  # noqa: F401
     schedule,  # noqa: F401
     serve,  # noqa: F401
+    worker,  # noqa: F401
 )

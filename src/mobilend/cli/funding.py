@@ -269,10 +269,13 @@ def reconcile_command(
     rail_url: str = RAIL_URL,
     rail_secret: str = RAIL_SECRET,
 ) -> None:
-    """日终对账 / Reconcile the rail's statement with the ledger; exit 1 on any break."""
+    """日终对账 / Reconcile the rail's statement with the ledger, and show what each funder is
+    owed from the day's collections; exit 1 on any break."""
     from mobilend.app.reconciliation import reconcile_rail
 
-    report = reconcile_rail(_desk(rail_url, rail_secret, None, []), dt.date.fromisoformat(on))
+    day = dt.date.fromisoformat(on)
+    report = reconcile_rail(_desk(rail_url, rail_secret, None, []), day)
+    settlement_command(first=on, last=on)
     console.print(
         f"{report.business_date}: {report.statement_lines} statement lines, "
         f"{report.matched} matched, {len(report.breaks)} breaks, "
@@ -356,7 +359,7 @@ def status_command(loan_id: str = typer.Argument(..., help="贷款编号 / loan 
 @disbursement_app.command("dead-letters")
 def dead_letters_command() -> None:
     """待人工处理的放款 / Payouts waiting for operators (dead letters, needs review)."""
-    from mobilend.app.disbursement import dead_letters, payout_counts
+    from mobilend.app.disbursement_dispatch import dead_letters, payout_counts
 
     lending = _lending()
     console.print(payout_counts(lending.uow_factory))
@@ -376,7 +379,7 @@ def retry_command(
     rail_secret: str = RAIL_SECRET,
 ) -> None:
     """重新放款（同一幂等键）/ Send a dead-lettered payout again, same idempotency key."""
-    from mobilend.app.disbursement import retry_payout
+    from mobilend.app.disbursement_dispatch import retry_payout
     from mobilend.domain.errors import DomainError
 
     try:

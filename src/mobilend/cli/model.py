@@ -250,19 +250,24 @@ def evaluate(
 @model_app.command("ensure-default")
 def ensure_default(
     model_dir: Annotated[
-        Path | None, typer.Option("--model-dir", help="缺省 ./var/models/default / default dir")
+        Path | None,
+        typer.Option(
+            "--model-dir", help="缺省为服务所用模型目录 / default: the service's model dir"
+        ),
     ] = None,
     data: Annotated[
         Path | None, typer.Option("--data", help="缺省 data/credit_data.csv / training CSV")
     ] = None,
 ) -> None:
     """默认模型 / Train the default model from data/credit_data.csv unless it already exists."""
+    from mobilend.bootstrap_risk import risk_model_dir
+    from mobilend.config import get_settings
     from mobilend.risk.model.artifact import ModelArtifactError
     from mobilend.risk.model.defaults import ensure_default_model
 
     try:
         path = ensure_default_model(
-            model_dir,
+            model_dir or risk_model_dir(get_settings()),
             data,
             progress=lambda message: err_console.print(f"[dim]{message}[/dim]"),
         )

@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mobilend.app.ports import ApplicationSighting, FraudSignalStore
+from mobilend.app.ports_risk import FraudSignalCounter
 
 IDENTIFIERS = ("national_id", "phone", "device_id", "ip_address", "bank_card")
 RULE_KINDS = ("velocity", "shared", "spread")
 _LIMIT_KEY = {"velocity": "max_applications", "shared": "max_people", "spread": "max_values"}
+#: What each kind counts distinct values of (spread: the rule's own identifier).
+_COUNTED = {"velocity": "application_id", "shared": "national_id", "spread": ""}
 
 
 class FraudRuleError(ValueError):
@@ -104,6 +107,13 @@ def observe(
         value = getattr(sighting, anchor)
         if not value:
             observations[rule.measure] = 0
+            continue
+        if isinstance(store, FraudSignalCounter):
+            # The store counts (e.g. in SQL); same numbers as the loop below.
+            observations[rule.measure] = store.count_distinct(
+                sighting, anchor, _COUNTED[rule.kind] or rule.identifier,
+                _window(on, rule.window_days), on,
+            )  # fmt: skip
             continue
         past = [
             s

@@ -374,21 +374,29 @@ class SqlOutboxRepository:
             )
         )
 
-    def claim(self, message_ids: Sequence[str]) -> list[OutboxMessage]:
+    def claim(self, message_ids: Sequence[str], topics: Sequence[str]) -> list[OutboxMessage]:
         if not message_ids:
             return []
         rows = self._conn.execute(
             sa.select(t.outbox)
-            .where(t.outbox.c.id.in_(list(message_ids)), t.outbox.c.status == "pending")
+            .where(
+                t.outbox.c.id.in_(list(message_ids)),
+                t.outbox.c.topic.in_(list(topics)),
+                t.outbox.c.status == "pending",
+            )
             .order_by(t.outbox.c.id)
             .with_for_update(skip_locked=True)
         )
         return [_outbox_from_row(r) for r in rows]
 
-    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
+    def due(self, now: dt.datetime, topics: Sequence[str], limit: int = 100) -> list[OutboxMessage]:
         rows = self._conn.execute(
             sa.select(t.outbox)
-            .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now)
+            .where(
+                t.outbox.c.status == "pending",
+                t.outbox.c.topic.in_(list(topics)),
+                t.outbox.c.next_attempt_at <= now,
+            )
             .order_by(t.outbox.c.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

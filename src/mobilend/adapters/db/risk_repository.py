@@ -1,0 +1,526 @@
+"""PostgreSQL stores of the risk engine: report cache, fraud signals, decision records.
+
+* ``SqlReportCache`` (a ``ReportCache``): a bought bureau/telco/e-commerce report is
+  served again for its TTL, by every process, instead of being bought again.
+* ``SqlFraudSignalStore`` (a ``FraudSignalStore`` and ``FraudSignalCounter``): each
+  application's identifiers as blind indexes; the velocity, shared-identifier and
+  spread checks are one indexed ``count(DISTINCT …)`` each, so every process sees every
+  other's applications at once. Also the blacklist and two investigation queries.
+* ``SqlDecisionRecordStore`` (a ``DecisionRecordStore``): a queryable summary row per
+  decision beside the full record, whose personal fields are sealed by the PII vault.
+
+Nothing here stores a raw identifier: lookups go through the vault's keyed blind
+indexes, which reveal nothing without the index key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from mobilend.adapters.db.risk_tables import (
+    FRAUD_IDENTIFIERS,
+    credit_reports,
+    decisions,
+    fraud_blacklist,
+    fraud_sightings,
+)
+from mobilend.app.ports import ApplicationSighting, PiiVault, SourceReport
+from mobilend.domain.money import Money
+from mobilend.risk.records import canonical_json
+
+# --------------------------------------------------------------------------- report cache
+
+#: Days a report is served again, by source, when the cache is not told otherwise (the
+#: adapters' defaults; the adapter's own TTL is what decides a hit).
+DEFAULT_TTL_DAYS: Mapping[str, int] = {"telco": 7, "bureau": 30, "ecommerce": 30}
+_CACHE_SUBJECT = "credit_report_subject"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpend:
+    source: str
+    purchases: int
+    spent: Money
+    reuses: int
+    saved: Money
+
+
+class SqlReportCache:
+    """Implements ``ReportCache`` on ``credit_reports``; ages count in business days."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        vault: PiiVault,
+        *,
+        ttl_days: Mapping[str, int] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._vault = vault
+        self._ttl = dict(DEFAULT_TTL_DAYS if ttl_days is None else ttl_days)
+
+    def _subject(self, key: str) -> str:
+        # The key is already a hash of the identity; keying it makes it unguessable.
+        return self._vault.blind_index(_CACHE_SUBJECT, key)
+
+    def get(self, key: str, on: dt.date, max_age_days: int) -> SourceReport | None:
+        c = credit_reports.c
+        statement = (
+            credit_reports.update()
+            .where(
+                c.subject_bidx == self._subject(key),
+                c.fetched_on <= on,
+                c.fetched_on > on - dt.timedelta(days=max_age_days),
+            )
+            .values(reuse_count=c.reuse_count + 1)
+            .returning(c.source, c.payload, c.data_version, c.fetched_on, c.cost_minor, c.currency)
+        )
+        with self._engine.begin() as conn:
+            row = conn.execute(statement).first()
+        if row is None:
+            return None
+        return SourceReport(
+            source=row.source,
+            payload=row.payload,
+            data_version=row.data_version,
+            fetched_on=row.fetched_on,
+            cost=Money.from_minor(row.cost_minor, row.currency.strip()),
+        )
+
+    def put(self, key: str, report: SourceReport) -> None:
+        ttl = max(1, self._ttl.get(report.source, 30))
+        values = {
+            "subject_bidx": self._subject(key),
+            "source": report.source,
+            "payload": json.loads(json.dumps(dict(report.payload), default=str)),
+            "data_version": report.data_version,
+            "fetched_on": report.fetched_on,
+            "expires_on": report.fetched_on + dt.timedelta(days=ttl),
+            "cost_minor": report.cost.round().to_minor(),
+            "currency": report.cost.currency,
+        }
+        statement = pg_insert(credit_reports).values(**values)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[credit_reports.c.subject_bidx],
+            set_={
+                **{name: excluded[name] for name in values if name != "subject_bidx"},
+                "reuse_count": 0,
+                "fetched_at": sa.func.now(),
+            },
+            # A report bought for an earlier date never replaces a newer one.
+            where=credit_reports.c.fetched_on <= excluded.fetched_on,
+        )
+        with self._engine.begin() as conn:
+            conn.execute(statement)
+
+    def purge_expired(self, on: dt.date) -> int:
+        """Delete reports no longer served on ``on``; returns how many went."""
+        with self._engine.begin() as conn:
+            result = conn.execute(credit_reports.delete().where(credit_reports.c.expires_on <= on))
+        return int(result.rowcount or 0)
+
+    def spend(self, since: dt.date, until: dt.date) -> list[SourceSpend]:
+        """Per source: reports bought between the dates, what they cost, and how often
+        they were served again instead (and what that saved)."""
+        c = credit_reports.c
+        with self._engine.connect() as conn:
+            result = conn.execute(
+                sa.select(
+                    c.source,
+                    c.currency,
+                    sa.func.count(),
+                    sa.func.sum(c.cost_minor),
+                    sa.func.sum(c.reuse_count),
+                    sa.func.sum(c.cost_minor * c.reuse_count),
+                )
+                .where(c.fetched_on.between(since, until))
+                .group_by(c.source, c.currency)
+                .order_by(c.source)
+            ).all()
+        return [
+            SourceSpend(
+                source=source,
+                purchases=int(count),
+                spent=Money.from_minor(int(spent or 0), currency.strip()),
+                reuses=int(reuses or 0),
+                saved=Money.from_minor(int(saved or 0), currency.strip()),
+            )
+            for source, currency, count, spent, reuses, saved in result
+        ]
+
+
+# --------------------------------------------------------------------------- fraud signals
+
+
+def _column(identifier: str) -> sa.Column[Any]:
+    if identifier not in FRAUD_IDENTIFIERS:
+        raise ValueError(f"unknown identifier {identifier!r}")
+    return fraud_sightings.c[f"{identifier}_bidx"]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedIdentifier:
+    """One identifier value (as its blind index) used by several people."""
+
+    identifier: str
+    value_bidx: str
+    people: int
+    applications: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedApplications:
+    """Applications reachable from one through shared identifiers (a possible ring)."""
+
+    application_ids: tuple[str, ...]
+    people: int  # distinct national IDs among them
+
+
+class SqlFraudSignalStore:
+    """Implements ``FraudSignalStore`` and ``FraudSignalCounter`` on ``fraud_sightings``.
+
+    ``sightings()`` answers with blind indexes in place of the identifier values (the
+    store never holds the values); the checks use ``count_distinct``, which takes the
+    current application in the clear and indexes it the same way.
+    """
+
+    def __init__(self, engine: sa.Engine, vault: PiiVault, *, record_sightings: bool = True):
+        self._engine = engine
+        self._vault = vault
+        self._records = record_sightings
+
+    def read_only(self) -> SqlFraudSignalStore:
+        """The same signals, but ``record`` keeps nothing (for re-decisions such as line
+        reviews, which are not new applications)."""
+        return SqlFraudSignalStore(self._engine, self._vault, record_sightings=False)
+
+    def _bidx(self, identifier: str, value: str) -> str | None:
+        return self._vault.blind_index(identifier, value) if value else None
+
+    def record(self, sighting: ApplicationSighting) -> None:
+        if not self._records:
+            return
+        values: dict[str, Any] = {"application_id": sighting.application_id, "seen_on": sighting.on}
+        for name in FRAUD_IDENTIFIERS:
+            values[f"{name}_bidx"] = self._bidx(name, getattr(sighting, name))
+        statement = pg_insert(fraud_sightings).values(**values).on_conflict_do_nothing()
+        with self._engine.begin() as conn:
+            conn.execute(statement)
+
+    def sightings(
+        self, identifier: str, value: str, since: dt.date, until: dt.date
+    ) -> list[ApplicationSighting]:
+        c = fraud_sightings.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(fraud_sightings)
+                .where(
+                    _column(identifier) == self._bidx(identifier, value),
+                    c.seen_on.between(since, until),
+                )
+                .order_by(c.seen_on, c.application_id)
+            ).all()
+        return [
+            ApplicationSighting(
+                application_id=row.application_id,
+                on=row.seen_on,
+                **{name: getattr(row, f"{name}_bidx") or "" for name in FRAUD_IDENTIFIERS},
+            )
+            for row in rows
+        ]
+
+    def count_distinct(
+        self,
+        current: ApplicationSighting,
+        anchor: str,
+        counted: str,
+        since: dt.date,
+        until: dt.date,
+    ) -> int:
+        c = fraud_sightings.c
+        anchor_value = self._bidx(anchor, getattr(current, anchor))
+        if anchor_value is None:
+            return 0
+        if counted == "application_id":
+            counted_column: Any = c.application_id
+            current_value: str | None = current.application_id
+        else:
+            counted_column = _column(counted)
+            current_value = self._bidx(counted, getattr(current, counted))
+        past = sa.select(counted_column.label("x")).where(
+            _column(anchor) == anchor_value,
+            c.seen_on.between(since, until),
+            c.application_id != current.application_id,
+        )
+        both = sa.union_all(past, sa.select(sa.cast(sa.literal(current_value), sa.Text))).subquery()
+        with self._engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count(sa.distinct(both.c.x)))).scalar_one())
+
+    # -- blacklist -----------------------------------------------------------------
+    def is_blacklisted(self, identifier: str, value: str) -> bool:
+        if not value:
+            return False
+        b = fraud_blacklist.c
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(sa.literal(1)).where(
+                    b.identifier == identifier, b.value_bidx == self._bidx(identifier, value)
+                )
+            ).first()
+        return found is not None
+
+    def add_to_blacklist(self, identifier: str, value: str, reason: str = "") -> None:
+        _column(identifier)  # refuses unknown identifiers
+        if not value:
+            raise ValueError("a blacklist entry needs a value")
+        statement = (
+            pg_insert(fraud_blacklist)
+            .values(identifier=identifier, value_bidx=self._bidx(identifier, value), reason=reason)
+            .on_conflict_do_nothing()
+        )
+        with self._engine.begin() as conn:
+            conn.execute(statement)
+
+    def remove_from_blacklist(self, identifier: str, value: str) -> bool:
+        b = fraud_blacklist.c
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                fraud_blacklist.delete().where(
+                    b.identifier == identifier, b.value_bidx == self._bidx(identifier, value)
+                )
+            )
+        return bool(result.rowcount)
+
+    # -- investigation ---------------------------------------------------------------
+    def shared_identifiers(
+        self,
+        identifier: str,
+        since: dt.date,
+        until: dt.date,
+        *,
+        min_people: int = 2,
+        limit: int = 100,
+    ) -> list[SharedIdentifier]:
+        """Values of ``identifier`` (e.g. devices) used by at least ``min_people``
+        national IDs between the dates, most people first: candidate fraud rings."""
+        c = fraud_sightings.c
+        column = _column(identifier)
+        people = sa.func.count(sa.distinct(c.national_id_bidx))
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(column, people, sa.func.count())
+                .where(column.is_not(None), c.seen_on.between(since, until))
+                .group_by(column)
+                .having(people >= min_people)
+                .order_by(people.desc(), column)
+                .limit(limit)
+            ).all()
+        return [SharedIdentifier(identifier, value, int(n), int(apps)) for value, n, apps in rows]
+
+    def linked_applications(
+        self,
+        application_id: str,
+        since: dt.date,
+        until: dt.date,
+        *,
+        hops: int = 2,
+        through: Iterable[str] = ("national_id", "phone", "device_id", "bank_card"),
+    ) -> LinkedApplications:
+        """Applications that share an identifier with ``application_id``, directly or
+        through up to ``hops`` links (IP addresses are left out by default: shared NATs)."""
+        columns = {name: _column(name) for name in through}
+        c = fraud_sightings.c
+        found = {application_id}
+        frontier = {application_id}
+        with self._engine.connect() as conn:
+            for _ in range(hops):
+                rows = conn.execute(
+                    sa.select(fraud_sightings).where(c.application_id.in_(sorted(frontier)))
+                ).all()
+                conditions = []
+                for name, column in columns.items():
+                    values = sorted({getattr(r, f"{name}_bidx") for r in rows} - {None})
+                    if values:
+                        conditions.append(column.in_(values))
+                if not conditions:
+                    break
+                linked = conn.execute(
+                    sa.select(c.application_id).where(
+                        sa.or_(*conditions), c.seen_on.between(since, until)
+                    )
+                ).scalars()
+                frontier = set(linked) - found
+                if not frontier:
+                    break
+                found |= frontier
+            people = conn.execute(
+                sa.select(sa.func.count(sa.distinct(c.national_id_bidx))).where(
+                    c.application_id.in_(sorted(found))
+                )
+            ).scalar_one()
+        return LinkedApplications(tuple(sorted(found)), int(people))
+
+
+# --------------------------------------------------------------------------- decision records
+
+#: Applicant fields sealed inside a stored record (each under its own vault field name).
+SEALED_APPLICANT_FIELDS = (
+    "full_name",
+    "national_id",
+    "phone",
+    "bank_card",
+    "birth_date",
+    "device_id",
+    "ip_address",
+)
+_FIELD = "decision_record."
+
+
+class DecisionRecordConflict(Exception):
+    """A different record is already stored under this decision id."""
+
+
+class DecisionRecordTampered(Exception):
+    """A stored record no longer opens to what was saved (its SHA-256 differs)."""
+
+
+def seal_record(record: Mapping[str, Any], vault: PiiVault) -> dict[str, Any]:
+    """The record with its personal fields sealed: applicant identity fields one by one,
+    and each data source answer (payload, failure detail) whole."""
+    sealed = json.loads(canonical_json(record))
+    applicant = sealed["applicant"]
+    for name in SEALED_APPLICANT_FIELDS:
+        if applicant.get(name) is not None:
+            applicant[name] = vault.encrypt(_FIELD + name, str(applicant[name]))
+    for entry in sealed["inputs"]["sources"]:
+        if "payload" in entry:
+            entry["payload"] = vault.encrypt(_FIELD + "payload", canonical_json(entry["payload"]))
+        if entry.get("detail"):
+            entry["detail"] = vault.encrypt(_FIELD + "detail", entry["detail"])
+    return sealed
+
+
+def open_record(sealed: Mapping[str, Any], vault: PiiVault) -> dict[str, Any]:
+    record = json.loads(json.dumps(sealed))
+    applicant = record["applicant"]
+    for name in SEALED_APPLICANT_FIELDS:
+        if applicant.get(name) is not None:
+            applicant[name] = vault.decrypt(_FIELD + name, applicant[name])
+    for entry in record["inputs"]["sources"]:
+        if "payload" in entry:
+            entry["payload"] = json.loads(vault.decrypt(_FIELD + "payload", entry["payload"]))
+        if entry.get("detail"):
+            entry["detail"] = vault.decrypt(_FIELD + "detail", entry["detail"])
+    return record
+
+
+def _sha256(record: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def _money_minor(value: Mapping[str, Any] | None) -> tuple[int | None, str | None]:
+    if value is None:
+        return None, None
+    money = Money(str(value["amount"]), str(value["currency"])).round()
+    return money.to_minor(), money.currency
+
+
+class SqlDecisionRecordStore:
+    """Implements ``DecisionRecordStore`` on ``decisions``."""
+
+    def __init__(self, engine: sa.Engine, vault: PiiVault) -> None:
+        self._engine = engine
+        self._vault = vault
+
+    def save(self, decision_id: str, record: Mapping[str, Any]) -> None:
+        if record.get("decision_id") != decision_id:
+            raise ValueError(f"record is for {record.get('decision_id')!r}, not {decision_id!r}")
+        digest = _sha256(record)
+        result = record["result"]
+        applicant = record["applicant"]
+        limit_minor, limit_currency = _money_minor(result.get("limit"))
+        cost_minor, cost_currency = _money_minor(record["costs"]["total"])
+        statement = (
+            pg_insert(decisions)
+            .values(
+                id=decision_id,
+                application_id=str(applicant["application_id"]),
+                borrower_id=str(applicant["borrower_id"]),
+                product_code=str(applicant["product_code"]),
+                decided_on=dt.date.fromisoformat(record["decided_on"]),
+                outcome=result["outcome"],
+                limit_minor=limit_minor,
+                currency=limit_currency or cost_currency or "CNY",
+                annual_rate=Decimal(result["annual_rate"])
+                if result.get("annual_rate") is not None
+                else None,
+                reasons=result["reasons"],
+                versions=record["versions"],
+                policy_id=record["policy"]["id"],
+                model_version=record["model_version"],
+                arm=record["arm"],
+                market=record["market"]["id"],
+                cost_minor=cost_minor or 0,
+                record=seal_record(record, self._vault),
+                record_sha256=digest,
+            )
+            .on_conflict_do_nothing(index_elements=[decisions.c.id])
+            .returning(decisions.c.id)
+        )
+        with self._engine.begin() as conn:
+            if conn.execute(statement).first() is not None:
+                return
+            stored = conn.execute(
+                sa.select(decisions.c.record_sha256).where(decisions.c.id == decision_id)
+            ).scalar_one()
+        if stored != digest:  # saving the same record twice is harmless; another is not
+            raise DecisionRecordConflict(f"decision {decision_id} is already stored differently")
+
+    def get(self, decision_id: str) -> Mapping[str, Any]:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(decisions.c.record, decisions.c.record_sha256).where(
+                    decisions.c.id == decision_id
+                )
+            ).first()
+        if row is None:
+            raise KeyError(decision_id)
+        record = open_record(row.record, self._vault)
+        if _sha256(record) != row.record_sha256:
+            raise DecisionRecordTampered(f"decision {decision_id}: stored record was altered")
+        return record
+
+    def raw(self, decision_id: str) -> str:
+        """The record's canonical JSON (what a replay compares byte for byte)."""
+        return canonical_json(self.get(decision_id))
+
+    def ids_for_application(self, application_id: str) -> list[str]:
+        with self._engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(decisions.c.id)
+                    .where(decisions.c.application_id == application_id)
+                    .order_by(decisions.c.decided_on, decisions.c.id)
+                ).scalars()
+            )
+
+    def outcomes_by_arm(self, since: dt.date, until: dt.date) -> dict[tuple[str, str], int]:
+        """Decision counts by (arm, outcome) between the dates: the champion/challenger view."""
+        d = decisions.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(d.arm, d.outcome, sa.func.count())
+                .where(d.decided_on.between(since, until))
+                .group_by(d.arm, d.outcome)
+            ).all()
+        return {(arm, outcome): int(n) for arm, outcome, n in rows}

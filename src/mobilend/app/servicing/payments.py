@@ -1,0 +1,241 @@
+"""Money in and money back: taking a payment that arrived by auto-debit or bank transfer,
+and paying held overpayment back to the borrower.
+
+A payment is taken inside the caller's unit of work (so matching a transfer and posting
+the repayment are one transaction) with the domain's waterfall: partial payments settle
+the oldest items first, anything beyond what is owed is kept as the borrower's credit
+balance and settles later installments at end of day, or is refunded.
+
+A payment reported after end of day has run past its date is applied on the loan's
+current business date: the ledger is never rewritten backwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+
+from mobilend.app.ports import PayoutRequest, RailAck
+from mobilend.app.ports_lending import LendingUnitOfWork, RepaymentRecord
+from mobilend.app.repayments import allocation_to_state
+from mobilend.app.servicing.desk import ServicingDesk
+from mobilend.app.servicing.ports import RefundRecord, ServicingUnitOfWork
+from mobilend.domain.errors import Conflict, NotFound
+from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, JournalEntry
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+
+log = logging.getLogger(__name__)
+
+#: Marks repayments taken by ``take_payment`` (plain waterfall payments that may bounce).
+REPAY_METHOD = "repay"
+
+
+def payment_date(loan: Loan, on: dt.date) -> dt.date:
+    """``on``, or the loan's last end-of-day date when that has already run past it."""
+    if loan.accrued_through is not None and on < loan.accrued_through:
+        return loan.accrued_through
+    return on
+
+
+def take_payment(
+    uow: LendingUnitOfWork,
+    new_id: Callable[[], str],
+    *,
+    loan_id: str,
+    amount: Money,
+    on: dt.date,
+    channel: str,
+    idempotency_key: str,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
+    extra_entries: Sequence[JournalEntry] = (),
+) -> tuple[RepaymentRecord, bool]:
+    """Apply ``amount`` to the loan by its waterfall; (record, replayed). Does not commit."""
+    previous = uow.repayments.by_idempotency_key(idempotency_key)
+    if previous is not None:
+        if previous.loan_id != loan_id or previous.amount != amount:
+            raise Conflict("this idempotency key was already used for a different payment")
+        return previous, True
+    loan = uow.loans.get(loan_id, for_update=True)
+    day = payment_date(loan, on)
+    result = loan.repay(amount, day, cash_account=cash_account, new_id=new_id)
+    if loan.line_id is not None and result.principal_repaid.is_positive():
+        line = uow.lines.get(loan.line_id, for_update=True)
+        line.restore(result.principal_repaid)
+        uow.lines.save(line)
+    allocation = allocation_to_state(result.allocation, result.overpayment)
+    allocation["method"] = REPAY_METHOD
+    record = RepaymentRecord(
+        repayment_id=new_id(),
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        amount=amount,
+        received_on=day,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        allocation=allocation,
+    )
+    uow.loans.save(loan)
+    uow.ledger.append([*extra_entries, *result.entries], loan.borrower_id)
+    uow.repayments.add(record)
+    return record, False
+
+
+# --------------------------------------------------------------------------- refunds
+
+
+def refund_credit(
+    desk: ServicingDesk,
+    loan_id: str,
+    *,
+    on: dt.date,
+    amount: Money | None = None,
+    send: bool = True,
+) -> RefundRecord:
+    """Pay money held for the borrower back to their card (all of it unless ``amount``).
+
+    The ledger moves at once (Dr borrower credit balance / Cr refunds cash); the payout
+    leaves through the rail after the commit and is retried by ``send_refunds``; a payout
+    the rail refuses for good gives the money back to the loan's credit balance.
+    """
+    with desk.uow_factory() as uow:
+        loan = uow.loans.get(loan_id, for_update=True)
+        if not loan.held_credit.is_positive():
+            raise Conflict(f"loan {loan_id} holds no money for the borrower")
+        entry = loan.refund_credit(
+            on, amount=amount, cash_account=desk.settings.refund_cash_account, new_id=desk.new_id
+        )
+        refund_id = desk.new_id()
+        record = RefundRecord(
+            refund_id=refund_id,
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            amount=entry.total_debits,
+            business_date=on,
+            entry_id=entry.entry_id,
+            idempotency_key=f"refund-{refund_id}",
+        )
+        uow.loans.save(loan)
+        uow.ledger.append([entry], loan.borrower_id)
+        uow.servicing.refunds.add(record)
+        uow.commit()
+    if send:
+        send_refunds(desk, [refund_id])
+    with desk.uow_factory() as uow:
+        return uow.servicing.refunds.get(refund_id) or record
+
+
+def refund_closed_loans(
+    desk: ServicingDesk, on: dt.date, limit: int = 1000, *, send: bool = True
+) -> int:
+    """Refund what closed loans still hold for their borrowers; returns how many."""
+    with desk.uow_factory() as uow:
+        loan_ids = uow.servicing.refunds.closed_loans_holding_credit(limit)
+    for loan_id in loan_ids:
+        try:
+            refund_credit(desk, loan_id, on=on, send=send)
+        except Conflict:
+            continue  # refunded meanwhile
+    return len(loan_ids)
+
+
+def send_refunds(desk: ServicingDesk, refund_ids: Sequence[str] | None = None) -> int:
+    """Send pending refund payouts (the listed ones, or every pending one); returns how
+    many were handed to the rail or resolved."""
+    if desk.rail is None or desk.debit_accounts is None:
+        return 0
+    if refund_ids is None:
+        with desk.uow_factory() as uow:
+            refund_ids = [r.refund_id for r in uow.servicing.refunds.pending()]
+    done = 0
+    for refund_id in refund_ids:
+        with desk.uow_factory() as uow:
+            refund = uow.servicing.refunds.get(refund_id, for_update=True)
+            if refund is None or refund.status != "pending":
+                continue
+            try:
+                account = desk.debit_accounts.for_borrower(refund.borrower_id)
+                ack = desk.rail.send_payout(
+                    PayoutRequest(
+                        refund.idempotency_key,
+                        refund.loan_id,
+                        refund.amount,
+                        account.account_name,
+                        account.card_number,
+                        account.bank_code,
+                    )
+                )
+            except NotFound:
+                ack = RailAck(accepted=False, status="failed", failure_code="no_card")
+            except Exception as exc:  # unreachable rail: stays pending for the next pass
+                log.warning("refund %s not sent: %s", refund_id, type(exc).__name__)
+                uow.servicing.refunds.save(
+                    dataclasses.replace(refund, attempts=refund.attempts + 1)
+                )
+                uow.commit()
+                continue
+            _apply_refund_ack(desk, uow, refund, ack)
+            uow.commit()
+            done += 1
+    return done
+
+
+def poll_refunds(desk: ServicingDesk, limit: int = 100) -> int:
+    """Ask the rail about refunds it accepted but has not confirmed; returns how many
+    reached a final status."""
+    if desk.rail is None:
+        return 0
+    with desk.uow_factory() as uow:
+        sent = [r.refund_id for r in uow.servicing.refunds.pending(limit, status="sent")]
+    resolved = 0
+    for refund_id in sent:
+        with desk.uow_factory() as uow:
+            refund = uow.servicing.refunds.get(refund_id, for_update=True)
+            if refund is None or refund.status != "sent":
+                continue
+            try:
+                ack = desk.rail.payout_status(refund.idempotency_key)
+            except Exception as exc:
+                log.warning("refund %s status unknown: %s", refund_id, type(exc).__name__)
+                continue
+            if ack.status in ("succeeded", "failed"):
+                _apply_refund_ack(
+                    desk, uow, dataclasses.replace(refund, attempts=refund.attempts - 1), ack
+                )
+                uow.commit()
+                resolved += 1
+    return resolved
+
+
+def _apply_refund_ack(
+    desk: ServicingDesk, uow: ServicingUnitOfWork, refund: RefundRecord, ack: RailAck
+) -> None:
+    stores = uow.servicing
+    attempts = refund.attempts + 1
+    if ack.status == "failed" or not ack.accepted:
+        loan = uow.loans.get(refund.loan_id, for_update=True)
+        original = next(
+            e for e in uow.ledger.entries_for_loan(refund.loan_id) if e.entry_id == refund.entry_id
+        )
+        assert loan.cash_refunded is not None
+        loan.credit_balance = loan.held_credit + refund.amount
+        loan.cash_refunded = loan.cash_refunded - refund.amount
+        uow.loans.save(loan)
+        uow.ledger.append(
+            [original.reversal(desk.new_id(), refund.business_date, "refund payout failed")],
+            loan.borrower_id,
+        )
+        stores.refunds.save(
+            dataclasses.replace(
+                refund, status="failed", attempts=attempts, failure_code=ack.failure_code
+            )
+        )
+        return
+    status = "paid" if ack.status == "succeeded" else "sent"
+    stores.refunds.save(
+        dataclasses.replace(
+            refund, status=status, attempts=attempts, rail_reference=ack.rail_reference
+        )
+    )
