@@ -61,44 +61,61 @@ def _replay(
     return RepaymentReceipt(previous, replayed=True, closed=loan.status.value == "closed")
 
 
-def _settle(
-    uow: LendingUnitOfWork,
-    new_id: Callable[[], str],
-    loan: Loan,
-    *,
-    amount: Money,
-    on: dt.date,
-    channel: str,
-    idempotency_key: str,
-    entries: tuple[JournalEntry, ...],
-    principal_repaid: Money,
-    allocation: dict[str, Any],
-    closed: bool,
-) -> RepaymentReceipt:
-    if loan.line_id is not None and principal_repaid.is_positive():
-        line = uow.lines.get(loan.line_id, for_update=True)
-        line.restore(principal_repaid)
-        uow.lines.save(line)
-    record = RepaymentRecord(
-        repayment_id=new_id(),
-        loan_id=loan.loan_id,
-        borrower_id=loan.borrower_id,
-        amount=amount,
-        received_on=on,
-        channel=channel,
-        idempotency_key=idempotency_key,
-        allocation=allocation,
-    )
-    uow.loans.save(loan)
-    uow.ledger.append(entries, loan.borrower_id)
-    uow.repayments.add(record)
-    uow.commit()
-    return RepaymentReceipt(record, replayed=False, closed=closed)
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the domain did with one payment, in the shape the receipt records."""
+
+    entries: tuple[JournalEntry, ...]
+    principal_repaid: Money
+    allocation: dict[str, Any]
+    closed: bool
 
 
 def _check_key(idempotency_key: str) -> None:
     if not idempotency_key or len(idempotency_key) > 200:
         raise ValidationFailed([Problem("idempotency_key", "is required (1–200 characters)")])
+
+
+def _take_payment(
+    uow_factory: LendingUnitOfWorkFactory,
+    new_id: Callable[[], str],
+    apply: Callable[[Loan], _Outcome],
+    *,
+    loan_id: str,
+    amount: Money,
+    on: dt.date,
+    idempotency_key: str,
+    channel: str,
+    borrower_id: str | None,
+) -> RepaymentReceipt:
+    """The one path every kind of payment takes: replay check, row lock, domain rule,
+    line restore, ledger, receipt — one commit."""
+    _check_key(idempotency_key)
+    with uow_factory() as uow:
+        replayed = _replay(uow, idempotency_key, loan_id, amount)
+        if replayed is not None:
+            return replayed
+        loan = _load_for_payment(uow, loan_id, borrower_id)
+        outcome = apply(loan)
+        if loan.line_id is not None and outcome.principal_repaid.is_positive():
+            line = uow.lines.get(loan.line_id, for_update=True)
+            line.restore(outcome.principal_repaid)
+            uow.lines.save(line)
+        record = RepaymentRecord(
+            repayment_id=new_id(),
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            amount=amount,
+            received_on=on,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            allocation=outcome.allocation,
+        )
+        uow.loans.save(loan)
+        uow.ledger.append(outcome.entries, loan.borrower_id)
+        uow.repayments.add(record)
+        uow.commit()
+    return RepaymentReceipt(record, replayed=False, closed=outcome.closed)
 
 
 def post_repayment(
@@ -113,20 +130,16 @@ def post_repayment(
     borrower_id: str | None = None,
 ) -> RepaymentReceipt:
     """Take a payment: allocate by the product's waterfall, post the ledger, restore the line."""
-    _check_key(idempotency_key)
-    with uow_factory() as uow:
-        replayed = _replay(uow, idempotency_key, loan_id, amount)
-        if replayed is not None:
-            return replayed
-        loan = _load_for_payment(uow, loan_id, borrower_id)
+
+    def apply(loan: Loan) -> _Outcome:
         result = loan.repay(amount, on, new_id=new_id)
-        return _settle(
-            uow, new_id, loan, amount=amount, on=on, channel=channel,
-            idempotency_key=idempotency_key, entries=result.entries,
-            principal_repaid=result.principal_repaid,
-            allocation=allocation_to_state(result.allocation, result.overpayment),
-            closed=result.closed,
-        )  # fmt: skip
+        allocation = allocation_to_state(result.allocation, result.overpayment)
+        return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
+
+    return _take_payment(
+        uow_factory, new_id, apply, loan_id=loan_id, amount=amount, on=on,
+        idempotency_key=idempotency_key, channel=channel, borrower_id=borrower_id,
+    )  # fmt: skip
 
 
 def quote_payoff(
@@ -155,20 +168,16 @@ def pay_off_loan(
     borrower_id: str | None = None,
 ) -> RepaymentReceipt:
     """Settle the loan in full (interest only to the payment date)."""
-    _check_key(idempotency_key)
-    with uow_factory() as uow:
-        replayed = _replay(uow, idempotency_key, loan_id, amount)
-        if replayed is not None:
-            return replayed
-        loan = _load_for_payment(uow, loan_id, borrower_id)
+
+    def apply(loan: Loan) -> _Outcome:
         result = pay_off(loan, amount, on, new_id=new_id)
-        return _settle(
-            uow, new_id, loan, amount=amount, on=on, channel=channel,
-            idempotency_key=idempotency_key, entries=result.entries,
-            principal_repaid=result.principal_repaid,
-            allocation=allocation_to_state(result.allocation, result.overpayment),
-            closed=result.closed,
-        )  # fmt: skip
+        allocation = allocation_to_state(result.allocation, result.overpayment)
+        return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
+
+    return _take_payment(
+        uow_factory, new_id, apply, loan_id=loan_id, amount=amount, on=on,
+        idempotency_key=idempotency_key, channel=channel, borrower_id=borrower_id,
+    )  # fmt: skip
 
 
 def prepay_loan(
@@ -184,20 +193,16 @@ def prepay_loan(
     borrower_id: str | None = None,
 ) -> RepaymentReceipt:
     """Partial prepayment: shorter term or lower installment, the schedule re-amortised."""
-    _check_key(idempotency_key)
-    with uow_factory() as uow:
-        replayed = _replay(uow, idempotency_key, loan_id, amount)
-        if replayed is not None:
-            return replayed
-        loan = _load_for_payment(uow, loan_id, borrower_id)
+
+    def apply(loan: Loan) -> _Outcome:
         result = prepay(loan, amount, on, mode, new_id=new_id)
         allocation = allocation_to_state(result.allocation, Money.zero(amount.currency))
         allocation["mode"] = str(mode)
         allocation["periods_before"] = result.periods_before
         allocation["periods_after"] = result.periods_after
-        return _settle(
-            uow, new_id, loan, amount=amount, on=on, channel=channel,
-            idempotency_key=idempotency_key, entries=result.entries,
-            principal_repaid=result.principal_repaid, allocation=allocation,
-            closed=result.closed,
-        )  # fmt: skip
+        return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
+
+    return _take_payment(
+        uow_factory, new_id, apply, loan_id=loan_id, amount=amount, on=on,
+        idempotency_key=idempotency_key, channel=channel, borrower_id=borrower_id,
+    )  # fmt: skip
