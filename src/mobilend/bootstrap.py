@@ -56,12 +56,12 @@ def build_lending(
 
         memory = InMemoryFundingUnitOfWorkFactory(now=clock.now)
         return Lending(memory, ids, clock, caps, LoanByLoanEndOfDay(memory, ids))
-    from mobilend.adapters.db.engine import create_engine
+    from mobilend.adapters.db.engine import create_engine, database_url
     from mobilend.adapters.db.eod_runner import SqlEndOfDay
     from mobilend.adapters.db.funding_repository import SqlFundingUnitOfWorkFactory
 
     settings = settings or get_settings()
-    engine = engine if engine is not None else create_engine()
+    engine = engine if engine is not None else create_engine(database_url(settings))
     factory = SqlFundingUnitOfWorkFactory(engine)
     # End of day in set-based SQL (the domain's rules; loans holding credit go through
     # the domain itself), partitioned by loan id for the job queue's workers.

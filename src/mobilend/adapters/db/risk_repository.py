@@ -33,6 +33,7 @@ from mobilend.adapters.db.risk_tables import (
     fraud_blacklist,
     fraud_sightings,
 )
+from mobilend.adapters.vault.field_vault import NORMALISERS
 from mobilend.app.ports import ApplicationSighting, PiiVault, SourceReport
 from mobilend.domain.money import Money
 from mobilend.risk.records import canonical_json
@@ -205,7 +206,10 @@ class SqlFraudSignalStore:
         return SqlFraudSignalStore(self._engine, self._vault, record_sightings=False)
 
     def _bidx(self, identifier: str, value: str) -> str | None:
-        return self._vault.blind_index(identifier, value) if value else None
+        # A value that normalises to nothing ("n/a" as a phone) identifies nobody.
+        if not value or not NORMALISERS.get(identifier, str.strip)(value):
+            return None
+        return self._vault.blind_index(identifier, value)
 
     def record(self, sighting: ApplicationSighting) -> None:
         if not self._records:
