@@ -18,13 +18,18 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Migrate the database (the embedded server under var/ unless MOBILEND_DATABASE_URL is
-# set), then show the platform at work.
+# set), seed the demo products, train the default credit model if there is none, then
+# run a background worker beside the web service until Ctrl-C.
 run: venv
 	$(BIN)/mobilend migrate
-	@if $(BIN)/mobilend demo --help >/dev/null 2>&1; then \
-		$(BIN)/mobilend demo; \
+	$(BIN)/mobilend seed
+	$(BIN)/mobilend model ensure-default
+	@if $(BIN)/mobilend worker --help >/dev/null 2>&1; then \
+		$(BIN)/mobilend worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/mobilend serve; \
 	else \
-		echo "migrated; 'mobilend demo' is not available yet"; \
+		$(BIN)/mobilend serve; \
 	fi
 
 lint: venv

@@ -16,6 +16,7 @@ A challenger is declared in ``active.json`` (paths relative to the working direc
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from mobilend.config import Settings, get_settings
 if TYPE_CHECKING:
     from mobilend.adapters.db.risk_repository import SqlDecisionRecordStore
     from mobilend.adapters.vault import FieldVault
-    from mobilend.app.line_reviews import LineReviews
+    from mobilend.app.line_reviews import LineReviews, LineReviewSummary
     from mobilend.app.ports import Clock
     from mobilend.app.ports_risk import LineReviewUnitOfWorkFactory
     from mobilend.risk.engine import RiskDecisionEngine
@@ -231,6 +232,29 @@ def build_line_reviews(
         clock=clock or SystemClock(),
         every_days=every_days,
     )
+
+
+def run_line_reviews(
+    business_date: dt.date,
+    *,
+    partition: int = 0,
+    partitions: int = 1,
+    every_days: int = 30,
+    settings: Settings | None = None,
+) -> LineReviewSummary:
+    """The line-review job for one business date (one partition of the lines): what a
+    scheduler calls. With no ``credit_data_url`` it uses the sandbox credit data service,
+    started in this process for the run, as the service does."""
+    settings = settings or get_settings()
+    url, stop = settings.credit_data_url or None, None
+    if url is None:
+        url, stop = start_credit_data_sandbox()
+    try:
+        reviews = build_line_reviews(settings, credit_data_url=url, every_days=every_days)
+        return reviews.run(business_date, partition=partition, partitions=partitions)
+    finally:
+        if stop is not None:
+            stop()
 
 
 def start_credit_data_sandbox() -> tuple[str, Any]:

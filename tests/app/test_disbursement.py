@@ -29,7 +29,12 @@ from mobilend.app.funding import (
 )
 from mobilend.app.funding_approvals import check_pending_approvals, record_partner_decision
 from mobilend.app.loans import DrawResult, draw_loan
-from mobilend.app.ports_funding import DisbursementSettings, PartnerDecision, PayoutAccount
+from mobilend.app.ports_funding import (
+    TOPIC_PAYOUT,
+    DisbursementSettings,
+    PartnerDecision,
+    PayoutAccount,
+)
 from mobilend.app.reconciliation import partner_settlement, reconcile_rail
 from mobilend.app.repayments import post_repayment
 from mobilend.bootstrap import Lending, build_disbursement, build_lending
@@ -187,12 +192,10 @@ def test_rail_down_retries_with_backoff_then_dead_letters_until_an_operator_retr
     loan_id = world.draw().loan.loan_id
     world.rail.unavailable = 100
     assert dispatch_payouts(world.desk) == 1
-    with world.lending.uow_factory() as uow:
-        item = next(iter(uow.funding.outbox._s.outbox.values()))  # type: ignore[attr-defined]
-    wait = (item.next_attempt_at - world.clock.now()).total_seconds()
-    assert item.attempts == 1 and 0.5 <= wait <= 1.0  # base 1 s, jitter 50-100 %
     assert dispatch_payouts(world.desk) == 0  # not due yet
-    world.clock.advance(1.0)
+    world.clock.advance(0.49)  # the first retry waits 0.5-1 s (base 1 s, jitter 50-100 %)
+    assert dispatch_payouts(world.desk) == 0
+    world.clock.advance(0.51)
     assert dispatch_payouts(world.desk) == 1
     world.clock.advance(2.0)  # second retry waits 1-2 s
     assert dispatch_payouts(world.desk) == 1  # third attempt: dead
@@ -416,3 +419,32 @@ def test_reconciliation_reports_every_kind_of_break(world: World) -> None:
         "missing_in_ledger",
         "missing_in_statement",
     ]
+
+
+def test_a_claim_left_by_a_killed_worker_is_taken_again_when_its_lease_ends(world: World) -> None:
+    loan_id = world.draw().loan.loan_id
+    now = world.clock.now()
+    with world.lending.uow_factory() as uow:
+        stores = uow.funding  # type: ignore[attr-defined]
+        assert (
+            len(stores.outbox.claim_due([TOPIC_PAYOUT], now, 10, now + dt.timedelta(seconds=10)))
+            == 1
+        )
+        uow.commit()  # … and the worker that claimed it dies before sending
+    assert dispatch_payouts(world.desk) == 0
+    world.clock.advance(10)
+    assert dispatch_payouts(world.desk) == 1
+    assert world.deliver_all() == ["paid"]
+    assert disbursement_status(world.lending.uow_factory, loan_id).status == "paid"
+
+
+def test_an_answer_outside_the_rails_contract_dead_letters_at_once(world: World) -> None:
+    world.draw()
+
+    def conflict(_request: object) -> None:
+        raise RuntimeError("HTTP 409: idempotency key reused with a different body")
+
+    world.rail.send_payout = conflict  # type: ignore[method-assign,assignment]
+    assert dispatch_payouts(world.desk) == 1
+    [dead] = dead_letters(world.lending.uow_factory)
+    assert dead.status == "dead_letter" and "409" in dead.last_error

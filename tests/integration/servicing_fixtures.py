@@ -31,6 +31,9 @@ from mobilend.domain.money import Money
 from mobilend.domain.schedules import generate_schedule
 from mobilend.domain.terms import LoanTerms, RepaymentMethod
 
+#: Only the fixtures, so a star import brings them in without shadowing warnings.
+__all__ = ["clock", "jobs", "vault"]
+
 DAY = dt.timedelta(days=1)
 PRODUCT = "svc-test"
 INDEX_KEY = b"\x22" * 32
@@ -99,7 +102,7 @@ def add_borrower(
                 id=borrower_id,
                 status="kyc_passed",
                 phone_enc=vault.encrypt(PHONE, phone),
-                phone_bidx=vault.blind_index(PHONE, borrower_id + phone),
+                phone_bidx=vault.blind_index(PHONE, phone),
                 name_enc=vault.encrypt(REAL_NAME, "王小明"),
                 bank_card_enc=vault.encrypt(BANK_CARD, card),
             )
@@ -258,13 +261,20 @@ class Jobs:
         """Run a worker until no job of ``queues`` is left (then it stops)."""
         from mobilend.jobs.queue import queue_app
 
-        queue_app.run_worker(
-            queues=list(queues),
-            wait=False,
-            install_signal_handlers=False,
-            listen_notify=False,
-            concurrency=1,
-        )
+        # Schedules stay out of the tests: a periodic job queued at a minute's tick
+        # would run beside the test's own jobs.
+        registry = queue_app.periodic_registry
+        schedules, registry.periodic_tasks = registry.periodic_tasks, {}
+        try:
+            queue_app.run_worker(
+                queues=list(queues),
+                wait=False,
+                install_signal_handlers=False,
+                listen_notify=False,
+                concurrency=1,
+            )
+        finally:
+            registry.periodic_tasks = schedules
         self.runs += 1
 
     def run_date(self, business_date: dt.date, partitions: int | None = None) -> None:
@@ -275,8 +285,7 @@ class Jobs:
         with self.db.connect() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT status::text, count(*) FROM procrastinate.procrastinate_jobs"
-                    " GROUP BY 1"
+                    "SELECT status::text, count(*) FROM procrastinate.procrastinate_jobs GROUP BY 1"
                 )
             ).all()
         return {status: int(n) for status, n in rows}

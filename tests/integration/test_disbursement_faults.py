@@ -87,6 +87,10 @@ def run_fault_mode(engine: sa.Engine, gateway_url: str, fault: str, count: int) 
         )
         result = check_outcome(batch, gateway, desk)
         assert 0 < result["paid"] < count
+        print(
+            f"\n{fault}: {count} payouts, {result['paid']} paid, {count - result['paid']} cancelled;"
+            f" gateway faults fired {stats['faults_fired']}; callbacks {dict(endpoint.outcomes)}"
+        )
     finally:
         endpoint.stop()
         rail.close()

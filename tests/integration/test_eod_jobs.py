@@ -11,19 +11,17 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from tests.integration.servicing_fixtures import (  # noqa: F401  (fixtures)
+from tests.integration.servicing_fixtures import *  # noqa: F403  (fixtures)
+from tests.integration.servicing_fixtures import (
     DAY,
     LoanSpec,
     account_balances,
     add_borrower,
     assert_ledger_matches,
-    clock,
-    jobs,
     make_runtime,
     open_loan,
     stored_loan,
     trial_balance_is_zero,
-    vault,
 )
 
 from mobilend.app.repayments import pay_off_loan, post_repayment, quote_payoff
@@ -252,9 +250,7 @@ def test_end_of_day_twice_for_the_same_date_changes_nothing(db, clock, vault, jo
     assert jobs.statuses().get("failed", 0) == 0
 
 
-def test_payments_taken_while_end_of_day_runs_are_never_counted_twice(
-    db, clock, vault
-) -> None:
+def test_payments_taken_while_end_of_day_runs_are_never_counted_twice(db, clock, vault) -> None:
     """Two partitions age 120 loans in small chunks while two threads take payments for
     the next day on random loans; every loan's ledger still rebuilds its balances."""
     wired = make_runtime(db, clock, vault, partitions=2, chunk_size=7)

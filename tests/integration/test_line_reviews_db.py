@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -36,12 +34,10 @@ from mobilend.domain.lines import CreditLine, LineStatus
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine
 from mobilend.risk.scoring import MarketCondition, MarketOverlay
-from mobilend.sandbox.credit_data import create_app
 
 sys.path.append(str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1] / "unit" / "risk"))
 from risk_fixtures import (
-    DATA_FILE,
     national_id,
     new_vault,
     open_line,
@@ -49,7 +45,6 @@ from risk_fixtures import (
     small_model_dir,
 )
 from risk_helpers import ConstantScorer, clean_sources
-from sandbox_fixtures import ServerThread
 
 pytestmark = pytest.mark.db
 
@@ -324,24 +319,17 @@ def test_market_stress_lowers_limits_through_the_scoring_engine(
 # --------------------------------------------------------------------------- the command
 
 
-@pytest.fixture(scope="module")
-def credit_server() -> Iterator[str]:
-    thread = ServerThread(create_app(DATA_FILE)).start()
-    yield thread.base_url
-    thread.stop()
-
-
 def test_lines_review_command_reviews_due_lines_once(
-    db: sa.Engine, credit_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With no credit data URL configured, the command runs the sandbox in-process."""
     from mobilend.bootstrap_risk import load_vault
     from mobilend.cli.main import app
     from mobilend.config import get_settings
 
-    httpx.post(f"{credit_server}/admin/reset", json={"seed": 3}, timeout=10).raise_for_status()
     monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
-    monkeypatch.setenv("MOBILEND_CREDIT_DATA_URL", credit_server)
+    monkeypatch.delenv("MOBILEND_CREDIT_DATA_URL", raising=False)
     get_settings.cache_clear()
     try:
         vault = load_vault(get_settings())

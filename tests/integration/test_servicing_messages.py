@@ -11,16 +11,14 @@ import pytest
 import sqlalchemy as sa
 from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
 from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox
-from tests.integration.servicing_fixtures import (  # noqa: F401  (fixtures)
+from tests.integration.servicing_fixtures import *  # noqa: F403  (fixtures)
+from tests.integration.servicing_fixtures import (
     DAY,
     FakeClock,
     LoanSpec,
     add_borrower,
-    clock,
-    jobs,
     make_runtime,
     open_loan,
-    vault,
 )
 
 from mobilend.adapters.http_resilience import Backoff, CircuitBreaker

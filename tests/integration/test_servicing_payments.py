@@ -10,19 +10,18 @@ import pytest
 import sqlalchemy as sa
 from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
 from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox
-from tests.integration.servicing_fixtures import (  # noqa: F401  (fixtures)
+from tests.integration.servicing_fixtures import *  # noqa: F403  (fixtures)
+from tests.integration.servicing_fixtures import (
     DAY,
     FakeClock,
     LoanSpec,
     account_balances,
     add_borrower,
     assert_ledger_matches,
-    clock,
     make_runtime,
     open_loan,
     stored_loan,
     trial_balance_is_zero,
-    vault,
 )
 
 from mobilend.adapters.http_resilience import Backoff, CircuitBreaker
@@ -78,8 +77,9 @@ def test_auto_debit_follows_the_retry_plan(db, vault, payment_gateway: Sandbox) 
     clock = FakeClock(dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.UTC))
     wired = make_runtime(db, clock, vault, rail=rail(payment_gateway))
     desk = wired.desk
-    for borrower, card in (("B-ok", OK_CARD), ("B-poor", POOR_CARD), ("B-exp", EXPIRED_CARD)):
-        add_borrower(db, vault, borrower, phone=f"1390000{len(borrower):04d}", card=card)
+    cards = (("B-ok", OK_CARD), ("B-poor", POOR_CARD), ("B-exp", EXPIRED_CARD))
+    for k, (borrower, card) in enumerate(cards):
+        add_borrower(db, vault, borrower, phone=f"1390000{k:04d}", card=card)
         open_loan(wired, f"L-{borrower[2:]}", borrower, D - 30 * DAY, LoanSpec(principal="1500.00"))
     day = D - DAY
     while day <= D + 5 * DAY:
@@ -135,7 +135,9 @@ def test_transfers_match_by_reference_or_wait_in_suspense(
     # A partial payment, the reference typed with spaces and in lower case.
     partial = receive_transfer(
         desk,
-        TransferNotice("BANK-1", Money("1000.00"), D, f"还款 {reference[:6].lower()} {reference[6:]}"),
+        TransferNotice(
+            "BANK-1", Money("1000.00"), D, f"还款 {reference[:6].lower()} {reference[6:]}"
+        ),
     )
     assert (partial.status, partial.loan_id) == ("matched", loan.loan_id)
     first = stored_loan(wired, loan.loan_id).installments[0]
@@ -165,7 +167,9 @@ def test_transfers_match_by_reference_or_wait_in_suspense(
     assert assigned.status == "assigned" and suspense_items(desk) == []
     with db.connect() as conn:
         suspense = conn.execute(
-            sa.text("SELECT coalesce(sum(amount_minor), 0) FROM postings WHERE account = 'suspense'")
+            sa.text(
+                "SELECT coalesce(sum(amount_minor), 0) FROM postings WHERE account = 'suspense'"
+            )
         ).scalar_one()
     assert suspense == 0
     assert stored_loan(wired, loan.loan_id).principal_repaid == Money("1410.00")
@@ -211,9 +215,12 @@ def test_a_bounced_payment_is_reversed_in_the_loan_and_the_ledger(db, clock, vau
     reversal = reverse_repayment(
         desk, loan_id=loan.loan_id, repayment_id=paid.repayment_id, reason="recalled", on=walk_to
     )
-    assert reverse_repayment(
-        desk, loan_id=loan.loan_id, repayment_id=paid.repayment_id, reason="again", on=walk_to
-    ) == reversal
+    assert (
+        reverse_repayment(
+            desk, loan_id=loan.loan_id, repayment_id=paid.repayment_id, reason="again", on=walk_to
+        )
+        == reversal
+    )
     after = stored_loan(wired, loan.loan_id)
     assert after.principal_repaid.is_zero() and after.held_credit.is_zero()
     assert after.cash_received == before.cash_received

@@ -86,7 +86,11 @@ def run_with_kills(
         gateway.admin("DELETE", "/admin/faults")
         wait_until(lambda: gateway.stats()["callbacks_in_flight"] == 0, 30)
         assert gateway.stats()["transactions"] == count
-        check_outcome(batch, gateway, desk)
+        result = check_outcome(batch, gateway, desk)
+        print(
+            f"\n{count} payouts, {kills} SIGKILLs (open payouts at each: {open_at_kill}); "
+            f"{result['paid']} paid, {count - result['paid']} cancelled, reconciliation clean"
+        )
     finally:
         endpoint.stop()
         rail.close()

@@ -1,9 +1,9 @@
 """Ports of the risk side: counted fraud signals and periodic line reviews.
 
-``FraudSignalCounter`` lets a fraud store answer the anti-fraud checks with one count
-per rule (a database does that with an index and ``count(DISTINCT …)``) instead of
-handing every past sighting back; a store whose identifiers are blind indexes must,
-because the current application's values are in the clear.
+``FraudSignalCounter`` lets a fraud store answer all the anti-fraud counts of one
+application in one batch (a database: one statement of indexed ``count(DISTINCT …)``)
+instead of handing every past sighting back; a store whose identifiers are blind
+indexes must, because the current application's values are in the clear.
 
 A line review re-decides an active credit line's borrower with the current model,
 policy and market overlay, and lowers or freezes the line when risk has risen; a higher
@@ -15,6 +15,7 @@ written together.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -26,19 +27,28 @@ from mobilend.domain.money import Money
 # --------------------------------------------------------------------------- fraud counts
 
 
+@dataclass(frozen=True, slots=True)
+class DistinctCount:
+    """Distinct non-empty values of ``counted`` (``application_id`` or an identifier of
+    ``ApplicationSighting``) over the applications dated ``since`` ≤ on ≤ ``until`` whose
+    ``anchor`` equals the current application's, the current one counted once."""
+
+    anchor: str
+    counted: str
+    since: dt.date
+    until: dt.date
+
+
 @runtime_checkable
 class FraudSignalCounter(Protocol):
     def count_distinct(
-        self,
-        current: ApplicationSighting,
-        anchor: str,
-        counted: str,
-        since: dt.date,
-        until: dt.date,
-    ) -> int:
-        """Distinct non-empty values of ``counted`` (``application_id`` or an identifier
-        of ``ApplicationSighting``) over the applications dated ``since`` ≤ on ≤ ``until``
-        whose ``anchor`` equals ``current``'s, with ``current`` itself counted once."""
+        self, current: ApplicationSighting, queries: Sequence[DistinctCount]
+    ) -> list[int]:
+        """One count per query, in order."""
+        ...
+
+    def blacklisted(self, current: ApplicationSighting) -> list[str]:
+        """The identifiers of ``current`` whose values are on the blacklist."""
         ...
 
 
@@ -117,8 +127,11 @@ class LineReviewRepository(Protocol):
 
 
 class LineReviewUnitOfWork(Protocol):
-    lines: CreditLineRepository
-    reviews: LineReviewRepository
+    @property
+    def lines(self) -> CreditLineRepository: ...
+
+    @property
+    def reviews(self) -> LineReviewRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -37,24 +37,14 @@ def review_command(
     partitions: int = typer.Option(1, "--partitions", min=1, help="分区数 / partitions"),
 ) -> None:
     """额度复评 / Re-score active lines; lower or freeze on higher risk, propose increases."""
-    from mobilend.bootstrap_risk import build_line_reviews, start_credit_data_sandbox
-    from mobilend.config import get_settings
+    from mobilend.bootstrap_risk import run_line_reviews
 
     if partition >= partitions:
         raise typer.BadParameter("--partition must be below --partitions")
     on = _date(date)
-    settings = get_settings()
-    stop = None
-    url = settings.credit_data_url or None
-    if url is None:
-        url, stop = start_credit_data_sandbox()
-        typer.echo(f"使用沙箱征信数据 / using the sandbox credit data service at {url}", err=True)
-    try:
-        reviews = build_line_reviews(settings, credit_data_url=url, every_days=every_days)
-        summary = reviews.run(on, partition=partition, partitions=partitions)
-    finally:
-        if stop is not None:
-            stop()
+    summary = run_line_reviews(
+        on, partition=partition, partitions=partitions, every_days=every_days
+    )
     typer.echo(
         f"{on}: 复评 / reviewed {summary.reviewed} — 维持 / kept {summary.kept}, "
         f"降额 / lowered {summary.lowered}, 冻结 / frozen {summary.frozen}, "

@@ -2,9 +2,11 @@
 
 ``eod.run_business_date(D)`` starts the first date not yet closed (missed dates are
 caught up in order, see ``app.servicing.business_dates``) and defers one
-``eod.run_partition`` per partition; any worker takes them. The partition that finds
+``eod.run_partition`` per partition; any worker takes them. Each partition ages its
+loans, then scores them and plans their reminders and debits for the next day. The
+partition that finds
 every partition done defers ``eod.close_business_date``, which syncs credit-line freezes,
-runs the servicing steps (refunds, reminder and auto-debit plans), marks the date closed,
+refunds what closed loans still hold, marks the date closed,
 wakes the senders, and asks for the next date when the target lies further ahead.
 
 Locks: the coordinator and the close share the procrastinate lock ``eod-dates`` (they
@@ -26,7 +28,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from mobilend.app.servicing.business_dates import after_close, request_business_date
 from mobilend.app.servicing.daily import close_business_date as close_servicing_day
-from mobilend.app.servicing.daily import score_loans
+from mobilend.app.servicing.daily import prepare_next_day
 from mobilend.jobs.queue import EOD_QUEUE, HOUSEKEEPING_QUEUE, queue_app, runtime
 from mobilend.jobs.settings import get_job_settings
 
@@ -86,17 +88,19 @@ def run_business_date(business_date: str, partitions: int | None = None) -> dict
     ),
 )
 def run_partition(business_date: str, partition: int, partitions: int) -> dict[str, Any]:
-    """Age one partition's loans to ``business_date`` and score them."""
+    """Age one partition's loans to ``business_date``, then score them and plan their
+    reminders and debits for the next day."""
     wired = runtime()
     day = dt.date.fromisoformat(business_date)
-    run = wired.eod.run_partition(day, partition, partitions)
+    run = wired.eod.run_partition(day, partition, partitions, count_entries=False)
     if run.busy:
         raise PartitionBusy(f"{business_date} partition {partition}/{partitions}")
-    flagged = score_loans(wired.desk, day, partition, partitions)
+    counts = prepare_next_day(wired.desk, day, partition, partitions)
+    wired.dates.add_counts(day, {k: v for k, v in counts.items() if k != "roll_risk"})
     progress = wired.progress(day)
     if progress and all(p.status == "done" for p in progress) and len(progress) == partitions:
         _defer_once(close_business_date, f"eod-close:{business_date}", business_date=business_date)
-    return {"rows_done": run.rows_done, "entries": run.entries_posted, "roll_risk": flagged}
+    return {"rows_done": run.rows_done, **counts}
 
 
 @queue_app.task(
@@ -116,7 +120,12 @@ def close_business_date(business_date: str) -> dict[str, Any]:
     if len(progress) != record.partitions or any(p.status != "done" for p in progress):
         raise PartitionsPending(business_date)
     frozen, unfrozen = wired.eod.sync_lines()
-    steps = close_servicing_day(wired.desk, day, scores=False)
+    planned = record.summary or {}
+    steps = close_servicing_day(
+        wired.desk,
+        day,
+        prepared={k: int(planned.get(k, 0)) for k in ("reminders", "debits")},
+    )
     summary = {
         **steps.to_state(),
         "lines_frozen": frozen,

@@ -32,6 +32,7 @@ from mobilend.jobs.queue import (
     dispatchers,
     queue_app,
     register_dispatcher,
+    register_periodic,
     runtime,
 )
 from mobilend.jobs.settings import get_job_settings
@@ -112,6 +113,13 @@ async def retry_stalled(timestamp: int | None = None) -> int:
     return len(stalled)
 
 
+@queue_app.periodic(cron="0 18 * * *", periodic_id="jobs.prune")
+@queue_app.task(name="jobs.prune", queue=HOUSEKEEPING_QUEUE, queueing_lock="jobs.prune")
+async def prune(timestamp: int | None = None) -> None:
+    """Keep a week of finished jobs for operators; delete older ones (failed ones stay)."""
+    await queue_app.job_manager.delete_old_jobs(nb_hours=24 * 7)
+
+
 def wake_senders() -> None:
     """Queue a pass of each sender now (no-op for one already queued)."""
     for task in (reminders_plan_and_send, autodebit_run, outbox_dispatch):
@@ -129,19 +137,38 @@ def _refunds(wired: ServicingRuntime) -> dict[str, int]:
 _payout_desks: dict[int, Any] = {}
 
 
-def _payouts(wired: ServicingRuntime) -> Any:
-    """Partner approvals, payouts and unconfirmed payouts (``app.disbursement_worker``)."""
-    if wired.rail is None:
-        return "no payment gateway configured"
-    from mobilend.app.disbursement_worker import run_cycle
+def _disbursement_desk(wired: ServicingRuntime) -> Any:
     from mobilend.bootstrap import build_disbursement
 
     desk = _payout_desks.get(id(wired))
     if desk is None:
         desk = _payout_desks[id(wired)] = build_disbursement(wired.lending, rail=wired.rail)
-    result = run_cycle(desk)
+    return desk
+
+
+def _payouts(wired: ServicingRuntime) -> Any:
+    """Partner approvals, payouts and unconfirmed payouts (``app.disbursement_worker``)."""
+    if wired.rail is None:
+        return "no payment gateway configured"
+    from mobilend.app.disbursement_worker import run_cycle
+
+    result = run_cycle(_disbursement_desk(wired))
     return {"payouts": result.payouts, "approvals": result.approvals, "polled": result.polled}
+
+
+def _reconcile(wired: ServicingRuntime) -> Any:
+    """The rail's statement of the business date that just ended against the ledger."""
+    if wired.rail is None:
+        return "no payment gateway configured"
+    from mobilend.app.reconciliation import reconcile_rail
+    from mobilend.jobs.eod import previous_business_date
+
+    day = previous_business_date(wired.lending.clock.now())
+    report = reconcile_rail(_disbursement_desk(wired), day)
+    return {"business_date": day.isoformat(), "breaks": len(report.breaks)}
 
 
 register_dispatcher("servicing.refunds", _refunds)
 register_dispatcher("funding.payouts", _payouts)
+# 01:00 in Shanghai, once the rail's statement of the previous day is final.
+register_periodic("funding.reconcile", "0 17 * * *", _reconcile)

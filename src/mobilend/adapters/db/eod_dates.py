@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import servicing_tables as st
@@ -77,6 +78,24 @@ class SqlBusinessDates:
                 )
             )
 
+    def add_counts(self, business_date: dt.date, counts: dict[str, int]) -> None:
+        # One UPDATE: the row lock makes concurrent partitions add up, never overwrite.
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    """
+                    UPDATE eod_business_dates d
+                    SET summary = d.summary || (
+                        SELECT coalesce(jsonb_object_agg(
+                            k.key, coalesce((d.summary ->> k.key)::bigint, 0)
+                                   + k.value::bigint), '{}'::jsonb)
+                        FROM jsonb_each_text(CAST(:counts AS jsonb)) AS k)
+                    WHERE d.business_date = :d
+                    """
+                ),
+                {"d": business_date, "counts": json.dumps(counts)},
+            )
+
     def close(self, business_date: dt.date, summary: dict[str, Any]) -> BusinessDate:
         with self._engine.begin() as conn:
             row = conn.execute(
@@ -85,7 +104,9 @@ class SqlBusinessDates:
                 .values(
                     status="done",
                     closed_at=sa.func.now(),
-                    summary=json.loads(json.dumps(summary, default=str)),
+                    summary=_b.c.summary.op("||")(
+                        sa.cast(json.loads(json.dumps(summary, default=str)), JSONB)
+                    ),
                 )
                 .returning(*_b.c)
             ).one()

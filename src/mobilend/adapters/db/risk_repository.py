@@ -16,9 +16,10 @@ indexes, which reveal nothing without the index key.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,7 @@ from mobilend.adapters.db.risk_tables import (
 )
 from mobilend.adapters.vault.field_vault import NORMALISERS
 from mobilend.app.ports import ApplicationSighting, PiiVault, SourceReport
+from mobilend.app.ports_risk import DistinctCount
 from mobilend.domain.money import Money
 from mobilend.risk.records import canonical_json
 
@@ -169,6 +171,32 @@ def _column(identifier: str) -> sa.Column[Any]:
     return fraud_sightings.c[f"{identifier}_bidx"]
 
 
+def _known(identifier: str) -> str:
+    if identifier not in FRAUD_IDENTIFIERS:
+        raise ValueError(f"unknown identifier {identifier!r}")
+    return identifier
+
+
+@functools.lru_cache(maxsize=64)
+def _count_statement(shape: tuple[tuple[str, str], ...]) -> sa.TextClause:
+    """One statement answering every count of one application (one indexed subquery per
+    rule). Built once per rule set: composing it with SQLAlchemy per call cost more than
+    running it. Column names come only from the known identifiers."""
+    parts = []
+    for i, (anchor, counted) in enumerate(shape):
+        if not anchor:
+            parts.append(f"SELECT {i} AS i, 0 AS n")
+            continue
+        column = "application_id" if counted == "application_id" else f"{_known(counted)}_bidx"
+        parts.append(
+            f"SELECT {i} AS i, count(DISTINCT x) AS n FROM ("
+            f"SELECT {column} AS x FROM fraud_sightings WHERE {_known(anchor)}_bidx = :a{i}"
+            f" AND seen_on BETWEEN :s{i} AND :u{i} AND application_id <> :app"
+            f" UNION ALL SELECT CAST(:c{i} AS text)) AS q{i}"
+        )
+    return sa.text(" UNION ALL ".join(parts))
+
+
 @dataclass(frozen=True, slots=True)
 class SharedIdentifier:
     """One identifier value (as its blind index) used by several people."""
@@ -244,31 +272,43 @@ class SqlFraudSignalStore:
         ]
 
     def count_distinct(
-        self,
-        current: ApplicationSighting,
-        anchor: str,
-        counted: str,
-        since: dt.date,
-        until: dt.date,
-    ) -> int:
-        c = fraud_sightings.c
-        anchor_value = self._bidx(anchor, getattr(current, anchor))
-        if anchor_value is None:
-            return 0
-        if counted == "application_id":
-            counted_column: Any = c.application_id
-            current_value: str | None = current.application_id
-        else:
-            counted_column = _column(counted)
-            current_value = self._bidx(counted, getattr(current, counted))
-        past = sa.select(counted_column.label("x")).where(
-            _column(anchor) == anchor_value,
-            c.seen_on.between(since, until),
-            c.application_id != current.application_id,
-        )
-        both = sa.union_all(past, sa.select(sa.cast(sa.literal(current_value), sa.Text))).subquery()
+        self, current: ApplicationSighting, queries: Sequence[DistinctCount]
+    ) -> list[int]:
+        if not queries:
+            return []
+        indexed = {name: self._bidx(name, getattr(current, name)) for name in FRAUD_IDENTIFIERS}
+        params: dict[str, Any] = {"app": current.application_id}
+        shape = []
+        for i, query in enumerate(queries):
+            anchor = indexed[_known(query.anchor)]
+            if anchor is None:  # blank after normalising: matches nobody
+                shape.append(("", ""))
+                continue
+            counted = query.counted
+            shape.append((query.anchor, counted))
+            params.update({f"a{i}": anchor, f"s{i}": query.since, f"u{i}": query.until})
+            params[f"c{i}"] = (
+                current.application_id if counted == "application_id" else indexed[_known(counted)]
+            )
         with self._engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count(sa.distinct(both.c.x)))).scalar_one())
+            rows = conn.execute(_count_statement(tuple(shape)), params).all()
+        found = {int(i): int(n) for i, n in rows}
+        return [found[i] for i in range(len(queries))]
+
+    def blacklisted(self, current: ApplicationSighting) -> list[str]:
+        wanted = [
+            (name, bidx)
+            for name in FRAUD_IDENTIFIERS
+            if (bidx := self._bidx(name, getattr(current, name))) is not None
+        ]
+        if not wanted:
+            return []
+        b = fraud_blacklist.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(b.identifier).where(sa.tuple_(b.identifier, b.value_bidx).in_(wanted))
+            ).scalars()
+            return sorted(set(rows))
 
     # -- blacklist -----------------------------------------------------------------
     def is_blacklisted(self, identifier: str, value: str) -> bool:
@@ -401,7 +441,7 @@ class DecisionRecordTampered(Exception):
 def seal_record(record: Mapping[str, Any], vault: PiiVault) -> dict[str, Any]:
     """The record with its personal fields sealed: applicant identity fields one by one,
     and each data source answer (payload, failure detail) whole."""
-    sealed = json.loads(canonical_json(record))
+    sealed: dict[str, Any] = json.loads(canonical_json(record))
     applicant = sealed["applicant"]
     for name in SEALED_APPLICANT_FIELDS:
         if applicant.get(name) is not None:
@@ -415,7 +455,7 @@ def seal_record(record: Mapping[str, Any], vault: PiiVault) -> dict[str, Any]:
 
 
 def open_record(sealed: Mapping[str, Any], vault: PiiVault) -> dict[str, Any]:
-    record = json.loads(json.dumps(sealed))
+    record: dict[str, Any] = json.loads(json.dumps(sealed))
     applicant = record["applicant"]
     for name in SEALED_APPLICANT_FIELDS:
         if applicant.get(name) is not None:

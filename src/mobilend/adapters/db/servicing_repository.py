@@ -93,9 +93,11 @@ class SqlMessageStore:
         steps: Sequence[ReminderStep],
         send_from: dt.time,
         default_time_zone: str,
+        partition: int = 0,
+        partitions: int = 1,
     ) -> int:
         return servicing_sql.plan_reminders(
-            self._conn, business_date, steps, send_from, default_time_zone
+            self._conn, business_date, steps, send_from, default_time_zone, partition, partitions
         )
 
     def add(self, message: MessageRecord) -> bool:
@@ -228,8 +230,17 @@ class SqlDebitStore:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
-    def plan(self, business_date: dt.date, plan_days: Sequence[int], minimum_fen: int) -> int:
-        return servicing_sql.plan_debits(self._conn, business_date, plan_days, minimum_fen)
+    def plan(
+        self,
+        business_date: dt.date,
+        plan_days: Sequence[int],
+        minimum_fen: int,
+        partition: int = 0,
+        partitions: int = 1,
+    ) -> int:
+        return servicing_sql.plan_debits(
+            self._conn, business_date, plan_days, minimum_fen, partition, partitions
+        )
 
     def open(self, status: str, limit: int) -> list[DebitAttempt]:
         rows = self._conn.execute(
@@ -523,6 +534,10 @@ class SqlScoreStore:
             .limit(limit)
         )
         return [_score(r) for r in rows]
+
+    def count_roll_risk(self) -> int:
+        query = sa.select(sa.func.count()).select_from(_s).where(_s.c.roll_risk)
+        return int(self._conn.execute(query).scalar_one())
 
     def add_bureau_change(
         self, borrower_id: str, observed_on: dt.date, kind: str, detail: str = ""

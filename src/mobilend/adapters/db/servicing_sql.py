@@ -33,6 +33,7 @@ _PLAN_REMINDERS = sa.text(
         JOIN installments i ON i.due_date = CAST(:send_day AS date) - p.step_offset
         JOIN loans l ON l.id = i.loan_id
         WHERE i.status <> 'paid' AND i.kind = 'regular' AND l.status = 'active'
+          AND (hashtext(i.loan_id) & 2147483647) % :partitions = :partition
     ), keyed AS (
         SELECT d.*, 'reminder:' || d.loan_id || ':' || d.n || ':' || d.step_offset || ':'
                     || d.channel AS dedupe_key
@@ -63,6 +64,8 @@ def plan_reminders(
     steps: Sequence[ReminderStep],
     send_from: dt.time,
     default_zone: str,
+    partition: int = 0,
+    partitions: int = 1,
 ) -> int:
     rows = [(s.offset, s.template, channel, s.kind) for s in steps for channel in s.channels]
     if not rows:
@@ -79,6 +82,8 @@ def plan_reminders(
                 "send_day": send_day,
                 "send_from": send_from,
                 "default_zone": default_zone,
+                "partition": partition,
+                "partitions": partitions,
             },
         ).scalar_one()
     )
@@ -92,6 +97,7 @@ _PLAN_DEBITS = sa.text(
         WHERE i.status <> 'paid' AND i.kind = 'regular'
           AND i.due_date = ANY(ARRAY(SELECT CAST(:day AS date) - d
                                      FROM unnest(CAST(:plan_days AS int[])) AS d))
+          AND (hashtext(i.loan_id) & 2147483647) % :partitions = :partition
         GROUP BY i.loan_id
     ), oldest AS (
         SELECT w.* FROM window_due w
@@ -129,7 +135,12 @@ _PLAN_DEBITS = sa.text(
 
 
 def plan_debits(
-    conn: sa.Connection, day: dt.date, plan_days: Sequence[int], minimum_fen: int
+    conn: sa.Connection,
+    day: dt.date,
+    plan_days: Sequence[int],
+    minimum_fen: int,
+    partition: int = 0,
+    partitions: int = 1,
 ) -> int:
     return int(
         conn.execute(
@@ -139,6 +150,8 @@ def plan_debits(
                 "plan_days": list(plan_days),
                 "minimum": minimum_fen,
                 "permanent": sorted(PERMANENT_DEBIT_FAILURES),
+                "partition": partition,
+                "partitions": partitions,
             },
         ).scalar_one()
     )
@@ -152,13 +165,10 @@ _NEXT_BUCKET = """CASE WHEN {dpd} = 0 THEN 'M1' WHEN {dpd} > 150 THEN 'M6+'
 
 _SCORE = sa.text(
     f"""
-    WITH base AS (
-        SELECT l.id AS loan_id, l.borrower_id, l.dpd, l.max_dpd
-        FROM loans l
-        WHERE l.status = 'active' AND l.closed_on IS NULL
-          AND (hashtext(l.id) & 2147483647) % :partitions = :partition
-    ), inst AS (
-        SELECT i.loan_id,
+    WITH inst AS (
+        -- the partition's loans joined straight to their installments (a CTE in between
+        -- would hide the loans from the planner behind a poor row estimate)
+        SELECT l.id AS loan_id, l.borrower_id, l.dpd, l.max_dpd,
                count(*) FILTER (WHERE i.settled_on > i.due_date) AS late,
                coalesce(floor(avg(i.settled_on - i.due_date)
                               FILTER (WHERE i.settled_on > i.due_date)), 0) AS avg_late,
@@ -167,13 +177,16 @@ _SCORE = sa.text(
                                     + i.penalty_paid > 0) AS partial,
                min(i.due_date) FILTER (WHERE i.settled_on IS NULL AND i.due_date >= :day
                                        AND i.kind = 'regular') AS next_due
-        FROM installments i JOIN base b ON b.loan_id = i.loan_id
-        GROUP BY i.loan_id
+        FROM loans l JOIN installments i ON i.loan_id = l.id
+        WHERE l.status = 'active' AND l.closed_on IS NULL
+          AND (hashtext(l.id) & 2147483647) % :partitions = :partition
+        GROUP BY l.id, l.borrower_id, l.dpd, l.max_dpd
     ), debits AS (
         SELECT a.loan_id, count(*) AS failed
-        FROM autodebit_attempts a JOIN base b ON b.loan_id = a.loan_id
+        FROM autodebit_attempts a
         WHERE a.status = 'failed' AND a.failure_code <> 'nothing_due'
           AND a.business_date > CAST(:day AS date) - :lookback AND a.business_date <= :day
+          AND (hashtext(a.loan_id) & 2147483647) % :partitions = :partition
         GROUP BY a.loan_id
     ), bureau AS (
         SELECT c.borrower_id, count(*) AS events
@@ -181,18 +194,16 @@ _SCORE = sa.text(
         WHERE c.observed_on > CAST(:day AS date) - :lookback AND c.observed_on <= :day
         GROUP BY c.borrower_id
     ), signals AS (
-        SELECT b.loan_id, b.borrower_id, b.dpd, b.max_dpd,
-               coalesce(i.late, 0)::int AS late, coalesce(i.avg_late, 0)::int AS avg_late,
-               coalesce(i.partial, 0)::int AS partial, coalesce(d.failed, 0)::int AS failed,
-               coalesce(u.events, 0)::int AS events,
-               CASE WHEN b.dpd > 180 THEN NULL
-                    WHEN b.dpd > 0 THEN (b.dpd + 29) / 30 * 30 + 1 - b.dpd
+        SELECT i.loan_id, i.borrower_id, i.dpd, i.max_dpd,
+               i.late::int AS late, i.avg_late::int AS avg_late, i.partial::int AS partial,
+               coalesce(d.failed, 0)::int AS failed, coalesce(u.events, 0)::int AS events,
+               CASE WHEN i.dpd > 180 THEN NULL
+                    WHEN i.dpd > 0 THEN (i.dpd + 29) / 30 * 30 + 1 - i.dpd
                     WHEN i.next_due IS NULL THEN NULL
                     ELSE i.next_due - CAST(:day AS date) + 1 END AS days_to_roll
-        FROM base b
-        LEFT JOIN inst i ON i.loan_id = b.loan_id
-        LEFT JOIN debits d ON d.loan_id = b.loan_id
-        LEFT JOIN bureau u ON u.borrower_id = b.borrower_id
+        FROM inst i
+        LEFT JOIN debits d ON d.loan_id = i.loan_id
+        LEFT JOIN bureau u ON u.borrower_id = i.borrower_id
     ), scored AS (
         SELECT s.*, least(1000,
                    :per_dpd * least(s.dpd, :dpd_cap)
@@ -218,7 +229,9 @@ _SCORE = sa.text(
             roll_risk, bucket, next_bucket, days_to_roll, dpd, max_dpd, late_installments,
             avg_days_late, partial_installments, failed_debits, bureau_events)
         SELECT loan_id, borrower_id, :day, score, band, roll_risk, bucket, next_bucket,
-               days_to_roll, dpd, max_dpd, late, avg_late, partial, failed, events
+               -- kept only inside the horizon, so a quiet loan's row does not change daily
+               CASE WHEN days_to_roll <= :horizon THEN days_to_roll END,
+               dpd, max_dpd, late, avg_late, partial, failed, events
         FROM final
         ON CONFLICT (loan_id) DO UPDATE SET
             scored_on = EXCLUDED.scored_on, score = EXCLUDED.score, band = EXCLUDED.band,

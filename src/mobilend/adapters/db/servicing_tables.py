@@ -248,7 +248,9 @@ credit_refunds = sa.Table(
     ),
 )
 
-# The latest behaviour score of each active loan (rewritten when it changes).
+# The latest behaviour score of each active loan, rewritten only when it changes
+# (``scored_on`` is the date it last changed; ``days_to_roll`` is kept only inside the
+# warning horizon, so most rows stay untouched from one day to the next).
 loan_behaviour_scores = sa.Table(
     "loan_behaviour_scores",
     metadata,

@@ -35,11 +35,16 @@ log = logging.getLogger(__name__)
 DEBIT_CASH_ACCOUNT = "cash:rail:collection"
 
 
-def plan_debits(desk: ServicingDesk, business_date: dt.date) -> int:
-    """Plan the day's debits (idempotent); returns how many were new."""
+def plan_debits(
+    desk: ServicingDesk, business_date: dt.date, partition: int = 0, partitions: int = 1
+) -> int:
+    """Plan the day's debits (for the loans of one partition; idempotent); returns how
+    many were new."""
     plan = desk.settings.autodebit
     with desk.uow_factory() as uow:
-        planned = uow.servicing.debits.plan(business_date, plan.plan_days, plan.minimum_fen)
+        planned = uow.servicing.debits.plan(
+            business_date, plan.plan_days, plan.minimum_fen, partition, partitions
+        )
         uow.commit()
     return planned
 

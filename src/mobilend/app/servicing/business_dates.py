@@ -45,6 +45,10 @@ class BusinessDateStore(Protocol):
         """Move the running date's target to ``catch_up_to`` if that is later."""
         ...
 
+    def add_counts(self, business_date: dt.date, counts: dict[str, int]) -> None:
+        """Add ``counts`` to the date's summary (partitions report as they finish)."""
+        ...
+
     def close(self, business_date: dt.date, summary: dict[str, Any]) -> BusinessDate:
         """Mark the date done; returns it as stored (with its target)."""
         ...

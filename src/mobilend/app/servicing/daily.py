@@ -1,12 +1,15 @@
-"""What follows end of day for a business date, once every loan has been aged.
+"""What follows end of day for a business date, once the loans have been aged.
 
 After end of day ``D`` the loans stand as of the end of ``D``; the steps here prepare
-the next calendar day, ``D + 1``, on which the messages and debits leave:
+the next calendar day, ``D + 1``, on which the messages and debits leave. Per loan (so a
+partition of the loans can do its share as soon as it is aged):
 
-1. behaviour scores for every active loan (set-based), flagging roll risk;
-2. money still held on loans that closed is refunded (when the policy says so);
-3. the reminder plan for ``D + 1`` (T-3, T-1, due day, after due) is queued;
-4. the auto-debits for ``D + 1`` (due day and the retry plan) are planned.
+1. behaviour scores (set-based), flagging roll risk;
+2. the reminder plan for ``D + 1`` (T-3, T-1, due day, after due) is queued;
+3. the auto-debits for ``D + 1`` (due day and the retry plan) are planned;
+
+and once for the date: money still held on loans that closed is refunded (when the
+policy says so).
 
 Each step is idempotent, so closing a date twice queues nothing twice. Sending (messages,
 debits, refunds) is separate work (``send_due_messages``, ``submit_debits``,
@@ -58,18 +61,35 @@ def score_loans(
     return flagged
 
 
+def prepare_next_day(
+    desk: ServicingDesk, business_date: dt.date, partition: int = 0, partitions: int = 1
+) -> dict[str, int]:
+    """Steps 1–3 for the loans of one partition: scores, reminders and debits."""
+    service_day = business_date + ONE_DAY
+    return {
+        "roll_risk": score_loans(desk, business_date, partition, partitions),
+        "reminders": plan_reminders(desk, service_day, partition, partitions),
+        "debits": plan_debits(desk, service_day, partition, partitions),
+    }
+
+
 def close_business_date(
-    desk: ServicingDesk, business_date: dt.date, *, scores: bool = True
+    desk: ServicingDesk, business_date: dt.date, *, prepared: dict[str, int] | None = None
 ) -> DayClose:
-    """Run the steps after end of day ``business_date`` (``scores=False`` when the
-    partitions already scored their loans)."""
-    flagged = score_loans(desk, business_date) if scores else 0
+    """Run the steps after end of day ``business_date``; ``prepared`` gives the counts
+    when the partitions already did steps 1–3 (else they are done here for every loan)."""
+    counts = prepared if prepared is not None else prepare_next_day(desk, business_date)
     refunds = (
         refund_closed_loans(desk, business_date, send=False)
         if desk.settings.refund_credit_on_close
         else 0
     )
-    service_day = business_date + ONE_DAY
-    reminders = plan_reminders(desk, service_day)
-    debits = plan_debits(desk, service_day)
-    return DayClose(business_date, flagged, refunds, reminders, debits)
+    with desk.uow_factory() as uow:
+        flagged = uow.servicing.scores.count_roll_risk()
+    return DayClose(
+        business_date,
+        flagged,
+        refunds,
+        counts.get("reminders", 0),
+        counts.get("debits", 0),
+    )

@@ -108,13 +108,16 @@ def next_day_start(now: dt.datetime, zone: str, quiet: QuietHours) -> dt.datetim
 # --------------------------------------------------------------------------- queueing
 
 
-def plan_reminders(desk: ServicingDesk, send_day: dt.date) -> int:
-    """Queue the reminder plan's messages for ``send_day`` (idempotent); returns how many
-    were new. They leave from the morning of ``send_day`` in each borrower's zone."""
+def plan_reminders(
+    desk: ServicingDesk, send_day: dt.date, partition: int = 0, partitions: int = 1
+) -> int:
+    """Queue the reminder plan's messages for ``send_day`` (for the loans of one
+    partition; idempotent); returns how many were new. They leave from the morning of
+    ``send_day`` in each borrower's zone."""
     m = desk.settings.messaging
     with desk.uow_factory() as uow:
         planned = uow.servicing.messages.plan_reminders(
-            send_day, m.reminder_plan, m.send_from, m.default_time_zone
+            send_day, m.reminder_plan, m.send_from, m.default_time_zone, partition, partitions
         )
         uow.commit()
     return planned

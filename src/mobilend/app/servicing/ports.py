@@ -60,11 +60,13 @@ class MessageStore(Protocol):
         steps: Sequence[ReminderStep],
         send_from: dt.time,
         default_time_zone: str,
+        partition: int = 0,
+        partitions: int = 1,
     ) -> int:
-        """Queue the plan's reminders for every unpaid installment whose due date is
-        ``business_date - step.offset``, not before ``send_from`` local time on the
-        business date; idempotent (one per loan, installment, step and channel).
-        Returns how many were new."""
+        """Queue the plan's reminders for every unpaid installment (of the loans of one
+        partition) whose due date is ``business_date - step.offset``, not before
+        ``send_from`` local time on the business date; idempotent (one per loan,
+        installment, step and channel). Returns how many were new."""
         ...
 
     def add(self, message: MessageRecord) -> bool:
@@ -172,8 +174,15 @@ class DebitAttempt:
 
 
 class DebitStore(Protocol):
-    def plan(self, business_date: dt.date, plan_days: Sequence[int], minimum_fen: int) -> int:
-        """Plan one debit for each active loan whose oldest unpaid due date is
+    def plan(
+        self,
+        business_date: dt.date,
+        plan_days: Sequence[int],
+        minimum_fen: int,
+        partition: int = 0,
+        partitions: int = 1,
+    ) -> int:
+        """Plan one debit for each active loan (of one partition) whose oldest unpaid due date is
         ``business_date - d`` for a ``d`` in ``plan_days``, for everything due and unpaid,
         unless the loan had a debit fail for good (card expired…) since that due date.
         Idempotent per loan and date. Returns how many were new."""
@@ -289,7 +298,7 @@ class ScoreRow:
     roll_risk: bool
     bucket: str
     next_bucket: str
-    days_to_roll: int | None
+    days_to_roll: int | None  # inside the warning horizon, else None
     dpd: int
     max_dpd: int
     late_installments: int
@@ -316,6 +325,8 @@ class ScoreStore(Protocol):
     def roll_risk(self, limit: int = 100) -> list[ScoreRow]:
         """Flagged loans, riskiest first (the collections and line-review queue)."""
         ...
+
+    def count_roll_risk(self) -> int: ...
 
     def add_bureau_change(
         self, borrower_id: str, observed_on: dt.date, kind: str, detail: str = ""
