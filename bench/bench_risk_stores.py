@@ -88,7 +88,7 @@ def main() -> None:
     try:
         migrate.upgrade(url)
         people = [make_applicant(i) for i in range(args.n)]
-        sources = prefetched(people + [make_applicant(args.n + 1, "W")])
+        sources = prefetched([*people, make_applicant(args.n + 1, "W")])
         memory = RiskDecisionEngine(scorer=scorer, sources=sources,
                                     fraud_store=InMemoryFraudSignalStore(),
                                     records=InMemoryDecisionRecordStore())  # fmt: skip

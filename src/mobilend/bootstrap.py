@@ -270,12 +270,49 @@ def build_payout_accounts(lending: Lending, settings: Settings | None = None) ->
 
 
 def build_http_rail(
-    base_url: str, secret: str, *, timeout: float = 5.0, retries: int = 2, **options: Any
+    base_url: str,
+    secret: str,
+    *,
+    timeout: float = 5.0,
+    retries: int = 2,
+    breaker_threshold: int | None = None,
+    breaker_reset_s: float = 30.0,
+    **options: Any,
 ) -> Any:
     """The payment gateway's HTTP adapter (``PaymentRail``)."""
+    from mobilend.adapters.http_resilience import CircuitBreaker
     from mobilend.adapters.rails.http_rail import HttpPaymentRail
 
+    if breaker_threshold is not None:
+        options["breaker"] = CircuitBreaker(breaker_threshold, reset_after=breaker_reset_s)
     return HttpPaymentRail(base_url, secret, timeout=timeout, retries=retries, **options)
+
+
+def build_partner_banks(
+    urls: dict[str, str], secret: str, *, timeout: float = 5.0, retries: int = 1
+) -> dict[str, Any]:
+    """``PartnerBank`` HTTP clients by funder code."""
+    from mobilend.adapters.funders.http_partner import HttpPartnerBank
+
+    return {
+        code: HttpPartnerBank(url, secret, timeout=timeout, retries=retries)
+        for code, url in urls.items()
+    }
+
+
+def payout_accounts_from_file(path: Any) -> Any:
+    """Payout accounts from a JSON file ``{borrower_id: {account_name, card_number}}`` —
+    for simulations and tests, where borrowers have no onboarding records."""
+    import json
+    from pathlib import Path
+
+    from mobilend.adapters.memory.funding import StaticPayoutAccounts
+    from mobilend.app.ports_funding import PayoutAccount
+
+    data = json.loads(Path(path).read_text("utf-8"))
+    return StaticPayoutAccounts(
+        {k: PayoutAccount(v["account_name"], v["card_number"]) for k, v in data.items()}
+    )
 
 
 # --------------------------------------------------------------------------- servicing

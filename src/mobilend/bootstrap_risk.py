@@ -127,6 +127,7 @@ def build_risk_engine(
         SqlFraudSignalStore,
         SqlReportCache,
     )
+    from mobilend.adapters.ids import SortableIds
     from mobilend.risk.engine import RiskDecisionEngine
 
     settings = settings or get_settings()
@@ -139,6 +140,11 @@ def build_risk_engine(
     book = policy_book(settings)
     cache = SqlReportCache(db, vault, ttl_days={n: s.ttl_days for n, s in DEFAULT_SPECS.items()})
     fraud = SqlFraudSignalStore(db, vault)
+    options: dict[str, Any] = {}
+    if for_reviews:
+        # A line may be re-decided on the same date (after a deferral): one id per attempt.
+        ids = SortableIds()
+        options["decision_id"] = lambda a, on: f"DEC-{a.application_id}-{on:%Y%m%d}-{ids()}"
     return RiskDecisionEngine(
         scorer=scorer,
         sources=build_http_sources(url, cache=cache, meter=CostMeter()),
@@ -147,6 +153,7 @@ def build_risk_engine(
         overlay=market_overlay(book),
         challenger=load_challenger(book),
         records=SqlDecisionRecordStore(db, vault),
+        **options,
     )
 
 

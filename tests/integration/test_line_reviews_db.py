@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -34,10 +36,12 @@ from mobilend.domain.lines import CreditLine, LineStatus
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine
 from mobilend.risk.scoring import MarketCondition, MarketOverlay
+from mobilend.sandbox.credit_data import create_app
 
 sys.path.append(str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1] / "unit" / "risk"))
 from risk_fixtures import (
+    DATA_FILE,
     national_id,
     new_vault,
     open_line,
@@ -45,6 +49,7 @@ from risk_fixtures import (
     small_model_dir,
 )
 from risk_helpers import ConstantScorer, clean_sources
+from sandbox_fixtures import ServerThread
 
 pytestmark = pytest.mark.db
 
@@ -317,6 +322,48 @@ def test_market_stress_lowers_limits_through_the_scoring_engine(
 
 
 # --------------------------------------------------------------------------- the command
+
+
+@pytest.fixture(scope="module")
+def credit_server() -> Iterator[str]:
+    thread = ServerThread(create_app(DATA_FILE)).start()
+    yield thread.base_url
+    thread.stop()
+
+
+def test_a_line_deferred_for_a_bureau_outage_is_reviewed_later_the_same_day(
+    db: sa.Engine, credit_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mobilend.bootstrap_risk import build_line_reviews, load_vault
+    from mobilend.config import get_settings
+
+    admin = f"{credit_server}/admin"
+    httpx.post(f"{admin}/reset", json={"seed": 5}, timeout=10).raise_for_status()
+    monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        seed_borrower(db, load_vault(settings), 71)
+        open_line(db, "B-00071", limit="5000", opened_on=OPENED)
+        reviews = build_line_reviews(settings, db=db, credit_data_url=credit_server)
+        fault = {"mode": "down", "paths": ["/bureau"]}
+        httpx.post(f"{admin}/faults", json=fault, timeout=10).raise_for_status()
+        down = reviews.run(REVIEW)
+        assert (down.deferred, down.reviewed, down.failed) == (1, 0, 0)
+        assert line(db, "L-B-00071").status is LineStatus.ACTIVE and review_rows(db) == {}
+        httpx.post(f"{admin}/reset", json={"seed": 5}, timeout=10).raise_for_status()
+        back = reviews.run(REVIEW)
+        assert (back.deferred, back.reviewed, back.failed) == (0, 1, 0)
+        with db.connect() as conn:
+            outcomes = (
+                conn.execute(sa.text("SELECT outcome FROM decisions ORDER BY created_at, id"))
+                .scalars()
+                .all()
+            )
+        assert outcomes[0] == "refer" and len(outcomes) == 2  # both attempts on record
+    finally:
+        get_settings.cache_clear()
 
 
 def test_lines_review_command_reviews_due_lines_once(

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -304,6 +305,20 @@ def test_decision_records_are_sealed_summarised_and_replayed_byte_for_byte(
             assert secret not in sealed
         assert store.raw(decision.decision_id) == canonical_json(record)
         assert engine.replay(store.get(decision.decision_id)) == decision
+    spent: dict[str, Decimal] = {}
+    for _, record in results:
+        for source, cost in record["costs"]["by_source"].items():
+            spent[source] = spent.get(source, Decimal(0)) + Decimal(cost["amount"])
+    with db.connect() as conn:  # the spend-by-source query of docs/risk.md
+        by_source = conn.execute(
+            sa.text(
+                "SELECT s.key, sum((s.value->>'amount')::numeric) FROM decisions d, "
+                "jsonb_each(d.record->'costs'->'by_source') s "
+                "WHERE d.decided_on BETWEEN :since AND :until GROUP BY 1"
+            ),
+            {"since": ON, "until": ON},
+        ).all()
+    assert dict(by_source) == spent and spent["bureau"] > 0
     decision, record = results[0]
     store.save(decision.decision_id, record)  # the same record again: harmless
     other = {**record, "decided_on": "2026-11-03"}
@@ -396,5 +411,48 @@ def test_cli_replays_a_decision_from_the_database(
             )  # fmt: skip
         tampered = runner.invoke(app, ["decision", "replay", decisions[0].decision_id])
         assert tampered.exit_code == 1 and "cannot read record" in tampered.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_service_wiring_reads_the_challenger_from_the_policy_files(
+    db: sa.Engine, sandbox: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mobilend.bootstrap_risk import build_risk_engine
+    from mobilend.config import get_settings
+    from mobilend.risk.policy import FILES_DIR
+    from mobilend.risk.policy.loader import PolicyError
+
+    files = tmp_path / "policy"
+    shutil.copytree(FILES_DIR, files)
+    for scenario in ("cash", "phone", "sme"):
+        shutil.copytree(files / scenario / "v1", files / scenario / "v1-tight")
+        manifest = json.loads((files / scenario / "v1-tight" / "policy.json").read_text("utf-8"))
+        manifest.update(version="v1-tight", product_max="2000")
+        (files / scenario / "v1-tight" / "policy.json").write_text(json.dumps(manifest), "utf-8")
+    index = json.loads((files / "active.json").read_text("utf-8"))
+    index["challenger"] = {"name": "tight-max", "share": "0.5", "policy_version": "v1-tight"}
+    (files / "active.json").write_text(json.dumps(index), "utf-8")
+    monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
+    monkeypatch.setenv("MOBILEND_POLICY_DIR", str(files))
+    get_settings.cache_clear()
+    try:
+        engine = build_risk_engine(get_settings(), db=db, credit_data_url=sandbox)
+        decisions = [engine.decide(applicant(80 + i, region="310104"), ON) for i in range(16)]
+        arms = {d.versions["arm"] for d in decisions}
+        assert arms == {"champion", "challenger"}
+        for d in decisions:
+            tight = d.versions["arm"] == "challenger"
+            assert d.versions["policy"] == ("cash/v1-tight" if tight else "cash/v1")
+            assert d.versions["challenger"] == ("tight-max" if tight else "")
+            if tight and d.limit is not None:
+                assert d.limit <= Money("2000")
+        with db.connect() as conn:
+            stored = dict(conn.execute(sa.text("SELECT id, arm FROM decisions")).all())
+        assert stored == {d.decision_id: d.versions["arm"] for d in decisions}
+        shutil.rmtree(files / "sme" / "v1-tight")  # a challenger version some scenario lacks
+        with pytest.raises(PolicyError):
+            build_risk_engine(get_settings(), db=db, credit_data_url=sandbox)
     finally:
         get_settings.cache_clear()

@@ -242,3 +242,29 @@ def test_a_bounced_payment_is_reversed_in_the_loan_and_the_ledger(db, clock, vau
     wired.eod.run(walk_to + DAY)
     assert_ledger_matches(wired, loan.loan_id)
     assert stored_loan(wired, loan.loan_id).receivables.penalty.is_positive()
+
+
+def test_a_refund_the_bank_refuses_goes_back_to_the_credit_balance(
+    db, clock, vault, payment_gateway: Sandbox
+) -> None:
+    wired = make_runtime(db, clock, vault, rail=rail(payment_gateway))
+    desk = wired.desk
+    add_borrower(db, vault, "B1", card=EXPIRED_CARD)
+    loan = open_loan(wired, "01jloan0000000000000000003", "B1", D - 20 * DAY)
+    wired.eod.run(D - DAY)
+    receive_transfer(
+        desk, TransferNotice("BANK-5", Money("9500.00"), D, repayment_reference(loan.loan_id))
+    )
+    held = stored_loan(wired, loan.loan_id).held_credit
+    refund = refund_credit(desk, loan.loan_id, on=D)
+    assert refund.status == "sent"  # accepted; the bank answers later
+    payment_gateway.wait_idle()
+    assert poll_refunds(desk) == 1
+    with desk.uow_factory() as uow:
+        failed = uow.servicing.refunds.get(refund.refund_id)
+    assert (failed.status, failed.failure_code) == ("failed", "card_expired")
+    after = stored_loan(wired, loan.loan_id)
+    assert after.held_credit == held and after.cash_refunded.is_zero()
+    assert account_balances(db, loan.loan_id)["borrower_credit_balance"] == -held.to_minor()
+    assert_ledger_matches(wired, loan.loan_id)
+    assert trial_balance_is_zero(db)

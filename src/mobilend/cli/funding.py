@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import signal
 import sys
 import threading
@@ -221,10 +220,13 @@ def _desk(
     options: dict[str, Any] | None = None,
     timeout: float = 5.0,
 ) -> Any:
-    from mobilend.adapters.http_resilience import CircuitBreaker
-    from mobilend.adapters.memory.funding import StaticPayoutAccounts
-    from mobilend.app.ports_funding import DisbursementSettings, PayoutAccount
-    from mobilend.bootstrap import build_disbursement, build_http_rail
+    from mobilend.app.ports_funding import DisbursementSettings
+    from mobilend.bootstrap import (
+        build_disbursement,
+        build_http_rail,
+        build_partner_banks,
+        payout_accounts_from_file,
+    )
     from mobilend.config import get_settings
 
     settings = get_settings()
@@ -232,25 +234,15 @@ def _desk(
     if not url:
         raise typer.BadParameter("the payment gateway URL is needed (--rail-url)")
     secret = rail_secret or settings.gateway_secret.get_secret_value()
-    breaker = CircuitBreaker(failure_threshold=10, reset_after=2.0)
-    rail = build_http_rail(url, secret, timeout=timeout, retries=2, breaker=breaker)
-    payout_accounts = None
-    if accounts_file is not None:
-        data = json.loads(accounts_file.read_text("utf-8"))
-        payout_accounts = StaticPayoutAccounts(
-            {k: PayoutAccount(v["account_name"], v["card_number"]) for k, v in data.items()}
-        )
-    from mobilend.adapters.funders.http_partner import HttpPartnerBank
-
-    clients = {}
-    for item in partners:
-        code, _, partner_url = item.partition("=")
-        clients[code] = HttpPartnerBank(partner_url, secret, timeout=timeout, retries=1)
+    rail = build_http_rail(
+        url, secret, timeout=timeout, retries=2, breaker_threshold=10, breaker_reset_s=2.0
+    )
+    urls = dict(item.partition("=")[::2] for item in partners)
     return build_disbursement(
         _lending(),
         rail=rail,
-        payout_accounts=payout_accounts,
-        partners=clients,
+        payout_accounts=payout_accounts_from_file(accounts_file) if accounts_file else None,
+        partners=build_partner_banks(urls, secret, timeout=timeout),
         settings=DisbursementSettings(**(options or {})),
     )
 

@@ -9,6 +9,10 @@ every partition done defers ``eod.close_business_date``, which syncs credit-line
 refunds what closed loans still hold, marks the date closed,
 wakes the senders, and asks for the next date when the target lies further ahead.
 
+Asking for a date while another runs also asks again for the running date's partitions:
+a partition runs once (already-done partitions return at once), so this recovers a date
+whose jobs were lost, and costs nothing otherwise.
+
 Locks: the coordinator and the close share the procrastinate lock ``eod-dates`` (they
 never run at the same time, anywhere); queueing locks keep a date's jobs from being
 queued twice; each partition also holds a PostgreSQL advisory lock while it runs, and a
@@ -64,10 +68,10 @@ def run_business_date(business_date: str, partitions: int | None = None) -> dict
     wired = runtime()
     count = partitions or wired.partitions
     step = request_business_date(wired.dates, dt.date.fromisoformat(business_date), count)
-    if step.start is not None:
-        record = wired.dates.get(step.start)
+    if step.fan_out is not None:
+        record = wired.dates.get(step.fan_out)
         count = record.partitions if record is not None else count
-        day = step.start.isoformat()
+        day = step.fan_out.isoformat()
         for partition in range(count):
             _defer_once(
                 run_partition,

@@ -2,9 +2,9 @@
 
 Ages are counted in business days from the date the report was bought, never by the
 wall clock, so a decision on a given date sees the same cache hits whenever it runs.
-The in-process cache below is what tests and a single process use; a shared cache
-(a PostgreSQL table keyed like this one) is the production choice, behind the same
-``ReportCache`` interface.
+The in-process cache below is what tests and a single process use; the service shares
+one cache between its processes in PostgreSQL (``adapters/db/risk_repository.py``
+``SqlReportCache``), behind the same ``ReportCache`` interface.
 """
 
 from __future__ import annotations

@@ -91,7 +91,9 @@ class SqlLineReviewRepository:
             .limit(limit)
         )
         if partitions > 1:
-            query = query.where(sa.func.abs(sa.func.hashtext(lines.id)) % partitions == partition)
+            # bigint first: abs() of the smallest int4 would overflow.
+            bucket = sa.func.abs(sa.cast(sa.func.hashtext(lines.id), sa.BigInteger)) % partitions
+            query = query.where(bucket == partition)
         candidates = []
         for row in self._conn.execute(query):
             currency = row.currency.strip()

@@ -472,9 +472,12 @@ class SqlRefundStore:
         )
 
     def closed_loans_holding_credit(self, limit: int = 1000) -> list[str]:
+        failed = (
+            sa.select(_r.c.id).where(_r.c.loan_id == t.loans.c.id, _r.c.status == "failed").exists()
+        )
         rows = self._conn.execute(
             sa.select(t.loans.c.id)
-            .where(t.loans.c.status == "closed", t.loans.c.credit_balance > 0)
+            .where(t.loans.c.status == "closed", t.loans.c.credit_balance > 0, ~failed)
             .order_by(t.loans.c.id)
             .limit(limit)
         ).scalars()

@@ -58,10 +58,17 @@ class BusinessDateStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class NextStep:
-    """``start``: the date to fan out now (None: nothing to start); ``reason`` says why."""
+    """``start``: the date to fan out now (None: nothing to start); ``reason`` says why.
+    ``resume``: a date already running whose partitions may be asked for again (they run
+    once; asking again recovers a date whose jobs were lost)."""
 
     start: dt.date | None
     reason: str
+    resume: dt.date | None = None
+
+    @property
+    def fan_out(self) -> dt.date | None:
+        return self.start or self.resume
 
 
 def request_business_date(
@@ -72,7 +79,11 @@ def request_business_date(
     running = store.running()
     if running is not None:
         store.extend(running.business_date, requested)
-        return NextStep(None, f"{running.business_date} is running; target {requested}")
+        return NextStep(
+            None,
+            f"{running.business_date} is running; target {requested}",
+            resume=running.business_date,
+        )
     last = store.last_closed()
     if last is not None and requested <= last:
         return NextStep(None, f"already closed through {last}")

@@ -176,7 +176,7 @@ def send_refunds(desk: ServicingDesk, refund_ids: Sequence[str] | None = None) -
                 )
                 uow.commit()
                 continue
-            _apply_refund_ack(desk, uow, refund, ack)
+            _apply_refund_ack(desk, uow, refund, ack, attempts=refund.attempts + 1)
             uow.commit()
             done += 1
     return done
@@ -201,19 +201,24 @@ def poll_refunds(desk: ServicingDesk, limit: int = 100) -> int:
                 log.warning("refund %s status unknown: %s", refund_id, type(exc).__name__)
                 continue
             if ack.status in ("succeeded", "failed"):
-                _apply_refund_ack(
-                    desk, uow, dataclasses.replace(refund, attempts=refund.attempts - 1), ack
-                )
+                _apply_refund_ack(desk, uow, refund, ack, attempts=refund.attempts)
                 uow.commit()
                 resolved += 1
     return resolved
 
 
 def _apply_refund_ack(
-    desk: ServicingDesk, uow: ServicingUnitOfWork, refund: RefundRecord, ack: RailAck
+    desk: ServicingDesk,
+    uow: ServicingUnitOfWork,
+    refund: RefundRecord,
+    ack: RailAck,
+    *,
+    attempts: int,
 ) -> None:
+    """A refused payout gives the money back to the loan's credit balance (reversing the
+    refund entry); the refund stays ``failed`` for an operator, and closed loans with a
+    failed refund are not refunded again automatically."""
     stores = uow.servicing
-    attempts = refund.attempts + 1
     if ack.status == "failed" or not ack.accepted:
         loan = uow.loans.get(refund.loan_id, for_update=True)
         original = next(
@@ -223,9 +228,9 @@ def _apply_refund_ack(
         loan.credit_balance = loan.held_credit + refund.amount
         loan.cash_refunded = loan.cash_refunded - refund.amount
         uow.loans.save(loan)
+        on = payment_date(loan, desk.now().date())
         uow.ledger.append(
-            [original.reversal(desk.new_id(), refund.business_date, "refund payout failed")],
-            loan.borrower_id,
+            [original.reversal(desk.new_id(), on, "refund payout failed")], loan.borrower_id
         )
         stores.refunds.save(
             dataclasses.replace(
