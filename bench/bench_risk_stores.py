@@ -113,6 +113,18 @@ def main() -> None:
         ids = [f"DEC-{p.application_id}-{ON:%Y%m%d}" for p in people[:500]]
         replays = timed(lambda it=iter(ids): engine.replay(records.get(next(it))), len(ids))
         print(f"replay from database: {percentiles(replays)}")
+        stored = [records.get(i) for i in ids]
+        copies = iter([{**r, "decision_id": r["decision_id"] + "-C"} for r in stored])
+        saves = timed(lambda: (lambda r: records.save(r["decision_id"], r))(next(copies)), 500)
+        print(f"record seal + save:   {percentiles(saves)}")
+        with db.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE bench_ref (id bigint, body text)"))
+
+        def bare_insert(it=iter(range(500))) -> None:
+            with db.begin() as conn:
+                conn.execute(sa.text("INSERT INTO bench_ref VALUES (:i, 'x')"), {"i": next(it)})
+
+        print(f"reference: one-row INSERT + durable commit: {percentiles(timed(bare_insert, 500))}")
 
         rules = parse_rules(PolicyBook().get("cash").fraud_rules)
         probe = make_applicant(3, "P")

@@ -6,9 +6,18 @@
 mobile web app beside it). With no gateway URLs configured it first starts the sandbox
 SMS and payment gateways inside this process, each on a free port of 127.0.0.1: the SMS
 sandbox keeps every message, so a developer reads sign-in codes from
-``<sms sandbox>/messages`` (its URL is in ``GET /health``). Likewise, with no
+``<sms sandbox>/messages`` (its URL is in ``GET /health``); the payment sandbox sends its
+signed webhooks to this service's ``/api/v1/callbacks/rail`` (at ``public_url``, which
+``mobilend serve`` fills in), the same path a real gateway uses. Likewise, with no
 ``credit_data_url`` (and a decision engine other than ``basic``) it starts the sandbox
 credit data service, so the scoring engine decides with bureau, telco and e-commerce data.
+
+Background work (``BackgroundWork``, one daemon thread per process): the disbursement
+worker's passes (``app.disbursement_worker.run_cycle``, the function the job queue runs
+too) when ``disbursement_worker`` says the service runs them — by default exactly when
+the payment gateway is the sandbox inside this process, which no separate worker can
+reach — and, always, the journey's notices whose SMS is due (a retry, or a notice the
+payout outcome left).
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ from fastapi import FastAPI
 from mobilend.adapters.db import engine as db_engine
 from mobilend.adapters.db import migrate
 from mobilend.api import create_api
-from mobilend.bootstrap import Platform, build_platform
+from mobilend.app.disbursement_worker import run_cycle
+from mobilend.bootstrap import RAIL_CALLBACK_PATH, Platform, build_platform, callback_address
 from mobilend.config import Settings, get_settings
 from mobilend.web import create_web
 
@@ -77,7 +87,14 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
         threads.append(thread)
         urls["sms_gateway"] = thread.base_url
     if not settings.payment_gateway_url:
-        thread = SandboxThread(payment_gateway.create_app(secret, settle_delay_ms=20)).start()
+        callback = callback_address(settings.public_url, RAIL_CALLBACK_PATH)
+        if not callback:
+            log.warning(
+                "no public_url: the payment sandbox cannot call back; payouts settle by "
+                "the worker's status poll instead of by webhook"
+            )
+        sandbox = payment_gateway.create_app(secret, settle_delay_ms=20, callback_url=callback)
+        thread = SandboxThread(sandbox).start()
         threads.append(thread)
         urls["payment_gateway"] = thread.base_url
     if not settings.credit_data_url and settings.decision_engine != "basic":
@@ -90,31 +107,66 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
     return urls, threads
 
 
-class OutboxSweeper:
-    """Sends, every few seconds, outbox messages still due (a payout or SMS whose first
-    attempt failed, or that a crash left behind). Several processes may sweep at once:
-    each message is claimed under a row lock."""
+class BackgroundWork:
+    """The service's own background thread: passes of the disbursement worker
+    (``run_cycle``: partner approvals, due payouts, payouts never confirmed) when
+    ``disbursement`` is set, and the journey's due SMS notices every ``messages_every_s``.
+    Several processes may run it at once: every claim is leased under a row lock."""
 
-    def __init__(self, platform: Platform, every_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        disbursement: bool = True,
+        idle_s: float = 0.2,
+        messages_every_s: float = 1.0,
+    ) -> None:
         self._platform = platform
-        self._every = every_seconds
+        self._disbursement = disbursement and platform.disbursement is not None
+        self._idle = idle_s
+        self._messages_every = messages_every_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-sweeper", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="background-work", daemon=True)
 
-    def start(self) -> OutboxSweeper:
+    def start(self) -> BackgroundWork:
         self._thread.start()
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                self._platform.journey.dispatch_due()
-            except Exception as exc:  # keep sweeping; the messages stay queued
-                log.error("outbox sweep failed: %s", type(exc).__name__)
+        next_messages = 0.0
+        while not self._stop.is_set():
+            busy = False
+            if self._disbursement:
+                try:
+                    busy = run_cycle(self._platform.disbursement).busy
+                except Exception as exc:  # keep going; claims are leased and retried
+                    log.error("disbursement pass failed: %s", type(exc).__name__)
+            if time.monotonic() >= next_messages:
+                next_messages = time.monotonic() + self._messages_every
+                try:
+                    self._platform.journey.dispatch_due()
+                except Exception as exc:  # the messages stay queued
+                    log.error("sending due notices failed: %s", type(exc).__name__)
+            if not busy:
+                self._stop.wait(self._idle)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def disbursement_here(settings: Settings) -> bool:
+    """Whether this service runs the disbursement worker (see ``disbursement_worker``)."""
+    if settings.disbursement_worker == "auto":
+        return not settings.payment_gateway_url
+    return settings.disbursement_worker == "service"
+
+
+def start_background_work(platform: Platform, *, disbursement: bool = True) -> BackgroundWork:
+    """Start the platform's background thread; ``platform.close()`` stops it."""
+    work = BackgroundWork(platform, disbursement=disbursement).start()
+    platform.closers.append(work.stop)
+    return work
 
 
 def build_service(settings: Settings | None = None, *, migrate_schema: bool = True) -> Platform:
@@ -136,7 +188,7 @@ def build_service(settings: Settings | None = None, *, migrate_schema: bool = Tr
         raise
     platform.sandboxes.update(urls)
     platform.closers += [thread.stop for thread in threads]
-    platform.closers.append(OutboxSweeper(platform).start().stop)
+    start_background_work(platform, disbursement=disbursement_here(settings))
     for name, url in urls.items():
         log.warning("sandbox %s started at %s", name, url)
     return platform

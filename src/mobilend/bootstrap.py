@@ -4,7 +4,8 @@
 unless ``MOBILEND_DATABASE_URL`` is set); ``build_lending(in_memory=True)``
 gives the same use cases over in-memory fakes, for fast tests.
 ``build_platform()`` adds the borrower journey (onboarding, decisions, contracts,
-payouts, notifications): the container the API and the web app are built from.
+notifications) and the payout side it signs loans into (``build_disbursement``): the
+container the API and the web app are built from.
 """
 
 from __future__ import annotations
@@ -72,11 +73,21 @@ def build_lending(
 # --------------------------------------------------------------------------- the borrower journey
 
 
+#: Where the rail and partner banks call this service back (under its public URL).
+RAIL_CALLBACK_PATH = "/api/v1/callbacks/rail"
+PARTNER_CALLBACK_PATH = "/api/v1/callbacks/partner"
+
+
+def callback_address(public_url: str, path: str) -> str:
+    """``public_url`` + ``path``; '' when the service's public URL is not known."""
+    return public_url.rstrip("/") + path if public_url else ""
+
+
 @dataclass
 class Platform:
-    """The service's container: the lending core and the borrower journey, wired on
-    PostgreSQL with the outside world behind HTTP adapters. ``create_api`` and
-    ``create_web`` take it."""
+    """The service's container: the lending core, the borrower journey and the payout
+    desk behind it, wired on PostgreSQL with the outside world behind HTTP adapters.
+    ``create_api`` and ``create_web`` take it."""
 
     lending: Lending
     journey: BorrowerJourney
@@ -84,9 +95,24 @@ class Platform:
     #: Names and base URLs of sandbox services this process started (for developers).
     sandboxes: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    #: The payout side (``app.disbursement.DisbursementDesk``): the worker's passes and
+    #: the rail's and partners' callbacks go through it.
+    disbursement: Any = None
 
     def today(self) -> dt.date:
         return self.lending.today()
+
+    def set_public_url(self, public_url: str) -> None:
+        """Have the rail and partner banks call back ``public_url`` from now on (for a
+        service whose address is known only once it listens, e.g. on a free port)."""
+        desk = self.disbursement
+        if desk is None:
+            return
+        if hasattr(desk.rail, "callback_url"):
+            desk.rail.callback_url = callback_address(public_url, RAIL_CALLBACK_PATH)
+        for partner in desk.partners.values():
+            if hasattr(partner, "callback_url"):
+                partner.callback_url = callback_address(public_url, PARTNER_CALLBACK_PATH)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -137,15 +163,16 @@ def build_platform(
     messages: MessageGateway | None = None,
     seed_products: bool = True,
 ) -> Platform:
-    """Wire the borrower journey on PostgreSQL. Gateway URLs default to the settings';
-    one of them missing is an error here (``mobilend.asgi`` starts sandboxes first).
-    ``rail``/``messages`` replace the HTTP adapters built from those URLs."""
+    """Wire the borrower journey and its payout desk on PostgreSQL. Gateway URLs default
+    to the settings'; one of them missing is an error here (``mobilend.asgi`` starts
+    sandboxes first). ``rail``/``messages`` replace the HTTP adapters built from those
+    URLs. The rail built here asks for callbacks at ``settings.public_url``."""
     import os
 
     from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
     from mobilend.adapters.auth.tokens import load_jwt_secret
     from mobilend.adapters.db.engine import create_engine, database_url
-    from mobilend.adapters.db.journey_repository import SqlJourneyUnitOfWorkFactory
+    from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
     from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
     from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
     from mobilend.adapters.notify.http_gateway import HttpMessageGateway
@@ -175,7 +202,13 @@ def build_platform(
     if rail is None:
         if not payment_url:
             raise ValueError("build_platform needs the payment gateway URL")
-        http_rail = HttpPaymentRail(payment_url, secret, timeout=5.0, retries=2)
+        http_rail = HttpPaymentRail(
+            payment_url,
+            secret,
+            timeout=5.0,
+            retries=2,
+            callback_url=callback_address(settings.public_url, RAIL_CALLBACK_PATH),
+        )
         closers.append(http_rail.close)
         rail = http_rail
     pii = load_pii_secrets(
@@ -183,6 +216,7 @@ def build_platform(
         settings.pii_index_key.get_secret_value() or os.environ.get("MOBILEND_PII_INDEX_KEY", ""),
         var_dir=settings.var_path,
     )
+    vault = FieldVault.from_secrets(pii)
     tokens = JwtTokenIssuer(
         load_jwt_secret(settings.jwt_secret.get_secret_value(), var_dir=settings.var_path),
         SqlRefreshTokenStore(db),
@@ -191,22 +225,28 @@ def build_platform(
     ids = SortableIds()
     onboarding = Onboarding(
         unit_of_work=lambda: SqlOnboardingUnitOfWork(db),
-        vault=FieldVault.from_secrets(pii),
+        vault=vault,
         messages=messages,
         tokens=tokens,
         clock=lending.clock,
         ids=ids,
         random=SecretsRandom(),
     )
+    desk = build_disbursement(
+        lending,
+        rail=rail,
+        payout_accounts=SqlVaultPayoutAccounts(db, vault),
+        config=settings,
+        vault=vault,
+    )
+    closers += [p.close for p in desk.partners.values() if hasattr(p, "close")]
     context = JourneyContext(
-        uow=SqlJourneyUnitOfWorkFactory(db),
+        uow=desk.uow_factory,
         new_id=lending.new_id,
         clock=lending.clock,
         cost_caps=lending.cost_caps,
         onboarding=onboarding,
-        decisions=decisions
-        or build_decision_engine(settings, db=db, vault=FieldVault.from_secrets(pii)),
-        rail=rail,
+        decisions=decisions or build_decision_engine(settings, db=db, vault=vault),
         messages=messages,
     )
     if seed_products:
@@ -215,7 +255,7 @@ def build_platform(
             ensure_product(
                 lending.uow_factory, product, on=lending.today(), cost_caps=lending.cost_caps
             )
-    platform = Platform(lending, BorrowerJourney(context), settings)
+    platform = Platform(lending, BorrowerJourney(context), settings, disbursement=desk)
     platform.closers += closers
     return platform
 
@@ -230,43 +270,75 @@ def build_disbursement(
     payout_accounts: Any = None,
     partners: Any = None,
     settings: Any = None,
+    config: Settings | None = None,
+    vault: Any = None,
 ) -> Any:
-    """The payout side (``app.disbursement.DisbursementDesk``) over ``lending``'s units of
-    work: ``rail`` is a ``PaymentRail`` (e.g. ``HttpPaymentRail``), ``partners`` maps funder
-    codes to ``PartnerBank`` clients. Payout accounts default to the borrowers' verified
-    cards, decrypted through the PII vault (PostgreSQL only)."""
+    """The payout side (``app.disbursement.DisbursementDesk``) — the one the service's
+    callbacks and background thread use, and the one jobs and ``mobilend disbursement
+    worker`` run ``app.disbursement_worker.run_cycle`` on.
+
+    ``rail`` is a ``PaymentRail`` (e.g. ``HttpPaymentRail``); ``partners`` maps funder codes
+    to ``PartnerBank`` clients (default: ``config.partner_bank_urls``, calling back at
+    ``config.public_url``); ``settings`` are its ``DisbursementSettings``. Payout
+    accounts default to the borrowers' verified cards, decrypted through the PII vault.
+    On PostgreSQL its units of work are the journey's (funding's plus the inbox), and a
+    payout that becomes final leaves the borrower a notice (``PayoutNotices``) in the
+    same transaction."""
     from mobilend.app.disbursement import DisbursementDesk
     from mobilend.app.ports_funding import DisbursementSettings
 
+    uow_factory: Any = lending.uow_factory
+    notices = None
+    if lending.engine is not None:
+        from mobilend.adapters.db.journey_repository import SqlJourneyUnitOfWorkFactory
+        from mobilend.app.journey_payouts import PayoutNotices
+
+        if vault is None:
+            vault = _vault(config or get_settings())
+        uow_factory = SqlJourneyUnitOfWorkFactory(lending.engine, vault)
+        notices = PayoutNotices(lending.new_id, lending.clock)
     if payout_accounts is None:
-        payout_accounts = build_payout_accounts(lending)
+        payout_accounts = build_payout_accounts(lending, config)
+    if partners is None and lending.engine is not None:
+        config = config or get_settings()
+        partners = build_partner_banks(
+            dict(config.partner_bank_urls),
+            config.gateway_secret.get_secret_value(),
+            callback_url=callback_address(config.public_url, PARTNER_CALLBACK_PATH),
+        )
     return DisbursementDesk(
-        uow_factory=lending.uow_factory,  # type: ignore[arg-type]
+        uow_factory=uow_factory,
         rail=rail,
         payout_accounts=payout_accounts,
         clock=lending.clock,
         new_id=lending.new_id,
         partners=dict(partners or {}),
         settings=settings or DisbursementSettings(),
+        on_final=notices,
     )
 
 
-def build_payout_accounts(lending: Lending, settings: Settings | None = None) -> Any:
-    """Borrowers' verified cards from the onboarding records, opened with the PII vault."""
+def _vault(settings: Settings) -> Any:
+    """The PII vault from the settings' key ring (a developer key set under ``var/``)."""
     import os
 
-    from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
     from mobilend.adapters.vault import FieldVault, load_pii_secrets
 
-    if lending.engine is None:
-        raise ValueError("payout accounts from onboarding records need PostgreSQL")
-    settings = settings or get_settings()
     pii = load_pii_secrets(
         settings.pii_keys.get_secret_value(),
         settings.pii_index_key.get_secret_value() or os.environ.get("MOBILEND_PII_INDEX_KEY", ""),
         var_dir=settings.var_path,
     )
-    return SqlVaultPayoutAccounts(lending.engine, FieldVault.from_secrets(pii))
+    return FieldVault.from_secrets(pii)
+
+
+def build_payout_accounts(lending: Lending, settings: Settings | None = None) -> Any:
+    """Borrowers' verified cards from the onboarding records, opened with the PII vault."""
+    from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
+
+    if lending.engine is None:
+        raise ValueError("payout accounts from onboarding records need PostgreSQL")
+    return SqlVaultPayoutAccounts(lending.engine, _vault(settings or get_settings()))
 
 
 def build_http_rail(
@@ -289,13 +361,21 @@ def build_http_rail(
 
 
 def build_partner_banks(
-    urls: dict[str, str], secret: str, *, timeout: float = 5.0, retries: int = 1
+    urls: dict[str, str],
+    secret: str,
+    *,
+    timeout: float = 5.0,
+    retries: int = 1,
+    callback_url: str = "",
 ) -> dict[str, Any]:
-    """``PartnerBank`` HTTP clients by funder code."""
+    """``PartnerBank`` HTTP clients by funder code (asking for decisions at
+    ``callback_url`` when given)."""
     from mobilend.adapters.funders.http_partner import HttpPartnerBank
 
     return {
-        code: HttpPartnerBank(url, secret, timeout=timeout, retries=retries)
+        code: HttpPartnerBank(
+            url, secret, timeout=timeout, retries=retries, callback_url=callback_url
+        )
         for code, url in urls.items()
     }
 

@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     payment_gateway_url: str = ""
     #: Shared secret of the gateways' signed callbacks.
     gateway_secret: SecretStr = SecretStr("dev-only-gateway-secret")
+    #: Base URL at which the payment gateway and partner banks reach this service's
+    #: callbacks (``/api/v1/callbacks/rail`` and ``/partner``). ``mobilend serve`` sets it
+    #: from its host and port when empty.
+    public_url: str = ""
+    #: Partner banks' HTTP APIs by funder code (JSON object), for funders that approve
+    #: each loan themselves. Empty: loans go to the funders needing no approval (the own
+    #: capital pool unless the registry says otherwise).
+    partner_bank_urls: dict[str, str] = Field(default_factory=dict)
+    #: Who runs the disbursement worker (``app.disbursement_worker.run_cycle``): ``service``
+    #: (a background thread of each service process), ``jobs`` (the job queue, or
+    #: ``mobilend disbursement worker``), or ``auto``: the service when it started the
+    #: sandbox payment gateway itself (no ``payment_gateway_url``: nothing else can reach
+    #: it), else the jobs. Running both is safe (claims are leased), only redundant.
+    disbursement_worker: str = Field(default="auto", pattern="^(auto|service|jobs)$")
     #: Base URL of the credit data service (bureau, telco, e-commerce) the scoring engine calls.
     credit_data_url: str = ""
     #: ``auto``: the scoring engine when its model and ``credit_data_url`` are there, else

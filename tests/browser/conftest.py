@@ -21,7 +21,7 @@ from stdnum.cn import ric
 from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
 from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox, ServerThread, wait_until
 
-from mobilend.asgi import create_app
+from mobilend.asgi import create_app, start_background_work
 from mobilend.bootstrap import build_platform
 from mobilend.config import Settings
 
@@ -123,7 +123,10 @@ def service(
         sms_gateway_url=messaging_gateway_sandbox.base_url,
         payment_gateway_url=payment_gateway.base_url,
     )
-    server = ServerThread(create_app(platform)).start()
+    server = ServerThread(create_app(platform))
+    platform.set_public_url(server.base_url)  # payouts settle by webhook to this service
+    start_background_work(platform)
+    server.start()
     try:
         yield Service(server.base_url, messaging_gateway_sandbox, payment_gateway, db)
     finally:

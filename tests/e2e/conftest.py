@@ -2,8 +2,10 @@
 
 ``service`` builds the platform exactly as ``mobilend serve`` does (``asgi.create_app``)
 on the clean test database, with the sandbox SMS and payment gateways, and serves it by
-uvicorn on a free port in a background thread. The business date is fixed (time of day
-runs on), so no test straddles midnight.
+uvicorn on a free port in a background thread, with the service's background thread
+(the disbursement worker's passes) running. Payouts ask the rail to call back the
+service's own ``/api/v1/callbacks/rail``, so every payout settles by signed webhook. The
+business date is fixed (time of day runs on), so no test straddles midnight.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
 from mobilend.adapters.http_resilience import CircuitBreaker
 from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
-from mobilend.asgi import create_app
+from mobilend.asgi import create_app, start_background_work
 from mobilend.bootstrap import Platform, build_platform
 from mobilend.config import Settings
 from mobilend.sandbox import messaging_gateway, payment_gateway
@@ -72,7 +74,10 @@ def _breaker() -> CircuitBreaker:
 
 def _serve(engine: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Iterator[Service]:
     platform = build_test_platform(engine, var_dir, sandboxes)
-    server = ServerThread(create_app(platform)).start()
+    server = ServerThread(create_app(platform))
+    platform.set_public_url(server.base_url)  # known once the socket is bound
+    start_background_work(platform)
+    server.start()
     try:
         yield Service(server.base_url, sandboxes[0], sandboxes[1], platform, engine)
     finally:

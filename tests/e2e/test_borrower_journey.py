@@ -4,6 +4,10 @@ register (code read from the sandbox SMS gateway) → identity → consents → 
 offer → e-contract → sign → paid out → repay the installment due → pay off in full →
 loan closed — with the ledger balanced and the loan's balances rebuilt from its postings
 after every step that moves money.
+
+Payouts go through the funding engine: the loan is routed to a funder, booked against the
+rail's in-transit account, sent by the disbursement worker and settled (or cancelled) by
+the rail's signed webhook to ``/api/v1/callbacks/rail``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,45 @@ def ledger_total(engine: sa.Engine) -> int:
 def assert_ledger_balanced(service: Service, loan_id: str) -> None:
     assert ledger_total(service.engine) == 0
     assert_ledger_consistent(service.platform.lending, loan_id)
+
+
+IN_TRANSIT = "cash:rail:in_transit"
+
+
+def postings_by_account(engine: sa.Engine, loan_id: str) -> dict[str, list[int]]:
+    """Every posting of the loan, by account, in the order they were made."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT account, amount_minor FROM postings WHERE loan_id = :l ORDER BY id"),
+            {"l": loan_id},
+        ).all()
+    found: dict[str, list[int]] = {}
+    for account, amount in rows:
+        found.setdefault(account, []).append(int(amount))
+    return found
+
+
+def entries_of(engine: sa.Engine, loan_id: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT e.kind, e.memo FROM journal_entries e WHERE e.loan_id = :l "
+                "ORDER BY e.created_at, e.id"
+            ),
+            {"l": loan_id},
+        ).all()
+    return [(kind, memo) for kind, memo in rows]
+
+
+def payout_row(engine: sa.Engine, loan_id: str) -> sa.Row[tuple[str, str, str, str]]:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT status, resolved_by, failure_code, settlement_entry_id "
+                "FROM loan_payouts WHERE loan_id = :l"
+            ),
+            {"l": loan_id},
+        ).one()
 
 
 def fen(money: dict[str, object]) -> int:
@@ -108,12 +151,18 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     )
     assert contract["terms"]["apr"] == offer["apr"]
 
-    # -- sign: the loan is drawn and its payout queued
+    # -- sign: the loan is drawn, routed to the own pool and its payout queued
     signed = me.ok(me.sign(contract), 201)
     loan_id = signed["loan"]["loan_id"]
     assert signed["contract"]["status"] == "signed"
     assert signed["disbursement"]["status"] == "pending"
+    assert signed["disbursement"]["stage"] == "queued"
+    assert [(f["funder_code"], fen(f["amount"])) for f in signed["disbursement"]["funders"]] == [
+        ("own_pool", 600_000)
+    ]
     assert signed["loan"]["status"] == "active"
+    # Booked against the rail's in-transit account until the rail confirms.
+    assert postings_by_account(service.engine, loan_id)[IN_TRANSIT][0] == -600_000
     assert_ledger_balanced(service, loan_id)
     with service.engine.connect() as conn:
         stored = conn.execute(
@@ -130,11 +179,20 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     assert stored.signed_at is not None and stored.ip_address == "127.0.0.1"
     assert stored.device_id == me.device_id
 
-    # -- paid out to the card
+    # -- paid out to the card, settled by the rail's signed webhook
     loan = me.wait_paid(loan_id)
     assert loan["disbursement_status"] == "paid"
     assert loan["disbursement"]["status"] == "paid"
+    assert loan["disbursement"]["stage"] == "paid"
+    assert loan["disbursement"]["funders"][0]["funder_code"] == "own_pool"
     assert fen(loan["outstanding_principal"]) == 600_000
+    status, resolved_by, _, settlement_entry = payout_row(service.engine, loan_id)
+    assert (status, resolved_by) == ("paid", "webhook") and settlement_entry
+    # The settlement moved the money from in transit to the own pool's cash: in transit
+    # is back to zero for this loan.
+    postings = postings_by_account(service.engine, loan_id)
+    assert postings[IN_TRANSIT] == [-600_000, 600_000]
+    assert postings["cash:own_pool"] == [-600_000]
     regular = [s for s in loan["schedule"] if s["kind"] == "regular"]
     assert [fen(s["principal"]) for s in regular] == [fen(i["principal"]) for i in installments]
     assert_ledger_balanced(service, loan_id)
@@ -214,6 +272,18 @@ def test_failed_payout_cancels_the_loan_and_restores_the_line(service: Service) 
     assert refused.json()["error"]["code"] == "disbursement_not_paid"
     kinds = [n["kind"] for n in me.ok(me.get("/api/v1/notifications"))["items"]]
     assert "disbursement_failed" in kinds and "loan_disbursed" not in kinds
+    # Through the funding engine: the rail's webhook failed the payout; the cancellation
+    # entry reverses the disbursement account by account, in transit included.
+    status, resolved_by, failure, settlement_entry = payout_row(service.engine, loan["loan_id"])
+    assert (status, resolved_by, failure) == ("failed", "webhook", "invalid_card")
+    assert settlement_entry is None
+    kinds_booked = [kind for kind, _ in entries_of(service.engine, loan["loan_id"])]
+    assert kinds_booked == ["disbursement", "cancellation"]
+    postings = postings_by_account(service.engine, loan["loan_id"])
+    assert postings[IN_TRANSIT] == [-300_000, 300_000]
+    assert postings, "the loan was booked"
+    assert all(sum(amounts) == 0 for amounts in postings.values()), postings
+    assert loan["disbursement"]["funders"] == []  # the own pool's share was released
     me.close()
 
 

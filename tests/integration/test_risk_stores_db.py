@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from mobilend.adapters.datasources import build_http_sources
+from mobilend.adapters.db.decision_record_repository import rotate_decision_records
 from mobilend.adapters.db.risk_repository import (
     DecisionRecordConflict,
     DecisionRecordTampered,
@@ -324,8 +325,16 @@ def test_decision_records_are_sealed_summarised_and_replayed_byte_for_byte(
     other = {**record, "decided_on": "2026-11-03"}
     with pytest.raises(DecisionRecordConflict):
         store.save(decision.decision_id, other)
-    rotated = FieldVault(KeyRing((("k2", os.urandom(32)), *ring.keys)), INDEX_KEY)
+    new_key = ("k2", os.urandom(32))
+    rotated = FieldVault(KeyRing((new_key, *ring.keys)), INDEX_KEY)
     assert SqlDecisionRecordStore(db, rotated).get(decision.decision_id) == record
+    assert rotate_decision_records(db, rotated, batch_size=3) == len(results)
+    assert rotate_decision_records(db, rotated) == 0
+    retired = FieldVault(KeyRing((new_key,)), INDEX_KEY)  # the old key is gone
+    for decision, record in results:
+        assert SqlDecisionRecordStore(db, retired).raw(decision.decision_id) == canonical_json(
+            record
+        )
 
 
 def test_decision_rows_are_append_only_and_tampering_is_detected(

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Route, compile_path
 
 from mobilend.adapters.vault import install_log_redaction
-from mobilend.api import auth, lines, loans, notifications, profile, repayments
+from mobilend.api import auth, callbacks, lines, loans, notifications, profile, repayments
 from mobilend.api.errors import (
     ERROR_STATUSES,
     error_body,
@@ -33,7 +33,8 @@ mobilend borrower API — 移动手机贷借款人接口.
 
 Sign in with phone + SMS code, verify identity, give consents, apply for a credit line,
 get live drawdown offers (every installment, the APR by IRR), sign the e-contract, follow
-the payout, repay. Money is integer fen (`amount_fen`) with a display string; identity
+the payout, repay. The payment rail and partner banks report back by signed webhook
+under `/callbacks`. Money is integer fen (`amount_fen`) with a display string; identity
 fields are always masked. Errors are `{"error": {"code", "message", "fields"}}`.
 Money-moving POSTs need an `Idempotency-Key` header.
 """
@@ -61,6 +62,7 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         loans.router,
         repayments.router,
         notifications.router,
+        callbacks.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

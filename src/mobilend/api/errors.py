@@ -47,6 +47,8 @@ class ErrorOut(BaseModel):
 #: Status by error code; codes not listed fall back to their class (``BY_CLASS``).
 STATUS_BY_CODE: Mapping[str, int] = {
     "unauthenticated": 401,
+    "invalid_signature": 401,  # a callback whose signature or timestamp does not check out
+    "malformed_callback": 400,
     "forbidden": 403,
     "otp_rate_limited": 429,
     "otp_delivery_failed": 503,

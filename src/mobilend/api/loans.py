@@ -94,9 +94,9 @@ def get_contract(
     response_model=SignedOut,
     summary="Sign the contract: the loan is drawn and paid out 签署合同并放款",
     description="Send back the SHA-256 of the text shown. Signing records the time, IP address "
-    "and device id, draws the loan, posts its ledger entries and queues the payout to the "
-    "verified card (status pending → paid | failed on GET /loans/{loan_id}). Needs the "
-    "e_contract consent and an Idempotency-Key.",
+    "and device id, draws the loan, routes it to its funder(s), posts its ledger entries and "
+    "queues the payout to the verified card (status pending → paid | failed on "
+    "GET /loans/{loan_id}). Needs the e_contract consent and an Idempotency-Key.",
 )
 def sign_contract(
     contract_id: ContractIdPath,

@@ -282,12 +282,25 @@ class SignIn(Body):
 # --------------------------------------------------------------------------- loans & repayments
 
 
+class FunderShareOut(BaseModel):
+    funder_code: str = Field(description="The funder (own_pool: the platform's own capital)")
+    amount: MoneyOut
+
+
 class DisbursementOut(BaseModel):
     status: Literal["pending", "paid", "failed"]
+    stage: str = Field(
+        description="Where the payout stands: awaiting_approval, queued, sent, paid, failed, "
+        "dead_letter (operators retry it), needs_review"
+    )
     amount: MoneyOut
-    requested_at: dt.datetime
-    updated_at: dt.datetime
+    requested_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    settled_on: dt.date | None = None
     failure_code: str = ""
+    funders: list[FunderShareOut] = Field(
+        default_factory=list, description="Who funds the loan, and how much of it"
+    )
 
 
 class ScheduleLineOut(BaseModel):
@@ -394,6 +407,16 @@ class NotificationOut(BaseModel):
     body_en: str
     created_at: dt.datetime
     sent_at: dt.datetime | None = None
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+class CallbackOut(BaseModel):
+    outcome: str = Field(
+        description="What became of it: paid, cancelled, duplicate, stale, not_final, "
+        "unknown_payout (recorded for operators), recorded_approved, …"
+    )
 
 
 class HealthOut(BaseModel):

@@ -14,6 +14,7 @@ from mobilend.api.schemas import (
     ContractOut,
     ContractSummaryOut,
     DisbursementOut,
+    FunderShareOut,
     InstallmentPlanOut,
     KeyTermOut,
     LineOut,
@@ -35,10 +36,11 @@ from mobilend.api.schemas import (
 from mobilend.app.applications import AprRange, LineView
 from mobilend.app.contract_text import key_terms
 from mobilend.app.contracts import SignedContract
+from mobilend.app.disbursement import DisbursementView
 from mobilend.app.journey_loans import LoanView, PaymentOutcome
 from mobilend.app.onboarding import ConsentView
 from mobilend.app.onboarding_pii import BorrowerProfile
-from mobilend.app.ports_journey import CreditApplication, Disbursement, LoanContract, Notification
+from mobilend.app.ports_journey import CreditApplication, LoanContract, Notification
 from mobilend.app.ports_lending import RepaymentRecord
 from mobilend.domain.loans import InstallmentKind
 from mobilend.domain.money import Money
@@ -201,13 +203,16 @@ def contract_out(contract: LoanContract) -> ContractOut:
     )
 
 
-def disbursement_out(d: Disbursement) -> DisbursementOut:
+def disbursement_out(d: DisbursementView) -> DisbursementOut:
     return DisbursementOut(
         status=d.status,  # type: ignore[arg-type]
+        stage=d.stage,
         amount=MoneyOut.of(d.amount),
         requested_at=d.requested_at,
         updated_at=d.updated_at,
+        settled_on=d.settled_on,
         failure_code=d.failure_code,
+        funders=[FunderShareOut(funder_code=c, amount=MoneyOut.of(a)) for c, a in d.funders],
     )
 
 

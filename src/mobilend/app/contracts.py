@@ -3,8 +3,11 @@
 An offer is live: every installment, total interest and fees, and the APR (the IRR of
 the borrower's cash flows), refused above the cost cap. A contract draft freezes one
 offer into the text the borrower reads; its SHA-256 is over exactly that text. Signing
-presents the hash back: the loan is drawn, its ledger entries posted, the contract
-marked signed (time, IP, device) and the payout queued — one commit.
+presents the hash back: the loan is drawn and routed to its funder(s) (``app.funding``:
+the own pool unless partners are configured), its ledger entries posted against the
+rail's in-transit account, the contract marked signed (time, IP, device) and the payout
+queued in funding's outbox (``app.disbursement``) — one commit. The disbursement worker
+sends it; the rail's signed webhook settles it.
 
 Identity in the contract is masked: the stored text never holds personal data in clear
 (the borrower id ties it to the sealed identity).
@@ -20,23 +23,11 @@ from typing import Any
 
 from mobilend.app.applications import line_rate
 from mobilend.app.contract_text import render_contract
-from mobilend.app.journey_context import (
-    TOPIC_PAYOUT,
-    JourneyContext,
-    enqueue,
-    joined,
-    notify,
-    percent,
-)
+from mobilend.app.disbursement import DisbursementView, disbursement_view
+from mobilend.app.journey_context import JourneyContext, joined, notify, percent
 from mobilend.app.journey_loans import LoanView, loan_view
 from mobilend.app.loans import LoanOffer, draw_loan, quote_draw
-from mobilend.app.ports_journey import (
-    ContractStatus,
-    Disbursement,
-    DisbursementStatus,
-    JourneyUnitOfWork,
-    LoanContract,
-)
+from mobilend.app.ports_journey import ContractStatus, JourneyUnitOfWork, LoanContract
 from mobilend.domain.borrowers import (
     ConsentPurpose,
     mask_bank_card,
@@ -173,7 +164,7 @@ def draft_contract(
 class SignedContract:
     contract: LoanContract
     loan: LoanView
-    disbursement: Disbursement
+    disbursement: DisbursementView
     outbox: tuple[str, ...]
 
 
@@ -196,7 +187,8 @@ def sign_in_transaction(
     ip_address: str,
     device_id: str,
 ) -> SignedContract:
-    """Accept (sign) a draft: draw the loan, record the signature, queue the payout."""
+    """Accept (sign) a draft: draw the loan (routed to its funders, its payout queued),
+    record the signature."""
     contract = owned_contract(uow, borrower_id, contract_id, lock=True)
     if contract.status != ContractStatus.DRAFT:
         raise ContractAlreadySigned("合同已签署 (this contract is already signed)")
@@ -208,6 +200,8 @@ def sign_in_transaction(
         message = "报价已过期，请重新生成合同 (the offer has expired; draft the contract again)"
         raise ContractExpired(message)
     terms = contract.terms
+    # The line's price band stands in for the score band partner funders decide on.
+    application = uow.applications.by_line(contract.line_id)
     drawn = draw_loan(
         joined(uow),
         ctx.cost_caps,
@@ -218,6 +212,8 @@ def sign_in_transaction(
         on=today,
         annual_rate=Decimal(str(terms["annual_rate"])),
         borrower_id=borrower_id,
+        score_band=application.price_band if application is not None else "",
+        queued_at=now,
     )
     if offer_snapshot(drawn.offer) != dict(terms):
         raise ContractTermsChanged("产品条款已变更，请重新生成合同 (terms changed; draft again)")
@@ -230,25 +226,9 @@ def sign_in_transaction(
         loan_id=drawn.loan.loan_id,
     )
     uow.contracts.save(signed)
-    disbursement = Disbursement(
-        loan_id=drawn.loan.loan_id,
-        borrower_id=borrower_id,
-        contract_id=contract_id,
-        amount=drawn.loan.principal,
-        status=DisbursementStatus.PENDING,
-        idempotency_key=f"payout-{drawn.loan.loan_id}",
-        requested_at=now,
-        updated_at=now,
-    )
-    uow.disbursements.add(disbursement)
-    payout = enqueue(
-        uow,
-        ctx,
-        TOPIC_PAYOUT,
-        borrower_id,
-        {"loan_id": drawn.loan.loan_id},
-        disbursement.idempotency_key,
-    )
+    disbursement = disbursement_view(uow, drawn.loan.loan_id)
+    if disbursement is None:
+        raise RuntimeError("the journey's unit of work must carry funding's stores")
     notice = notify(
         uow,
         ctx,
@@ -261,7 +241,7 @@ def sign_in_transaction(
         },
     )
     view = loan_view(uow, drawn.loan, today)
-    return SignedContract(signed, view, disbursement, (payout, notice))
+    return SignedContract(signed, view, disbursement, (notice,))
 
 
 def check_can_sign(ctx: JourneyContext, borrower_id: str) -> None:

@@ -15,7 +15,8 @@ or cancelled, whatever the network does.
    from in-transit to the funders' cash accounts and marks the payout paid; final
    failure cancels the loan (reversing its entries) and gives the line and the funders'
    quota back. Webhooks count only when final, with a sequence not yet passed, and once
-   per event id.
+   per event id. The desk's ``on_final`` listener (the borrower's notice) is told in
+   that same transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mobilend.app.ports_funding import (
     FundingUnitOfWorkFactory,
     OutboxItem,
     PayoutAccounts,
+    PayoutOutcomeListener,
     PayoutRecord,
     PayoutStatus,
     RailEvent,
@@ -63,9 +65,15 @@ class DisbursementDesk:
     new_id: Callable[[], str]
     partners: Mapping[str, PartnerBank] = field(default_factory=dict)
     settings: DisbursementSettings = field(default_factory=DisbursementSettings)
+    #: Told of each payout that became final, inside the transaction that made it so.
+    on_final: PayoutOutcomeListener | None = None
 
     def now(self) -> dt.datetime:
         return self.clock.now()
+
+    def announce(self, uow: LendingUnitOfWork, payout: PayoutRecord) -> None:
+        if self.on_final is not None:
+            self.on_final(uow, payout)
 
 
 def payout_key(loan_id: str) -> str:
@@ -100,12 +108,15 @@ def accept_offer(
     score: int | None = None,
     score_band: str = "",
     region_code: str = "",
+    queued_at: dt.datetime | None = None,
 ) -> Acceptance:
     """Route a new loan (pending disbursement, booked against the rail's in-transit
     account) and write it with its entries, tranches, payout and outbox message.
 
     Runs inside the caller's unit of work, which commits; refuses with
-    ``NoFunderAvailable`` (and writes nothing) when no funder can take the loan."""
+    ``NoFunderAvailable`` (and writes nothing) when no funder can take the loan.
+    ``queued_at``: when the outbox message falls due, by the clock the worker claims
+    with (None: the store's own clock)."""
     stores = _stores(uow)
     on = loan.terms.start_date
     context: dict[str, Any] = {
@@ -133,8 +144,9 @@ def accept_offer(
         context=context,
     )
     entries, payout = place_on_plan(
-        uow, stores, new_id, loan, choice.tranches, payout, new_loan=True, new_payout=True
-    )
+        uow, stores, new_id, loan, choice.tranches, payout,
+        new_loan=True, new_payout=True, due_at=queued_at,
+    )  # fmt: skip
     return Acceptance(loan, tuple(entries), payout, choice.tranches, choice.record)
 
 
@@ -148,13 +160,16 @@ def place_on_plan(
     *,
     new_loan: bool,
     new_payout: bool,
+    due_at: dt.datetime | None = None,
 ) -> tuple[list[JournalEntry], PayoutRecord]:
     """Put a routed loan on its plan: ask the partners that decide for themselves, or,
-    when none does, book the payout at once."""
+    when none does, book the payout at once. Outbox messages fall due at ``due_at``."""
     attempt = int(payout.context.get("attempt", 1))
     deciding = [t for t in tranches if t.requires_approval]
     if not deciding:
-        entries, payout = book_payout(uow, stores, new_id, loan, payout, new_loan=new_loan)
+        entries, payout = book_payout(
+            uow, stores, new_id, loan, payout, new_loan=new_loan, due_at=due_at
+        )
         stores.tranches.add(loan.loan_id, loan.borrower_id, tranches)
     else:
         if new_loan:
@@ -179,6 +194,7 @@ def place_on_plan(
                     loan.borrower_id,
                     {"request_id": request_id, "loan_id": loan.loan_id},
                     f"approval-{request_id}",
+                    next_attempt_at=due_at,
                 )
             )
         entries, payout = [], replace(payout, status=PayoutStatus.AWAITING_APPROVAL)
@@ -197,6 +213,7 @@ def book_payout(
     payout: PayoutRecord,
     *,
     new_loan: bool = False,
+    due_at: dt.datetime | None = None,
 ) -> tuple[list[JournalEntry], PayoutRecord]:
     """Disburse the loan against the rail's in-transit account and queue the payout;
     the loan is written (added when ``new_loan``, else saved) as disbursed."""
@@ -213,6 +230,7 @@ def book_payout(
             loan.borrower_id,
             {"loan_id": loan.loan_id},
             payout.idempotency_key,
+            next_attempt_at=due_at,
         )
     )
     return entries, replace(payout, status=PayoutStatus.QUEUED)
@@ -281,9 +299,9 @@ def apply_outcome(
             desk.settings.in_transit_account,
         )
         uow.ledger.append([entry], payout.borrower_id)
-        stores.payouts.save(
-            replace(settled, status=PayoutStatus.PAID, settlement_entry_id=entry.entry_id)
-        )
+        paid = replace(settled, status=PayoutStatus.PAID, settlement_entry_id=entry.entry_id)
+        stores.payouts.save(paid)
+        desk.announce(uow, paid)
         return "paid"
     loan = uow.loans.get(payout.loan_id, for_update=True)
     try:
@@ -295,7 +313,9 @@ def apply_outcome(
         return "needs_review"
     _cancelled(uow, stores, loan, entries, payout.business_date)
     failure = outcome.failure_code or "payout_failed"
-    stores.payouts.save(replace(settled, status=PayoutStatus.FAILED, failure_code=failure))
+    failed = replace(settled, status=PayoutStatus.FAILED, failure_code=failure)
+    stores.payouts.save(failed)
+    desk.announce(uow, failed)
     return "cancelled"
 
 
@@ -333,6 +353,7 @@ def fail_unfunded(
         updated_at=now,
     )
     stores.payouts.save(failed)
+    desk.announce(uow, failed)
     return failed
 
 
@@ -419,6 +440,7 @@ class DisbursementView:
     settled_on: dt.date | None
     updated_at: dt.datetime | None
     funders: tuple[tuple[str, Money], ...]
+    requested_at: dt.datetime | None = None
 
 
 def _borrower_status(stage: str) -> str:
@@ -429,17 +451,17 @@ def _borrower_status(stage: str) -> str:
     return "pending"
 
 
-def disbursement_status(
-    uow_factory: FundingUnitOfWorkFactory, loan_id: str, borrower_id: str | None = None
-) -> DisbursementView:
-    """Where a loan's payout stands: ``pending`` until the rail's final word, then
-    ``paid`` or ``failed``; NotFound for another borrower's loan."""
-    with uow_factory() as uow:
-        stores = _stores(uow)
-        payout = stores.payouts.get(loan_id)
-        if payout is None or (borrower_id is not None and payout.borrower_id != borrower_id):
-            raise NotFound(f"no disbursement for loan {loan_id}")
-        tranches = stores.tranches.for_loan(loan_id)
+def disbursement_view(
+    uow: object, loan_id: str, borrower_id: str | None = None
+) -> DisbursementView | None:
+    """Where a loan's payout stands, read inside an open unit of work: ``pending`` until
+    the rail's final word, then ``paid`` or ``failed``; None when the loan has no payout
+    (or it is another borrower's)."""
+    stores = _stores(uow)
+    payout = stores.payouts.get(loan_id)
+    if payout is None or (borrower_id is not None and payout.borrower_id != borrower_id):
+        return None
+    tranches = stores.tranches.for_loan(loan_id)
     return DisbursementView(
         loan_id=loan_id,
         status=_borrower_status(payout.status),
@@ -450,4 +472,17 @@ def disbursement_status(
         settled_on=payout.settled_on,
         updated_at=payout.updated_at or payout.created_at,
         funders=tuple((t.funder_code, t.principal) for t in tranches),
+        requested_at=payout.created_at,
     )
+
+
+def disbursement_status(
+    uow_factory: FundingUnitOfWorkFactory, loan_id: str, borrower_id: str | None = None
+) -> DisbursementView:
+    """Where a loan's payout stands (``disbursement_view`` in a unit of work of its own);
+    NotFound for a loan with no payout, or another borrower's."""
+    with uow_factory() as uow:
+        view = disbursement_view(uow, loan_id, borrower_id)
+    if view is None:
+        raise NotFound(f"no disbursement for loan {loan_id}")
+    return view

@@ -261,7 +261,7 @@ def advance(uow: LendingUnitOfWork, desk: DisbursementDesk, payout: PayoutRecord
         _reroute(uow, desk, stores, payout, approvals)
     elif current and all(a.status == ApprovalStatus.APPROVED for a in current):
         loan = uow.loans.get(payout.loan_id, for_update=True)
-        _, funded = book_payout(uow, stores, desk.new_id, loan, payout)
+        _, funded = book_payout(uow, stores, desk.new_id, loan, payout, due_at=desk.now())
         stores.payouts.save(replace(funded, updated_at=desk.now()))
 
 
@@ -305,5 +305,6 @@ def _reroute(
         return
     moved = replace(payout, context={**context, "attempt": attempt}, updated_at=desk.now())
     place_on_plan(
-        uow, stores, desk.new_id, loan, choice.tranches, moved, new_loan=False, new_payout=False
-    )
+        uow, stores, desk.new_id, loan, choice.tranches, moved,
+        new_loan=False, new_payout=False, due_at=desk.now(),
+    )  # fmt: skip

@@ -4,8 +4,12 @@ payoff, shared by the HTTP API and the mobile web pages.
 Methods that move money are once-only (``Idempotency-Key``) and take a ``render``
 function turning their result into the plain response the caller wants to replay; they
 return ``Once`` (the response, whether it was a replay, and the result). Methods that
-queue outside calls (payout, SMS) return the outbox ids; call ``dispatch`` with them
-after the response is sent (a background job sends anything left with ``dispatch_due``).
+queue SMS notices return the outbox ids; call ``dispatch`` with them after the response
+is sent (a background job sends anything left with ``dispatch_due``).
+
+Signing queues the loan's payout in funding's outbox (``app.disbursement``): the
+disbursement worker (``app.disbursement_worker.run_cycle``) sends it, the rail's signed
+webhook settles it, and ``PayoutNotices`` tells the borrower.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class BorrowerJourney:
 
     # -- outside calls ------------------------------------------------------------
     def dispatch(self, outbox_ids: Sequence[str]) -> None:
-        """Send queued payouts and messages now; failures stay queued for a retry."""
+        """Send queued messages now; failures stay queued for a retry."""
         try:
             dispatch(self.ctx, outbox_ids)
         except Exception as exc:  # after the response: never let it surface to the borrower
@@ -110,7 +114,8 @@ class BorrowerJourney:
         ip_address: str = "",
         device_id: str = "",
     ) -> Once[SignedContract]:
-        """Sign (accept) a drafted contract: the loan is drawn and its payout queued."""
+        """Sign (accept) a drafted contract: the loan is drawn, routed to its funders and
+        its payout queued."""
         _contracts.check_can_sign(self.ctx, borrower_id)
         return run_once(
             self.ctx,

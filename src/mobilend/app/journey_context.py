@@ -1,5 +1,5 @@
 """Shared machinery of the borrower journey: what every use case needs, a lending use
-case run inside a journey transaction, once-only requests, and writing to the outbox.
+case run inside a journey transaction, once-only requests, and queueing notices.
 
 Once-only requests: a money-moving request carries a client key. The key is claimed in
 the same transaction that moves the money and stores the response, so a replay (even one
@@ -21,7 +21,8 @@ from typing import Any, Generic, Self, TypeVar
 
 from mobilend.app.notices import render_notice
 from mobilend.app.onboarding import Onboarding
-from mobilend.app.ports import Clock, DecisionEngine, MessageGateway, PaymentRail
+from mobilend.app.ports import Clock, DecisionEngine, MessageGateway
+from mobilend.app.ports_funding import FundingStores, funding_stores
 from mobilend.app.ports_journey import (
     JourneyUnitOfWork,
     JourneyUnitOfWorkFactory,
@@ -43,10 +44,10 @@ from mobilend.domain.errors import Conflict, Problem, ValidationFailed
 
 T = TypeVar("T")
 
-TOPIC_PAYOUT = "rail.payout"
 TOPIC_SMS = "notify.sms"
-#: The outbox topics the journey sends (the outbox table is shared with other features).
-JOURNEY_TOPICS = (TOPIC_PAYOUT, TOPIC_SMS)
+#: The outbox topics the journey sends (the outbox table is shared with other features;
+#: payouts leave through funding's own outbox, ``app.disbursement``).
+JOURNEY_TOPICS = (TOPIC_SMS,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,6 @@ class JourneyContext:
     cost_caps: CostCapPolicy
     onboarding: Onboarding
     decisions: DecisionEngine
-    rail: PaymentRail
     messages: MessageGateway
     settings: JourneySettings = field(default_factory=JourneySettings)
 
@@ -89,9 +89,10 @@ class JourneyContext:
 
 
 class _JoinedUnitOfWork:
-    """The lending repositories of an open journey transaction, handed to a lending use
-    case so its work commits with the journey's own: its ``commit`` leaves that to the
-    outer transaction, and leaving its block neither commits nor rolls back."""
+    """The lending (and funding) repositories of an open journey transaction, handed to a
+    lending use case so its work commits with the journey's own: its ``commit`` leaves
+    that to the outer transaction, and leaving its block neither commits nor rolls back.
+    ``funding`` goes along, so a draw is routed and its payout queued in that commit."""
 
     def __init__(self, outer: LendingUnitOfWork) -> None:
         self.products: ProductRepository = outer.products
@@ -100,6 +101,7 @@ class _JoinedUnitOfWork:
         self.loans: LoanRepository = outer.loans
         self.ledger: LedgerRepository = outer.ledger
         self.repayments: RepaymentRepository = outer.repayments
+        self.funding: FundingStores | None = funding_stores(outer)
 
     def __enter__(self) -> Self:
         return self
@@ -192,16 +194,34 @@ def run_once(
 # --------------------------------------------------------------------------- outbox
 
 
-def enqueue(
+def queue_notice(
     uow: JourneyUnitOfWork,
-    ctx: JourneyContext,
-    topic: str,
-    borrower_id: str | None,
-    payload: Mapping[str, Any],
-    idempotency_key: str,
+    new_id: Callable[[], str],
+    now: dt.datetime,
+    borrower_id: str,
+    kind: str,
+    params: Mapping[str, str],
 ) -> str:
-    message_id = ctx.new_id()
-    uow.outbox.add(OutboxMessage(message_id, topic, borrower_id, dict(payload), idempotency_key))
+    """Put a notice in the borrower's inbox and queue its SMS; returns the outbox id."""
+    text = render_notice(kind, params)
+    notification_id = new_id()
+    uow.notifications.add(
+        Notification(
+            notification_id=notification_id,
+            borrower_id=borrower_id,
+            kind=kind,
+            title_zh=text.title_zh,
+            title_en=text.title_en,
+            body_zh=text.body_zh,
+            body_en=text.body_en,
+            created_at=now,
+        )
+    )
+    message_id = new_id()
+    payload = {"notification_id": notification_id}
+    uow.outbox.add(
+        OutboxMessage(message_id, TOPIC_SMS, borrower_id, payload, f"sms-{notification_id}")
+    )
     return message_id
 
 
@@ -212,29 +232,8 @@ def notify(
     kind: str,
     params: Mapping[str, str],
 ) -> str:
-    """Put a notice in the borrower's inbox and queue its SMS; returns the outbox id."""
-    text = render_notice(kind, params)
-    notification_id = ctx.new_id()
-    uow.notifications.add(
-        Notification(
-            notification_id=notification_id,
-            borrower_id=borrower_id,
-            kind=kind,
-            title_zh=text.title_zh,
-            title_en=text.title_en,
-            body_zh=text.body_zh,
-            body_en=text.body_en,
-            created_at=ctx.now(),
-        )
-    )
-    return enqueue(
-        uow,
-        ctx,
-        TOPIC_SMS,
-        borrower_id,
-        {"notification_id": notification_id},
-        f"sms-{notification_id}",
-    )
+    """``queue_notice`` with the journey's ids and clock."""
+    return queue_notice(uow, ctx.new_id, ctx.now(), borrower_id, kind, params)
 
 
 def percent(rate: Decimal | str) -> str:

@@ -1,5 +1,6 @@
-"""Use cases: the borrower's loans (schedule, disbursement status) and paying them from
-the app — the installment due, a chosen amount, the full payoff, or a partial prepayment.
+"""Use cases: the borrower's loans (schedule, and the payout as funding's
+``disbursement_view`` tells it: pending / paid / failed) and paying them from the app —
+the installment due, a chosen amount, the full payoff, or a partial prepayment.
 
 Every payment is a once-only request (``run_once``): the client's key is claimed in the
 transaction that posts the payment, so a replay returns the first receipt and moves no
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mobilend.app.disbursement import DisbursementView, disbursement_view
 from mobilend.app.journey_context import JourneyContext, Once, joined, notify, run_once
-from mobilend.app.journey_outbox import refresh_disbursement
-from mobilend.app.ports_journey import Disbursement, DisbursementStatus, JourneyUnitOfWork
+from mobilend.app.ports_journey import JourneyUnitOfWork
 from mobilend.app.ports_lending import RepaymentRecord
 from mobilend.app.repayments import (
     RepaymentReceipt,
@@ -45,7 +46,8 @@ PAYMENT_KINDS = ("due", "amount", "payoff", "prepay")
 @dataclass(frozen=True, slots=True)
 class LoanView:
     loan: Loan
-    disbursement: Disbursement | None
+    #: The payout (None for a loan drawn without one, e.g. before payouts went through funding).
+    disbursement: DisbursementView | None
     contract_id: str | None
     as_of: dt.date
     #: What "pay the installment due" charges today (the next one may be paid early).
@@ -87,7 +89,7 @@ def loan_view(uow: JourneyUnitOfWork, loan: Loan, on: dt.date) -> LoanView:
     contract = uow.contracts.by_loan(loan.loan_id)
     return LoanView(
         loan=loan,
-        disbursement=uow.disbursements.get(loan.loan_id),
+        disbursement=disbursement_view(uow, loan.loan_id),
         contract_id=contract.contract_id if contract else None,
         as_of=on,
         due_now=due_now(loan, on),
@@ -96,14 +98,6 @@ def loan_view(uow: JourneyUnitOfWork, loan: Loan, on: dt.date) -> LoanView:
 
 
 def loans(ctx: JourneyContext, borrower_id: str) -> list[LoanView]:
-    with ctx.uow() as uow:
-        pending = [
-            d.loan_id
-            for d in uow.disbursements.for_borrower(borrower_id)
-            if d.status == DisbursementStatus.PENDING
-        ]
-    for loan_id in pending:
-        refresh_disbursement(ctx, loan_id)
     today = ctx.today()
     with ctx.uow() as uow:
         found = sorted(uow.loans.for_borrower(borrower_id), key=lambda x: x.loan_id, reverse=True)
@@ -111,10 +105,8 @@ def loans(ctx: JourneyContext, borrower_id: str) -> list[LoanView]:
 
 
 def loan(ctx: JourneyContext, borrower_id: str, loan_id: str) -> LoanView:
-    """One loan with its schedule; a pending payout is first checked with the rail."""
-    with ctx.uow() as uow:
-        _owned_loan(uow, borrower_id, loan_id)
-    refresh_disbursement(ctx, loan_id)
+    """One loan with its schedule and payout status. Reading never calls the rail: the
+    disbursement worker and the rail's webhook move the payout on."""
     with ctx.uow() as uow:
         return loan_view(uow, _owned_loan(uow, borrower_id, loan_id), ctx.today())
 
@@ -163,12 +155,11 @@ def _settle(
     key: str,
 ) -> PaymentOutcome:
     loan = _owned_loan(uow, borrower_id, loan_id)
-    disbursement = uow.disbursements.get(loan_id)
-    if disbursement is not None and disbursement.status != DisbursementStatus.PAID:
+    payout = disbursement_view(uow, loan_id)
+    if payout is not None and payout.status != "paid":
         raise DisbursementNotPaid(
             _text(
-                "放款尚未完成，暂不能还款",
-                f"the payout is {disbursement.status}; nothing to repay yet",
+                "放款尚未完成，暂不能还款", f"the payout is {payout.status}; nothing to repay yet"
             )
         )
     on = ctx.today()

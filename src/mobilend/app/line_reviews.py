@@ -133,7 +133,12 @@ class LineReviews:
                 try:
                     review = self.review(candidate, on)
                 except Exception as exc:  # one line's failure must not stop the others
-                    log.error("line review of %s failed: %s", candidate.line_id, exc)
+                    log.error(
+                        "line review of %s failed: %s: %s",
+                        candidate.line_id,
+                        type(exc).__name__,
+                        str(exc)[:200],
+                    )
                     summary = summary.add("failed")
                     continue
                 summary = summary.add(review.action if review is not None else None)
@@ -144,11 +149,12 @@ class LineReviews:
         decision = self._decide(candidate, on)
         if decision is None:
             return None
-        verdict = review_line(candidate.limit, decision, min_change=self.min_change)
         with self._uow() as uow:
             line = uow.lines.get(candidate.line_id, for_update=True)
             if line.status is not LineStatus.ACTIVE or line.is_expired_on(on):
                 return None  # changed since it was listed (frozen, closed): not ours to touch
+            previous = line.limit  # as locked now, should it have moved since the listing
+            verdict = review_line(previous, decision, min_change=self.min_change)
             action, new_limit = verdict.action, line.limit
             if action == LOWER:
                 # Never below what is drawn: the available amount simply drops to zero.
@@ -170,7 +176,7 @@ class LineReviews:
                 borrower_id=line.borrower_id,
                 reviewed_on=on,
                 action=action,
-                previous_limit=candidate.limit,
+                previous_limit=previous,
                 new_limit=new_limit,
                 decision_id=decision.decision_id,
                 decision_outcome=decision.outcome,

@@ -100,6 +100,7 @@ def draw_loan(
     score: int | None = None,
     score_band: str = "",
     region_code: str = "",
+    queued_at: dt.datetime | None = None,
 ) -> DrawResult:
     """Draw on a line: the loan, its schedule and its disbursement entries in one commit.
 
@@ -109,8 +110,9 @@ def draw_loan(
     When the unit of work has funding stores (the platform's does), the loan is routed
     to its funders (``score``, ``score_band`` and ``region_code`` inform the funders'
     rules), booked against the rail's in-transit account, and its payout queued in the
-    outbox — in the same commit (``app.disbursement.accept_offer``). Otherwise it is
-    booked as paid from the own pool at once.
+    outbox (due at ``queued_at``, the caller's now) — in the same commit
+    (``app.disbursement.accept_offer``). Otherwise it is booked as paid from the own
+    pool at once.
     """
     with uow_factory() as uow:
         line = uow.lines.get(line_id, for_update=True)
@@ -125,8 +127,9 @@ def draw_loan(
                 line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
             )  # fmt: skip
             accepted = accept_offer(
-                uow, new_id, loan, score=score, score_band=score_band, region_code=region_code
-            )
+                uow, new_id, loan, score=score, score_band=score_band,
+                region_code=region_code, queued_at=queued_at,
+            )  # fmt: skip
             uow.commit()
             return DrawResult(
                 loan, offer, accepted.entries, accepted.payout.status, accepted.tranches

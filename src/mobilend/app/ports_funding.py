@@ -381,6 +381,14 @@ class PayoutAccounts(Protocol):
         ...
 
 
+class PayoutOutcomeListener(Protocol):
+    """Told of every payout that became final (``paid``, or ``failed`` with its loan
+    cancelled), inside the transaction that made it so: whatever it writes (a notice to
+    the borrower, say) commits with the outcome, or not at all."""
+
+    def __call__(self, uow: LendingUnitOfWork, payout: PayoutRecord) -> None: ...
+
+
 class RailEvent(Protocol):
     """What a verified rail callback (or a status answer) tells about one transaction."""
 

@@ -1,9 +1,10 @@
-"""Storage ports of the borrower journey: credit applications, e-contracts, disbursements,
-notifications, the outbox and idempotency records.
+"""Storage ports of the borrower journey: credit applications, e-contracts,
+notifications, the outbox of the journey's messages and idempotency records.
 
 A ``JourneyUnitOfWork`` is one database transaction over these repositories *and* the
-lending core's (it is a ``LendingUnitOfWork``), so signing a contract, drawing the loan,
-posting its ledger entries and recording the disbursement commit together.
+lending core's and funding's (it is a ``FundingUnitOfWork``), so signing a contract,
+drawing the loan, routing it to its funders, posting its ledger entries and queueing its
+payout commit together. The payout itself is funding's (``app.disbursement``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from mobilend.app.ports import DecisionReason
-from mobilend.app.ports_lending import LendingUnitOfWork
+from mobilend.app.ports_funding import FundingUnitOfWork
 from mobilend.domain.money import Money
 
 # --------------------------------------------------------------------------- records
@@ -72,28 +73,6 @@ class LoanContract:
     loan_id: str | None = None
 
 
-class DisbursementStatus:
-    PENDING = "pending"
-    PAID = "paid"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Disbursement:
-    """The payout of one loan to the borrower's card, as far as the rail has told us."""
-
-    loan_id: str
-    borrower_id: str
-    contract_id: str
-    amount: Money
-    status: str  # pending | paid | failed
-    idempotency_key: str
-    requested_at: dt.datetime
-    updated_at: dt.datetime
-    rail_reference: str = ""
-    failure_code: str = ""
-
-
 @dataclass(frozen=True, slots=True)
 class Notification:
     """A message sent (or being sent) to a borrower: what their inbox shows."""
@@ -117,7 +96,7 @@ class OutboxMessage:
     """A call to the outside world, written in the transaction that decided it."""
 
     message_id: str
-    topic: str  # rail.payout | notify.sms
+    topic: str  # notify.sms
     borrower_id: str | None
     payload: Mapping[str, Any]  # ids only: never personal data
     idempotency_key: str
@@ -171,20 +150,6 @@ class ContractRepository(Protocol):
     def by_loan(self, loan_id: str) -> LoanContract | None: ...
 
 
-class DisbursementRepository(Protocol):
-    def add(self, disbursement: Disbursement) -> None: ...
-
-    def get(self, loan_id: str, *, for_update: bool = False) -> Disbursement | None: ...
-
-    def save(self, disbursement: Disbursement) -> None: ...
-
-    def for_borrower(self, borrower_id: str) -> list[Disbursement]: ...
-
-    def pending(self, limit: int = 100) -> list[Disbursement]:
-        """Oldest pending payouts first."""
-        ...
-
-
 class NotificationRepository(Protocol):
     def add(self, notification: Notification) -> None: ...
 
@@ -229,13 +194,20 @@ class IdempotencyRepository(Protocol):
     def complete(self, key: str, scope: str, response: Mapping[str, Any]) -> None: ...
 
 
-class JourneyUnitOfWork(LendingUnitOfWork, Protocol):
+class PayeeCards(Protocol):
+    def card_tail(self, borrower_id: str) -> str:
+        """The last four digits of the card the borrower is paid to ('' when unknown),
+        read in the unit of work's own transaction."""
+        ...
+
+
+class JourneyUnitOfWork(FundingUnitOfWork, Protocol):
     applications: CreditApplicationRepository
     contracts: ContractRepository
-    disbursements: DisbursementRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
+    payees: PayeeCards
 
 
 class JourneyUnitOfWorkFactory(Protocol):

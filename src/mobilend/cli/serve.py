@@ -6,6 +6,8 @@ API (entry points stay independent) and ``--workers`` can start several processe
 
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -24,6 +26,7 @@ def serve_command(
     ),
 ) -> None:
     """启动借款人服务 / Serve the borrower API (OpenAPI at /docs) and web app."""
+    _default_public_url(host, port)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -33,3 +36,18 @@ def serve_command(
         access_log=access_log,
         timeout_graceful_shutdown=5,
     )
+
+
+def _default_public_url(host: str, port: int) -> None:
+    """Where the payment gateway and partner banks call back, when not configured: this
+    host and port (a wildcard address is reached through the loopback). Put in the
+    environment, so every worker process started by uvicorn sees it."""
+    from mobilend.config import get_settings
+
+    if get_settings().public_url:
+        return
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in reachable:
+        reachable = f"[{reachable}]"
+    os.environ["MOBILEND_PUBLIC_URL"] = f"http://{reachable}:{port}"
+    get_settings.cache_clear()

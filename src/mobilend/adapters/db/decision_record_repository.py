@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db.risk_tables import decisions
+from mobilend.adapters.vault import FieldVault
 from mobilend.app.ports import PiiVault
 from mobilend.domain.money import Money
 from mobilend.risk.records import canonical_json
@@ -176,3 +177,38 @@ class SqlDecisionRecordStore:
                 .group_by(d.arm, d.outcome)
             ).all()
         return {(arm, outcome): int(n) for arm, outcome, n in rows}
+
+
+def rotate_decision_records(engine: sa.Engine, vault: FieldVault, *, batch_size: int = 200) -> int:
+    """Re-seal every record not sealed under the vault's current key; returns rows changed.
+
+    Short batches (rows locked, others skipped), so it runs beside live traffic; run it
+    until it returns 0, then retire the old key. The plain record, and so its SHA-256,
+    does not change.
+    """
+    prefix = vault.current_key_id + ":"
+    sealed_id = decisions.c.record[("applicant", "national_id")].astext
+    stale = sa.not_(sa.func.starts_with(sealed_id, prefix))
+    changed, last_id = 0, ""
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(decisions.c.id, decisions.c.record, decisions.c.record_sha256)
+                .where(stale, decisions.c.id > last_id)
+                .order_by(decisions.c.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return changed
+            for row in rows:
+                record = open_record(row.record, vault)
+                if _sha256(record) != row.record_sha256:
+                    raise DecisionRecordTampered(f"decision {row.id}: stored record was altered")
+                conn.execute(
+                    decisions.update()
+                    .where(decisions.c.id == row.id)
+                    .values(record=seal_record(record, vault))
+                )
+            changed += len(rows)
+            last_id = rows[-1].id

@@ -1,5 +1,6 @@
 """PostgreSQL repositories of the borrower journey, and its unit of work: the lending
-core's transaction with the journey's repositories bound to the same connection.
+core's and funding's transaction (``SqlFundingUnitOfWork``) with the journey's
+repositories bound to the same connection.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
-from mobilend.adapters.db.journey_tables import (
-    credit_applications,
-    disbursements,
-    loan_contracts,
-    notifications,
+from mobilend.adapters.db.funding_repository import (
+    SqlFundingUnitOfWork,
+    SqlFundingUnitOfWorkFactory,
 )
-from mobilend.adapters.db.lending_repository import SqlLendingUnitOfWork
-from mobilend.app.ports import DecisionReason
+from mobilend.adapters.db.journey_tables import credit_applications, loan_contracts, notifications
+from mobilend.app.onboarding_pii import BANK_CARD
+from mobilend.app.ports import DecisionReason, PiiVault
 from mobilend.app.ports_journey import (
     CreditApplication,
-    Disbursement,
     IdempotencyRecord,
     LoanContract,
     Notification,
@@ -196,80 +196,6 @@ class SqlContractRepository:
             sa.select(loan_contracts).where(loan_contracts.c.loan_id == loan_id)
         ).first()
         return _contract_from_row(row) if row is not None else None
-
-
-# --------------------------------------------------------------------------- disbursements
-
-
-def _disbursement_from_row(row: sa.Row[Any]) -> Disbursement:
-    return Disbursement(
-        loan_id=row.loan_id,
-        borrower_id=row.borrower_id,
-        contract_id=row.contract_id,
-        amount=Money.from_minor(row.amount, row.currency),
-        status=row.status,
-        idempotency_key=row.idempotency_key,
-        requested_at=row.requested_at,
-        updated_at=row.updated_at,
-        rail_reference=row.rail_reference,
-        failure_code=row.failure_code,
-    )
-
-
-def _disbursement_values(d: Disbursement) -> dict[str, Any]:
-    return {
-        "borrower_id": d.borrower_id,
-        "contract_id": d.contract_id,
-        "amount": d.amount.to_minor(),
-        "currency": d.amount.currency,
-        "status": d.status,
-        "idempotency_key": d.idempotency_key,
-        "rail_reference": d.rail_reference,
-        "failure_code": d.failure_code,
-        "requested_at": d.requested_at,
-        "updated_at": d.updated_at,
-    }
-
-
-class SqlDisbursementRepository:
-    def __init__(self, conn: sa.Connection) -> None:
-        self._conn = conn
-
-    def add(self, disbursement: Disbursement) -> None:
-        self._conn.execute(
-            disbursements.insert().values(
-                loan_id=disbursement.loan_id, **_disbursement_values(disbursement)
-            )
-        )
-
-    def get(self, loan_id: str, *, for_update: bool = False) -> Disbursement | None:
-        query = sa.select(disbursements).where(disbursements.c.loan_id == loan_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
-        return _disbursement_from_row(row) if row is not None else None
-
-    def save(self, disbursement: Disbursement) -> None:
-        self._conn.execute(
-            disbursements.update()
-            .where(disbursements.c.loan_id == disbursement.loan_id)
-            .values(**_disbursement_values(disbursement))
-        )
-
-    def for_borrower(self, borrower_id: str) -> list[Disbursement]:
-        rows = self._conn.execute(
-            sa.select(disbursements)
-            .where(disbursements.c.borrower_id == borrower_id)
-            .order_by(disbursements.c.requested_at)
-        )
-        return [_disbursement_from_row(r) for r in rows]
-
-    def pending(self, limit: int = 100) -> list[Disbursement]:
-        rows = self._conn.execute(
-            sa.select(disbursements)
-            .where(disbursements.c.status == "pending")
-            .order_by(disbursements.c.requested_at)
-            .limit(limit)
-        )
-        return [_disbursement_from_row(r) for r in rows]
 
 
 # --------------------------------------------------------------------------- notifications
@@ -465,34 +391,61 @@ class SqlIdempotencyRepository:
         )
 
 
+# --------------------------------------------------------------------------- payee cards
+
+
+class SqlPayeeCards:
+    """The tail of a borrower's verified card, opened with the PII vault on the unit of
+    work's own connection (no second connection while its transaction holds locks)."""
+
+    def __init__(self, conn: sa.Connection, vault: PiiVault | None) -> None:
+        self._conn = conn
+        self._vault = vault
+
+    def card_tail(self, borrower_id: str) -> str:
+        if self._vault is None:
+            return ""
+        b = onboarding_tables.borrowers
+        sealed = self._conn.execute(
+            sa.select(b.c.bank_card_enc).where(b.c.id == borrower_id)
+        ).scalar_one_or_none()
+        return self._vault.decrypt(BANK_CARD, sealed)[-4:] if sealed else ""
+
+
 # --------------------------------------------------------------------------- unit of work
 
 
-class SqlJourneyUnitOfWork(SqlLendingUnitOfWork):
-    """One transaction over the lending core's and the journey's repositories."""
+class SqlJourneyUnitOfWork(SqlFundingUnitOfWork):
+    """One transaction over the lending core's, funding's and the journey's repositories.
+    ``vault`` opens the card tail a payout notice names (without it: no tail)."""
 
     applications: SqlCreditApplicationRepository
     contracts: SqlContractRepository
-    disbursements: SqlDisbursementRepository
     notifications: SqlNotificationRepository
     outbox: SqlOutboxRepository
     idempotency: SqlIdempotencyRepository
+    payees: SqlPayeeCards
+
+    def __init__(self, engine: sa.Engine, vault: PiiVault | None = None) -> None:
+        super().__init__(engine)
+        self._vault = vault
 
     def __enter__(self) -> Self:
         super().__enter__()
         conn = self.connection
         self.applications = SqlCreditApplicationRepository(conn)
         self.contracts = SqlContractRepository(conn)
-        self.disbursements = SqlDisbursementRepository(conn)
         self.notifications = SqlNotificationRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
+        self.payees = SqlPayeeCards(conn, self._vault)
         return self
 
 
-class SqlJourneyUnitOfWorkFactory:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
+class SqlJourneyUnitOfWorkFactory(SqlFundingUnitOfWorkFactory):
+    def __init__(self, engine: sa.Engine, vault: PiiVault | None = None) -> None:
+        super().__init__(engine)
+        self.vault = vault
 
     def __call__(self) -> SqlJourneyUnitOfWork:
-        return SqlJourneyUnitOfWork(self.engine)
+        return SqlJourneyUnitOfWork(self.engine, self.vault)

@@ -1,5 +1,6 @@
 """Borrower-journey tables (migration ``0004_journey``): credit applications and their
-decisions, e-contracts, disbursements and the notification inbox.
+decisions, e-contracts and the notification inbox. (Payouts are funding's
+``loan_payouts``; the journey's own ``disbursements`` table went in ``0008``.)
 
 Every table carries ``borrower_id`` (the future shard key). A signed contract is
 immutable: the database refuses to update or delete it.
@@ -14,7 +15,6 @@ from mobilend.adapters.db.tables import RATE, metadata
 
 APPLICATION_OUTCOMES = ("approve", "decline", "refer")
 CONTRACT_STATUSES = ("draft", "signed")
-DISBURSEMENT_STATUSES = ("pending", "paid", "failed")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 
 
@@ -85,28 +85,6 @@ loan_contracts = sa.Table(
         name="signed_has_loan",
     ),
     sa.Index("ix_loan_contracts_borrower_id_created_at", "borrower_id", "created_at"),
-)
-
-disbursements = sa.Table(
-    "disbursements",
-    metadata,
-    sa.Column("loan_id", sa.Text, sa.ForeignKey("loans.id"), primary_key=True),
-    _borrower(),
-    sa.Column("contract_id", sa.Text, sa.ForeignKey("loan_contracts.id"), nullable=False),
-    sa.Column("amount", sa.BigInteger, nullable=False),
-    _currency(),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("idempotency_key", sa.Text, nullable=False, unique=True),
-    sa.Column("rail_reference", sa.Text, nullable=False, server_default=""),
-    sa.Column("failure_code", sa.Text, nullable=False, server_default=""),
-    _instant("requested_at", nullable=False),
-    _instant("updated_at", nullable=False),
-    sa.CheckConstraint(_in("status", DISBURSEMENT_STATUSES), name="status_known"),
-    sa.CheckConstraint("amount > 0", name="amount_positive"),
-    sa.Index("ix_disbursements_borrower_id", "borrower_id"),
-    sa.Index(
-        "ix_disbursements_pending", "requested_at", postgresql_where=sa.text("status = 'pending'")
-    ),
 )
 
 notifications = sa.Table(

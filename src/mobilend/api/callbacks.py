@@ -1,0 +1,165 @@
+"""Callbacks from the outside world: the payment rail's payout outcomes and partner
+banks' funding decisions, each a signed webhook (``X-Timestamp`` + ``X-Signature``, the
+HMAC-SHA256 of ``<timestamp>.<raw body>`` with the shared gateway secret).
+
+A callback whose signature or timestamp does not check out is refused (401) and changes
+nothing. A verified one is applied once (``app.disbursement.apply_rail_event``,
+``app.funding_approvals.record_partner_decision``) and answered 200 with what became of
+it — duplicates, stale or non-final events, and events about payouts we never made
+included (the latter recorded for operators), so the sender stops retrying.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Header, Request
+from fastapi.concurrency import run_in_threadpool
+
+from mobilend.adapters.funders.http_partner import verify_partner_webhook
+from mobilend.adapters.rails.http_rail import verify_webhook
+from mobilend.adapters.webhook_signature import InvalidWebhook
+from mobilend.api.deps import journey_of
+from mobilend.api.errors import error_responses
+from mobilend.api.schemas import CallbackOut
+from mobilend.app.disbursement import DisbursementDesk, apply_rail_event
+from mobilend.app.funding_approvals import record_partner_decision
+from mobilend.app.ports_funding import PartnerDecision
+from mobilend.domain.errors import DomainError, NotFound
+
+log = logging.getLogger("mobilend.api.callbacks")
+
+router = APIRouter(prefix="/callbacks", tags=["callbacks 回调"])
+
+#: Outcomes after which the borrower has a new notice to be sent.
+NOTICE_OUTCOMES = frozenset({"paid", "cancelled", "recorded_declined"})
+
+
+class CallbackRefused(DomainError):
+    """The callback is not authentic or not fresh (401), or not well-formed (400)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"回调未通过校验 (callback refused: {reason})")
+        self.code = "malformed_callback" if reason.startswith("bad_") else "invalid_signature"
+
+
+Signature = Annotated[
+    str | None,
+    Header(alias="X-Signature", description="`sha256=<hex>` HMAC of `<X-Timestamp>.<body>`"),
+]
+Timestamp = Annotated[
+    str | None, Header(alias="X-Timestamp", description="Unix seconds when it was signed")
+]
+
+
+def _signed_body(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["event_id", "data"],
+                    "properties": {"event_id": {"type": "string"}, **event},
+                }
+            }
+        },
+    }
+
+
+RAIL_EVENT = _signed_body(
+    {
+        "type": {"type": "string", "examples": ["payout.succeeded", "payout.failed"]},
+        "sequence": {"type": "integer"},
+        "attempt": {"type": "integer"},
+        "final": {"type": "boolean"},
+        "created_at": {"type": "string"},
+        "data": {"type": "object", "description": "The transaction as the rail sees it"},
+    }
+)
+PARTNER_EVENT = _signed_body(
+    {
+        "type": {"type": "string", "examples": ["approval.decided"]},
+        "data": {"type": "object", "description": "The partner's decision on one request"},
+    }
+)
+
+
+def _desk(request: Request) -> DisbursementDesk:
+    desk = getattr(request.app.state.container, "disbursement", None)
+    if not isinstance(desk, DisbursementDesk):
+        raise NotFound("本服务不接收放款回调 (no payouts are made here)")
+    return desk
+
+
+def _secret(request: Request) -> str:
+    secret: str = request.app.state.container.settings.gateway_secret.get_secret_value()
+    return secret
+
+
+@router.post(
+    "/rail",
+    response_model=CallbackOut,
+    summary="Payment rail: a payout's outcome 放款结果回调",
+    description="Signed webhook of the payment gateway. A final `payout.succeeded` settles "
+    "the payout (in transit → the funders' cash); a final `payout.failed` cancels the loan, "
+    "reverses its entries and restores the credit line. Applied once per event id.",
+    responses=error_responses(400, 401),
+    openapi_extra={"requestBody": RAIL_EVENT},
+)
+async def rail_callback(
+    request: Request,
+    background: BackgroundTasks,
+    _signature: Signature = None,
+    _timestamp: Timestamp = None,
+) -> CallbackOut:
+    body = await request.body()
+    desk = _desk(request)
+    try:
+        event = verify_webhook(request.headers, body, _secret(request))
+    except InvalidWebhook as exc:
+        log.warning("rail callback refused: %s", exc.reason)
+        raise CallbackRefused(exc.reason) from None
+    outcome = await run_in_threadpool(apply_rail_event, desk, event)
+    if outcome == "unknown_payout":
+        log.warning("rail callback for an unknown payout recorded: event %s", event.event_id)
+    if outcome in NOTICE_OUTCOMES:
+        background.add_task(journey_of(request).dispatch_due)
+    return CallbackOut(outcome=outcome)
+
+
+@router.post(
+    "/partner",
+    response_model=CallbackOut,
+    summary="Partner bank: its funding decision 资金方审批回调",
+    description="Signed webhook of a partner bank deciding on its share of a loan. The "
+    "decision is recorded once and never overridden; a decline sends the loan to the next "
+    "eligible funder.",
+    responses=error_responses(400, 401),
+    openapi_extra={"requestBody": PARTNER_EVENT},
+)
+async def partner_callback(
+    request: Request,
+    background: BackgroundTasks,
+    _signature: Signature = None,
+    _timestamp: Timestamp = None,
+) -> CallbackOut:
+    body = await request.body()
+    desk = _desk(request)
+    try:
+        event = verify_partner_webhook(request.headers, body, _secret(request))
+    except InvalidWebhook as exc:
+        log.warning("partner callback refused: %s", exc.reason)
+        raise CallbackRefused(exc.reason) from None
+    decision = PartnerDecision(
+        event.request_id,
+        event.status,
+        event.partner_reference,
+        event.reason_code,
+        event.approved_amount,
+    )
+    outcome = await run_in_threadpool(record_partner_decision, desk, decision, "callback")
+    if outcome in NOTICE_OUTCOMES:
+        background.add_task(journey_of(request).dispatch_due)
+    return CallbackOut(outcome=outcome)
