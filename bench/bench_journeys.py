@@ -120,6 +120,9 @@ def start(database_url: str, workers: int, var_dir: Path) -> Processes:
         "MOBILEND_GATEWAY_SECRET": SECRET,
         "MOBILEND_DECISION_ENGINE": "basic",
         "MOBILEND_VAR_DIR": str(var_dir),
+        # The gateway runs apart, so say who sends payouts: the service's own thread
+        # (the rail calls back ``serve``'s address, which it fills in from --port).
+        "MOBILEND_DISBURSEMENT_WORKER": "service",
     }
     children.append(
         subprocess.Popen(

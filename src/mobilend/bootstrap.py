@@ -497,7 +497,13 @@ def build_servicing_runtime(
         messages = HttpMessageGateway(settings.sms_gateway_url, secret, timeout=3.0, retries=1)
         closers.append(messages.close)
     if rail is None and settings.payment_gateway_url:
-        rail = build_http_rail(settings.payment_gateway_url, secret, retries=1)
+        rail = build_http_rail(
+            settings.payment_gateway_url,
+            secret,
+            retries=1,
+            # Payouts sent from here settle by webhook to the service, when it is known.
+            callback_url=callback_address(settings.public_url, RAIL_CALLBACK_PATH),
+        )
         closers.append(rail.close)
     desk = build_servicing(
         lending,

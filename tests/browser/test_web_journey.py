@@ -89,6 +89,8 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     page.get_by_test_id("loan-card").click()
     loan_url = page.url
     expect(page.get_by_test_id("loan-status")).to_have_attribute("data-status", "active")
+    # The payout as funding settled it (the rail's webhook to the service).
+    expect(page.get_by_test_id("payout-status")).to_have_attribute("data-status", "paid")
     expect(page.get_by_test_id("loan-apr")).to_have_text(f"{apr_shown * 100:.2f}%")
     assert sum(column(page, "[data-testid=loan-schedule]", ".principal")) == Decimal("3000.00")
     assert_apr_most_prominent(page)

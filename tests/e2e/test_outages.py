@@ -1,5 +1,6 @@
 """When a gateway is down: sign-in codes fail cleanly (503, nothing recorded, ask again at
-once); a payout waits in the outbox, pending, and goes out once the rail is back."""
+once); a payout waits in funding's outbox, pending, and the disbursement worker sends it
+once the rail is back."""
 
 from __future__ import annotations
 

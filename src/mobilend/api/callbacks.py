@@ -36,12 +36,17 @@ router = APIRouter(prefix="/callbacks", tags=["callbacks 回调"])
 NOTICE_OUTCOMES = frozenset({"paid", "cancelled", "recorded_declined"})
 
 
+#: ``InvalidWebhook`` reasons of a body that was signed but is not one we understand.
+MALFORMED = frozenset({"bad_json", "bad_payload"})
+
+
 class CallbackRefused(DomainError):
     """The callback is not authentic or not fresh (401), or not well-formed (400)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"回调未通过校验 (callback refused: {reason})")
-        self.code = "malformed_callback" if reason.startswith("bad_") else "invalid_signature"
+        malformed = reason.partition(":")[0] in MALFORMED
+        self.code = "malformed_callback" if malformed else "invalid_signature"
 
 
 Signature = Annotated[

@@ -4,9 +4,8 @@
 caught up in order, see ``app.servicing.business_dates``) and defers one
 ``eod.run_partition`` per partition; any worker takes them. Each partition ages its
 loans, then scores them and plans their reminders and debits for the next day. The
-partition that finds
-every partition done defers ``eod.close_business_date``, which syncs credit-line freezes,
-refunds what closed loans still hold, marks the date closed,
+partition that finds every partition done defers ``eod.close_business_date``, which
+syncs credit-line freezes, refunds what closed loans still hold, marks the date closed,
 wakes the senders, and asks for the next date when the target lies further ahead.
 
 Asking for a date while another runs also asks again for the running date's partitions:
