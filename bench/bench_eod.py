@@ -43,9 +43,9 @@ GENERATE = [
         rules, annual_rate, penalty_rate, penalty_grace_days, day_count, method, rounding,
         disbursed_on, accrued_through, outstanding_principal)
     SELECT 'L' || lpad(g::text, 8, '0'), 'B' || lpad(g::text, 8, '0'), 'BENCH',
-           100000 + (g * 7919) % 1900000, 'CNY', 'active', '{}', '{}',
+           100000 + (g::bigint * 7919) % 1900000, 'CNY', 'active', '{}', '{}',
            0.12 + (g % 13) * 0.01, 0.18, 3, 'ACT/360', 'equal-principal', 'half-up',
-           :d - 1 - (g % 300), :d - 1, 100000 + (g * 7919) % 1900000
+           :d - 1 - (g % 300), :d - 1, 100000 + (g::bigint * 7919) % 1900000
     FROM generate_series(1, :n) g
     """,
     # Twelve monthly installments, equal principal (the last takes the remainder), interest
