@@ -16,7 +16,16 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Route, compile_path
 
 from mobilend.adapters.vault import install_log_redaction
-from mobilend.api import auth, callbacks, lines, loans, notifications, profile, repayments
+from mobilend.api import (
+    auth,
+    callbacks,
+    lines,
+    loans,
+    notifications,
+    ops_routes,
+    profile,
+    repayments,
+)
 from mobilend.api.errors import (
     ERROR_STATUSES,
     error_body,
@@ -63,6 +72,7 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         repayments.router,
         notifications.router,
         callbacks.router,
+        ops_routes.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

@@ -11,5 +11,6 @@ from mobilend.cli import (
     model,  # noqa: F401
     schedule,  # noqa: F401
     serve,  # noqa: F401
+    staff,  # noqa: F401
     worker,  # noqa: F401
 )

@@ -172,3 +172,18 @@ register_dispatcher("servicing.refunds", _refunds)
 register_dispatcher("funding.payouts", _payouts)
 # 01:00 in Shanghai, once the rail's statement of the previous day is final.
 register_periodic("funding.reconcile", "0 17 * * *", _reconcile)
+
+
+def _line_reviews(wired: ServicingRuntime) -> Any:
+    """Re-score active lines of the business date that just ended (``app.line_reviews``):
+    lower or freeze where risk rose; higher offers wait for the borrower's consent."""
+    from mobilend.bootstrap_risk import run_line_reviews
+    from mobilend.jobs.eod import previous_business_date
+
+    day = previous_business_date(wired.lending.clock.now())
+    summary = run_line_reviews(day)
+    return {"business_date": day.isoformat(), "summary": str(summary)}
+
+
+# 02:00 in Shanghai, after end of day has aged the portfolio.
+register_periodic("risk.line_reviews", "0 18 * * *", _line_reviews)
