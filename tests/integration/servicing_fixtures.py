@@ -9,6 +9,7 @@ an encrypted phone and card like onboarding leaves them. ``Jobs`` runs the real 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -265,16 +266,31 @@ class Jobs:
         # would run beside the test's own jobs.
         registry = queue_app.periodic_registry
         schedules, registry.periodic_tasks = registry.periodic_tasks, {}
+        failures: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                queue_app.run_worker(
+                    queues=list(queues),
+                    wait=False,
+                    install_signal_handlers=False,
+                    listen_notify=False,
+                    concurrency=1,
+                )
+            except BaseException as exc:  # handed to the test's thread below
+                failures.append(exc)
+
+        # In a thread of its own: the worker starts its own event loop, which asyncio
+        # refuses in a thread where one already runs (Playwright's sync API leaves one
+        # in the test thread when browser tests ran earlier in the same process).
+        worker = threading.Thread(target=run, name="test-worker")
         try:
-            queue_app.run_worker(
-                queues=list(queues),
-                wait=False,
-                install_signal_handlers=False,
-                listen_notify=False,
-                concurrency=1,
-            )
+            worker.start()
+            worker.join()
         finally:
             registry.periodic_tasks = schedules
+        if failures:
+            raise failures[0]
         self.runs += 1
 
     def run_date(self, business_date: dt.date, partitions: int | None = None) -> None:
