@@ -19,6 +19,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from tests.e2e.journey_client import Service
+from tests.integration.sandbox_fixtures import wait_until
 from tests.lending_scenarios import assert_ledger_consistent
 
 pytestmark = pytest.mark.db
@@ -193,6 +194,15 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     postings = postings_by_account(service.engine, loan_id)
     assert postings[IN_TRANSIT] == [-600_000, 600_000]
     assert postings["cash:own_pool"] == [-600_000]
+
+    # The notice the settlement left goes out by SMS, naming the card's last four digits.
+    def disbursed_notice() -> dict[str, str] | None:
+        items = me.ok(me.get("/api/v1/notifications"))["items"]
+        found = [n for n in items if n["kind"] == "loan_disbursed" and n["status"] == "sent"]
+        return found[0] if found else None
+
+    notice = wait_until(disbursed_notice, timeout=10)
+    assert identity.bank_card[-4:] in notice["body_zh"]
     regular = [s for s in loan["schedule"] if s["kind"] == "regular"]
     assert [fen(s["principal"]) for s in regular] == [fen(i["principal"]) for i in installments]
     assert_ledger_balanced(service, loan_id)

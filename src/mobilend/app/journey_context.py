@@ -220,8 +220,11 @@ def queue_notice(
     message_id = new_id()
     payload = {"notification_id": notification_id}
     uow.outbox.add(
-        OutboxMessage(message_id, TOPIC_SMS, borrower_id, payload, f"sms-{notification_id}")
-    )
+        OutboxMessage(
+            message_id, TOPIC_SMS, borrower_id, payload, f"sms-{notification_id}",
+            next_attempt_at=now,
+        )
+    )  # fmt: skip
     return message_id
 
 

@@ -102,6 +102,8 @@ class OutboxMessage:
     idempotency_key: str
     attempts: int = 0
     status: str = "pending"  # pending | sent | dead
+    #: When it falls due, by the clock the sender claims with (None: the store's clock).
+    next_attempt_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

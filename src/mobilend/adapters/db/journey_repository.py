@@ -280,6 +280,7 @@ def _outbox_from_row(row: sa.Row[Any]) -> OutboxMessage:
         idempotency_key=row.idempotency_key,
         attempts=row.attempts,
         status=row.status,
+        next_attempt_at=row.next_attempt_at,
     )
 
 
@@ -288,17 +289,18 @@ class SqlOutboxRepository:
         self._conn = conn
 
     def add(self, message: OutboxMessage) -> None:
-        self._conn.execute(
-            t.outbox.insert().values(
-                id=message.message_id,
-                topic=message.topic,
-                borrower_id=message.borrower_id,
-                payload=_json(dict(message.payload)),
-                idempotency_key=message.idempotency_key,
-                status=message.status,
-                attempts=message.attempts,
-            )
-        )
+        values: dict[str, Any] = {
+            "id": message.message_id,
+            "topic": message.topic,
+            "borrower_id": message.borrower_id,
+            "payload": _json(dict(message.payload)),
+            "idempotency_key": message.idempotency_key,
+            "status": message.status,
+            "attempts": message.attempts,
+        }
+        if message.next_attempt_at is not None:
+            values["next_attempt_at"] = message.next_attempt_at
+        self._conn.execute(t.outbox.insert().values(**values))
 
     def claim(self, message_ids: Sequence[str], topics: Sequence[str]) -> list[OutboxMessage]:
         if not message_ids:
