@@ -237,3 +237,40 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None  # HTTP-date form: ignore, the backoff is enough
+
+
+class SignedGatewayClient:
+    """Base of the adapters that call one outside system over HTTP and receive its signed
+    callbacks: holds the shared secret, the callback URL and a ``ResilientHttp``."""
+
+    #: Name in logs and errors; the adapter's own default number of retries.
+    service_name: str = "gateway"
+    default_retries: int = 3
+
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        timeout: float = 5.0,
+        retries: int | None = None,
+        *,
+        callback_url: str = "",
+        backoff: Backoff | None = None,
+        breaker: CircuitBreaker | None = None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.secret = secret
+        self.callback_url = callback_url
+        self.http = ResilientHttp(
+            base_url,
+            name=self.service_name,
+            timeout=timeout,
+            retries=self.default_retries if retries is None else retries,
+            backoff=backoff,
+            breaker=breaker,
+            client=client,
+            sleep=sleep,
+            rng=rng,
+        )

@@ -69,18 +69,10 @@ from mobilend.domain.schedules import Schedule
 from mobilend.domain.terms import LoanTerms
 
 __all__ = [
-    "ONE_DAY",
-    "BackdatedOperation",
-    "IdFactory",
-    "InstallmentKind",
-    "InstallmentState",
-    "InstallmentStatus",
-    "Loan",
-    "LoanNotActive",
-    "LoanStatus",
-    "RepaymentResult",
+    "ONE_DAY", "BackdatedOperation", "IdFactory", "InstallmentKind", "InstallmentState",
+    "InstallmentStatus", "Loan", "LoanNotActive", "LoanStatus", "RepaymentResult",
     "ServicingRules",
-]
+]  # fmt: skip
 
 _T = TypeVar("_T")
 

@@ -9,19 +9,13 @@ that request can still be read with ``approval_status`` or arrive by callback.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from mobilend.adapters.http_resilience import (
-    Backoff,
-    CircuitBreaker,
-    ResilientHttp,
+    SignedGatewayClient,
     UnexpectedResponse,
 )
 from mobilend.adapters.webhook_signature import (
@@ -100,36 +94,11 @@ def verify_partner_webhook(
         raise InvalidWebhook(f"bad_payload: {exc}") from None
 
 
-class HttpPartnerBank:
+class HttpPartnerBank(SignedGatewayClient):
     """``PartnerBank`` backed by one partner institution's HTTP API."""
 
-    def __init__(
-        self,
-        base_url: str,
-        secret: str,
-        timeout: float = 5.0,
-        retries: int = 2,
-        *,
-        callback_url: str = "",
-        backoff: Backoff | None = None,
-        breaker: CircuitBreaker | None = None,
-        client: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.secret = secret
-        self.callback_url = callback_url
-        self.http = ResilientHttp(
-            base_url,
-            name="partner-bank",
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            breaker=breaker,
-            client=client,
-            sleep=sleep,
-            rng=rng,
-        )
+    service_name = "partner-bank"
+    default_retries = 2
 
     def request_approval(self, request: PartnerApprovalRequest) -> PartnerAck:
         body: dict[str, Any] = {

@@ -10,18 +10,12 @@ Delivery receipts arrive by signed webhook (``verify_receipt_webhook``) or by po
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from mobilend.adapters.http_resilience import (
-    Backoff,
-    CircuitBreaker,
-    ResilientHttp,
+    SignedGatewayClient,
     UnexpectedResponse,
 )
 from mobilend.adapters.webhook_signature import (
@@ -73,36 +67,11 @@ def verify_receipt_webhook(
         raise InvalidWebhook(f"bad_payload: {exc}") from None
 
 
-class HttpMessageGateway:
+class HttpMessageGateway(SignedGatewayClient):
     """``MessageGateway`` backed by the HTTP SMS/push gateway."""
 
-    def __init__(
-        self,
-        base_url: str,
-        secret: str,
-        timeout: float = 5.0,
-        retries: int = 3,
-        *,
-        callback_url: str = "",
-        backoff: Backoff | None = None,
-        breaker: CircuitBreaker | None = None,
-        client: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.secret = secret
-        self.callback_url = callback_url
-        self.http = ResilientHttp(
-            base_url,
-            name="message-gateway",
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            breaker=breaker,
-            client=client,
-            sleep=sleep,
-            rng=rng,
-        )
+    service_name = "message-gateway"
+    default_retries = 3
 
     def send(self, message: OutgoingMessage) -> DeliveryAck:
         if message.channel not in ("sms", "push"):

@@ -15,19 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from mobilend.adapters.http_resilience import (
-    Backoff,
-    CircuitBreaker,
-    ResilientHttp,
+    SignedGatewayClient,
     UnexpectedResponse,
 )
 from mobilend.adapters.webhook_signature import (
@@ -111,40 +105,17 @@ def _ack(body: Mapping[str, Any]) -> RailAck:
         rail_reference=str(body.get("reference", "")),
         status=str(body.get("status", "pending")),
         failure_code=str(body.get("failure_code") or ""),
-        settled_on=dt.date.fromisoformat(str(body["settled_on"])) if body.get("settled_on") else None,
+        settled_on=dt.date.fromisoformat(str(body["settled_on"]))
+        if body.get("settled_on")
+        else None,
     )
 
 
-class HttpPaymentRail:
+class HttpPaymentRail(SignedGatewayClient):
     """``PaymentRail`` backed by the HTTP payment gateway."""
 
-    def __init__(
-        self,
-        base_url: str,
-        secret: str,
-        timeout: float = 5.0,
-        retries: int = 3,
-        *,
-        callback_url: str = "",
-        backoff: Backoff | None = None,
-        breaker: CircuitBreaker | None = None,
-        client: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.secret = secret
-        self.callback_url = callback_url
-        self.http = ResilientHttp(
-            base_url,
-            name="payment-rail",
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            breaker=breaker,
-            client=client,
-            sleep=sleep,
-            rng=rng,
-        )
+    service_name = "payment-rail"
+    default_retries = 3
 
     # -- PaymentRail ------------------------------------------------------------
     def send_payout(self, request: PayoutRequest) -> RailAck:
