@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import tables as t
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
 from mobilend.app.ports_lending import RepaymentRecord
 from mobilend.domain.errors import NotFound
 from mobilend.domain.ledger import Account, EntryKind, JournalEntry, Posting
@@ -465,7 +465,7 @@ class SqlRepaymentRepository:
 # --------------------------------------------------------------------------- unit of work
 
 
-class SqlLendingUnitOfWork:
+class SqlLendingUnitOfWork(SqlUnitOfWork):
     """One transaction. Repositories are bound to its connection on ``__enter__``."""
 
     products: SqlProductRepository
@@ -475,45 +475,13 @@ class SqlLendingUnitOfWork:
     ledger: SqlLedgerRepository
     repayments: SqlRepaymentRepository
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._conn: sa.Connection | None = None
-
-    def __enter__(self) -> Self:
-        self._conn = self._engine.connect()
-        self._conn.begin()
-        self.products = SqlProductRepository(self._conn)
-        self.borrowers = SqlBorrowerDirectory(self._conn)
-        self.lines = SqlCreditLineRepository(self._conn)
-        self.loans = SqlLoanRepository(self._conn)
-        self.ledger = SqlLedgerRepository(self._conn)
-        self.repayments = SqlRepaymentRepository(self._conn)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._conn is not None
-        try:
-            if self._conn.in_transaction():
-                self._conn.rollback()
-        finally:
-            self._conn.close()
-            self._conn = None
-
-    @property
-    def connection(self) -> sa.Connection:
-        assert self._conn is not None, "use the unit of work inside a with block"
-        return self._conn
-
-    def commit(self) -> None:
-        self.connection.commit()
-
-    def rollback(self) -> None:
-        self.connection.rollback()
+    def _bind(self, conn: sa.Connection) -> None:
+        self.products = SqlProductRepository(conn)
+        self.borrowers = SqlBorrowerDirectory(conn)
+        self.lines = SqlCreditLineRepository(conn)
+        self.loans = SqlLoanRepository(conn)
+        self.ledger = SqlLedgerRepository(conn)
+        self.repayments = SqlRepaymentRepository(conn)
 
 
 class SqlLendingUnitOfWorkFactory:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,6 +14,7 @@ from mobilend.adapters.db import tables as t
 from mobilend.adapters.db.journey_tables import credit_applications
 from mobilend.adapters.db.lending_repository import SqlCreditLineRepository
 from mobilend.adapters.db.risk_tables import line_reviews
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
 from mobilend.app.ports import DecisionReason
 from mobilend.app.ports_risk import PENDING, LineReviewRecord, ReviewCandidate
 from mobilend.domain.errors import NotFound
@@ -167,40 +167,15 @@ class SqlLineReviewRepository:
         return [_review_from_row(row) for row in rows]
 
 
-class SqlLineReviewUnitOfWork:
+class SqlLineReviewUnitOfWork(SqlUnitOfWork):
     """Implements ``LineReviewUnitOfWork``: the line and its review in one transaction."""
 
     lines: SqlCreditLineRepository
     reviews: SqlLineReviewRepository
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._conn: sa.Connection | None = None
-
-    def __enter__(self) -> Self:
-        self._conn = self._engine.connect()
-        self._conn.begin()
-        self.lines = SqlCreditLineRepository(self._conn)
-        self.reviews = SqlLineReviewRepository(self._conn)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._conn is not None
-        try:
-            if self._conn.in_transaction():
-                self._conn.rollback()
-        finally:
-            self._conn.close()
-            self._conn = None
-
-    def commit(self) -> None:
-        assert self._conn is not None, "use the unit of work inside a with block"
-        self._conn.commit()
+    def _bind(self, conn: sa.Connection) -> None:
+        self.lines = SqlCreditLineRepository(conn)
+        self.reviews = SqlLineReviewRepository(conn)
 
 
 class SqlLineReviewUnitOfWorkFactory:
