@@ -33,9 +33,10 @@ run: venv
 	fi
 
 lint: venv
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python tools/check_import_cycles.py
 
 # Every check and every test except full-size runs (marked slow). pytest exits 5 when it
 # collects no test, which fails the build like any other non-zero status. The browser

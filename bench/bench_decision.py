@@ -37,11 +37,12 @@ import httpx
 from stdnum.cn import ric
 
 from mobilend.adapters.datasources import InMemoryReportCache, build_http_sources
-from mobilend.app.ports import Applicant, SourceReport
+from mobilend.domain.decisions import Applicant
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine, load_default_scorer
 from mobilend.risk.fraud import InMemoryFraudSignalStore
 from mobilend.risk.policy import PolicyBook
+from mobilend.risk.ports import SourceReport
 from mobilend.risk.records import InMemoryDecisionRecordStore, canonical_json
 from mobilend.sandbox.credit_profiles import (
     CreditDataset,

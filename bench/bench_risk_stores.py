@@ -37,11 +37,11 @@ from mobilend.adapters.db.risk_repository import (
     SqlReportCache,
 )
 from mobilend.adapters.vault import FieldVault, KeyRing
-from mobilend.app.ports import ApplicationSighting, SourceReport
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine, load_default_scorer
 from mobilend.risk.fraud import InMemoryFraudSignalStore, observe, parse_rules
 from mobilend.risk.policy import PolicyBook
+from mobilend.risk.ports import ApplicationSighting, SourceReport
 from mobilend.risk.records import InMemoryDecisionRecordStore
 from mobilend.sandbox.credit_profiles import (
     CreditDataset,

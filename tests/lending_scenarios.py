@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from mobilend.app.lines import open_credit_line
-from mobilend.app.products import create_product
-from mobilend.bootstrap import Lending
+from mobilend.app.lending.lines import open_credit_line
+from mobilend.app.lending.products import create_product
+from mobilend.bootstrap.lending import Lending
 from mobilend.domain.ledger import loan_balances
 from mobilend.domain.lines import CreditLine
 from mobilend.domain.money import Money
@@ -48,7 +48,7 @@ def make_line(
     product_code: str = "cash-12m",
 ) -> CreditLine:
     with lending.uow_factory() as uow:
-        uow.borrowers.ensure(borrower_id)
+        uow.lending.borrowers.ensure(borrower_id)
         uow.commit()
     return open_credit_line(
         lending.uow_factory,
@@ -65,11 +65,11 @@ def assert_ledger_consistent(lending: Lending, loan_id: str) -> None:
     """Every entry balanced, the whole ledger sums to zero, and the loan's balances rebuilt
     from its postings equal the balances the stored loan says it has."""
     with lending.uow_factory() as uow:
-        trial = uow.ledger.trial_balance()
+        trial = uow.lending.ledger.trial_balance()
         per_currency: dict[str, Decimal] = {}
         for (_, currency), amount in trial.items():
             per_currency[currency] = per_currency.get(currency, Decimal(0)) + amount.amount
         assert all(v == 0 for v in per_currency.values()), trial
-        loan = uow.loans.get(loan_id)
-        rebuilt = loan_balances(uow.ledger.entries_for_loan(loan_id), loan_id)
+        loan = uow.lending.loans.get(loan_id)
+        rebuilt = loan_balances(uow.lending.ledger.entries_for_loan(loan_id), loan_id)
         assert rebuilt == loan.ledger_balances()

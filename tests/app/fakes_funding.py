@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 
 from mobilend.app.ports import (
     DebitRequest,
-    GatewayUnavailable,
     PartnerAck,
     PartnerApprovalRequest,
     PayoutRequest,
     RailAck,
     RailStatementLine,
 )
+from mobilend.domain.errors import GatewayUnavailable
 from mobilend.domain.money import Money
 
 FAILING_CARDS = {"0054": "card_expired", "0014": "invalid_card", "0062": "card_restricted"}

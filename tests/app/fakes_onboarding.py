@@ -15,17 +15,11 @@ import hmac
 import itertools
 from dataclasses import dataclass, field, replace
 
-from mobilend.app.onboarding import Onboarding, OnboardingSettings
-from mobilend.app.ports import (
-    DeliveryAck,
-    GatewayUnavailable,
-    OutgoingMessage,
-    SealedBorrower,
-    TokenClaims,
-    TokenPair,
-)
+from mobilend.app.onboarding.ports import SealedBorrower, TokenClaims, TokenPair
+from mobilend.app.onboarding.service import Onboarding, OnboardingSettings
+from mobilend.app.ports import DeliveryAck, OutgoingMessage
 from mobilend.domain.borrowers import Consent, NationalIdTaken, Unauthenticated
-from mobilend.domain.errors import Conflict
+from mobilend.domain.errors import Conflict, GatewayUnavailable
 from mobilend.domain.otp import OtpChallenge
 
 
@@ -176,6 +170,12 @@ class InMemoryOtps:
         ]
 
 
+@dataclass
+class OnboardingGroup:
+    borrowers: InMemoryBorrowers
+    otps: InMemoryOtps
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self._store = store
@@ -183,8 +183,10 @@ class InMemoryUnitOfWork:
 
     def __enter__(self) -> InMemoryUnitOfWork:
         self._working = copy.deepcopy(self._store.committed)
-        self.borrowers = InMemoryBorrowers(self._working)
-        self.otps = InMemoryOtps(self._working)
+        # Onboarding's store group of the platform unit of work (the only one it uses).
+        self.onboarding = OnboardingGroup(
+            InMemoryBorrowers(self._working), InMemoryOtps(self._working)
+        )
         return self
 
     def commit(self) -> None:

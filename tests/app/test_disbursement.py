@@ -11,15 +11,26 @@ from tests.app.fakes_funding import FakePartner, FakeRail, ManualClock
 from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_line, make_product
 
 from mobilend.adapters.memory.funding import StaticPayoutAccounts
-from mobilend.app.disbursement import DisbursementDesk, apply_rail_event, disbursement_status
-from mobilend.app.disbursement_dispatch import (
+from mobilend.app.funding.approvals import check_pending_approvals, record_partner_decision
+from mobilend.app.funding.disbursement import (
+    DisbursementDesk,
+    apply_rail_event,
+    disbursement_status,
+)
+from mobilend.app.funding.dispatch import (
     dead_letters,
     dispatch_payouts,
     poll_unconfirmed,
     retry_payout,
 )
-from mobilend.app.disbursement_worker import run_cycle
-from mobilend.app.funding import (
+from mobilend.app.funding.ports import (
+    TOPIC_PAYOUT,
+    DisbursementSettings,
+    PartnerDecision,
+    PayoutAccount,
+)
+from mobilend.app.funding.reconciliation import partner_settlement, reconcile_rail
+from mobilend.app.funding.routing import (
     NoFunderAvailable,
     add_programme,
     configure_funding,
@@ -27,17 +38,11 @@ from mobilend.app.funding import (
     register_funder,
     routing_history,
 )
-from mobilend.app.funding_approvals import check_pending_approvals, record_partner_decision
-from mobilend.app.loans import DrawResult, draw_loan
-from mobilend.app.ports_funding import (
-    TOPIC_PAYOUT,
-    DisbursementSettings,
-    PartnerDecision,
-    PayoutAccount,
-)
-from mobilend.app.reconciliation import partner_settlement, reconcile_rail
-from mobilend.app.repayments import post_repayment
-from mobilend.bootstrap import Lending, build_disbursement, build_lending
+from mobilend.app.funding.worker import run_cycle
+from mobilend.app.lending.loans import DrawResult, draw_loan
+from mobilend.app.lending.repayments import post_repayment
+from mobilend.bootstrap.funding import build_disbursement
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.funding import (
     OWN_POOL,
     Funder,
@@ -147,9 +152,9 @@ def test_final_failure_cancels_the_loan_and_gives_line_and_quota_back(world: Wor
     dispatch_payouts(world.desk)
     assert world.deliver_all() == ["cancelled"]
     with world.lending.uow_factory() as uow:
-        loan = uow.loans.get(drawn.loan.loan_id)
+        loan = uow.lending.loans.get(drawn.loan.loan_id)
         assert loan.status is LoanStatus.CANCELLED
-        assert uow.lines.get(loan.line_id or "").available == Money("20000.00")
+        assert uow.lending.lines.get(loan.line_id or "").available == Money("20000.00")
     own = next(
         v for v in list_funders(world.lending.uow_factory, OPENED_ON) if v.funder.code == OWN_POOL
     )
@@ -296,9 +301,9 @@ def test_no_funder_left_cancels_the_loan_and_the_payout_fails(world: World) -> N
     view = disbursement_status(world.lending.uow_factory, drawn.loan.loan_id)
     assert (view.status, view.failure_code) == ("failed", "no_funder_approved")
     with world.lending.uow_factory() as uow:
-        loan = uow.loans.get(drawn.loan.loan_id)
+        loan = uow.lending.loans.get(drawn.loan.loan_id)
         assert loan.status is LoanStatus.CANCELLED
-        assert uow.lines.get(loan.line_id or "").available == Money("20000.00")
+        assert uow.lending.lines.get(loan.line_id or "").available == Money("20000.00")
 
 
 def test_no_funder_at_all_refuses_the_draw_and_writes_nothing(world: World) -> None:
@@ -309,8 +314,8 @@ def test_no_funder_at_all_refuses_the_draw_and_writes_nothing(world: World) -> N
         world.draw()
     assert "whitelist_suspended" in str(err.value.problems)
     with world.lending.uow_factory() as uow:
-        assert uow.ledger.trial_balance() == {}
-        assert uow.lines.for_borrower("b-1")[0].available == Money("20000.00")
+        assert uow.lending.ledger.trial_balance() == {}
+        assert uow.lending.lines.for_borrower("b-1")[0].available == Money("20000.00")
 
 
 # --------------------------------------------------------------------------- routing & joint lending

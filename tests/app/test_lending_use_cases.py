@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_line, make_product
 
-from mobilend.app.loans import draw_loan, quote_draw
-from mobilend.app.repayments import pay_off_loan, post_repayment, prepay_loan, quote_payoff
-from mobilend.bootstrap import Lending, build_lending
+from mobilend.app.lending.loans import draw_loan, quote_draw
+from mobilend.app.lending.repayments import pay_off_loan, post_repayment, prepay_loan, quote_payoff
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.errors import ComplianceViolation, Conflict, NotFound, ValidationFailed
 from mobilend.domain.lines import LineStatus
 from mobilend.domain.loans import LoanStatus
@@ -36,7 +36,7 @@ def test_draw_creates_loan_schedule_and_balanced_disbursement(lending: Lending) 
     # just above 18 % (an equal-installment 30/360 loan would match it exactly).
     assert result.offer.annual_rate < result.offer.apr.apr < result.offer.annual_rate * 365 / 360
     with lending.uow_factory() as uow:
-        stored_line = uow.lines.get(line.line_id)
+        stored_line = uow.lending.lines.get(line.line_id)
         assert stored_line.available == Money("10000.00")
     assert_ledger_consistent(lending, loan.loan_id)
 
@@ -50,8 +50,8 @@ def test_draw_refuses_above_available_and_changes_nothing(lending: Lending) -> N
         )  # fmt: skip
     assert err.value.problems[0].field == "amount"
     with lending.uow_factory() as uow:
-        assert uow.lines.get(line.line_id).available == Money("5000.00")
-        assert uow.ledger.trial_balance() == {}
+        assert uow.lending.lines.get(line.line_id).available == Money("5000.00")
+        assert uow.lending.ledger.trial_balance() == {}
 
 
 def test_offer_above_cost_cap_is_refused(lending: Lending) -> None:
@@ -77,11 +77,11 @@ def test_repay_eod_payoff_journey_keeps_ledger_consistent(lending: Lending) -> N
     assert_ledger_consistent(lending, loan.loan_id)
     # Running the same date again changes nothing.
     with lending.uow_factory() as uow:
-        before = uow.ledger.trial_balance()
+        before = uow.lending.ledger.trial_balance()
     summary = lending.eod.run(first.due_date)
     assert summary.loans_processed == 0
     with lending.uow_factory() as uow:
-        assert uow.ledger.trial_balance() == before
+        assert uow.lending.ledger.trial_balance() == before
 
     receipt = post_repayment(
         lending.uow_factory, lending.new_id, loan_id=loan.loan_id, amount=first.total,
@@ -94,7 +94,7 @@ def test_repay_eod_payoff_journey_keeps_ledger_consistent(lending: Lending) -> N
     )  # fmt: skip
     assert replay.replayed and replay.record == receipt.record
     with lending.uow_factory() as uow:
-        assert len(uow.repayments.for_loan(loan.loan_id)) == 1
+        assert len(uow.lending.repayments.for_loan(loan.loan_id)) == 1
     assert_ledger_consistent(lending, loan.loan_id)
 
     with pytest.raises(Conflict):
@@ -110,9 +110,9 @@ def test_repay_eod_payoff_journey_keeps_ledger_consistent(lending: Lending) -> N
         on=payday, idempotency_key="payoff",
     )  # fmt: skip
     with lending.uow_factory() as uow:
-        closed = uow.loans.get(loan.loan_id)
+        closed = uow.lending.loans.get(loan.loan_id)
         assert closed.status is LoanStatus.CLOSED
-        assert uow.lines.get(line.line_id).available == Money("20000.00")
+        assert uow.lending.lines.get(line.line_id).available == Money("20000.00")
     assert_ledger_consistent(lending, loan.loan_id)
 
 
@@ -128,7 +128,7 @@ def test_partial_prepayment_lowers_installment(lending: Lending) -> None:
         on=on, mode="lower_installment", idempotency_key="pre-1",
     )  # fmt: skip
     with lending.uow_factory() as uow:
-        after = uow.loans.get(loan.loan_id)
+        after = uow.lending.loans.get(loan.loan_id)
     later = [i for i in after.installments if i.due_date > on]
     before = [i for i in loan.installments if i.due_date > on]
     assert later[-1].principal_due + later[-1].interest_scheduled < (
@@ -149,8 +149,8 @@ def test_overdue_freezes_line_and_cure_unfreezes(lending: Lending) -> None:
         day += dt.timedelta(days=1)
         lending.eod.run(day)
     with lending.uow_factory() as uow:
-        assert uow.lines.get(line.line_id).status is LineStatus.FROZEN
-        overdue = uow.loans.get(loan.loan_id)
+        assert uow.lending.lines.get(line.line_id).status is LineStatus.FROZEN
+        overdue = uow.lending.loans.get(loan.loan_id)
         assert overdue.dpd == 2
     quote_amount = overdue.overdue_amounts(day).total
     post_repayment(
@@ -159,7 +159,7 @@ def test_overdue_freezes_line_and_cure_unfreezes(lending: Lending) -> None:
     )  # fmt: skip
     lending.eod.run(day + dt.timedelta(days=1))
     with lending.uow_factory() as uow:
-        assert uow.lines.get(line.line_id).status is LineStatus.ACTIVE
+        assert uow.lending.lines.get(line.line_id).status is LineStatus.ACTIVE
     assert_ledger_consistent(lending, loan.loan_id)
 
 
@@ -188,14 +188,14 @@ def test_overpayment_applied_at_end_of_day_restores_the_line(lending: Lending) -
         on=OPENED_ON + dt.timedelta(days=1), idempotency_key="big",
     )  # fmt: skip
     with lending.uow_factory() as uow:
-        available_before = uow.lines.get(line.line_id).available
+        available_before = uow.lending.lines.get(line.line_id).available
     day = OPENED_ON
     while day < schedule[2].due_date:
         day += dt.timedelta(days=1)
         lending.eod.run(day)
     with lending.uow_factory() as uow:
-        loan = uow.loans.get(drawn.loan.loan_id)
-        line_after = uow.lines.get(line.line_id)
+        loan = uow.lending.loans.get(drawn.loan.loan_id)
+        line_after = uow.lending.lines.get(line.line_id)
     assert line_after.available > available_before  # principal settled during end of day
     assert line_after.available == Money("20000.00") - loan.outstanding_principal
     assert_ledger_consistent(lending, drawn.loan.loan_id)

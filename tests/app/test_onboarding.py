@@ -9,7 +9,7 @@ import pytest
 from fakes_onboarding import OnboardingKit, build_onboarding
 from stdnum.cn import ric
 
-from mobilend.app.onboarding_pii import PHONE
+from mobilend.app.onboarding.pii import PHONE
 from mobilend.domain.borrowers import (
     BorrowerInactive,
     ConsentPurpose,

@@ -21,8 +21,9 @@ from stdnum.cn import ric
 from tests.integration.sandbox_fixtures import *  # noqa: F403  (sandbox fixtures)
 from tests.integration.sandbox_fixtures import SANDBOX_SECRET, Sandbox, ServerThread, wait_until
 
-from mobilend.asgi import create_app, start_background_work
-from mobilend.bootstrap import build_platform
+from mobilend.asgi import create_app
+from mobilend.bootstrap.platform import build_platform
+from mobilend.bootstrap.service import start_background_work
 from mobilend.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")

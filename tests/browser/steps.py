@@ -12,7 +12,7 @@ from decimal import Decimal
 from playwright.sync_api import Page, expect
 from tests.browser.conftest import PHONE_WIDTH, Screens, Service, national_id
 
-from mobilend.adapters.db.lending_repository import SqlLendingUnitOfWorkFactory
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 
 PHONE = "13812345678"
 CARD = "6222021234567890128"  # Luhn-valid
@@ -37,8 +37,8 @@ def page_width(page: Page) -> int:
 
 def ledger_balanced(service: Service) -> bool:
     """Every currency's postings sum to zero over the whole ledger (and there are some)."""
-    with SqlLendingUnitOfWorkFactory(service.engine)() as uow:
-        balances = uow.ledger.trial_balance()
+    with SqlUnitOfWorkFactory(service.engine)() as uow:
+        balances = uow.lending.ledger.trial_balance()
     totals: dict[str, Decimal] = {}
     for (_account, currency), money in balances.items():
         totals[currency] = totals.get(currency, Decimal(0)) + money.amount

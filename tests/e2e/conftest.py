@@ -23,8 +23,9 @@ from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
 from mobilend.adapters.http_resilience import CircuitBreaker
 from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
-from mobilend.asgi import create_app, start_background_work
-from mobilend.bootstrap import Platform, build_platform
+from mobilend.asgi import create_app
+from mobilend.bootstrap.platform import Platform, build_platform
+from mobilend.bootstrap.service import start_background_work
 from mobilend.config import Settings
 from mobilend.sandbox import messaging_gateway, payment_gateway
 

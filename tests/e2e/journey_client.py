@@ -17,7 +17,7 @@ from stdnum import luhn
 from stdnum.cn import ric
 from tests.integration.sandbox_fixtures import wait_until
 
-from mobilend.bootstrap import Platform
+from mobilend.bootstrap.platform import Platform
 
 _serial = itertools.count(1)
 _rng = random.Random(os.getpid() ^ int(uuid.uuid4()))

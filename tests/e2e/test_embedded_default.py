@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from tests.e2e.journey_client import Service
 from tests.integration.sandbox_fixtures import ServerThread
 
-from mobilend.asgi import build_service, create_app
+from mobilend.asgi import create_app
+from mobilend.bootstrap.service import build_service
 from mobilend.config import Settings
 
 pytestmark = pytest.mark.db

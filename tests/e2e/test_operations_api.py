@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mobilend.adapters.auth import AuditLog, StaffDirectory
 from mobilend.adapters.db.security_repository import SqlAuditStore, SqlStaffUserStore
 from mobilend.app.servicing.transfers import TransferNotice, receive_transfer
-from mobilend.bootstrap import build_servicing
+from mobilend.bootstrap.servicing import build_servicing
 from mobilend.cli.main import app as cli
 from mobilend.domain.money import Money
 

@@ -19,7 +19,8 @@ from tests.integration.risk_fixtures import small_model_dir
 from tests.integration.sandbox_fixtures import ServerThread
 from typer.testing import CliRunner
 
-from mobilend.asgi import build_service, create_app
+from mobilend.asgi import create_app
+from mobilend.bootstrap.service import build_service
 from mobilend.config import Settings, get_settings
 
 pytestmark = pytest.mark.db

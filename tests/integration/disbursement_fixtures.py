@@ -25,14 +25,15 @@ from mobilend.adapters.http_resilience import Backoff, CircuitBreaker
 from mobilend.adapters.memory.funding import StaticPayoutAccounts
 from mobilend.adapters.rails.http_rail import HttpPaymentRail, verify_webhook
 from mobilend.adapters.webhook_signature import InvalidWebhook
-from mobilend.app.disbursement import DisbursementDesk, apply_rail_event
-from mobilend.app.disbursement_worker import run_worker
-from mobilend.app.funding import add_programme, configure_funding, register_funder
-from mobilend.app.lines import open_credit_line
-from mobilend.app.loans import draw_loan
-from mobilend.app.ports_funding import DisbursementSettings, PayoutAccount
-from mobilend.app.reconciliation import reconcile_rail
-from mobilend.bootstrap import Lending, build_disbursement, build_lending
+from mobilend.app.funding.disbursement import DisbursementDesk, apply_rail_event
+from mobilend.app.funding.ports import DisbursementSettings, PayoutAccount
+from mobilend.app.funding.reconciliation import reconcile_rail
+from mobilend.app.funding.routing import add_programme, configure_funding, register_funder
+from mobilend.app.funding.worker import run_worker
+from mobilend.app.lending.lines import open_credit_line
+from mobilend.app.lending.loans import draw_loan
+from mobilend.bootstrap.funding import build_disbursement
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.funding import (
     OWN_POOL,
     Funder,
@@ -163,7 +164,7 @@ class Batch:
         configure_funding(lending.uow_factory, strategy="round_robin")
         with lending.uow_factory() as uow:
             for i in range(borrowers):
-                uow.borrowers.ensure(f"b{i:05d}")
+                uow.lending.borrowers.ensure(f"b{i:05d}")
             uow.commit()
         return cls(lending, StaticPayoutAccounts())
 
@@ -278,9 +279,9 @@ def check_outcome(batch: Batch, gateway: Gateway, desk: DisbursementDesk) -> dic
     assert in_transit == 0
     with batch.lending.uow_factory() as uow:
         for loan_id in batch.cards:
-            loan = uow.loans.get(loan_id)
+            loan = uow.lending.loans.get(loan_id)
             assert (
-                loan_balances(uow.ledger.entries_for_loan(loan_id), loan_id)
+                loan_balances(uow.lending.ledger.entries_for_loan(loan_id), loan_id)
                 == loan.ledger_balances()
             )
     statement = gateway.statement(OPENED_ON)

@@ -14,13 +14,12 @@ import sqlalchemy as sa
 from stdnum.cn import ric
 
 from mobilend.adapters.db.journey_tables import credit_applications
-from mobilend.adapters.db.lending_repository import SqlLendingUnitOfWorkFactory
-from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from mobilend.adapters.vault import FieldVault, KeyRing
-from mobilend.app.catalogue import DEMO_PRODUCTS
-from mobilend.app.lines import open_credit_line
-from mobilend.app.onboarding_pii import seal
-from mobilend.app.products import ensure_product
+from mobilend.app.lending.catalogue import DEMO_PRODUCTS
+from mobilend.app.lending.lines import open_credit_line
+from mobilend.app.lending.products import ensure_product
+from mobilend.app.onboarding.pii import seal
 from mobilend.domain.borrowers import Borrower, BorrowerStatus, KycProfile
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.lines import CreditLine
@@ -77,14 +76,14 @@ def seed_borrower(db: sa.Engine, vault: FieldVault, seq: int) -> Borrower:
             verified_at=INSTANT,
         ),
     )
-    with SqlOnboardingUnitOfWork(db) as uow:
-        uow.borrowers.add(seal(borrower, vault))
+    with SqlUnitOfWork(db) as uow:
+        uow.onboarding.borrowers.add(seal(borrower, vault))
         uow.commit()
     return borrower
 
 
 def ensure_products(db: sa.Engine, on: dt.date) -> None:
-    factory = SqlLendingUnitOfWorkFactory(db)
+    factory = SqlUnitOfWorkFactory(db)
     for definition in DEMO_PRODUCTS:
         product = product_from_state(dict(definition))
         ensure_product(factory, product, on=on, cost_caps=CostCapPolicy())
@@ -104,7 +103,7 @@ def open_line(
     ensure_products(db, opened_on)
     ident = line_id or f"L-{borrower_id}"
     line = open_credit_line(
-        SqlLendingUnitOfWorkFactory(db),
+        SqlUnitOfWorkFactory(db),
         lambda: ident,
         borrower_id=borrower_id,
         product_code=product,

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from mobilend.adapters.db.onboarding_tables import borrowers, consents
 from mobilend.adapters.vault import FieldVault, KeyRing
-from mobilend.app.onboarding_pii import BANK_CARD, PHONE, REAL_NAME
+from mobilend.app.onboarding.pii import BANK_CARD, PHONE, REAL_NAME
 from mobilend.app.servicing.settings import ServicingSettings
-from mobilend.bootstrap import ServicingRuntime, build_servicing_runtime
+from mobilend.bootstrap.servicing import ServicingRuntime, build_servicing_runtime
 from mobilend.domain.daycount import DayCount, Frequency, PeriodUnit
 from mobilend.domain.ledger import loan_balances
 from mobilend.domain.lines import CreditLine
@@ -183,25 +183,25 @@ def open_loan(
     )
     entries = loan.disburse(start, wired.lending.new_id)
     with wired.lending.uow_factory() as uow:
-        uow.borrowers.ensure(borrower_id)
+        uow.lending.borrowers.ensure(borrower_id)
         if line is not None:
-            uow.lines.add(line)
-        uow.loans.add(loan)
-        uow.ledger.append(entries, borrower_id)
+            uow.lending.lines.add(line)
+        uow.lending.loans.add(loan)
+        uow.lending.ledger.append(entries, borrower_id)
         uow.commit()
     return loan
 
 
 def stored_loan(wired: ServicingRuntime, loan_id: str) -> Loan:
     with wired.lending.uow_factory() as uow:
-        return uow.loans.get(loan_id)
+        return uow.lending.loans.get(loan_id)
 
 
 def assert_ledger_matches(wired: ServicingRuntime, loan_id: str) -> None:
     """The loan's balances rebuilt from its postings equal what the stored loan says."""
     with wired.lending.uow_factory() as uow:
-        loan = uow.loans.get(loan_id)
-        rebuilt = loan_balances(uow.ledger.entries_for_loan(loan_id), loan_id)
+        loan = uow.lending.loans.get(loan_id)
+        rebuilt = loan_balances(uow.lending.ledger.entries_for_loan(loan_id), loan_id)
         assert rebuilt == loan.ledger_balances(), loan_id
 
 

@@ -25,10 +25,10 @@ from mobilend.adapters.datasources import (
     with_ttl,
 )
 from mobilend.adapters.http_resilience import Backoff
-from mobilend.app.ports import DataSourceUnavailable
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine
 from mobilend.risk.fraud import InMemoryFraudSignalStore
+from mobilend.risk.ports import DataSourceUnavailable
 from mobilend.risk.records import InMemoryDecisionRecordStore
 from mobilend.sandbox.credit_data import create_app
 

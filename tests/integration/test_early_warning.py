@@ -17,7 +17,7 @@ from tests.integration.servicing_fixtures import (
     stored_loan,
 )
 
-from mobilend.app.repayments import post_repayment
+from mobilend.app.lending.repayments import post_repayment
 from mobilend.app.servicing.daily import score_loans
 from mobilend.app.servicing.early_warning import (
     BehaviourSignals,

@@ -24,7 +24,7 @@ from tests.integration.servicing_fixtures import (
     trial_balance_is_zero,
 )
 
-from mobilend.app.repayments import pay_off_loan, post_repayment, quote_payoff
+from mobilend.app.lending.repayments import pay_off_loan, post_repayment, quote_payoff
 from mobilend.domain.lines import LineStatus
 from mobilend.domain.money import Money
 
@@ -43,8 +43,8 @@ def installment_view(wired, loan_id):  # type: ignore[no-untyped-def]
 
 def line_status(wired, loan_id):  # type: ignore[no-untyped-def]
     with wired.lending.uow_factory() as uow:
-        loan = uow.loans.get(loan_id)
-        return uow.lines.get(loan.line_id).status
+        loan = uow.lending.loans.get(loan_id)
+        return uow.lending.lines.get(loan.line_id).status
 
 
 def test_a_loan_walked_day_by_day_matches_the_worked_example(db, clock, vault, jobs) -> None:

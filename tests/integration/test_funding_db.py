@@ -18,20 +18,21 @@ from typer.testing import CliRunner
 
 from mobilend.adapters.funders.http_partner import HttpPartnerBank, verify_partner_webhook
 from mobilend.adapters.memory.funding import StaticPayoutAccounts
-from mobilend.app.disbursement import disbursement_status
-from mobilend.app.disbursement_worker import run_cycle
-from mobilend.app.funding import (
+from mobilend.app.funding.approvals import record_partner_decision
+from mobilend.app.funding.disbursement import disbursement_status
+from mobilend.app.funding.ports import DisbursementSettings, PartnerDecision, PayoutAccount
+from mobilend.app.funding.routing import (
     configure_funding,
     list_funders,
     refresh_positions,
     register_funder,
     routing_history,
 )
-from mobilend.app.funding_approvals import record_partner_decision
-from mobilend.app.loans import draw_loan
-from mobilend.app.ports_funding import DisbursementSettings, PartnerDecision, PayoutAccount
-from mobilend.app.repayments import post_repayment
-from mobilend.bootstrap import Lending, build_disbursement, build_lending
+from mobilend.app.funding.worker import run_cycle
+from mobilend.app.lending.loans import draw_loan
+from mobilend.app.lending.repayments import post_repayment
+from mobilend.bootstrap.funding import build_disbursement
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.cli.main import app
 from mobilend.domain.funding import OWN_POOL, Funder, FunderKind, WhitelistStatus
 from mobilend.domain.money import Money

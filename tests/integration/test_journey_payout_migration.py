@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from tests.lending_scenarios import OPENED_ON, make_line, make_product
 
 from mobilend.adapters.db import admin, migrate
-from mobilend.app.loans import draw_loan
-from mobilend.bootstrap import build_lending
+from mobilend.app.lending.loans import draw_loan
+from mobilend.bootstrap.lending import build_lending
 from mobilend.domain.money import Money
 
 pytestmark = pytest.mark.db

@@ -23,8 +23,8 @@ from tests.app.test_lending_use_cases import (  # noqa: F401  (collected here on
 )
 from tests.lending_scenarios import OPENED_ON, make_line, make_product
 
-from mobilend.app.loans import draw_loan
-from mobilend.bootstrap import Lending, build_lending
+from mobilend.app.lending.loans import draw_loan
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.money import Money
 
 

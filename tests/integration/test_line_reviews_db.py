@@ -16,21 +16,19 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from mobilend.adapters.db.lending_repository import SqlLendingUnitOfWorkFactory
-from mobilend.adapters.db.line_review_repository import SqlLineReviewUnitOfWorkFactory
-from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
 from mobilend.adapters.db.risk_repository import SqlDecisionRecordStore, SqlFraudSignalStore
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from mobilend.adapters.ids import SortableIds
 from mobilend.adapters.vault import FieldVault
-from mobilend.app.line_reviews import (
+from mobilend.app.onboarding.pii import unseal
+from mobilend.app.reviews.line_reviews import (
     REVIEW_FREEZE_REASON,
     LineReviews,
     ProposalUnavailable,
     review_application_id,
 )
-from mobilend.app.onboarding_pii import unseal
-from mobilend.app.ports import Applicant, CreditDecision, DecisionReason
 from mobilend.domain.borrowers import Borrower
+from mobilend.domain.decisions import Applicant, CreditDecision, DecisionOutcome, DecisionReason
 from mobilend.domain.errors import NotFound
 from mobilend.domain.lines import CreditLine, LineStatus
 from mobilend.domain.money import Money
@@ -81,7 +79,7 @@ class ScriptedDecisions:
 def decision(outcome: str, limit: str | None, *codes: str) -> CreditDecision:
     return CreditDecision(
         decision_id=f"DEC-{outcome}-{limit}",
-        outcome=outcome,
+        outcome=DecisionOutcome(outcome),
         limit=Money(limit) if limit is not None else None,
         annual_rate=Decimal("0.18") if limit is not None else None,
         expires_on=None,
@@ -96,8 +94,8 @@ def vault() -> FieldVault:
 
 def borrowers_from(db: sa.Engine, vault: FieldVault):  # type: ignore[no-untyped-def]
     def load(borrower_id: str) -> Borrower:
-        with SqlOnboardingUnitOfWork(db) as uow:
-            sealed = uow.borrowers.get(borrower_id)
+        with SqlUnitOfWork(db) as uow:
+            sealed = uow.onboarding.borrowers.get(borrower_id)
         if sealed is None:
             raise NotFound(borrower_id)
         return unseal(sealed, vault)
@@ -109,7 +107,7 @@ def reviews_over(
     db: sa.Engine, vault: FieldVault, engine: object, **options: object
 ) -> LineReviews:
     return LineReviews(
-        uow=SqlLineReviewUnitOfWorkFactory(db),
+        uow=SqlUnitOfWorkFactory(db),
         decisions=engine,  # type: ignore[arg-type]
         borrowers=borrowers_from(db, vault),
         new_id=SortableIds(),
@@ -119,15 +117,15 @@ def reviews_over(
 
 
 def line(db: sa.Engine, line_id: str) -> CreditLine:
-    with SqlLendingUnitOfWorkFactory(db)() as uow:
-        return uow.lines.get(line_id)
+    with SqlUnitOfWorkFactory(db)() as uow:
+        return uow.lending.lines.get(line_id)
 
 
 def draw(db: sa.Engine, line_id: str, amount: str) -> None:
-    with SqlLendingUnitOfWorkFactory(db)() as uow:
-        current = uow.lines.get(line_id, for_update=True)
+    with SqlUnitOfWorkFactory(db)() as uow:
+        current = uow.lending.lines.get(line_id, for_update=True)
         current.draw(Money(amount), OPENED)
-        uow.lines.save(current)
+        uow.lending.lines.save(current)
         uow.commit()
 
 
@@ -211,8 +209,8 @@ def test_running_a_date_twice_changes_nothing_and_lines_come_due_again(
     later = reviews.run(REVIEW + dt.timedelta(days=30))
     assert (later.lowered, later.kept) == (1, 1)
     assert line(db, "L-B-00011").limit == Money("8000")
-    with SqlLineReviewUnitOfWorkFactory(db)() as uow:
-        history = uow.reviews.for_line("L-B-00011")
+    with SqlUnitOfWorkFactory(db)() as uow:
+        history = uow.reviews.line_reviews.for_line("L-B-00011")
     assert [(r.reviewed_on, r.previous_limit, r.new_limit) for r in history] == [
         (REVIEW + dt.timedelta(days=30), Money("9000"), Money("8000")),
         (REVIEW, Money("10000"), Money("9000")),
@@ -276,8 +274,8 @@ def test_the_borrower_accepts_or_declines_a_proposed_increase(
     # The next review supersedes a proposal still pending.
     engine.answers["B-00043"] = decision("approve", "9000")
     reviews.run(REVIEW + dt.timedelta(days=30))
-    with SqlLineReviewUnitOfWorkFactory(db)() as uow:
-        assert uow.reviews.get(third.review_id).proposal_status == "expired"
+    with SqlUnitOfWorkFactory(db)() as uow:
+        assert uow.reviews.line_reviews.get(third.review_id).proposal_status == "expired"
     assert line(db, "L-B-00043").limit == Money("9000")
 
 
@@ -334,7 +332,8 @@ def credit_server() -> Iterator[str]:
 def test_a_line_deferred_for_a_bureau_outage_is_reviewed_later_the_same_day(
     db: sa.Engine, credit_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mobilend.bootstrap_risk import build_line_reviews, load_vault
+    from mobilend.bootstrap.infra import load_vault
+    from mobilend.bootstrap.risk import build_line_reviews
     from mobilend.config import get_settings
 
     admin = f"{credit_server}/admin"
@@ -370,7 +369,7 @@ def test_lines_review_command_reviews_due_lines_once(
     db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no credit data URL configured, the command runs the sandbox in-process."""
-    from mobilend.bootstrap_risk import load_vault
+    from mobilend.bootstrap.infra import load_vault
     from mobilend.cli.main import app
     from mobilend.config import get_settings
 

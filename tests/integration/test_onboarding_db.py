@@ -21,14 +21,15 @@ from mobilend.adapters.auth import (
     SecretsRandom,
     StaffDirectory,
 )
-from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork, rotate_borrower_pii
+from mobilend.adapters.db.onboarding_repository import rotate_borrower_pii
 from mobilend.adapters.db.security_repository import (
     SqlAuditStore,
     SqlRefreshTokenStore,
     SqlStaffUserStore,
 )
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
 from mobilend.adapters.vault import FieldVault, KeyRing
-from mobilend.app.onboarding import Onboarding
+from mobilend.app.onboarding.service import Onboarding
 from mobilend.app.ports import DeliveryAck, OutgoingMessage
 from mobilend.domain.borrowers import NationalIdTaken, Unauthenticated
 from mobilend.domain.errors import Conflict
@@ -86,7 +87,7 @@ def build(engine: sa.Engine, ring: KeyRing) -> Kit:
     sms, clock = Sms(), Clock()
     tokens = JwtTokenIssuer("j" * 32, SqlRefreshTokenStore(engine))
     onboarding = Onboarding(
-        unit_of_work=lambda: SqlOnboardingUnitOfWork(engine),
+        unit_of_work=lambda: SqlUnitOfWork(engine),
         vault=vault,
         messages=sms,
         tokens=tokens,
@@ -173,18 +174,18 @@ def test_duplicate_national_id_is_refused_by_lookup_and_by_the_constraint(
         kit.onboarding.submit_kyc(second, real_name=NAME, national_id=id_number, bank_card=CARD)
 
     # A race past the lookup still meets the unique index.
-    with SqlOnboardingUnitOfWork(db) as uow:
-        holder = uow.borrowers.get(first)
-        other = uow.borrowers.get(second)
+    with SqlUnitOfWork(db) as uow:
+        holder = uow.onboarding.borrowers.get(first)
+        other = uow.onboarding.borrowers.get(second)
         assert holder is not None and other is not None
         copied = dataclasses.replace(other, national_id_bidx=holder.national_id_bidx)
         with pytest.raises(NationalIdTaken):
-            uow.borrowers.save(copied)
+            uow.onboarding.borrowers.save(copied)
         # The transaction is still usable after the refusal (savepoint).
-        assert uow.borrowers.get(second) is not None
+        assert uow.onboarding.borrowers.get(second) is not None
         clash = dataclasses.replace(other, borrower_id="b-new", phone_bidx=holder.phone_bidx)
         with pytest.raises(Conflict):
-            uow.borrowers.add(clash)
+            uow.onboarding.borrowers.add(clash)
 
 
 def test_wrong_attempts_persist_across_requests(db: sa.Engine, kit: Kit) -> None:

@@ -15,7 +15,8 @@ from mobilend.adapters.funders.http_partner import (
 )
 from mobilend.adapters.http_resilience import UnexpectedResponse
 from mobilend.adapters.webhook_signature import InvalidWebhook
-from mobilend.app.ports import GatewayUnavailable, PartnerApprovalRequest
+from mobilend.app.ports import PartnerApprovalRequest
+from mobilend.domain.errors import GatewayUnavailable
 from mobilend.domain.money import Money
 
 

@@ -21,7 +21,8 @@ from mobilend.adapters.http_resilience import (
 )
 from mobilend.adapters.rails.http_rail import HttpPaymentRail, RailWebhookEvent, verify_webhook
 from mobilend.adapters.webhook_signature import InvalidWebhook, signed_headers
-from mobilend.app.ports import DebitRequest, GatewayUnavailable, PayoutRequest
+from mobilend.app.ports import DebitRequest, PayoutRequest
+from mobilend.domain.errors import GatewayUnavailable
 from mobilend.domain.money import Money, MoneyError
 
 BUSINESS_DATE = dt.date(2026, 3, 2)

@@ -36,11 +36,11 @@ from mobilend.adapters.db.risk_repository import (
     SqlReportCache,
 )
 from mobilend.adapters.vault import FieldVault, KeyRing
-from mobilend.app.ports import ApplicationSighting
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine
 from mobilend.risk.fraud import InMemoryFraudSignalStore, observe, parse_rules
 from mobilend.risk.policy import PolicyBook
+from mobilend.risk.ports import ApplicationSighting
 from mobilend.risk.records import canonical_json
 from mobilend.risk.scoring import Challenger, MarketCondition, MarketOverlay
 from mobilend.sandbox.credit_data import create_app
@@ -198,7 +198,7 @@ RECORDER = textwrap.dedent(
     from mobilend.adapters.db.engine import create_engine
     from mobilend.adapters.db.risk_repository import SqlFraudSignalStore
     from mobilend.adapters.vault import FieldVault, KeyRing
-    from mobilend.app.ports import ApplicationSighting
+    from mobilend.risk.ports import ApplicationSighting
     url, key, seq, device = sys.argv[1:5]
     vault = FieldVault(KeyRing((("k1", base64.b64decode(key)),)), b"\\x5a" * 32)
     store = SqlFraudSignalStore(create_engine(url, pool_size=1), vault)
@@ -392,7 +392,7 @@ def test_the_challenger_arm_and_market_overlay_are_stored_and_replayed(
 def test_cli_replays_a_decision_from_the_database(
     db: sa.Engine, sandbox: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mobilend.bootstrap_risk import build_risk_engine
+    from mobilend.bootstrap.risk import build_risk_engine
     from mobilend.cli.main import app
     from mobilend.config import get_settings
 
@@ -427,7 +427,7 @@ def test_cli_replays_a_decision_from_the_database(
 def test_the_service_wiring_reads_the_challenger_from_the_policy_files(
     db: sa.Engine, sandbox: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mobilend.bootstrap_risk import build_risk_engine
+    from mobilend.bootstrap.risk import build_risk_engine
     from mobilend.config import get_settings
     from mobilend.risk.policy import FILES_DIR
     from mobilend.risk.policy.loader import PolicyError

@@ -210,7 +210,7 @@ def test_a_bounced_payment_is_reversed_in_the_loan_and_the_ledger(db, clock, vau
     applied = stored_loan(wired, loan.loan_id)
     assert applied.installments[1].is_settled  # paid from the held credit
     with desk.uow_factory() as uow:
-        line_before = uow.lines.get(applied.line_id).available
+        line_before = uow.lending.lines.get(applied.line_id).available
 
     reversal = reverse_repayment(
         desk, loan_id=loan.loan_id, repayment_id=paid.repayment_id, reason="recalled", on=walk_to
@@ -235,7 +235,7 @@ def test_a_bounced_payment_is_reversed_in_the_loan_and_the_ledger(db, clock, vau
         ).all()
     assert [tuple(k) for k in kinds] == [("adjustment", False), ("reversal", True)]
     with desk.uow_factory() as uow:
-        assert uow.lines.get(after.line_id).available < line_before  # principal lent again
+        assert uow.lending.lines.get(after.line_id).available < line_before  # principal lent again
     assert_ledger_matches(wired, loan.loan_id)
     assert trial_balance_is_zero(db)
     # End of day goes on charging what is overdue again.

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
-from mobilend.app.ports import Applicant
+from mobilend.domain.decisions import Applicant
 from mobilend.domain.money import Money
 
 ON = dt.date(2026, 3, 2)

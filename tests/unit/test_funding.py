@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mobilend.app.funding import order_fits
-from mobilend.app.ports_funding import Strategy
+from mobilend.app.funding.ports import Strategy
+from mobilend.app.funding.routing import order_fits
 from mobilend.domain.errors import ValidationFailed
 from mobilend.domain.funding import (
     MIN_JOINT_SHARE,

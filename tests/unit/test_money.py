@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mobilend.domain.money import CurrencyMismatch, Money, MoneyError, RoundingMode, total
 
-fen = st.integers(min_value=-10**12, max_value=10**12)
+fen = st.integers(min_value=-(10**12), max_value=10**12)
 weights = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=12).filter(
     lambda ws: sum(ws) > 0
 )

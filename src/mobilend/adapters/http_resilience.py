@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from mobilend.app.ports import GatewayUnavailable
+from mobilend.domain.errors import GatewayUnavailable
 
 #: HTTP answers worth retrying: the server is overloaded or broken, not the request.
 RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})

@@ -33,7 +33,7 @@ from mobilend.api.errors import (
     install_error_handlers,
 )
 from mobilend.api.schemas import HealthOut
-from mobilend.app.journey import BorrowerJourney
+from mobilend.app.journey.service import BorrowerJourney
 
 API_PREFIX = "/api/v1"
 

@@ -23,9 +23,9 @@ from mobilend.adapters.webhook_signature import InvalidWebhook
 from mobilend.api.deps import journey_of
 from mobilend.api.errors import error_responses
 from mobilend.api.schemas import CallbackOut
-from mobilend.app.disbursement import DisbursementDesk, apply_rail_event
-from mobilend.app.funding_approvals import record_partner_decision
-from mobilend.app.ports_funding import PartnerDecision
+from mobilend.app.funding.approvals import record_partner_decision
+from mobilend.app.funding.disbursement import DisbursementDesk, apply_rail_event
+from mobilend.app.funding.ports import PartnerDecision
 from mobilend.domain.errors import DomainError, NotFound
 
 log = logging.getLogger("mobilend.api.callbacks")

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mobilend.api.schemas import ID_PATTERN
-from mobilend.app.journey import BorrowerJourney, Once
+from mobilend.app.journey.service import BorrowerJourney, Once
 from mobilend.domain.borrowers import Unauthenticated
 
 bearer = HTTPBearer(

@@ -7,9 +7,9 @@ from fastapi import APIRouter, BackgroundTasks, status
 from mobilend.api.deps import ApplicationIdPath, BorrowerId, ClientIp, DeviceId, Journey, LineIdPath
 from mobilend.api.schemas import ApplicationIn, ApplicationOut, LineOut, Page
 from mobilend.api.views import application_out, line_out
-from mobilend.app.applications import LineView
-from mobilend.app.journey import BorrowerJourney
-from mobilend.app.ports_journey import CreditApplication
+from mobilend.app.journey.applications import LineView
+from mobilend.app.journey.ports import CreditApplication
+from mobilend.app.journey.service import BorrowerJourney
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
 

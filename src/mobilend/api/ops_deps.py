@@ -1,6 +1,6 @@
-"""What the staff routes ask for: the operations desk (staff directory, audit log, staff
-tokens and the servicing and payout desks, wired once per service from the platform),
-the signed-in staff member, and the roles a route needs.
+"""What the staff routes ask for: the operations desk (``bootstrap.operations``: staff
+directory, audit log, staff tokens and the servicing and payout desks, wired once per
+service from the platform), the signed-in staff member, and the roles a route needs.
 
 Staff tokens are the platform's JWTs with ``kind="staff"`` and the member's roles; a
 borrower's token never passes here, nor a staff token on the borrower routes. Each call
@@ -9,24 +9,22 @@ also re-reads the staff account, so a deactivated member loses access at once.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mobilend.adapters.auth import AuditLog, JwtTokenIssuer, Role, StaffDirectory
-from mobilend.adapters.auth.staff import StaffUserStore
+from mobilend.adapters.auth import Role
 from mobilend.api.schemas import ID_PATTERN
+from mobilend.bootstrap.operations import OperationsDesk, build_operations_desk
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.errors import DomainError
 
 #: The ``kind`` claim of staff tokens.
 STAFF = "staff"
-STAFF_TOKEN_TTL = dt.timedelta(minutes=30)
 
 staff_bearer = HTTPBearer(
     auto_error=False,
@@ -39,64 +37,6 @@ class Forbidden(DomainError):
     """Signed in, but none of the caller's roles may do this."""
 
     code = "forbidden"
-
-
-@dataclass
-class OperationsDesk:
-    """Everything the staff routes work on, wired from the service's platform."""
-
-    staff: StaffDirectory
-    staff_store: StaffUserStore
-    audit: AuditLog
-    tokens: JwtTokenIssuer
-    clock: Any  # app.ports.Clock
-    engine: Any  # the SQLAlchemy engine
-    servicing: Any  # app.servicing.desk.ServicingDesk
-    disbursement: Any  # app.disbursement.DisbursementDesk
-    today: Callable[[], dt.date]
-
-    def now(self) -> dt.datetime:
-        now: dt.datetime = self.clock.now()
-        return now
-
-    def record(
-        self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
-    ) -> None:
-        self.audit.append(at=self.now(), actor=actor, action=action, target=target, details=details)
-
-
-def build_operations_desk(container: Any) -> OperationsDesk:
-    """The desk on the platform's database, clock, PII vault settings and payout desk."""
-    from mobilend.adapters.auth.tokens import load_jwt_secret
-    from mobilend.adapters.db.security_repository import (
-        SqlAuditStore,
-        SqlRefreshTokenStore,
-        SqlStaffUserStore,
-    )
-    from mobilend.bootstrap import build_servicing
-
-    lending = container.lending
-    settings = container.settings
-    engine = lending.engine
-    if engine is None:
-        raise RuntimeError("the operations API runs on PostgreSQL")
-    store = SqlStaffUserStore(engine)
-    tokens = JwtTokenIssuer(
-        load_jwt_secret(settings.jwt_secret.get_secret_value(), var_dir=settings.var_path),
-        SqlRefreshTokenStore(engine),
-        access_ttl=STAFF_TOKEN_TTL,
-    )
-    return OperationsDesk(
-        staff=StaffDirectory(store),
-        staff_store=store,
-        audit=AuditLog(SqlAuditStore(engine)),
-        tokens=tokens,
-        clock=lending.clock,
-        engine=engine,
-        servicing=build_servicing(lending, settings=settings),
-        disbursement=container.disbursement,
-        today=lending.today,
-    )
 
 
 _build_lock = threading.Lock()

@@ -42,12 +42,12 @@ from mobilend.api.ops_schemas import (
     WarningOut,
 )
 from mobilend.api.schemas import MoneyOut
-from mobilend.app.disbursement_dispatch import dead_letters, retry_payout
-from mobilend.app.ports_funding import PayoutRecord
-from mobilend.app.reconciliation import partner_settlement, stored_report
+from mobilend.app.funding.dispatch import dead_letters, retry_payout
+from mobilend.app.funding.ports import PayoutRecord
+from mobilend.app.funding.reconciliation import partner_settlement, stored_report
 from mobilend.app.servicing.ports import IncomingTransfer
 from mobilend.app.servicing.transfers import assign_transfer, suspense_items
-from mobilend.bootstrap import eod_status
+from mobilend.bootstrap.servicing import eod_status
 from mobilend.domain.borrowers import Unauthenticated, mask_phone
 from mobilend.domain.errors import NotFound
 

@@ -15,8 +15,8 @@ from mobilend.api.schemas import (
     ProfileOut,
 )
 from mobilend.api.views import consent_out, profile_out
-from mobilend.app.consent_texts import CONSENT_TEXTS, check_text_version
-from mobilend.app.onboarding import ConsentView
+from mobilend.app.onboarding.consent_texts import CONSENT_TEXTS, check_text_version
+from mobilend.app.onboarding.service import ConsentView
 
 router = APIRouter(tags=["profile 个人信息"])
 

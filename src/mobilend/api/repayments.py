@@ -24,7 +24,7 @@ from mobilend.api.schemas import (
     RepaymentIn,
 )
 from mobilend.api.views import payment_out, payoff_out, receipt_out
-from mobilend.app.journey import BorrowerJourney
+from mobilend.app.journey.service import BorrowerJourney
 from mobilend.domain.money import Money
 
 router = APIRouter(tags=["repayments 还款"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -33,15 +32,15 @@ from mobilend.api.schemas import (
     ScheduleLineOut,
     SignedOut,
 )
-from mobilend.app.applications import AprRange, LineView
-from mobilend.app.contract_text import key_terms
-from mobilend.app.contracts import SignedContract
-from mobilend.app.disbursement import DisbursementView
-from mobilend.app.journey_loans import LoanView, PaymentOutcome
-from mobilend.app.onboarding import ConsentView
-from mobilend.app.onboarding_pii import BorrowerProfile
-from mobilend.app.ports_journey import CreditApplication, LoanContract, Notification
-from mobilend.app.ports_lending import RepaymentRecord
+from mobilend.app.funding.disbursement import DisbursementView
+from mobilend.app.journey.applications import AprRange, LineView
+from mobilend.app.journey.contract_text import key_terms
+from mobilend.app.journey.contracts import SignedContract
+from mobilend.app.journey.loans import LoanView, PaymentOutcome
+from mobilend.app.journey.ports import CreditApplication, LoanContract, Notification, OfferTerms
+from mobilend.app.lending.ports import RepaymentRecord
+from mobilend.app.onboarding.pii import BorrowerProfile
+from mobilend.app.onboarding.service import ConsentView
 from mobilend.domain.loans import InstallmentKind
 from mobilend.domain.money import Money
 from mobilend.domain.prepayment import PayoffQuote
@@ -119,45 +118,45 @@ def line_out(view: LineView) -> LineOut:
     )
 
 
-def offer_out(terms: Mapping[str, Any]) -> OfferOut:
-    currency = str(terms["currency"])
+def offer_out(terms: OfferTerms) -> OfferOut:
+    currency = terms.currency
 
-    def fen(name: str, source: Mapping[str, Any] = terms) -> MoneyOut:
-        return MoneyOut.fen(int(source[name]), currency)
+    def fen(amount: int) -> MoneyOut:
+        return MoneyOut.fen(amount, currency)
 
-    apr, rate = RateOut.of(terms["apr"]), RateOut.of(terms["annual_rate"])
+    apr, rate = RateOut.of(terms.apr), RateOut.of(terms.annual_rate)
     return OfferOut(
         apr=apr,
         annual_rate=rate,
         rate_disclosure_zh=f"年化利率（APR，按IRR计算）{apr.percent}；名义年利率（单利）{rate.percent}",
         rate_disclosure_en=f"APR (IRR) {apr.percent}; nominal annual rate (simple) {rate.percent}",
-        line_id=str(terms["line_id"]),
-        product_code=str(terms["product_code"]),
-        product_name=str(terms["product_name"]),
-        amount=fen("amount_fen"),
-        disbursed=fen("disbursed_fen"),
-        periods=int(terms["periods"]),
-        method=str(terms["method"]),
-        start_date=terms["start_date"],
-        maturity_date=terms["maturity_date"],
-        total_interest=fen("total_interest_fen"),
-        total_fees=fen("total_fees_fen"),
-        upfront_fees=fen("upfront_fees_fen"),
-        total_cost=fen("total_cost_fen"),
-        total_repayment=fen("total_repayment_fen"),
-        penalty_rate=RateOut.of(terms["penalty_rate"]),
-        penalty_grace_days=int(terms["penalty_grace_days"]),
+        line_id=terms.line_id,
+        product_code=terms.product_code,
+        product_name=terms.product_name,
+        amount=fen(terms.amount_fen),
+        disbursed=fen(terms.disbursed_fen),
+        periods=terms.periods,
+        method=terms.method,
+        start_date=terms.start_date,
+        maturity_date=terms.maturity_date,
+        total_interest=fen(terms.total_interest_fen),
+        total_fees=fen(terms.total_fees_fen),
+        upfront_fees=fen(terms.upfront_fees_fen),
+        total_cost=fen(terms.total_cost_fen),
+        total_repayment=fen(terms.total_repayment_fen),
+        penalty_rate=RateOut.of(terms.penalty_rate),
+        penalty_grace_days=terms.penalty_grace_days,
         installments=[
             InstallmentPlanOut(
-                n=i["n"],
-                due_date=i["due_date"],
-                principal=fen("principal_fen", i),
-                interest=fen("interest_fen", i),
-                fees=fen("fees_fen", i),
-                total=fen("total_fen", i),
-                balance_after=fen("balance_after_fen", i),
+                n=i.n,
+                due_date=i.due_date,
+                principal=fen(i.principal_fen),
+                interest=fen(i.interest_fen),
+                fees=fen(i.fees_fen),
+                total=fen(i.total_fen),
+                balance_after=fen(i.balance_after_fen),
             )
-            for i in terms["installments"]
+            for i in terms.installments
         ],
     )
 
@@ -174,8 +173,8 @@ def _contract_fields(contract: LoanContract) -> dict[str, Any]:
         "offer_date": contract.offer_date,
         "signed_at": contract.signed_at,
         "loan_id": contract.loan_id,
-        "apr": RateOut.of(terms["apr"]),
-        "amount": MoneyOut.fen(int(terms["amount_fen"]), str(terms["currency"])),
+        "apr": RateOut.of(terms.apr),
+        "amount": MoneyOut.fen(terms.amount_fen, terms.currency),
     }
 
 

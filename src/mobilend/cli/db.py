@@ -6,17 +6,14 @@ import typer
 
 from mobilend.adapters.db import engine as db_engine
 from mobilend.adapters.db import migrate as db_migrate
-from mobilend.cli.main import app
 from mobilend.config import get_settings
 
 db_app = typer.Typer(
     help="本地数据库 / the database: where it is, start and stop the embedded server.",
     no_args_is_help=True,
 )
-app.add_typer(db_app, name="db")
 
 
-@app.command("migrate")
 def migrate_command(
     revision: str = typer.Argument("head", help="目标版本 / revision to reach"),
 ) -> None:

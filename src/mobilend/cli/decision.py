@@ -11,13 +11,10 @@ from pathlib import Path
 
 import typer
 
-from mobilend.cli.main import app
-
 decision_app = typer.Typer(
     help="授信决策 / credit decisions: replay a stored decision from its record.",
     no_args_is_help=True,
 )
-app.add_typer(decision_app, name="decision")
 
 
 @decision_app.command("replay")
@@ -39,7 +36,7 @@ def replay_command(
     ),
 ) -> None:
     """重放决策并逐字节比对 / Replay a decision from its stored inputs and compare byte for byte."""
-    from mobilend.bootstrap_risk import build_decision_records, build_replay_engine
+    from mobilend.bootstrap.risk import build_decision_records, build_replay_engine
     from mobilend.risk.engine import ReplayError
     from mobilend.risk.records import JsonFileDecisionRecordStore
 

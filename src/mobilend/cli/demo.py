@@ -8,14 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mobilend.app.catalogue import DEMO_PRODUCTS
-from mobilend.app.eod import catch_up
-from mobilend.app.lines import open_credit_line
-from mobilend.app.loans import draw_loan
-from mobilend.app.products import ensure_product
-from mobilend.app.repayments import pay_off_loan, post_repayment, quote_payoff
-from mobilend.bootstrap import Lending, build_lending
-from mobilend.cli.main import app
+from mobilend.app.lending.catalogue import DEMO_PRODUCTS
+from mobilend.app.lending.eod import catch_up
+from mobilend.app.lending.lines import open_credit_line
+from mobilend.app.lending.loans import draw_loan
+from mobilend.app.lending.products import ensure_product
+from mobilend.app.lending.repayments import pay_off_loan, post_repayment, quote_payoff
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.ledger import EntryKind, JournalEntry, loan_balances
 from mobilend.domain.money import Money
 from mobilend.domain.products_state import product_from_state
@@ -50,7 +49,6 @@ def _ledger_table(entries: list[JournalEntry]) -> Table:
     return table
 
 
-@app.command("seed")
 def seed_command() -> None:
     """写入演示产品 / Seed the demo products (idempotent)."""
     lending = build_lending()
@@ -58,7 +56,6 @@ def seed_command() -> None:
     console.print(f"演示产品 / demo products: {', '.join(codes)}")
 
 
-@app.command("demo")
 def demo_command(
     start: str = typer.Option("2026-01-15", help="放款日 / disbursement date (YYYY-MM-DD)"),
     amount: str = typer.Option("12000.00", help="借款金额 / amount (CNY)"),
@@ -70,7 +67,7 @@ def demo_command(
     seed_products(lending, on)
     borrower_id = f"demo-{lending.new_id()}"
     with lending.uow_factory() as uow:
-        uow.borrowers.ensure(borrower_id)
+        uow.lending.borrowers.ensure(borrower_id)
         uow.commit()
     line = open_credit_line(
         lending.uow_factory, lending.new_id, borrower_id=borrower_id, product_code="cash",
@@ -119,9 +116,9 @@ def demo_command(
         on=payday, idempotency_key=f"demo-{loan.loan_id}-payoff",
     )  # fmt: skip
     with lending.uow_factory() as uow:
-        final = uow.loans.get(loan.loan_id)
-        entries = uow.ledger.entries_for_loan(loan.loan_id)
-        line_after = uow.lines.get(line.line_id)
+        final = uow.lending.loans.get(loan.loan_id)
+        entries = uow.lending.ledger.entries_for_loan(loan.loan_id)
+        line_after = uow.lending.lines.get(line.line_id)
     console.print(
         f"贷款状态 / loan status: [bold]{final.status}[/]; 可用额度 / available: {line_after.available}"
     )

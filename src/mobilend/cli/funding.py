@@ -16,23 +16,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mobilend.cli.main import app
-
 console = Console()
 
 funders_app = typer.Typer(
     help="资金方 / funders: the registry, joint programmes, routing strategy.",
     no_args_is_help=True,
 )
-app.add_typer(funders_app, name="funders")
 disbursement_app = typer.Typer(
     help="放款 / disbursement: the payout worker and what operators see.", no_args_is_help=True
 )
-app.add_typer(disbursement_app, name="disbursement")
 
 
 def _lending() -> Any:
-    from mobilend.bootstrap import build_lending
+    from mobilend.bootstrap.lending import build_lending
 
     return build_lending()
 
@@ -60,7 +56,7 @@ def list_command(
     on: str = typer.Option(None, "--date", help="业务日期 / business date (default today)"),
 ) -> None:
     """列出资金方及额度使用 / List funders with quota use and outstanding balance."""
-    from mobilend.app.funding import list_funders, list_programmes
+    from mobilend.app.funding.routing import list_funders, list_programmes
 
     lending = _lending()
     day = _date(on)
@@ -113,7 +109,7 @@ def add_command(
     joint_only: bool = typer.Option(False, help="只参与联合贷 / lends only jointly"),
 ) -> None:
     """登记资金方 / Register a funder (and, unless joint only, its own programme)."""
-    from mobilend.app.funding import register_funder
+    from mobilend.app.funding.routing import register_funder
     from mobilend.domain.errors import DomainError
     from mobilend.domain.funding import Funder, FunderKind, WhitelistStatus
 
@@ -145,7 +141,7 @@ def joint_command(
     weight: str = typer.Option("1", help="轮询权重 / round-robin weight"),
 ) -> None:
     """联合贷方案（各方≥30%）/ A joint-lending programme (each partner ≥ 30 %)."""
-    from mobilend.app.funding import add_programme
+    from mobilend.app.funding.routing import add_programme
     from mobilend.domain.errors import DomainError
     from mobilend.domain.funding import Programme, ProgrammeShare
 
@@ -168,7 +164,7 @@ def strategy_command(
     approval_timeout: int = typer.Option(None, help="审批超时秒数 / approval timeout (s)"),
 ) -> None:
     """路由策略 / Set the routing strategy and limits (no arguments: show them)."""
-    from mobilend.app.funding import configure_funding
+    from mobilend.app.funding.routing import configure_funding
     from mobilend.domain.errors import DomainError
 
     try:
@@ -193,7 +189,7 @@ def settlement_command(
     last: str = typer.Option(None, "--to", help="截止日 / last business date (default: --from)"),
 ) -> None:
     """资金方结算 / What each funder is owed out of what borrowers paid."""
-    from mobilend.app.reconciliation import partner_settlement
+    from mobilend.app.funding.reconciliation import partner_settlement
 
     start = dt.date.fromisoformat(first)
     rows = partner_settlement(_lending().uow_factory, start, _date(last) if last else start)
@@ -220,8 +216,8 @@ def _desk(
     options: dict[str, Any] | None = None,
     timeout: float = 5.0,
 ) -> Any:
-    from mobilend.app.ports_funding import DisbursementSettings
-    from mobilend.bootstrap import (
+    from mobilend.app.funding.ports import DisbursementSettings
+    from mobilend.bootstrap.funding import (
         build_disbursement,
         build_http_rail,
         build_partner_banks,
@@ -255,7 +251,6 @@ ACCOUNTS = typer.Option(
 PARTNERS = typer.Option([], "--partner", help="资金方代码=地址 / funder=partner bank URL")
 
 
-@app.command("reconcile")
 def reconcile_command(
     on: str = typer.Option(..., "--date", help="对账日 / business date"),
     rail_url: str = RAIL_URL,
@@ -263,7 +258,7 @@ def reconcile_command(
 ) -> None:
     """日终对账 / Reconcile the rail's statement with the ledger, and show what each funder is
     owed from the day's collections; exit 1 on any break."""
-    from mobilend.app.reconciliation import reconcile_rail
+    from mobilend.app.funding.reconciliation import reconcile_rail
 
     day = dt.date.fromisoformat(on)
     report = reconcile_rail(_desk(rail_url, rail_secret, None, []), day)
@@ -299,7 +294,7 @@ def worker_command(
     timeout: float = typer.Option(5.0, help="HTTP 超时秒 / HTTP timeout (s)"),
 ) -> None:
     """放款工作进程 / Run the disbursement worker until SIGTERM/SIGINT."""
-    from mobilend.app.disbursement_worker import run_worker
+    from mobilend.app.funding.worker import run_worker
 
     options = {
         "batch_size": batch, "lease_s": lease, "confirm_after_s": confirm_after,
@@ -334,7 +329,7 @@ def worker_command(
 @disbursement_app.command("status")
 def status_command(loan_id: str = typer.Argument(..., help="贷款编号 / loan id")) -> None:
     """放款状态 / A loan's payout: pending, paid or failed, and where it stands."""
-    from mobilend.app.disbursement import disbursement_status
+    from mobilend.app.funding.disbursement import disbursement_status
     from mobilend.domain.errors import DomainError
 
     try:
@@ -351,7 +346,7 @@ def status_command(loan_id: str = typer.Argument(..., help="贷款编号 / loan 
 @disbursement_app.command("dead-letters")
 def dead_letters_command() -> None:
     """待人工处理的放款 / Payouts waiting for operators (dead letters, needs review)."""
-    from mobilend.app.disbursement_dispatch import dead_letters, payout_counts
+    from mobilend.app.funding.dispatch import dead_letters, payout_counts
 
     lending = _lending()
     console.print(payout_counts(lending.uow_factory))
@@ -371,7 +366,7 @@ def retry_command(
     rail_secret: str = RAIL_SECRET,
 ) -> None:
     """重新放款（同一幂等键）/ Send a dead-lettered payout again, same idempotency key."""
-    from mobilend.app.disbursement_dispatch import retry_payout
+    from mobilend.app.funding.dispatch import retry_payout
     from mobilend.domain.errors import DomainError
 
     try:

@@ -7,13 +7,10 @@ import datetime as dt
 
 import typer
 
-from mobilend.cli.main import app
-
 lines_app = typer.Typer(
     help="授信额度 / credit lines: periodic review, proposed increases.",
     no_args_is_help=True,
 )
-app.add_typer(lines_app, name="lines")
 
 
 def _date(text: str | None) -> dt.date:
@@ -37,7 +34,7 @@ def review_command(
     partitions: int = typer.Option(1, "--partitions", min=1, help="分区数 / partitions"),
 ) -> None:
     """额度复评 / Re-score active lines; lower or freeze on higher risk, propose increases."""
-    from mobilend.bootstrap_risk import run_line_reviews
+    from mobilend.bootstrap.risk import run_line_reviews
 
     if partition >= partitions:
         raise typer.BadParameter("--partition must be below --partitions")
@@ -61,8 +58,8 @@ def proposals_command(
     date: str | None = typer.Option(None, "--date", help="营业日 / business date"),
 ) -> None:
     """待确认的提额邀请 / Limit increases waiting for the borrower's consent."""
-    from mobilend.app.line_reviews import open_proposals
-    from mobilend.bootstrap_risk import build_line_review_store
+    from mobilend.app.reviews.line_reviews import open_proposals
+    from mobilend.bootstrap.risk import build_line_review_store
 
     shown = open_proposals(build_line_review_store(), borrower, _date(date))
     if not shown:

@@ -1,8 +1,25 @@
-"""The `mobilend` command: one Typer app, each feature's commands in its own module."""
+"""The `mobilend` command: one Typer app, each feature's commands in its own module.
+
+Feature modules only define their commands (or their own sub-app); this module is the one
+place that mounts them, so none of them imports it back.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from mobilend.cli import (
+    db,
+    decision,
+    demo,
+    funding,
+    lines,
+    model,
+    schedule,
+    serve,
+    staff,
+    worker,
+)
 
 app = typer.Typer(
     name="mobilend",
@@ -11,8 +28,24 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# Each feature module registers its commands on `app` (or adds a sub-app) when imported.
-from mobilend.cli import commands  # noqa: E402,F401
+# Top-level commands, in the order `mobilend --help` lists them.
+app.command("migrate")(db.migrate_command)
+app.command("seed")(demo.seed_command)
+app.command("demo")(demo.demo_command)
+app.command("reconcile")(funding.reconcile_command)
+app.command("schedule")(schedule.schedule_command)
+app.command("serve")(serve.serve_command)
+app.command("worker")(worker.worker_command)
+
+# Command groups.
+app.add_typer(db.db_app, name="db")
+app.add_typer(decision.decision_app, name="decision")
+app.add_typer(funding.funders_app, name="funders")
+app.add_typer(funding.disbursement_app, name="disbursement")
+app.add_typer(lines.lines_app, name="lines")
+app.add_typer(model.model_app, name="model")
+app.add_typer(staff.staff_app, name="staff")
+app.add_typer(worker.eod_app, name="eod")
 
 if __name__ == "__main__":
     app()

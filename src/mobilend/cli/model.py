@@ -10,8 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mobilend.cli.main import app
-
 if TYPE_CHECKING:
     from mobilend.risk.model.training import TrainingConfig
 
@@ -19,7 +17,6 @@ model_app = typer.Typer(
     help="信用评分模型（训练、评分、报告、评估）/ credit PD model: train, score, report, evaluate.",
     no_args_is_help=True,
 )
-app.add_typer(model_app, name="model")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -260,7 +257,7 @@ def ensure_default(
     ] = None,
 ) -> None:
     """默认模型 / Train the default model from data/credit_data.csv unless it already exists."""
-    from mobilend.bootstrap_risk import risk_model_dir
+    from mobilend.bootstrap.risk import risk_model_dir
     from mobilend.config import get_settings
     from mobilend.risk.model.artifact import ModelArtifactError
     from mobilend.risk.model.defaults import ensure_default_model

@@ -17,7 +17,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from mobilend.cli.main import app
 from mobilend.domain.apr import AprResult, AprUndefined, annual_percentage_rate
 from mobilend.domain.daycount import DayCount, Frequency, PeriodUnit
 from mobilend.domain.errors import Problem, ValidationFailed
@@ -180,7 +179,6 @@ def _option_for(field: str, fees: list[_FeeOption]) -> str:
     return _OPTION_FOR_FIELD.get(field, field)
 
 
-@app.command("schedule")
 def schedule_command(
     principal: str = typer.Option(..., "--principal", help="借款本金 / loan principal, e.g. 10000"),
     annual_rate: str = typer.Option(

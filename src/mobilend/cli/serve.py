@@ -11,12 +11,9 @@ import os
 import typer
 import uvicorn
 
-from mobilend.cli.main import app
-
 APP_FACTORY = "mobilend.asgi:create_app"
 
 
-@app.command("serve")
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址 / address to listen on"),
     port: int = typer.Option(8000, "--port", help="端口 / port"),

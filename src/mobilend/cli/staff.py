@@ -11,10 +11,7 @@ import re
 
 import typer
 
-from mobilend.cli.main import app
-
 staff_app = typer.Typer(help="员工账号 / staff accounts.", no_args_is_help=True)
-app.add_typer(staff_app, name="staff")
 
 #: The same rule the staff sign-in applies (printable ASCII).
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,256}")
@@ -31,10 +28,9 @@ def add_command(
     ),
 ) -> None:
     """新建员工账号 / Create a staff account with the given roles."""
-    from mobilend.adapters.auth import AuditLog, StaffDirectory
     from mobilend.adapters.db.engine import create_engine
-    from mobilend.adapters.db.security_repository import SqlAuditStore, SqlStaffUserStore
     from mobilend.adapters.ids import SystemClock
+    from mobilend.bootstrap.operations import build_staff_administration
     from mobilend.domain.errors import DomainError
 
     password = os.environ.get("MOBILEND_STAFF_PASSWORD") or typer.prompt(
@@ -42,19 +38,17 @@ def add_command(
     )
     if not _PRINTABLE.fullmatch(password):
         raise typer.BadParameter("密码只能含可打印ASCII字符 / password: printable ASCII only")
-    engine = create_engine(pool_size=1)
+    admin = build_staff_administration(create_engine(pool_size=1))
     try:
         now = SystemClock().now()
         try:
-            user = StaffDirectory(SqlStaffUserStore(engine)).create_user(
-                username, password, role, now
-            )
+            user = admin.directory.create_user(username, password, role, now)
         except DomainError as error:
             problems = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
             typer.echo(f"未创建 / not created: {error.message} {problems}".strip(), err=True)
             raise typer.Exit(1) from None
         roles = sorted(r.value for r in user.roles)
-        AuditLog(SqlAuditStore(engine)).append(
+        admin.audit.append(
             at=now,
             actor="system:cli",
             action="staff.created",
@@ -62,7 +56,7 @@ def add_command(
             details={"username": user.username, "roles": roles},
         )
     finally:
-        engine.dispose()
+        admin.close()
     typer.echo(
         f"已创建 / created {user.username} ({user.user_id}) 角色 / roles: {', '.join(roles)}"
     )

@@ -15,15 +15,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mobilend.bootstrap import eod_status
-from mobilend.cli.main import app
+from mobilend.bootstrap.servicing import eod_status
 
 QUEUE_APP = "mobilend.jobs.queue.queue_app"
 
 eod_app = typer.Typer(
     help="日终批处理 / end of day: run a business date, see its progress.", no_args_is_help=True
 )
-app.add_typer(eod_app, name="eod")
 
 
 def _queue_app() -> Any:
@@ -34,7 +32,6 @@ def _queue_app() -> Any:
     return queue_app
 
 
-@app.command("worker")
 def worker_command(
     concurrency: int = typer.Option(
         1, "--concurrency", min=1, help="同时执行的任务数 / jobs run at once in this process"

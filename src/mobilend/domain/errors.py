@@ -52,3 +52,11 @@ class ComplianceViolation(DomainError):
     """A regulatory limit would be broken (rate cap, per-borrower cap...)."""
 
     code = "compliance_violation"
+
+
+class GatewayUnavailable(Exception):
+    """An outside system did not answer (timeouts, 5xx, circuit open) after the adapter's retries.
+
+    The call may or may not have taken effect: retry later with the same idempotency key,
+    or ask for the status. Adapters raise subclasses of this; use cases catch it.
+    """

@@ -44,7 +44,9 @@ AmountLike = str | int | Decimal
 def to_decimal(value: AmountLike) -> Decimal:
     """Turn a str/int/Decimal into a finite Decimal; refuse floats and junk."""
     if isinstance(value, (bool, float)):
-        raise MoneyError(f"amounts must be given as str, int or Decimal, not {type(value).__name__}")
+        raise MoneyError(
+            f"amounts must be given as str, int or Decimal, not {type(value).__name__}"
+        )
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -55,7 +57,9 @@ def to_decimal(value: AmountLike) -> Decimal:
         except InvalidOperation:
             raise MoneyError(f"not a decimal amount: {value!r}") from None
     else:
-        raise MoneyError(f"amounts must be given as str, int or Decimal, not {type(value).__name__}")
+        raise MoneyError(
+            f"amounts must be given as str, int or Decimal, not {type(value).__name__}"
+        )
     if not result.is_finite():
         raise MoneyError(f"amount must be finite: {value!r}")
     return result
@@ -113,7 +117,9 @@ class Money:
     def round(self, mode: RoundingMode = RoundingMode.HALF_UP) -> Money:
         return Money(self.amount.quantize(self.quantum, rounding=mode.decimal_mode), self.currency)
 
-    def round_to_multiple(self, multiple: Money, mode: RoundingMode = RoundingMode.HALF_UP) -> Money:
+    def round_to_multiple(
+        self, multiple: Money, mode: RoundingMode = RoundingMode.HALF_UP
+    ) -> Money:
         """Round to the nearest multiple (e.g. whole yuan) with the given mode."""
         self._check(multiple)
         if multiple.amount <= 0:
@@ -150,7 +156,9 @@ class Money:
 
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, (int, Decimal)):
-            raise MoneyError(f"Money can be multiplied by int or Decimal only, not {type(factor).__name__}")
+            raise MoneyError(
+                f"Money can be multiplied by int or Decimal only, not {type(factor).__name__}"
+            )
         return Money(self.amount * factor, self.currency)
 
     __rmul__ = __mul__

@@ -3,13 +3,20 @@ worker processes on any number of machines share: ``mobilend worker [--concurren
 
 - ``queue`` — the procrastinate ``App`` on the platform's database, the process's wiring
   (``runtime()``), and the extension points other features use:
-  ``register_dispatcher(name, fn)`` (run by ``outbox.dispatch`` every minute) and
-  ``register_periodic(name, cron, fn)`` (a task of its own on a cron schedule).
+  ``register_dispatcher(name, fn)`` (run by ``outbox.dispatch`` every minute),
+  ``register_periodic(name, cron, fn)`` (a task of its own on a cron schedule) and
+  ``register_after_close(name, fn)`` (after each business date closes). It imports no
+  feature module.
+- ``registry`` — imports each feature's module below so its tasks register; the queue
+  loads it by path in every worker.
 - ``eod`` — ``eod.run_business_date`` (each business date once, missed dates caught up in
   order), ``eod.run_partition`` (one per loan-id partition), ``eod.close_business_date``,
   and the nightly schedule.
-- ``servicing`` — ``reminders.plan_and_send``, ``autodebit.run``, ``outbox.dispatch``,
-  ``jobs.retry_stalled`` and their schedules.
+- ``servicing`` — ``reminders.plan_and_send``, ``autodebit.run``, ``outbox.dispatch``
+  (with the refunds dispatcher) and their schedules.
+- ``funding`` — the payouts dispatcher and ``funding.reconcile``.
+- ``reviews`` — ``risk.line_reviews``.
+- ``housekeeping`` — ``jobs.retry_stalled`` and ``jobs.prune``.
 
 The queue's schema lives in the PostgreSQL schema ``procrastinate`` and is created by the
 migration ``0006_servicing`` (so ``mobilend migrate`` is the only setup step: the same

@@ -6,7 +6,8 @@ caught up in order, see ``app.servicing.business_dates``) and defers one
 loans, then scores them and plans their reminders and debits for the next day. The
 partition that finds every partition done defers ``eod.close_business_date``, which
 syncs credit-line freezes, refunds what closed loans still hold, marks the date closed,
-wakes the senders, and asks for the next date when the target lies further ahead.
+runs what features registered to follow a close (``queue.register_after_close``: the
+servicing senders wake), and asks for the next date when the target lies further ahead.
 
 Asking for a date while another runs also asks again for the running date's partitions:
 a partition runs once (already-done partitions return at once), so this recovers a date
@@ -24,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from procrastinate import RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
@@ -32,7 +32,14 @@ from procrastinate.exceptions import AlreadyEnqueued
 from mobilend.app.servicing.business_dates import after_close, request_business_date
 from mobilend.app.servicing.daily import close_business_date as close_servicing_day
 from mobilend.app.servicing.daily import prepare_next_day
-from mobilend.jobs.queue import EOD_QUEUE, HOUSEKEEPING_QUEUE, queue_app, runtime
+from mobilend.jobs.queue import (
+    EOD_QUEUE,
+    HOUSEKEEPING_QUEUE,
+    previous_business_date,
+    queue_app,
+    run_after_close,
+    runtime,
+)
 from mobilend.jobs.settings import get_job_settings
 
 log = logging.getLogger(__name__)
@@ -136,19 +143,12 @@ def close_business_date(business_date: str) -> dict[str, Any]:
         "loans": sum(p.rows_done for p in progress),
     }
     closed = wired.dates.close(day, summary)
-    from mobilend.jobs.servicing import wake_senders
-
-    wake_senders()
+    run_after_close()  # wakes the senders (``jobs.servicing``)
     target = after_close(closed)
     if target is not None:
         _defer_once(run_business_date, f"eod-request:{target}", business_date=target.isoformat())
     log.info("business date %s closed: %s", business_date, summary)
     return summary
-
-
-def previous_business_date(now: dt.datetime) -> dt.date:
-    """The business date that ended before ``now`` in the business zone."""
-    return now.astimezone(ZoneInfo(get_job_settings().business_zone)).date() - dt.timedelta(days=1)
 
 
 @queue_app.periodic(cron=get_job_settings().eod_cron, periodic_id="eod.nightly")

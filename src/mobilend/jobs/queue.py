@@ -15,21 +15,31 @@ Adding periodic work (for example a feature's outbox dispatcher)::
 ``register_dispatcher`` adds a function to the ``outbox.dispatch`` task (run every minute);
 ``register_periodic`` makes a task of its own, run on the cron schedule (UTC), at most one
 at a time and never queued twice. Either takes effect in a worker once the module that
-calls it is imported: list it in ``MOBILEND_JOBS_IMPORT_PATHS`` (JSON list) or import it
-from one of the task modules.
+calls it is imported: add a feature's module to ``mobilend.jobs.registry``, or list an
+outside module in ``MOBILEND_JOBS_IMPORT_PATHS`` (JSON list).
+``register_after_close`` runs a function once a business date has closed (the servicing
+senders are woken this way), so end of day never imports the features it wakes.
+
+This module imports no feature's task module: they import it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import procrastinate
 
-from mobilend.bootstrap import ServicingRuntime, build_servicing_runtime, job_queue_conninfo
+from mobilend.bootstrap.servicing import (
+    ServicingRuntime,
+    build_servicing_runtime,
+    job_queue_conninfo,
+)
 from mobilend.jobs.settings import get_job_settings
 
 log = logging.getLogger(__name__)
@@ -39,8 +49,10 @@ SERVICING_QUEUE = "servicing"
 HOUSEKEEPING_QUEUE = "housekeeping"
 QUEUES = (EOD_QUEUE, SERVICING_QUEUE, HOUSEKEEPING_QUEUE)
 
-#: Modules holding the platform's tasks (imported by every worker).
-TASK_MODULES = ("mobilend.jobs.eod", "mobilend.jobs.servicing")
+#: The module that imports every feature's task module (imported by every worker). A
+#: path, not an import: this module is the plumbing the features import, never the
+#: other way round.
+TASK_MODULES = ("mobilend.jobs.registry",)
 
 
 def _conninfo() -> str:
@@ -117,3 +129,22 @@ def register_periodic(
     job.__name__ = name.replace(".", "_")
     task = queue_app.task(name=name, queue=queue, queueing_lock=name, lock=name, retry=retry)(job)
     return queue_app.periodic(cron=cron, periodic_id=name)(task)
+
+
+def previous_business_date(now: dt.datetime) -> dt.date:
+    """The business date that ended before ``now`` in the business zone."""
+    return now.astimezone(ZoneInfo(get_job_settings().business_zone)).date() - dt.timedelta(days=1)
+
+
+_after_close: dict[str, Callable[[], Any]] = {}
+
+
+def register_after_close(name: str, run: Callable[[], Any]) -> None:
+    """Call ``run()`` each time end of day has closed a business date (``eod``'s close
+    task calls them in the order they were registered; an error fails that task)."""
+    _after_close[name] = run
+
+
+def run_after_close() -> None:
+    for run in list(_after_close.values()):
+        run()

@@ -18,21 +18,20 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mobilend.app.ports import (
-    Applicant,
-    ApplicationSighting,
-    CreditDataSource,
-    CreditDecision,
-    DataSourceUnavailable,
-    DecisionRecordStore,
-    FraudSignalStore,
-)
 from mobilend.domain.compliance import CostCapPolicy
+from mobilend.domain.decisions import Applicant, CreditDecision
 from mobilend.domain.money import Money
 from mobilend.risk.evaluation import Evaluation, EvaluationContext, evaluate
 from mobilend.risk.feature_builder import FEATURE_COLUMNS, FEATURE_SET_VERSION
 from mobilend.risk.fraud import observe, parse_rules
 from mobilend.risk.policy.loader import PolicyBook, PolicySet
+from mobilend.risk.ports import (
+    ApplicationSighting,
+    CreditDataSource,
+    DataSourceUnavailable,
+    DecisionRecordStore,
+    FraudSignalStore,
+)
 from mobilend.risk.records import (
     RECORD_VERSION,
     applicant_to_dict,
@@ -81,7 +80,7 @@ class _LiveSources:
                 raise DataSourceUnavailable(source, "not_configured")
             report = adapter.fetch(self.applicant, self.on)
             # The JSON round trip makes the live run see exactly what a replay will see.
-            payload = json.loads(json.dumps(to_jsonable(report.payload)))
+            payload: Mapping[str, Any] = json.loads(json.dumps(to_jsonable(report.payload)))
         except DataSourceUnavailable as exc:
             self.log.append(
                 {
@@ -129,7 +128,8 @@ class _RecordedSources:
             raise ReplayError(f"the replay asked for {source}, which the decision did not call")
         if entry["status"] != "ok":
             raise DataSourceUnavailable(source, entry["reason"], entry.get("detail", ""))
-        return entry["payload"]
+        payload: Mapping[str, Any] = entry["payload"]
+        return payload
 
 
 def _condition_json(condition: MarketCondition) -> dict[str, Any]:
@@ -359,7 +359,8 @@ class RiskDecisionEngine:
             },
         }
         # One JSON round trip: the record in memory is exactly what storage will hold.
-        return json.loads(canonical_json(to_jsonable(record)))
+        stored: dict[str, Any] = json.loads(canonical_json(to_jsonable(record)))
+        return stored
 
 
 def load_default_scorer(model_dir: str | None = None) -> Scorer:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from mobilend.app.ports import DataSourceUnavailable, DecisionReason
 from mobilend.domain.compliance import CostCapPolicy
+from mobilend.domain.decisions import DecisionReason
 from mobilend.domain.money import Money
 from mobilend.risk.applicant_facts import (
     application_facts,
@@ -37,6 +37,7 @@ from mobilend.risk.feature_builder import build_features, money_amount, requeste
 from mobilend.risk.fraud import fraud_hits, parse_rules
 from mobilend.risk.limits import LimitInputs, compute_limit
 from mobilend.risk.policy.loader import PolicySet
+from mobilend.risk.ports import DataSourceUnavailable
 from mobilend.risk.pricing import price_for_band
 from mobilend.risk.records import money_from
 from mobilend.risk.scoring import (

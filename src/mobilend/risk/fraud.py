@@ -23,8 +23,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mobilend.app.ports import ApplicationSighting, FraudSignalStore
-from mobilend.app.ports_risk import DistinctCount, FraudSignalCounter
+from mobilend.risk.ports import (
+    ApplicationSighting,
+    DistinctCount,
+    FraudSignalCounter,
+    FraudSignalStore,
+)
 
 IDENTIFIERS = ("national_id", "phone", "device_id", "ip_address", "bank_card")
 RULE_KINDS = ("velocity", "shared", "spread")

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mobilend.app.ports import CreditDecision, DecisionReason
+from mobilend.domain.decisions import (
+    CreditDecision,
+    DecisionOutcome,
+    DecisionReason,
+    ReviewAction,
+)
 from mobilend.domain.money import Money
-
-KEEP = "keep"
-LOWER = "lower"
-FREEZE = "freeze"
-PROPOSE_INCREASE = "propose_increase"
 
 
 @dataclass(frozen=True, slots=True)
 class LineReview:
-    action: str  # keep | lower | freeze | propose_increase
+    action: ReviewAction
     current_limit: Money
     new_limit: Money  # the limit in force after the review (unchanged for keep/freeze/proposal)
     proposed_limit: Money | None  # the higher limit offered, when action is propose_increase
@@ -38,32 +38,25 @@ def review_line(
 ) -> LineReview:
     """What to do with a line whose borrower was just re-decided as ``new_decision``."""
     threshold = min_change if min_change is not None else Money("100", current_limit.currency)
-    base = {
-        "current_limit": current_limit,
-        "decision_id": new_decision.decision_id,
-        "reasons": new_decision.reasons,
-    }
-    if new_decision.outcome == "decline" or new_decision.limit is None:
+
+    def review(action: ReviewAction, new_limit: Money, proposed: Money | None = None) -> LineReview:
         return LineReview(
-            FREEZE, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base
+            action,
+            current_limit=current_limit,
+            new_limit=new_limit,
+            proposed_limit=proposed,
+            requires_consent=proposed is not None,
+            decision_id=new_decision.decision_id,
+            reasons=new_decision.reasons,
         )
+
+    if new_decision.outcome is DecisionOutcome.DECLINE or new_decision.limit is None:
+        return review(ReviewAction.FREEZE, current_limit)
     offered = new_decision.limit
     if offered.is_zero():
-        return LineReview(
-            FREEZE, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base
-        )
+        return review(ReviewAction.FREEZE, current_limit)
     if offered <= current_limit - threshold:
-        return LineReview(
-            LOWER, new_limit=offered, proposed_limit=None, requires_consent=False, **base
-        )
-    if new_decision.outcome == "approve" and offered >= current_limit + threshold:
-        return LineReview(
-            PROPOSE_INCREASE,
-            new_limit=current_limit,
-            proposed_limit=offered,
-            requires_consent=True,
-            **base,
-        )
-    return LineReview(
-        KEEP, new_limit=current_limit, proposed_limit=None, requires_consent=False, **base
-    )
+        return review(ReviewAction.LOWER, offered)
+    if new_decision.outcome is DecisionOutcome.APPROVE and offered >= current_limit + threshold:
+        return review(ReviewAction.PROPOSE_INCREASE, current_limit, proposed=offered)
+    return review(ReviewAction.KEEP, current_limit)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from mobilend.app.ports import Applicant, CreditDecision, DecisionReason
+from mobilend.domain.decisions import Applicant, CreditDecision, DecisionOutcome, DecisionReason
 from mobilend.domain.money import Money
 
 RECORD_VERSION = 1
@@ -104,7 +104,7 @@ def decision_from_record(record: Mapping[str, Any]) -> CreditDecision:
     expires = result.get("expires_on")
     return CreditDecision(
         decision_id=str(record["decision_id"]),
-        outcome=str(result["outcome"]),
+        outcome=DecisionOutcome(result["outcome"]),
         limit=money_from(result.get("limit")),
         annual_rate=Decimal(result["annual_rate"])
         if result.get("annual_rate") is not None
@@ -127,7 +127,8 @@ class InMemoryDecisionRecordStore:
         self._records[decision_id] = canonical_json(record)
 
     def get(self, decision_id: str) -> Mapping[str, Any]:
-        return json.loads(self._records[decision_id])
+        record: Mapping[str, Any] = json.loads(self._records[decision_id])
+        return record
 
     def raw(self, decision_id: str) -> str:
         return self._records[decision_id]
@@ -151,4 +152,5 @@ class JsonFileDecisionRecordStore:
         path = self._path(decision_id)
         if not path.is_file():
             raise KeyError(decision_id)
-        return json.loads(path.read_text("utf-8"))
+        record: Mapping[str, Any] = json.loads(path.read_text("utf-8"))
+        return record

@@ -11,16 +11,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from mobilend.app.applications import LineView
-from mobilend.app.journey_loans import LoanView
-from mobilend.app.onboarding_pii import BorrowerProfile
-from mobilend.app.ports_journey import CreditApplication
+from mobilend.app.journey.applications import LineView
+from mobilend.app.journey.loans import LoanView
+from mobilend.app.journey.ports import CreditApplication
+from mobilend.app.onboarding.pii import BorrowerProfile
 from mobilend.domain.borrowers import BorrowerStatus, missing_consents
 from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.lines import LineStatus
 from mobilend.domain.money import Money
+from mobilend.web.kit import WebKit, page_of, problems_by_field
 from mobilend.web.onboarding import REQUIRED_CONSENTS
-from mobilend.web.site import WebKit, page_of, problems_by_field
 
 _AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
 

@@ -9,17 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from mobilend.app.applications import LineView
-from mobilend.app.contract_text import key_terms
-from mobilend.app.contracts import SignedContract
-from mobilend.app.journey_loans import LoanView
+from mobilend.app.journey.applications import LineView
+from mobilend.app.journey.contract_text import key_terms
+from mobilend.app.journey.contracts import SignedContract
+from mobilend.app.journey.loans import LoanView
 from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.loans import InstallmentKind
 from mobilend.domain.money import Money
 from mobilend.web.formatting import fen_to_plain
+from mobilend.web.kit import WebKit, page_of, problems_by_field
 from mobilend.web.lines import parse_yuan, usable_line
 from mobilend.web.security import IDEMPOTENCY_FIELD
-from mobilend.web.site import WebKit, page_of, problems_by_field
 
 #: Terms offered as buttons when the product allows them (plus its shortest and longest).
 COMMON_TERMS = (3, 6, 9, 12, 18, 24, 36)

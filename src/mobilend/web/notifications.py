@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from mobilend.web.site import WebKit
+from mobilend.web.kit import WebKit
 
 
 def routes(kit: WebKit) -> APIRouter:

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from mobilend.domain.borrowers import ConsentPurpose, active_consents
 from mobilend.domain.errors import DomainError
+from mobilend.web.kit import SignInRequired, WebKit, page_of, problems_by_field
 from mobilend.web.security import REFRESH_COOKIE, clear_session, set_session
-from mobilend.web.site import SignInRequired, WebKit, page_of, problems_by_field
 
 #: The consent texts the pages show (messages ``consent.<purpose>.text``) and their
 #: versions: a change of wording gets a new version, recorded with each grant.

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from mobilend.app.journey_loans import PaymentOutcome
+from mobilend.app.journey.loans import PaymentOutcome
 from mobilend.domain.errors import DomainError
 from mobilend.domain.money import Money
+from mobilend.web.kit import WebKit, page_of, problems_by_field
 from mobilend.web.lines import parse_yuan
 from mobilend.web.loans import next_installment
 from mobilend.web.security import IDEMPOTENCY_FIELD
-from mobilend.web.site import WebKit, page_of, problems_by_field
 
 #: The ways to pay the repay screen offers (the use case also knows partial "prepay").
 REPAY_KINDS = ("due", "amount", "payoff")

@@ -16,8 +16,9 @@ from typing import Any
 
 from stdnum.cn import ric
 
-from mobilend.app.ports import Applicant, DataSourceUnavailable, SourceReport
+from mobilend.domain.decisions import Applicant
 from mobilend.domain.money import Money
+from mobilend.risk.ports import DataSourceUnavailable, SourceReport
 from mobilend.sandbox.credit_profiles import (
     CreditDataset,
     bureau_report,

@@ -23,12 +23,12 @@ from risk_helpers import (
     stub_sources,
 )
 
-from mobilend.app.ports import SourceReport
 from mobilend.domain.money import Money
 from mobilend.risk.engine import ReplayError, ReplayMismatch, RiskDecisionEngine
 from mobilend.risk.feature_builder import FEATURE_COLUMNS, build_features
 from mobilend.risk.fraud import InMemoryFraudSignalStore
 from mobilend.risk.policy import FILES_DIR, PolicyBook, UnknownProduct
+from mobilend.risk.ports import SourceReport
 from mobilend.risk.records import InMemoryDecisionRecordStore, canonical_json
 from mobilend.risk.scoring import Challenger, MarketCondition, MarketOverlay
 from mobilend.sandbox.credit_profiles import bureau_report, ecommerce_profile

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-from mobilend.app.ports import ApplicationSighting
 from mobilend.risk.fraud import (
     FraudRule,
     FraudRuleError,
@@ -18,6 +17,7 @@ from mobilend.risk.fraud import (
     parse_rules,
 )
 from mobilend.risk.policy import PolicyBook
+from mobilend.risk.ports import ApplicationSighting
 
 ON = dt.date(2026, 11, 2)
 RULES = {s: parse_rules(PolicyBook().get(s).fraud_rules) for s in ("cash", "phone", "sme")}

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mobilend.app.ports import CreditDecision, DecisionReason
 from mobilend.domain.compliance import CostCap, CostCapPolicy
+from mobilend.domain.decisions import CreditDecision, DecisionOutcome, DecisionReason, ReviewAction
 from mobilend.domain.money import Money
 from mobilend.risk.limits import LimitInputs, annuity_principal, compute_limit, round_down
-from mobilend.risk.line_review import FREEZE, KEEP, LOWER, PROPOSE_INCREASE, review_line
+from mobilend.risk.line_review import review_line
 from mobilend.risk.policy import PolicyBook
 from mobilend.risk.pricing import price_for_band
 
@@ -174,20 +174,25 @@ def decision(outcome: str, limit: str | None) -> CreditDecision:
         else ()
     )
     return CreditDecision(
-        "D1", outcome, Money(limit) if limit else None, Decimal("0.18"), None, reason
+        "D1",
+        DecisionOutcome(outcome),
+        Money(limit) if limit else None,
+        Decimal("0.18"),
+        None,
+        reason,
     )
 
 
 @pytest.mark.parametrize(
     ("outcome", "offered", "action", "in_force", "proposed", "consent"),
     [
-        ("decline", None, FREEZE, "20000", None, False),
-        ("approve", "12000", LOWER, "12000", None, False),
-        ("refer", "15000", LOWER, "15000", None, False),
-        ("approve", "30000", PROPOSE_INCREASE, "20000", "30000", True),
-        ("refer", "30000", KEEP, "20000", None, False),
-        ("approve", "20050", KEEP, "20000", None, False),
-        ("approve", "0", FREEZE, "20000", None, False),
+        ("decline", None, ReviewAction.FREEZE, "20000", None, False),
+        ("approve", "12000", ReviewAction.LOWER, "12000", None, False),
+        ("refer", "15000", ReviewAction.LOWER, "15000", None, False),
+        ("approve", "30000", ReviewAction.PROPOSE_INCREASE, "20000", "30000", True),
+        ("refer", "30000", ReviewAction.KEEP, "20000", None, False),
+        ("approve", "20050", ReviewAction.KEEP, "20000", None, False),
+        ("approve", "0", ReviewAction.FREEZE, "20000", None, False),
     ],
 )
 def test_line_review(outcome, offered, action, in_force, proposed, consent) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import jwt
 
 from mobilend.adapters.vault.keyring import b64encode, write_secret_file_once
-from mobilend.app.ports import TokenClaims, TokenPair
+from mobilend.app.onboarding.ports import TokenClaims, TokenPair
 from mobilend.domain.borrowers import Unauthenticated
 
 MIN_SECRET_BYTES = 32

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Protocol
 
-from mobilend.app.ports import SourceReport
+from mobilend.risk.ports import SourceReport
 
 
 def cache_key(source: str, *identity: str) -> str:

@@ -27,8 +27,9 @@ from mobilend.adapters.http_resilience import (
     ResilientHttp,
     UpstreamUnavailable,
 )
-from mobilend.app.ports import Applicant, DataSourceUnavailable, SourceReport
+from mobilend.domain.decisions import Applicant
 from mobilend.domain.money import Money
+from mobilend.risk.ports import DataSourceUnavailable, SourceReport
 
 
 def _bureau_body(applicant: Applicant) -> dict[str, Any]:

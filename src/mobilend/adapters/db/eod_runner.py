@@ -26,8 +26,8 @@ from mobilend.adapters.db.lending_repository import (
     SqlLedgerRepository,
     SqlLoanRepository,
 )
-from mobilend.app.eod import OVERDUE_FREEZE_REASON
-from mobilend.app.ports_lending import EndOfDaySummary
+from mobilend.app.lending.eod import OVERDUE_FREEZE_REASON
+from mobilend.app.lending.ports import EndOfDaySummary
 
 _IN_PARTITION = "(hashtext({column}) & 2147483647) % :partitions = :partition"
 

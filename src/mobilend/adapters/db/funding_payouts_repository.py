@@ -20,15 +20,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import funding_tables as ft
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
-from mobilend.app.onboarding_pii import BANK_CARD, REAL_NAME
-from mobilend.app.ports import PiiVault
-from mobilend.app.ports_funding import (
+from mobilend.app.funding.ports import (
     CollectionLine,
     OutboxItem,
     PayoutAccount,
     PayoutRecord,
     RailEventRecord,
 )
+from mobilend.app.onboarding.pii import BANK_CARD, REAL_NAME
+from mobilend.app.ports import PiiVault
 from mobilend.domain.errors import NotFound
 from mobilend.domain.ledger import Account, ComponentAmounts
 from mobilend.domain.money import Money

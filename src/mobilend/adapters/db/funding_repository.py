@@ -1,9 +1,6 @@
-"""PostgreSQL stores of funding: the registry, positions, tranches, approvals, routing log;
-and the unit of work that adds every funding store to the lending one.
-
-``SqlFundingUnitOfWork`` is a ``SqlLendingUnitOfWork`` with one more attribute,
-``funding``, bound to the same connection: a loan, its ledger entries, its tranches,
-its payout and its outbox message commit together.
+"""PostgreSQL stores of funding: the registry, positions, tranches, approvals, routing log,
+grouped as ``SqlFundingStores`` on the platform unit of work's connection, so a loan, its
+ledger entries, its tranches, its payout and its outbox message commit together.
 """
 
 from __future__ import annotations
@@ -11,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,11 +21,7 @@ from mobilend.adapters.db.funding_payouts_repository import (
     SqlRailEventLog,
     SqlReconciliationStore,
 )
-from mobilend.adapters.db.lending_repository import (
-    SqlLendingUnitOfWork,
-    SqlLendingUnitOfWorkFactory,
-)
-from mobilend.app.ports_funding import ApprovalRecord, FundingSettings, RoutingRecord
+from mobilend.app.funding.ports import ApprovalRecord, FundingSettings, RoutingRecord
 from mobilend.domain.errors import Conflict, NotFound
 from mobilend.domain.funding import Funder, FunderPosition, Programme, Tranche
 from mobilend.domain.money import Money
@@ -520,19 +513,3 @@ class SqlFundingStores:
         self.rail_events = SqlRailEventLog(conn)
         self.ledger_queries = SqlFundingLedgerQueries(conn)
         self.reconciliations = SqlReconciliationStore(conn)
-
-
-class SqlFundingUnitOfWork(SqlLendingUnitOfWork):
-    """The lending unit of work plus ``funding``: one transaction over both."""
-
-    funding: SqlFundingStores
-
-    def __enter__(self) -> Self:
-        super().__enter__()
-        self.funding = SqlFundingStores(self.connection)
-        return self
-
-
-class SqlFundingUnitOfWorkFactory(SqlLendingUnitOfWorkFactory):
-    def __call__(self) -> SqlFundingUnitOfWork:
-        return SqlFundingUnitOfWork(self.engine)

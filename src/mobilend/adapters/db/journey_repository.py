@@ -1,6 +1,5 @@
-"""PostgreSQL repositories of the borrower journey, and its unit of work: the lending
-core's and funding's transaction (``SqlFundingUnitOfWork``) with the journey's
-repositories bound to the same connection.
+"""PostgreSQL repositories of the borrower journey, grouped as ``SqlJourneyStores`` on the
+platform unit of work's connection.
 """
 
 from __future__ import annotations
@@ -10,27 +9,25 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
-from mobilend.adapters.db.funding_repository import (
-    SqlFundingUnitOfWork,
-    SqlFundingUnitOfWorkFactory,
-)
 from mobilend.adapters.db.journey_tables import credit_applications, loan_contracts, notifications
-from mobilend.app.onboarding_pii import BANK_CARD
-from mobilend.app.ports import DecisionReason, PiiVault
-from mobilend.app.ports_journey import (
+from mobilend.app.journey.ports import (
     CreditApplication,
     IdempotencyRecord,
     LoanContract,
     Notification,
+    OfferTerms,
     OutboxMessage,
 )
+from mobilend.app.onboarding.pii import BANK_CARD
+from mobilend.app.ports import PiiVault
+from mobilend.domain.decisions import DecisionOutcome, DecisionReason
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
 
@@ -48,7 +45,7 @@ def _application_from_row(row: sa.Row[Any]) -> CreditApplication:
         application_id=row.id,
         borrower_id=row.borrower_id,
         product_code=row.product_code,
-        outcome=row.outcome,
+        outcome=DecisionOutcome(row.outcome),
         decision_id=row.decision_id,
         applied_at=row.applied_at,
         decided_on=row.decided_on,
@@ -76,7 +73,7 @@ class SqlCreditApplicationRepository:
                 id=a.application_id,
                 borrower_id=a.borrower_id,
                 product_code=a.product_code,
-                outcome=a.outcome,
+                outcome=str(a.outcome),
                 decision_id=a.decision_id,
                 applied_at=a.applied_at,
                 decided_on=a.decided_on,
@@ -132,7 +129,7 @@ def _contract_from_row(row: sa.Row[Any]) -> LoanContract:
         template_version=row.template_version,
         body=row.body,
         sha256=row.sha256,
-        terms=dict(row.terms),
+        terms=OfferTerms.from_state(row.terms),
         created_at=row.created_at,
         offer_date=row.offer_date,
         signed_at=row.signed_at,
@@ -150,7 +147,7 @@ def _contract_values(c: LoanContract) -> dict[str, Any]:
         "template_version": c.template_version,
         "body": c.body,
         "sha256": c.sha256,
-        "terms": _json(dict(c.terms)),
+        "terms": _json(c.terms.to_state()),
         "offer_date": c.offer_date,
         "created_at": c.created_at,
         "signed_at": c.signed_at,
@@ -417,37 +414,14 @@ class SqlPayeeCards:
 # --------------------------------------------------------------------------- unit of work
 
 
-class SqlJourneyUnitOfWork(SqlFundingUnitOfWork):
-    """One transaction over the lending core's, funding's and the journey's repositories.
-    ``vault`` opens the card tail a payout notice names (without it: no tail)."""
+class SqlJourneyStores:
+    """The journey's store group, bound to one transaction's connection. ``vault`` opens
+    the card tail a payout notice names (without it: no tail)."""
 
-    applications: SqlCreditApplicationRepository
-    contracts: SqlContractRepository
-    notifications: SqlNotificationRepository
-    outbox: SqlOutboxRepository
-    idempotency: SqlIdempotencyRepository
-    payees: SqlPayeeCards
-
-    def __init__(self, engine: sa.Engine, vault: PiiVault | None = None) -> None:
-        super().__init__(engine)
-        self._vault = vault
-
-    def __enter__(self) -> Self:
-        super().__enter__()
-        conn = self.connection
+    def __init__(self, conn: sa.Connection, vault: PiiVault | None = None) -> None:
         self.applications = SqlCreditApplicationRepository(conn)
         self.contracts = SqlContractRepository(conn)
         self.notifications = SqlNotificationRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
-        self.payees = SqlPayeeCards(conn, self._vault)
-        return self
-
-
-class SqlJourneyUnitOfWorkFactory(SqlFundingUnitOfWorkFactory):
-    def __init__(self, engine: sa.Engine, vault: PiiVault | None = None) -> None:
-        super().__init__(engine)
-        self.vault = vault
-
-    def __call__(self) -> SqlJourneyUnitOfWork:
-        return SqlJourneyUnitOfWork(self.engine, self.vault)
+        self.payees = SqlPayeeCards(conn, vault)

@@ -1,8 +1,7 @@
-"""PostgreSQL repositories and unit of work of the lending core.
+"""PostgreSQL repositories of the lending core (``SqlLendingStores``).
 
 Aggregates are mapped through their ``to_state``/``from_state`` plain values, so
-the columns here and the domain's fields are the same nouns. One
-``SqlLendingUnitOfWork`` is one transaction on one connection.
+the columns here and the domain's fields are the same nouns.
 """
 
 from __future__ import annotations
@@ -16,8 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import tables as t
-from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
-from mobilend.app.ports_lending import RepaymentRecord
+from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.domain.errors import NotFound
 from mobilend.domain.ledger import Account, EntryKind, JournalEntry, Posting
 from mobilend.domain.lines import CreditLine
@@ -465,28 +463,13 @@ class SqlRepaymentRepository:
 # --------------------------------------------------------------------------- unit of work
 
 
-class SqlLendingUnitOfWork(SqlUnitOfWork):
-    """One transaction. Repositories are bound to its connection on ``__enter__``."""
+class SqlLendingStores:
+    """The lending store group, bound to one transaction's connection."""
 
-    products: SqlProductRepository
-    borrowers: SqlBorrowerDirectory
-    lines: SqlCreditLineRepository
-    loans: SqlLoanRepository
-    ledger: SqlLedgerRepository
-    repayments: SqlRepaymentRepository
-
-    def _bind(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection) -> None:
         self.products = SqlProductRepository(conn)
         self.borrowers = SqlBorrowerDirectory(conn)
         self.lines = SqlCreditLineRepository(conn)
         self.loans = SqlLoanRepository(conn)
         self.ledger = SqlLedgerRepository(conn)
         self.repayments = SqlRepaymentRepository(conn)
-
-
-class SqlLendingUnitOfWorkFactory:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-
-    def __call__(self) -> SqlLendingUnitOfWork:
-        return SqlLendingUnitOfWork(self.engine)

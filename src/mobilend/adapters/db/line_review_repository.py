@@ -12,11 +12,14 @@ import sqlalchemy as sa
 
 from mobilend.adapters.db import tables as t
 from mobilend.adapters.db.journey_tables import credit_applications
-from mobilend.adapters.db.lending_repository import SqlCreditLineRepository
 from mobilend.adapters.db.risk_tables import line_reviews
-from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
-from mobilend.app.ports import DecisionReason
-from mobilend.app.ports_risk import PENDING, LineReviewRecord, ReviewCandidate
+from mobilend.app.reviews.ports import LineReviewRecord, ReviewCandidate
+from mobilend.domain.decisions import (
+    DecisionOutcome,
+    DecisionReason,
+    ProposalStatus,
+    ReviewAction,
+)
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
 
@@ -35,13 +38,13 @@ def _review_from_row(row: sa.Row[Any]) -> LineReviewRecord:
         line_id=row.line_id,
         borrower_id=row.borrower_id,
         reviewed_on=row.reviewed_on,
-        action=row.action,
+        action=ReviewAction(row.action),
         previous_limit=previous,
         new_limit=new,
         decision_id=row.decision_id,
-        decision_outcome=row.decision_outcome,
+        decision_outcome=DecisionOutcome(row.decision_outcome),
         proposed_limit=_money(row.proposed_limit_minor, currency),
-        proposal_status=row.proposal_status,
+        proposal_status=ProposalStatus(row.proposal_status) if row.proposal_status else None,
         proposal_expires_on=row.proposal_expires_on,
         responded_at=row.responded_at,
         reasons=tuple(DecisionReason(r["code"], r["text_zh"], r["text_en"]) for r in row.reasons),
@@ -161,26 +164,14 @@ class SqlLineReviewRepository:
         r = line_reviews.c
         rows = self._conn.execute(
             sa.select(line_reviews)
-            .where(r.borrower_id == borrower_id, r.proposal_status == PENDING)
+            .where(r.borrower_id == borrower_id, r.proposal_status == ProposalStatus.PENDING.value)
             .order_by(r.reviewed_on.desc(), r.id.desc())
         )
         return [_review_from_row(row) for row in rows]
 
 
-class SqlLineReviewUnitOfWork(SqlUnitOfWork):
-    """Implements ``LineReviewUnitOfWork``: the line and its review in one transaction."""
+class SqlReviewStores:
+    """The line reviews' store group, bound to one transaction's connection."""
 
-    lines: SqlCreditLineRepository
-    reviews: SqlLineReviewRepository
-
-    def _bind(self, conn: sa.Connection) -> None:
-        self.lines = SqlCreditLineRepository(conn)
-        self.reviews = SqlLineReviewRepository(conn)
-
-
-class SqlLineReviewUnitOfWorkFactory:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-
-    def __call__(self) -> SqlLineReviewUnitOfWork:
-        return SqlLineReviewUnitOfWork(self.engine)
+    def __init__(self, conn: sa.Connection) -> None:
+        self.line_reviews = SqlLineReviewRepository(conn)

@@ -18,7 +18,7 @@ from mobilend.adapters.db.onboarding_tables import (
     otp_challenges,
 )
 from mobilend.adapters.vault.field_vault import FieldVault
-from mobilend.app.ports import SealedBorrower
+from mobilend.app.onboarding.ports import SealedBorrower
 from mobilend.domain.borrowers import Consent, ConsentPurpose, NationalIdTaken
 from mobilend.domain.errors import Conflict
 from mobilend.domain.otp import OtpChallenge
@@ -247,41 +247,12 @@ class SqlOtpRepository:
         return int(result.rowcount)
 
 
-class SqlOnboardingUnitOfWork:
-    """Implements ``OnboardingUnitOfWork``: one connection, one transaction."""
+class SqlOnboardingStores:
+    """Onboarding's store group, bound to one transaction's connection."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._conn: sa.Connection | None = None
-        self._tx: sa.RootTransaction | None = None
-        self.borrowers: SqlBorrowerRepository
-        self.otps: SqlOtpRepository
-
-    def __enter__(self) -> SqlOnboardingUnitOfWork:
-        self._conn = self._engine.connect()
-        self._tx = self._conn.begin()
-        self.borrowers = SqlBorrowerRepository(self._conn)
-        self.otps = SqlOtpRepository(self._conn)
-        return self
-
-    @property
-    def connection(self) -> sa.Connection:
-        assert self._conn is not None, "use the unit of work in a with block"
-        return self._conn
-
-    def commit(self) -> None:
-        assert self._tx is not None, "use the unit of work in a with block"
-        self._tx.commit()
-        self._tx = self.connection.begin()  # later work in the block gets a fresh transaction
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            if self._tx is not None and self._tx.is_active:
-                self._tx.rollback()
-        finally:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = self._tx = None
+    def __init__(self, conn: sa.Connection) -> None:
+        self.borrowers = SqlBorrowerRepository(conn)
+        self.otps = SqlOtpRepository(conn)
 
 
 # --------------------------------------------------------------------------- key rotation

@@ -41,9 +41,9 @@ from mobilend.adapters.db.risk_tables import (
     fraud_sightings,
 )
 from mobilend.adapters.vault.field_vault import NORMALISERS
-from mobilend.app.ports import ApplicationSighting, PiiVault, SourceReport
-from mobilend.app.ports_risk import DistinctCount
+from mobilend.app.ports import PiiVault
 from mobilend.domain.money import Money
+from mobilend.risk.ports import ApplicationSighting, DistinctCount, SourceReport
 
 # Losing the last moments of these writes in a crash costs little (a report bought again,
 # one sighting less), so their commits do not wait for the disk.

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import onboarding_tables as ot
 from mobilend.adapters.db import servicing_tables as st
-from mobilend.app.onboarding_pii import PHONE
+from mobilend.app.onboarding.pii import PHONE
 from mobilend.app.ports import PiiVault
 from mobilend.app.servicing.ports import Contact
 from mobilend.app.servicing.settings import DEFAULT_TIME_ZONE

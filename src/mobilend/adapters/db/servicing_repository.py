@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,10 +14,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import servicing_sql
 from mobilend.adapters.db import servicing_tables as st
 from mobilend.adapters.db import tables as t
-from mobilend.adapters.db.funding_repository import (
-    SqlFundingUnitOfWork,
-    SqlFundingUnitOfWorkFactory,
-)
 from mobilend.app.servicing.ports import (
     DebitAttempt,
     IncomingTransfer,
@@ -563,17 +559,3 @@ class SqlServicingStores:
         self.reversals = SqlReversalStore(conn)
         self.refunds = SqlRefundStore(conn)
         self.scores = SqlScoreStore(conn)
-
-
-class SqlServicingUnitOfWork(SqlFundingUnitOfWork):
-    servicing: SqlServicingStores
-
-    def __enter__(self) -> Self:
-        super().__enter__()
-        self.servicing = SqlServicingStores(self.connection)
-        return self
-
-
-class SqlServicingUnitOfWorkFactory(SqlFundingUnitOfWorkFactory):
-    def __call__(self) -> SqlServicingUnitOfWork:
-        return SqlServicingUnitOfWork(self.engine)

@@ -1,29 +1,42 @@
-"""The transaction shape every SQL unit of work shares: one connection, one transaction.
+"""The platform unit of work on PostgreSQL: one connection, one transaction, every
+feature's store group bound to it (``app.unit_of_work.UnitOfWork``).
 
-A subclass binds its repositories to the connection in ``_bind``. Leaving the ``with``
-block without ``commit()`` rolls everything back.
+A group is built the first time a use case touches it, so a transaction that only reads
+a loan pays for nothing else. Leaving the ``with`` block without ``commit()`` rolls
+everything back; after a ``commit()`` further work in the block starts a new transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 import sqlalchemy as sa
 
+from mobilend.adapters.db.funding_repository import SqlFundingStores
+from mobilend.adapters.db.journey_repository import SqlJourneyStores
+from mobilend.adapters.db.lending_repository import SqlLendingStores
+from mobilend.adapters.db.line_review_repository import SqlReviewStores
+from mobilend.adapters.db.onboarding_repository import SqlOnboardingStores
+from mobilend.adapters.db.servicing_repository import SqlServicingStores
+from mobilend.app.ports import PiiVault
+
+#: Gives the PII vault when a store first needs it (the journey's payee cards).
+VaultProvider = Callable[[], PiiVault]
+
 
 class SqlUnitOfWork:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, vault: VaultProvider | None = None) -> None:
         self._engine = engine
+        self._vault = vault
         self._conn: sa.Connection | None = None
-
-    def _bind(self, conn: sa.Connection) -> None:
-        """Create the repositories on ``conn`` (called on entering the block)."""
+        self._groups: dict[str, object] = {}
 
     def __enter__(self) -> Self:
         self._conn = self._engine.connect()
         self._conn.begin()
-        self._bind(self._conn)
+        self._groups = {}
         return self
 
     def __exit__(
@@ -39,6 +52,7 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            self._groups = {}
 
     @property
     def connection(self) -> sa.Connection:
@@ -50,3 +64,63 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.connection.rollback()
+
+    # -- store groups ---------------------------------------------------------------
+
+    @property
+    def lending(self) -> SqlLendingStores:
+        group = self._groups.get("lending")
+        if group is None:
+            group = self._groups["lending"] = SqlLendingStores(self.connection)
+        assert isinstance(group, SqlLendingStores)
+        return group
+
+    @property
+    def onboarding(self) -> SqlOnboardingStores:
+        group = self._groups.get("onboarding")
+        if group is None:
+            group = self._groups["onboarding"] = SqlOnboardingStores(self.connection)
+        assert isinstance(group, SqlOnboardingStores)
+        return group
+
+    @property
+    def funding(self) -> SqlFundingStores:
+        group = self._groups.get("funding")
+        if group is None:
+            group = self._groups["funding"] = SqlFundingStores(self.connection)
+        assert isinstance(group, SqlFundingStores)
+        return group
+
+    @property
+    def journey(self) -> SqlJourneyStores:
+        group = self._groups.get("journey")
+        if group is None:
+            vault = self._vault() if self._vault is not None else None
+            group = self._groups["journey"] = SqlJourneyStores(self.connection, vault)
+        assert isinstance(group, SqlJourneyStores)
+        return group
+
+    @property
+    def servicing(self) -> SqlServicingStores:
+        group = self._groups.get("servicing")
+        if group is None:
+            group = self._groups["servicing"] = SqlServicingStores(self.connection)
+        assert isinstance(group, SqlServicingStores)
+        return group
+
+    @property
+    def reviews(self) -> SqlReviewStores:
+        group = self._groups.get("reviews")
+        if group is None:
+            group = self._groups["reviews"] = SqlReviewStores(self.connection)
+        assert isinstance(group, SqlReviewStores)
+        return group
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: sa.Engine, vault: VaultProvider | None = None) -> None:
+        self.engine = engine
+        self.vault = vault
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.vault)

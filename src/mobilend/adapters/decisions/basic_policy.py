@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from mobilend.app.ports import Applicant, CreditDecision, DecisionReason
 from mobilend.domain.borrowers import age_on
+from mobilend.domain.decisions import Applicant, CreditDecision, DecisionOutcome, DecisionReason
 from mobilend.domain.money import Money
 
 POLICY_VERSION = "basic-policy-1"
@@ -63,26 +63,26 @@ class BasicPolicyEngine:
         decision_id = f"BAS-{applicant.application_id}"
         versions = {"engine": "basic", "policy": POLICY_VERSION}
 
-        def refuse(outcome: str, code: str) -> CreditDecision:
+        def refuse(outcome: DecisionOutcome, code: str) -> CreditDecision:
             return CreditDecision(
                 decision_id, outcome, None, None, None, (_reason(code),), versions
             )
 
         if applicant.birth_date is None:
-            return refuse("refer", "IDENTITY_INCOMPLETE")
+            return refuse(DecisionOutcome.REFER, "IDENTITY_INCOMPLETE")
         if not MIN_AGE <= age_on(applicant.birth_date, on) <= MAX_AGE:
-            return refuse("decline", "AGE_OUTSIDE_POLICY")
+            return refuse(DecisionOutcome.DECLINE, "AGE_OUTSIDE_POLICY")
         income = applicant.monthly_income
         if income is None:
-            return refuse("refer", "INCOME_UNVERIFIED")
+            return refuse(DecisionOutcome.REFER, "INCOME_UNVERIFIED")
         if income < MIN_INCOME:
-            return refuse("decline", "INCOME_BELOW_MINIMUM")
+            return refuse(DecisionOutcome.DECLINE, "INCOME_BELOW_MINIMUM")
         hundreds = (income.amount * INCOME_MULTIPLE) // 100 * 100
         limit = max(MIN_LIMIT, min(MAX_LIMIT, Money(hundreds, income.currency)))
         rate = next(r for floor, r in PRICE_TIERS if income >= floor)
         return CreditDecision(
             decision_id,
-            "approve",
+            DecisionOutcome.APPROVE,
             limit,
             rate,
             on + dt.timedelta(days=LINE_DAYS),

@@ -7,17 +7,15 @@ Like the lending fakes, the state is copied in on ``__enter__`` and copied back 
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Any
 
 from mobilend.adapters.memory.lending import (
-    InMemoryLendingUnitOfWork,
     LendingStore,
 )
-from mobilend.app.ports_funding import (
+from mobilend.app.funding.ports import (
     ApprovalRecord,
     CollectionLine,
     FundingSettings,
@@ -461,44 +459,6 @@ class InMemoryFundingStores:
         self.rail_events = _RailEvents(s, now)
         self.ledger_queries = _LedgerQueries(lending)
         self.reconciliations = _Reconciliations(s)
-
-
-class InMemoryFundingUnitOfWork(InMemoryLendingUnitOfWork):
-    def __init__(self, store: LendingStore, funding: FundingStore, now: Now) -> None:
-        super().__init__(store)
-        self._funding_store = funding
-        self._now = now
-
-    def __enter__(self) -> Self:
-        super().__enter__()
-        self._funding_work = copy.deepcopy(self._funding_store)
-        self.funding = InMemoryFundingStores(self._funding_work, self._work, self._now)
-        return self
-
-    def commit(self) -> None:
-        super().commit()
-        for name in FundingStore.__dataclass_fields__:
-            setattr(self._funding_store, name, copy.deepcopy(getattr(self._funding_work, name)))
-
-    def rollback(self) -> None:
-        super().rollback()
-        self._funding_work = copy.deepcopy(self._funding_store)
-        self.funding = InMemoryFundingStores(self._funding_work, self._work, self._now)
-
-
-class InMemoryFundingUnitOfWorkFactory:
-    def __init__(
-        self,
-        store: LendingStore | None = None,
-        funding: FundingStore | None = None,
-        now: Now | None = None,
-    ) -> None:
-        self.store = store or LendingStore()
-        self.funding = funding or FundingStore()
-        self._now = now or (lambda: dt.datetime.now(dt.UTC))
-
-    def __call__(self) -> InMemoryFundingUnitOfWork:
-        return InMemoryFundingUnitOfWork(self.store, self.funding, self._now)
 
 
 class StaticPayoutAccounts:

@@ -1,4 +1,4 @@
-"""In-memory lending unit of work, for fast use-case tests (built by the same bootstrap).
+"""In-memory lending stores, for fast use-case tests (built by the same bootstrap).
 
 Aggregates are kept as their plain ``to_state`` values and copied in and out, so a
 use case that forgets to ``save`` or ``commit`` loses its changes exactly as it
@@ -11,10 +11,9 @@ import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from mobilend.app.ports_lending import RepaymentRecord
+from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.domain.errors import Conflict, NotFound
 from mobilend.domain.ledger import JournalEntry
 from mobilend.domain.lines import CreditLine
@@ -153,39 +152,13 @@ class _Repayments:
         return [r for r in self._data.values() if r.loan_id == loan_id]
 
 
-class InMemoryLendingUnitOfWork:
-    def __init__(self, store: LendingStore) -> None:
-        self._store = store
+class InMemoryLendingStores:
+    """The lending store group over one unit of work's working copy."""
 
-    def __enter__(self) -> Self:
-        self._work = copy.deepcopy(self._store)
-        self.products = _Products(self._work.products)
-        self.borrowers = _Borrowers(self._work.borrowers)
-        self.lines = _Lines(self._work.lines)
-        self.loans = _Loans(self._work.loans)
-        self.ledger = _Ledger(self._work.entries)
-        self.repayments = _Repayments(self._work.repayments)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._work = LendingStore()
-
-    def commit(self) -> None:
-        for name in ("products", "borrowers", "lines", "loans", "entries", "repayments"):
-            setattr(self._store, name, copy.deepcopy(getattr(self._work, name)))
-
-    def rollback(self) -> None:
-        self._work = copy.deepcopy(self._store)
-
-
-class InMemoryLendingUnitOfWorkFactory:
-    def __init__(self, store: LendingStore | None = None) -> None:
-        self.store = store or LendingStore()
-
-    def __call__(self) -> InMemoryLendingUnitOfWork:
-        return InMemoryLendingUnitOfWork(self.store)
+    def __init__(self, work: LendingStore) -> None:
+        self.products = _Products(work.products)
+        self.borrowers = _Borrowers(work.borrowers)
+        self.lines = _Lines(work.lines)
+        self.loans = _Loans(work.loans)
+        self.ledger = _Ledger(work.entries)
+        self.repayments = _Repayments(work.repayments)

@@ -23,9 +23,10 @@ from mobilend.app.ports import DebitRequest, RailAck
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.notifications import queue_notice
 from mobilend.app.servicing.payments import payment_date, take_payment
-from mobilend.app.servicing.ports import DebitAttempt, ServicingUnitOfWork
+from mobilend.app.servicing.ports import DebitAttempt
 from mobilend.app.servicing.settings import PERMANENT_DEBIT_FAILURES
 from mobilend.app.servicing.transfers import suspense_entry
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import NotFound
 from mobilend.domain.loans import Loan, LoanStatus
 from mobilend.domain.money import Money
@@ -72,7 +73,7 @@ def submit_debits(desk: ServicingDesk, limit: int = 500) -> int:
             attempt = uow.servicing.debits.get(key, for_update=True)
             if attempt is None or attempt.status != "pending":
                 continue
-            loan = uow.loans.get(attempt.loan_id)
+            loan = uow.lending.loans.get(attempt.loan_id)
             amount = owed_by(loan, attempt.business_date).min(attempt.amount)
             if not amount.is_positive():
                 _finish(
@@ -136,7 +137,7 @@ def apply_debit_outcome(desk: ServicingDesk, idempotency_key: str, ack: RailAck)
 
 
 def apply_debit_ack(
-    desk: ServicingDesk, uow: ServicingUnitOfWork, attempt: DebitAttempt, ack: RailAck
+    desk: ServicingDesk, uow: UnitOfWork, attempt: DebitAttempt, ack: RailAck
 ) -> DebitAttempt:
     """Move an attempt to what the rail answered, inside the caller's transaction."""
     if ack.status == "succeeded":
@@ -167,10 +168,10 @@ def apply_debit_ack(
 
 
 def _collected(
-    desk: ServicingDesk, uow: ServicingUnitOfWork, attempt: DebitAttempt, ack: RailAck
+    desk: ServicingDesk, uow: UnitOfWork, attempt: DebitAttempt, ack: RailAck
 ) -> DebitAttempt:
     on = ack.settled_on or attempt.business_date
-    loan = uow.loans.get(attempt.loan_id)
+    loan = uow.lending.loans.get(attempt.loan_id)
     if loan.status is LoanStatus.ACTIVE:
         record, _ = take_payment(
             uow,
@@ -185,7 +186,7 @@ def _collected(
         repayment_id: str | None = record.repayment_id
     else:
         # The loan closed while the debit was out: hold the money for an operator to refund.
-        uow.ledger.append(
+        uow.lending.ledger.append(
             [
                 suspense_entry(
                     desk.new_id(), payment_date(loan, on), attempt.amount, DEBIT_CASH_ACCOUNT, True
@@ -204,5 +205,5 @@ def _collected(
     return done
 
 
-def _finish(uow: ServicingUnitOfWork, attempt: DebitAttempt) -> None:
+def _finish(uow: UnitOfWork, attempt: DebitAttempt) -> None:
     uow.servicing.debits.save(attempt)

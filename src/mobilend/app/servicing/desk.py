@@ -6,20 +6,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mobilend.app.funding.ports import PayoutAccounts
 from mobilend.app.ports import Clock, MessageGateway, PaymentRail
-from mobilend.app.ports_funding import PayoutAccounts
-from mobilend.app.servicing.ports import (
-    ContactDirectory,
-    DebitStatusSource,
-    ReceiptSource,
-    ServicingUnitOfWorkFactory,
-)
+from mobilend.app.servicing.ports import ContactDirectory, DebitStatusSource, ReceiptSource
 from mobilend.app.servicing.settings import ServicingSettings
+from mobilend.app.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass
 class ServicingDesk:
-    uow_factory: ServicingUnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory
     new_id: Callable[[], str]
     clock: Clock
     settings: ServicingSettings = field(default_factory=ServicingSettings)

@@ -35,13 +35,9 @@ from zoneinfo import ZoneInfo
 
 from mobilend.app.ports import OutgoingMessage
 from mobilend.app.servicing.desk import ServicingDesk
-from mobilend.app.servicing.ports import (
-    Contact,
-    MessageRecord,
-    ReceiptRecord,
-    ServicingUnitOfWork,
-)
+from mobilend.app.servicing.ports import Contact, MessageRecord, ReceiptRecord
 from mobilend.app.servicing.settings import QuietHours
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.borrowers import mask_phone
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
@@ -125,7 +121,7 @@ def plan_reminders(
 
 def queue_notice(
     desk: ServicingDesk,
-    uow: ServicingUnitOfWork,
+    uow: UnitOfWork,
     borrower_id: str,
     template: str,
     params: Mapping[str, Any],
@@ -217,12 +213,12 @@ def _recipient(message: MessageRecord, contact: Contact) -> tuple[str | None, st
     return token, (token[:6] + "…") if token else ""
 
 
-def _still_owed(uow: ServicingUnitOfWork, message: MessageRecord) -> bool:
+def _still_owed(uow: UnitOfWork, message: MessageRecord) -> bool:
     n = message.params.get("installment")
     if message.loan_id is None or n is None:
         return True
     try:
-        loan = uow.loans.get(message.loan_id)
+        loan = uow.lending.loans.get(message.loan_id)
     except NotFound:
         return False
     if loan.status.value != "active":
@@ -315,7 +311,7 @@ def _send_one(desk: ServicingDesk, message_id: str) -> SendReport:
         return SendReport(sent=1)
 
 
-def _suppression(uow: ServicingUnitOfWork, message: MessageRecord, contact: Contact | None) -> str:
+def _suppression(uow: UnitOfWork, message: MessageRecord, contact: Contact | None) -> str:
     """Why the message must not go at all ('' when it may)."""
     if contact is None:
         return "no_contact"

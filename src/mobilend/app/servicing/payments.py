@@ -17,11 +17,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
+from mobilend.app.lending.ports import RepaymentRecord
+from mobilend.app.lending.repayments import allocation_to_state
 from mobilend.app.ports import PayoutRequest, RailAck
-from mobilend.app.ports_lending import LendingUnitOfWork, RepaymentRecord
-from mobilend.app.repayments import allocation_to_state
 from mobilend.app.servicing.desk import ServicingDesk
-from mobilend.app.servicing.ports import RefundRecord, ServicingUnitOfWork
+from mobilend.app.servicing.ports import RefundRecord
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import Conflict, NotFound
 from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, JournalEntry
 from mobilend.domain.loans import Loan
@@ -41,7 +42,7 @@ def payment_date(loan: Loan, on: dt.date) -> dt.date:
 
 
 def take_payment(
-    uow: LendingUnitOfWork,
+    uow: UnitOfWork,
     new_id: Callable[[], str],
     *,
     loan_id: str,
@@ -53,18 +54,18 @@ def take_payment(
     extra_entries: Sequence[JournalEntry] = (),
 ) -> tuple[RepaymentRecord, bool]:
     """Apply ``amount`` to the loan by its waterfall; (record, replayed). Does not commit."""
-    previous = uow.repayments.by_idempotency_key(idempotency_key)
+    previous = uow.lending.repayments.by_idempotency_key(idempotency_key)
     if previous is not None:
         if previous.loan_id != loan_id or previous.amount != amount:
             raise Conflict("this idempotency key was already used for a different payment")
         return previous, True
-    loan = uow.loans.get(loan_id, for_update=True)
+    loan = uow.lending.loans.get(loan_id, for_update=True)
     day = payment_date(loan, on)
     result = loan.repay(amount, day, cash_account=cash_account, new_id=new_id)
     if loan.line_id is not None and result.principal_repaid.is_positive():
-        line = uow.lines.get(loan.line_id, for_update=True)
+        line = uow.lending.lines.get(loan.line_id, for_update=True)
         line.restore(result.principal_repaid)
-        uow.lines.save(line)
+        uow.lending.lines.save(line)
     allocation = allocation_to_state(result.allocation, result.overpayment)
     allocation["method"] = REPAY_METHOD
     record = RepaymentRecord(
@@ -77,9 +78,9 @@ def take_payment(
         idempotency_key=idempotency_key,
         allocation=allocation,
     )
-    uow.loans.save(loan)
-    uow.ledger.append([*extra_entries, *result.entries], loan.borrower_id)
-    uow.repayments.add(record)
+    uow.lending.loans.save(loan)
+    uow.lending.ledger.append([*extra_entries, *result.entries], loan.borrower_id)
+    uow.lending.repayments.add(record)
     return record, False
 
 
@@ -101,7 +102,7 @@ def refund_credit(
     the rail refuses for good gives the money back to the loan's credit balance.
     """
     with desk.uow_factory() as uow:
-        loan = uow.loans.get(loan_id, for_update=True)
+        loan = uow.lending.loans.get(loan_id, for_update=True)
         if not loan.held_credit.is_positive():
             raise Conflict(f"loan {loan_id} holds no money for the borrower")
         entry = loan.refund_credit(
@@ -117,8 +118,8 @@ def refund_credit(
             entry_id=entry.entry_id,
             idempotency_key=f"refund-{refund_id}",
         )
-        uow.loans.save(loan)
-        uow.ledger.append([entry], loan.borrower_id)
+        uow.lending.loans.save(loan)
+        uow.lending.ledger.append([entry], loan.borrower_id)
         uow.servicing.refunds.add(record)
         uow.commit()
     if send:
@@ -209,7 +210,7 @@ def poll_refunds(desk: ServicingDesk, limit: int = 100) -> int:
 
 def _apply_refund_ack(
     desk: ServicingDesk,
-    uow: ServicingUnitOfWork,
+    uow: UnitOfWork,
     refund: RefundRecord,
     ack: RailAck,
     *,
@@ -220,16 +221,18 @@ def _apply_refund_ack(
     failed refund are not refunded again automatically."""
     stores = uow.servicing
     if ack.status == "failed" or not ack.accepted:
-        loan = uow.loans.get(refund.loan_id, for_update=True)
+        loan = uow.lending.loans.get(refund.loan_id, for_update=True)
         original = next(
-            e for e in uow.ledger.entries_for_loan(refund.loan_id) if e.entry_id == refund.entry_id
+            e
+            for e in uow.lending.ledger.entries_for_loan(refund.loan_id)
+            if e.entry_id == refund.entry_id
         )
         assert loan.cash_refunded is not None
         loan.credit_balance = loan.held_credit + refund.amount
         loan.cash_refunded = loan.cash_refunded - refund.amount
-        uow.loans.save(loan)
+        uow.lending.loans.save(loan)
         on = payment_date(loan, desk.now().date())
-        uow.ledger.append(
+        uow.lending.ledger.append(
             [original.reversal(desk.new_id(), on, "refund payout failed")], loan.borrower_id
         )
         stores.refunds.save(

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mobilend.app.ports import RailAck
-from mobilend.app.ports_lending import LendingUnitOfWork
 from mobilend.app.servicing.settings import EarlyWarningWeights, ReminderStep
 from mobilend.domain.money import Money
 
@@ -146,6 +145,7 @@ class GatewayReceipt:
     event_id: str = ""
 
 
+@runtime_checkable
 class ReceiptSource(Protocol):
     def poll_receipts(self, since: int = 0) -> tuple[Sequence[Any], int]:
         """Receipts after sequence ``since`` (objects with ``message_id``,
@@ -197,6 +197,7 @@ class DebitStore(Protocol):
     def for_loan(self, loan_id: str) -> list[DebitAttempt]: ...
 
 
+@runtime_checkable
 class DebitStatusSource(Protocol):
     def debit_status(self, idempotency_key: str) -> RailAck: ...
 
@@ -337,19 +338,22 @@ class ScoreStore(Protocol):
 
 
 class ServicingStores(Protocol):
-    messages: MessageStore
-    debits: DebitStore
-    transfers: TransferStore
-    reversals: ReversalStore
-    refunds: RefundStore
-    scores: ScoreStore
+    """Servicing's store group of the platform unit of work."""
 
+    @property
+    def messages(self) -> MessageStore: ...
 
-class ServicingUnitOfWork(LendingUnitOfWork, Protocol):
-    """The lending unit of work plus ``servicing``: one transaction over both."""
+    @property
+    def debits(self) -> DebitStore: ...
 
-    servicing: ServicingStores
+    @property
+    def transfers(self) -> TransferStore: ...
 
+    @property
+    def reversals(self) -> ReversalStore: ...
 
-class ServicingUnitOfWorkFactory(Protocol):
-    def __call__(self) -> ServicingUnitOfWork: ...
+    @property
+    def refunds(self) -> RefundStore: ...
+
+    @property
+    def scores(self) -> ScoreStore: ...

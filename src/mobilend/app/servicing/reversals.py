@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mobilend.app.ports_lending import RepaymentRecord
+from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.payments import REPAY_METHOD
-from mobilend.app.servicing.ports import ReversalRecord, ServicingUnitOfWork
+from mobilend.app.servicing.ports import ReversalRecord
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.allocation import Component
 from mobilend.domain.errors import Conflict, NotFound
 from mobilend.domain.ledger import (
@@ -59,7 +60,7 @@ def reverse_repayment(
         done = uow.servicing.reversals.for_repayment(repayment_id)
         if done is not None:
             return done
-        loan = uow.loans.get(loan_id, for_update=True)
+        loan = uow.lending.loans.get(loan_id, for_update=True)
         record = _repayment(uow, loan_id, repayment_id)
         _check_reversible(record, loan)
         on = max(on, loan.accrued_through or on)
@@ -78,9 +79,9 @@ def reverse_repayment(
         loan.cash_received = loan.cash_received - record.amount
         _reopen(loan, on)
         if loan.line_id is not None and principal_back.is_positive():
-            line = uow.lines.get(loan.line_id, for_update=True)
+            line = uow.lending.lines.get(loan.line_id, for_update=True)
             _draw_back(line, principal_back)
-            uow.lines.save(line)
+            uow.lending.lines.save(line)
         reversal = ReversalRecord(
             reversal_id=desk.new_id(),
             repayment_id=repayment_id,
@@ -91,15 +92,15 @@ def reverse_repayment(
             business_date=on,
             entry_ids=tuple(e.entry_id for e in entries),
         )
-        uow.loans.save(loan)
-        uow.ledger.append(entries, loan.borrower_id)
+        uow.lending.loans.save(loan)
+        uow.lending.ledger.append(entries, loan.borrower_id)
         uow.servicing.reversals.add(reversal)
         uow.commit()
         return reversal
 
 
-def _repayment(uow: ServicingUnitOfWork, loan_id: str, repayment_id: str) -> RepaymentRecord:
-    for record in uow.repayments.for_loan(loan_id):
+def _repayment(uow: UnitOfWork, loan_id: str, repayment_id: str) -> RepaymentRecord:
+    for record in uow.lending.repayments.for_loan(loan_id):
         if record.repayment_id == repayment_id:
             return record
     raise NotFound(f"repayment {repayment_id} not found on loan {loan_id}")
@@ -116,12 +117,12 @@ def _check_reversible(record: RepaymentRecord, loan: Loan) -> None:
         raise Conflict(f"loan {loan.loan_id} is {loan.status}")
 
 
-def _original_entry(uow: ServicingUnitOfWork, loan: Loan, record: RepaymentRecord) -> JournalEntry:
+def _original_entry(uow: UnitOfWork, loan: Loan, record: RepaymentRecord) -> JournalEntry:
     """The repayment entry this record posted: same loan, date and cash amount; among
     several such payments, the one in the same position."""
     twins = [
         r.repayment_id
-        for r in uow.repayments.for_loan(loan.loan_id)
+        for r in uow.lending.repayments.for_loan(loan.loan_id)
         if r.received_on == record.received_on and r.amount == record.amount
     ]
     ids = uow.servicing.reversals.repayment_entry_id(
@@ -131,7 +132,7 @@ def _original_entry(uow: ServicingUnitOfWork, loan: Loan, record: RepaymentRecor
     if position >= len(ids):
         raise Conflict(f"no repayment entry found for repayment {record.repayment_id}")
     wanted = ids[position]
-    for entry in uow.ledger.entries_for_loan(loan.loan_id):
+    for entry in uow.lending.ledger.entries_for_loan(loan.loan_id):
         if entry.entry_id == wanted and entry.kind is EntryKind.REPAYMENT:
             return entry
     raise Conflict(f"repayment entry {wanted} not found")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.payments import take_payment
-from mobilend.app.servicing.ports import IncomingTransfer, ServicingUnitOfWork
+from mobilend.app.servicing.ports import IncomingTransfer
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from mobilend.domain.ledger import Account, EntryKind, JournalEntry, Posting
 from mobilend.domain.loans import Loan, LoanStatus
@@ -71,10 +72,10 @@ def suspense_entry(
     )
 
 
-def _find_loan(uow: ServicingUnitOfWork, remark: str) -> Loan | None:
+def _find_loan(uow: UnitOfWork, remark: str) -> Loan | None:
     for loan_id in loan_ids_in(remark):
         try:
-            loan = uow.loans.get(loan_id)
+            loan = uow.lending.loans.get(loan_id)
         except NotFound:
             continue
         if loan.status in (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF):
@@ -103,12 +104,12 @@ def receive_transfer(desk: ServicingDesk, notice: TransferNotice) -> IncomingTra
         )
         loan = _find_loan(uow, notice.remark)
         if loan is not None and loan.status is LoanStatus.WRITTEN_OFF:
-            locked = uow.loans.get(loan.loan_id, for_update=True)
+            locked = uow.lending.loans.get(loan.loan_id, for_update=True)
             entry = locked.recover(
                 notice.amount, notice.received_on, cash_account=cash, new_id=desk.new_id
             )
-            uow.loans.save(locked)
-            uow.ledger.append([entry], locked.borrower_id)
+            uow.lending.loans.save(locked)
+            uow.lending.ledger.append([entry], locked.borrower_id)
             transfer = dataclasses.replace(
                 transfer, status="matched", loan_id=locked.loan_id, borrower_id=locked.borrower_id
             )
@@ -132,7 +133,7 @@ def receive_transfer(desk: ServicingDesk, notice: TransferNotice) -> IncomingTra
             )
         else:
             entry = suspense_entry(desk.new_id(), notice.received_on, notice.amount, cash, True)
-            uow.ledger.append([entry])
+            uow.lending.ledger.append([entry])
             transfer = dataclasses.replace(transfer, suspense_entry_id=entry.entry_id)
         uow.servicing.transfers.add(transfer)
         uow.commit()

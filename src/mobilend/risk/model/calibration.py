@@ -45,7 +45,8 @@ class Calibration:
     def pds(self, logits: np.ndarray) -> np.ndarray:
         logits = np.asarray(logits, dtype=float)
         if self.method is CalibrationMethod.ISOTONIC:
-            return np.interp(logits, self.knots_x, self.knots_y)
+            calibrated: np.ndarray = np.interp(logits, self.knots_x, self.knots_y)
+            return calibrated
         z = self.slope * logits + self.intercept
         out = np.empty_like(z)
         positive = z >= 0

@@ -83,7 +83,8 @@ class TargetLabels:
             )
         if text.isna().any():
             raise TargetError("target has empty cells; drop those rows first")
-        return (text == self.bad).to_numpy(dtype=np.int8)
+        target: np.ndarray = (text == self.bad).to_numpy(dtype=np.int8)
+        return target
 
     def to_json(self) -> dict[str, str]:
         return {"good": self.good, "bad": self.bad}
@@ -220,7 +221,7 @@ def categorical_value(value: Any) -> str | None:
 
 def numeric_column(column: pd.Series, feature: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        numbers = column.to_numpy(dtype=float, na_value=math.nan)
+        numbers: np.ndarray = column.to_numpy(dtype=float, na_value=math.nan)
         if np.isinf(numbers).any():
             raise FeatureValueError(f"{feature}: infinite value")
         return numbers

@@ -54,7 +54,8 @@ class ScoreScaling:
     def scores(self, pds: np.ndarray) -> np.ndarray:
         p = np.clip(np.asarray(pds, dtype=float), PD_FLOOR, 1.0 - PD_FLOOR)
         raw = self.offset + self.factor * np.log((1.0 - p) / p)
-        return np.clip(np.floor(raw + 0.5), self.min_score, self.max_score).astype(np.int64)
+        scores: np.ndarray = np.clip(np.floor(raw + 0.5), self.min_score, self.max_score)
+        return scores.astype(np.int64)
 
     def pd_at(self, score: float) -> float:
         """The probability of default a (raw) score stands for."""

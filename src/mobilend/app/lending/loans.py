@@ -1,0 +1,131 @@
+"""Use cases: drawdown offers and draws (用信) against a credit line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from mobilend.app.funding.disbursement import accept_offer
+from mobilend.app.unit_of_work import UnitOfWork, command
+from mobilend.domain.apr import AprResult, annual_percentage_rate
+from mobilend.domain.compliance import CostCapPolicy
+from mobilend.domain.errors import NotFound, Problem, ValidationFailed
+from mobilend.domain.funding import RAIL_IN_TRANSIT, Tranche
+from mobilend.domain.ledger import JournalEntry
+from mobilend.domain.lines import CreditLine
+from mobilend.domain.loans import Loan
+from mobilend.domain.money import Money
+from mobilend.domain.products import LoanProduct
+from mobilend.domain.schedules import Schedule, generate_schedule
+
+
+@dataclass(frozen=True, slots=True)
+class LoanOffer:
+    """What the borrower sees before signing: every installment and the APR."""
+
+    line_id: str
+    product: LoanProduct
+    schedule: Schedule
+    apr: AprResult
+    annual_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DrawResult:
+    loan: Loan
+    offer: LoanOffer
+    entries: tuple[JournalEntry, ...]
+    #: The payout's stage: ``queued``, or ``awaiting_approval`` while partner funders decide.
+    payout_status: str = ""
+    #: Who funds the loan: one tranche per funder.
+    tranches: tuple[Tranche, ...] = ()
+
+
+def _offer(
+    uow: UnitOfWork,
+    cost_caps: CostCapPolicy,
+    line: CreditLine,
+    amount: Money,
+    periods: int,
+    on: dt.date,
+    first_due: dt.date | None,
+    annual_rate: Decimal | None,
+) -> LoanOffer:
+    product = uow.lending.products.get(line.product_code)
+    if amount > line.available:
+        raise ValidationFailed(
+            [Problem("amount", f"exceeds the available line of {line.available.format()}")]
+        )
+    terms = product.terms_for(amount, periods, on, first_due, annual_rate)
+    schedule = generate_schedule(terms)
+    apr = annual_percentage_rate(schedule, on)
+    cost_caps.check_offer(apr.apr, product.licence_type, on)
+    return LoanOffer(line.line_id, product, schedule, apr, terms.annual_rate)
+
+
+def quote_draw_in(
+    uow: UnitOfWork,
+    cost_caps: CostCapPolicy,
+    *,
+    line_id: str,
+    amount: Money,
+    periods: int,
+    on: dt.date,
+    first_due: dt.date | None = None,
+    annual_rate: Decimal | None = None,
+) -> LoanOffer:
+    """A live offer: schedule, totals and APR; refuses anything above the cost cap."""
+    line = uow.lending.lines.get(line_id)
+    line.draw(amount, on)  # the same checks a real draw makes (frozen, expired, limit)
+    return _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
+
+
+def draw_loan_in(
+    uow: UnitOfWork,
+    cost_caps: CostCapPolicy,
+    new_id: Callable[[], str],
+    *,
+    line_id: str,
+    amount: Money,
+    periods: int,
+    on: dt.date,
+    first_due: dt.date | None = None,
+    annual_rate: Decimal | None = None,
+    borrower_id: str | None = None,
+    score: int | None = None,
+    score_band: str = "",
+    region_code: str = "",
+    queued_at: dt.datetime | None = None,
+) -> DrawResult:
+    """Draw on a line: the loan, its schedule and its disbursement entries in one commit.
+
+    The amount paid out equals the contract principal; upfront fees are a
+    separate receivable, never deducted from the payout.
+
+    The loan is routed to its funders (``score``, ``score_band`` and ``region_code``
+    inform the funders' rules), booked against the rail's in-transit account, and its
+    payout queued in the outbox (due at ``queued_at``, the caller's now) — in the same
+    unit of work (``app.funding.disbursement.accept_offer``). Nothing is booked as paid
+    until the rail says so.
+    """
+    line = uow.lending.lines.get(line_id, for_update=True)
+    if borrower_id is not None and line.borrower_id != borrower_id:
+        raise NotFound(f"credit line {line_id} not found")
+    offer = _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
+    line.draw(amount, on)
+    uow.lending.lines.save(line)
+    loan = Loan.create(
+        new_id(), line.borrower_id, offer.schedule, offer.product,
+        line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
+    )  # fmt: skip
+    accepted = accept_offer(
+        uow, new_id, loan, score=score, score_band=score_band,
+        region_code=region_code, queued_at=queued_at,
+    )  # fmt: skip
+    return DrawResult(loan, offer, accepted.entries, accepted.payout.status, accepted.tranches)
+
+
+quote_draw = command(quote_draw_in)
+draw_loan = command(draw_loan_in)

@@ -1,0 +1,84 @@
+"""The platform unit of work: one database transaction over every feature's stores.
+
+Each feature keeps its stores in its own ``app/<feature>/ports.py`` and appears here as
+one store group that is always present (``uow.lending``, ``uow.funding``, …). A use
+case's core takes an open unit of work and changes state through it; the thin command
+around it opens one, calls the core and commits once. Cores compose: the journey's
+signing runs lending's draw and funding's routing in its own transaction by passing its
+unit of work along. Leaving the ``with`` block without ``commit()`` rolls back.
+
+Adding a feature: define its stores in ``app/<feature>/ports.py``, add its group below,
+and bind it in the SQL unit of work (``adapters/db/unit_of_work.py``) and, where
+use-case tests need it, the in-memory one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Concatenate, ParamSpec, Protocol, Self, TypeVar
+
+from mobilend.app.funding.ports import FundingStores
+from mobilend.app.journey.ports import JourneyStores
+from mobilend.app.lending.ports import LendingStores
+from mobilend.app.onboarding.ports import OnboardingStores
+from mobilend.app.reviews.ports import ReviewStores
+from mobilend.app.servicing.ports import ServicingStores
+
+
+class UnitOfWork(Protocol):
+    @property
+    def lending(self) -> LendingStores: ...
+
+    @property
+    def onboarding(self) -> OnboardingStores: ...
+
+    @property
+    def funding(self) -> FundingStores: ...
+
+    @property
+    def journey(self) -> JourneyStores: ...
+
+    @property
+    def servicing(self) -> ServicingStores: ...
+
+    @property
+    def reviews(self) -> ReviewStores: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def command(
+    core: Callable[Concatenate[UnitOfWork, P], T],
+) -> Callable[Concatenate[UnitOfWorkFactory, P], T]:
+    """The thin command around a use-case core: open a unit of work, run the core in it,
+    commit once. (A core that raises leaves nothing behind: the block rolls back.)"""
+
+    def run(uow_factory: UnitOfWorkFactory, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with uow_factory() as uow:
+            result = core(uow, *args, **kwargs)
+            uow.commit()
+        return result
+
+    run.__name__ = core.__name__.removesuffix("_in")
+    run.__doc__ = core.__doc__
+    return run
