@@ -218,6 +218,7 @@ def retry(loan_id: LoanIdPath, desk: Desk, staff: Operator) -> PayoutOut:
 )
 def reconciliation(business_date: dt.date, desk: Desk, _staff: FinanceReader) -> ReconciliationOut:
     factory = desk.disbursement.uow_factory
+    stored = stored_report(factory, business_date)
     settlement = [
         FunderSettlementOut(
             funder_code=s.funder_code,
@@ -233,7 +234,7 @@ def reconciliation(business_date: dt.date, desk: Desk, _staff: FinanceReader) ->
     ]
     return ReconciliationOut(
         business_date=business_date,
-        report=stored_report(factory, business_date),
+        report=stored.to_state() if stored is not None else None,
         settlement=settlement,
     )
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -83,6 +84,19 @@ class ReconciliationReport:
             "in_transit_expected": self.in_transit_expected.format(),
             "other_lines": self.other_lines,
         }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], currency: str = "CNY") -> ReconciliationReport:
+        return cls(
+            business_date=dt.date.fromisoformat(state["business_date"]),
+            statement_lines=int(state["statement_lines"]),
+            matched=int(state["matched"]),
+            breaks=tuple(Break(**b) for b in state["breaks"]),
+            resolved_from_statement=tuple(state["resolved_from_statement"]),
+            in_transit_balance=Money(state["in_transit_balance"], currency),
+            in_transit_expected=Money(state["in_transit_expected"], currency),
+            other_lines=int(state.get("other_lines", 0)),
+        )
 
 
 def reconcile_rail(
@@ -243,7 +257,7 @@ def _own_pool_tranche(amount: Money) -> Tranche:
     return Tranche(OWN_POOL, amount, Decimal(1), Decimal(1), DEFAULT_CASH_ACCOUNT)
 
 
-def stored_report(uow_factory: UnitOfWorkFactory, day: dt.date) -> dict[str, Any] | None:
+def stored_report(uow_factory: UnitOfWorkFactory, day: dt.date) -> ReconciliationReport | None:
     with uow_factory() as uow:
         report = uow.funding.reconciliations.get(day)
-    return None if report is None else dict(report)
+    return None if report is None else ReconciliationReport.from_state(report)
