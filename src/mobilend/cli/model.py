@@ -42,6 +42,13 @@ GoodOpt = Annotated[
 ModelOpt = Annotated[
     Path, typer.Option("--model", help="模型目录 / model artifact directory", file_okay=False)
 ]
+MinGainOpt = Annotated[
+    float,
+    typer.Option(
+        help="更复杂模型须额外超出的 AUC / extra AUC a more complex model must gain "
+        "beyond one standard error (default 0)"
+    ),
+]
 CandidateOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -69,6 +76,7 @@ def _config(
     n_estimators: int,
     exclude: list[str] | None,
     candidates: list[str] | None = None,
+    min_gain: float = 0.0,
 ) -> TrainingConfig:
     from mobilend.risk.model.calibration import CalibrationMethod
     from mobilend.risk.model.candidates import CandidateKind, LightGbmParams
@@ -85,6 +93,7 @@ def _config(
         scaling=ScoreScaling(pdo=pdo, base_score=base_score, base_odds=base_odds),
         lightgbm=LightGbmParams(n_estimators=n_estimators),
         exclude=tuple(exclude or ()),
+        min_gain=min_gain,
     )
 
 
@@ -108,6 +117,7 @@ def train(
         list[str] | None, typer.Option("--exclude", help="不作为特征的列 / column to leave out")
     ] = None,
     candidate: CandidateOpt = None,
+    min_gain: MinGainOpt = 0.0,
     overwrite: Annotated[bool, typer.Option(help="覆盖已有目录 / replace existing")] = False,
 ) -> None:
     """训练模型 / Train a PD model on a CSV and write the artifact directory."""
@@ -133,6 +143,7 @@ def train(
             n_estimators,
             exclude,
             candidate,
+            min_gain,
         )
         trained = train_model(
             read_csv_frame(data),
@@ -233,6 +244,7 @@ def evaluate(
     folds: int = 5,
     repeats: int = 3,
     candidate: CandidateOpt = None,
+    min_gain: MinGainOpt = 0.0,
     json_out: Annotated[
         Path | None, typer.Option("--json-out", help="结果 JSON / write results as JSON")
     ] = None,
@@ -277,6 +289,7 @@ def evaluate(
                 300,
                 list(exclude),
                 candidate,
+                min_gain,
             )
             result = evaluate_seeds(
                 name,
