@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from mobilend.risk.model.evaluation import DatasetEvaluation, HoldoutEvaluation
     from mobilend.risk.model.training import TrainingConfig
 
 model_app = typer.Typer(
@@ -35,6 +39,21 @@ GoodOpt = Annotated[
 ModelOpt = Annotated[
     Path, typer.Option("--model", help="模型目录 / model artifact directory", file_okay=False)
 ]
+MinGainOpt = Annotated[
+    float,
+    typer.Option(
+        help="更复杂模型须额外超出的 AUC / extra AUC a more complex model must gain "
+        "beyond one standard error (default 0)"
+    ),
+]
+CandidateOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--candidate",
+        help="候选模型（可重复，缺省全部）/ candidate (repeatable; default all): "
+        "logistic, scorecard, lightgbm, lightgbm_tuned, blend",
+    ),
+]
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -53,13 +72,16 @@ def _config(
     selection: str,
     n_estimators: int,
     exclude: list[str] | None,
+    candidates: list[str] | None = None,
+    min_gain: float = 0.0,
 ) -> TrainingConfig:
     from mobilend.risk.model.calibration import CalibrationMethod
-    from mobilend.risk.model.candidates import LightGbmParams
+    from mobilend.risk.model.candidates import CandidateKind, LightGbmParams
     from mobilend.risk.model.scaling import ScoreScaling
-    from mobilend.risk.model.training import SelectionRule, TrainingConfig
+    from mobilend.risk.model.training import ALL_CANDIDATES, SelectionRule, TrainingConfig
 
     return TrainingConfig(
+        candidates=tuple(CandidateKind(c) for c in candidates) if candidates else ALL_CANDIDATES,
         folds=folds,
         repeats=repeats,
         seed=seed,
@@ -68,6 +90,7 @@ def _config(
         scaling=ScoreScaling(pdo=pdo, base_score=base_score, base_odds=base_odds),
         lightgbm=LightGbmParams(n_estimators=n_estimators),
         exclude=tuple(exclude or ()),
+        min_gain=min_gain,
     )
 
 
@@ -90,6 +113,8 @@ def train(
     exclude: Annotated[
         list[str] | None, typer.Option("--exclude", help="不作为特征的列 / column to leave out")
     ] = None,
+    candidate: CandidateOpt = None,
+    min_gain: MinGainOpt = 0.0,
     overwrite: Annotated[bool, typer.Option(help="覆盖已有目录 / replace existing")] = False,
 ) -> None:
     """训练模型 / Train a PD model on a CSV and write the artifact directory."""
@@ -114,6 +139,8 @@ def train(
             selection,
             n_estimators,
             exclude,
+            candidate,
+            min_gain,
         )
         trained = train_model(
             read_csv_frame(data),
@@ -193,55 +220,130 @@ def report(
 
 @model_app.command("evaluate")
 def evaluate(
-    data: DataOpt,
-    target: TargetOpt,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV 文件 / CSV file", dir_okay=False)
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="目标列 / target column")] = None,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset",
+            help="内置数据集（可重复，all 为全部）/ shipped data set (repeatable, or all): "
+            "german, credit_data, taiwan_sample, hmda_boston",
+        ),
+    ] = None,
     id_column: IdOpt = None,
     good_label: GoodOpt = None,
     split: Annotated[float, typer.Option(help="测试集比例 / test share")] = 0.3,
-    seed: int = 42,
+    seed: Annotated[
+        list[int] | None, typer.Option("--seed", help="划分种子（可重复）/ split seed (repeatable)")
+    ] = None,
     folds: int = 5,
     repeats: int = 3,
+    candidate: CandidateOpt = None,
+    min_gain: MinGainOpt = 0.0,
     json_out: Annotated[
         Path | None, typer.Option("--json-out", help="结果 JSON / write results as JSON")
     ] = None,
+    markdown_out: Annotated[
+        Path | None, typer.Option("--markdown-out", help="结果表 / write the results table")
+    ] = None,
 ) -> None:
-    """留出评估 / Hold-out test: pipeline vs. a plain logistic regression on the same split."""
-    from mobilend.risk.model.evaluation import evaluate_holdout
+    """留出评估 / Hold-out test per split seed: the pipeline against each of its candidates."""
+    from mobilend.risk.model.datasets import DATASETS, load_dataset
+    from mobilend.risk.model.evaluation import evaluate_seeds, markdown_table
     from mobilend.risk.model.features import FeatureValueError, TargetError, read_csv_frame
-    from mobilend.risk.model.training import TrainingConfig
 
+    seeds = seed or [42]
     try:
-        result = evaluate_holdout(
-            read_csv_frame(data),
-            target,
-            id_column=id_column,
-            good_label=good_label,
-            test_size=split,
-            seed=seed,
-            config=TrainingConfig(folds=folds, repeats=repeats, seed=seed),
-            progress=lambda message: err_console.print(f"[dim]{message}[/dim]"),
-        )
-    except (FeatureValueError, TargetError, ValueError) as exc:
+        if (data is None) == (not dataset):
+            raise ValueError("give either --data with --target, or --dataset")
+        jobs: list[tuple[str, pd.DataFrame, str, str | None, str | None, tuple[str, ...]]] = []
+        if data is not None:
+            if target is None:
+                raise ValueError("--data needs --target")
+            if not data.is_file():
+                raise ValueError(f"{data} is not a file")
+            jobs.append((data.stem, read_csv_frame(data), target, id_column, good_label, ()))
+        else:
+            names = list(DATASETS) if "all" in (dataset or []) else list(dataset or [])
+            for name in names:
+                spec, frame = load_dataset(name)
+                jobs.append(
+                    (name, frame, spec.target, spec.id_column, spec.good_label, spec.exclude)
+                )
+        results = []
+        for name, frame, column, ids, good, exclude in jobs:
+            config = _config(
+                folds,
+                repeats,
+                seeds[0],
+                20.0,
+                600.0,
+                50.0,
+                "platt",
+                "one_se",
+                300,
+                list(exclude),
+                candidate,
+                min_gain,
+            )
+            result = evaluate_seeds(
+                name,
+                frame,
+                column,
+                seeds,
+                id_column=ids,
+                good_label=good,
+                test_size=split,
+                config=config,
+                progress=lambda message: err_console.print(f"[dim]{message}[/dim]"),
+                on_run=partial(_print_run, name),
+            )
+            results.append(result)
+            _print_dataset(result)
+    except (FeatureValueError, TargetError, ValueError, FileNotFoundError) as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"测试集 / test set ({result.n_test} rows, seed {seed})")
-    for column in ("model", "AUC", "KS", "Brier"):
-        table.add_column(column)
-    table.add_row(
-        f"pipeline ({result.chosen_model})",
-        f"{result.pipeline.auc:.4f}",
-        f"{result.pipeline.ks:.4f}",
-        f"{result.pipeline.brier:.4f}",
+    if json_out is not None:
+        payload = {"test_size": split, "datasets": [r.to_json() for r in results]}
+        json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    if markdown_out is not None:
+        markdown_out.write_text(markdown_table(results), encoding="utf-8")
+
+
+def _print_run(name: str, run: HoldoutEvaluation) -> None:
+    err_console.print(
+        f"{name} seed {run.seed}: {run.chosen_model} {run.pipeline.auc:.4f} ({run.seconds:.0f} s)"
     )
+
+
+def _print_dataset(result: DatasetEvaluation) -> None:
+    kinds = list(result.runs[0].candidate_auc)
+    first = result.runs[0]
+    table = Table(title=f"{result.name}: 测试集 AUC / test AUC ({first.n_test} test rows)")
+    for column in ("seed", "chosen", "pipeline", *kinds, "gap"):
+        table.add_column(column)
+    for run in result.runs:
+        table.add_row(
+            str(run.seed),
+            run.chosen_model,
+            f"{run.pipeline.auc:.4f}",
+            *(f"{run.candidate_auc[k]:.4f}" for k in kinds),
+            f"{run.gap_to_best_single:+.4f}",
+        )
+    means = result.mean_candidate_auc
     table.add_row(
-        "plain logistic regression",
-        f"{result.baseline.auc:.4f}",
-        f"{result.baseline.ks:.4f}",
-        f"{result.baseline.brier:.4f}",
+        "mean", "", f"{result.mean_pipeline_auc:.4f}", *(f"{means[k]:.4f}" for k in kinds), ""
     )
     console.print(table)
-    console.print(f"选择依据 / selection: {result.selection}")
-    if json_out is not None:
-        json_out.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+    console.print(
+        f"与平均最佳单一候选模型之差 / gap to the best single candidate on average "
+        f"({result.best_single_on_average}): {result.gap_to_best_single:+.4f}; "
+        f"与每次划分最佳者之差的均值 / mean gap to each split's best: "
+        f"{result.mean_gap_to_split_best:+.4f}"
+    )
+    for run in result.runs:
+        console.print(f"[dim]seed {run.seed} 选择依据 / selection: {run.selection}[/dim]")
 
 
 @model_app.command("ensure-default")

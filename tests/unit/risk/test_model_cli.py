@@ -159,8 +159,9 @@ def test_a_tampered_model_is_refused_with_a_clear_error(workspace, tmp_path):
     assert "manifest.json" in result.output and "refusing" in result.output
 
 
-def test_evaluate_prints_pipeline_and_baseline_metrics(workspace, tmp_path):
+def test_evaluate_compares_the_pipeline_with_every_candidate_per_seed(workspace, tmp_path):
     out = tmp_path / "eval.json"
+    table = tmp_path / "eval.md"
     result = runner.invoke(
         app,
         [
@@ -176,20 +177,56 @@ def test_evaluate_prints_pipeline_and_baseline_metrics(workspace, tmp_path):
             "0.3",
             "--seed",
             "7",
+            "--seed",
+            "8",
             "--folds",
             "3",
             "--repeats",
             "1",
+            "--candidate",
+            "logistic",
+            "--candidate",
+            "lightgbm",
+            "--candidate",
+            "blend",
             "--json-out",
             str(out),
+            "--markdown-out",
+            str(table),
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "plain logistic regression" in result.output and "AUC" in result.output
-    figures = json.loads(out.read_text())
-    assert figures["n_test"] == 150 and figures["n_train"] == 350
-    for side in ("pipeline", "baseline_logistic"):
-        assert 0.5 < figures[side]["auc"] <= 1 and 0 < figures[side]["brier"] < 0.25
+    assert "gap to the best single candidate on average" in result.output
+    (dataset,) = json.loads(out.read_text())["datasets"]
+    assert dataset["name"] == "applications" and dataset["seeds"] == [7, 8]
+    for run in dataset["runs"]:
+        assert run["n_test"] == 150 and run["n_train"] == 350
+        assert set(run["candidate_test_auc"]) == {"logistic", "lightgbm", "blend"}
+        assert 0.5 < run["pipeline"]["auc"] <= 1 and 0 < run["pipeline"]["brier"] < 0.25
+        # The deployed artifact ranks the test rows exactly as its candidate does.
+        chosen = run["candidate_test_auc"][run["chosen_model"]]
+        assert run["pipeline"]["auc"] == pytest.approx(chosen, abs=1e-12)
+        singles = {k: v for k, v in run["candidate_test_auc"].items() if k != "blend"}
+        assert run["gap_to_best_single"] == pytest.approx(
+            run["pipeline"]["auc"] - max(singles.values())
+        )
+    summary = dataset["summary"]
+    means = summary["mean_candidate_auc"]
+    best = summary["best_single_on_average"]
+    assert best != "blend" and means[best] == max(v for k, v in means.items() if k != "blend")
+    assert summary["gap_to_best_single_on_average"] == pytest.approx(
+        summary["mean_pipeline_auc"] - means[best]
+    )
+    lines = table.read_text().splitlines()
+    assert lines[0].startswith("| data set | seed | chosen | pipeline | logistic |")
+    assert len(lines) == 2 + 2 + 1  # header, rule, two seeds, mean
+
+
+def test_evaluate_needs_data_or_a_known_dataset():
+    result = runner.invoke(app, ["model", "evaluate", "--dataset", "nonesuch"])
+    assert result.exit_code == 2 and "unknown data set" in result.output
+    result = runner.invoke(app, ["model", "evaluate"])
+    assert result.exit_code == 2 and "--dataset" in result.output
 
 
 def test_train_refuses_a_target_with_three_labels(workspace, tmp_path):

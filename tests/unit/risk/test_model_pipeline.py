@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -25,7 +26,9 @@ from mobilend.risk.model import (
     save_model,
     train_model,
 )
-from mobilend.risk.model.candidates import CandidateKind, LightGbmParams
+from mobilend.risk.model.blend import cross_fitted_logits, fit_blend_weights
+from mobilend.risk.model.candidates import CandidateKind, LightGbmParams, TunedLightGbmParams
+from mobilend.risk.model.selection import select_candidate
 from mobilend.risk.model.synthetic import synthetic_applications
 from mobilend.risk.model.training import (
     CandidateCv,
@@ -35,8 +38,14 @@ from mobilend.risk.model.training import (
 )
 
 FAST = dict(
-    folds=3, repeats=1, n_jobs=1, lightgbm=LightGbmParams(n_estimators=40, min_data_in_leaf=20)
+    folds=3,
+    repeats=1,
+    n_jobs=1,
+    lightgbm=LightGbmParams(n_estimators=40, min_data_in_leaf=20),
+    lightgbm_tuned=TunedLightGbmParams(leaf_counts=(4, 8), max_rounds=300, patience=30),
 )
+K = CandidateKind
+SERVED = ["scorecard", "lightgbm", "logistic", "lightgbm_tuned", "blend"]
 FEATURES = ["income", "age", "debt_ratio", "home", "job", "noise"]
 
 
@@ -47,18 +56,26 @@ def applications() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def artifacts(applications, tmp_path_factory) -> dict[str, Path]:
-    """One artifact per candidate kind, plus one where the two compete."""
+    """One artifact per candidate kind, plus one where two compete."""
     root = tmp_path_factory.mktemp("models")
     out: dict[str, Path] = {}
     for name, candidates in {
-        "scorecard": (CandidateKind.SCORECARD,),
-        "lightgbm": (CandidateKind.LIGHTGBM,),
-        "both": (CandidateKind.SCORECARD, CandidateKind.LIGHTGBM),
+        "scorecard": (K.SCORECARD,),
+        "lightgbm": (K.LIGHTGBM,),
+        "logistic": (K.LOGISTIC,),
+        "lightgbm_tuned": (K.LIGHTGBM_TUNED,),
+        "both": (K.SCORECARD, K.LIGHTGBM),
     }.items():
         trained = train_model(
             applications, "outcome", "app_id", config=TrainingConfig(candidates=candidates, **FAST)
         )
         out[name] = save_model(trained, root / name)
+    # A blend artifact whatever the selection would choose: its serving path is under test.
+    trained = train_model(
+        applications, "outcome", "app_id", config=TrainingConfig(**FAST), keep_candidates=True
+    )
+    blend = dataclasses.replace(trained, fitted=trained.refitted[K.BLEND])
+    out["blend"] = save_model(blend, root / "blend")
     return out
 
 
@@ -99,7 +116,7 @@ def scoring_rows(applications: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows, extra], ignore_index=True)
 
 
-@pytest.mark.parametrize("kind", ["scorecard", "lightgbm"])
+@pytest.mark.parametrize("kind", SERVED)
 def test_score_one_equals_batch_scoring(artifacts, applications, kind):
     model = load_model(artifacts[kind])
     assert model.kind.value == kind
@@ -116,7 +133,7 @@ def test_score_one_equals_batch_scoring(artifacts, applications, kind):
     assert ((batch["pd"] > 0) & (batch["pd"] < 1)).all()
 
 
-@pytest.mark.parametrize("kind", ["scorecard", "lightgbm"])
+@pytest.mark.parametrize("kind", SERVED)
 def test_score_one_builds_no_dataframe(artifacts, applications, kind, monkeypatch):
     model = load_model(artifacts[kind])
     record = applications[FEATURES].iloc[3].to_dict()
@@ -130,7 +147,7 @@ def test_score_one_builds_no_dataframe(artifacts, applications, kind, monkeypatc
     assert model.score_one(record) == expected
 
 
-@pytest.mark.parametrize("kind", ["scorecard", "lightgbm"])
+@pytest.mark.parametrize("kind", SERVED)
 def test_reasons_are_at_most_four_with_chinese_and_english_text(artifacts, applications, kind):
     model = load_model(artifacts[kind])
     riskiest = applications.assign(dr=applications["debt_ratio"]).nlargest(20, "dr")
@@ -339,3 +356,91 @@ def test_ensure_default_model_trains_once_then_verifies(tmp_path):
     (model_dir / "pipeline.joblib").write_bytes(b"not a model")
     with pytest.raises(ModelTamperedError):
         ensure_default_model(model_dir, data, config)
+
+
+def cv_of(kind: CandidateKind, aucs) -> CandidateCv:
+    return CandidateCv(kind, tuple(aucs), float(np.mean(aucs)), 0.0)
+
+
+BASE_FOLDS = np.array([0.78, 0.80, 0.76, 0.79, 0.77, 0.81, 0.75, 0.78, 0.80, 0.77])
+
+
+def shifted(kind: CandidateKind, deltas) -> CandidateCv:
+    return cv_of(kind, BASE_FOLDS + np.asarray(deltas))
+
+
+def test_one_se_rule_keeps_the_simplest_candidate_within_one_standard_error():
+    noise = np.array([0.004, -0.006, 0.003, -0.002, 0.005, -0.004, 0.002, -0.003, 0.001, 0.0])
+    cv = {
+        K.LOGISTIC: shifted(K.LOGISTIC, noise),  # 0.0 on average: within noise of the best
+        K.SCORECARD: shifted(K.SCORECARD, 0.001 + noise[::-1]),
+        K.LIGHTGBM: shifted(K.LIGHTGBM, np.full(10, 0.002)),  # best, by a little
+    }
+    selection = select_candidate(cv, SelectionRule.ONE_SE, folds=5)
+    assert selection.best is K.LIGHTGBM and selection.chosen is K.LOGISTIC
+    shortfall = {c.kind: c for c in selection.comparisons}[K.LOGISTIC]
+    assert 0 < shortfall.shortfall <= shortfall.standard_error
+    assert select_candidate(cv, SelectionRule.MAX_AUC, folds=5).chosen is K.LIGHTGBM
+    # Logistic now clearly worse (> 1 SE), the scorecard still within: the scorecard.
+    cv[K.LOGISTIC] = shifted(K.LOGISTIC, np.full(10, -0.03) + noise)
+    selection = select_candidate(cv, SelectionRule.ONE_SE, folds=5)
+    assert selection.chosen is K.SCORECARD
+    # Both simple ones clearly worse: the best is kept, and the reason says why.
+    cv[K.SCORECARD] = shifted(K.SCORECARD, np.full(10, -0.02) + noise)
+    selection = select_candidate(cv, SelectionRule.ONE_SE, folds=5)
+    assert selection.chosen is K.LIGHTGBM and "more than one SE below" in selection.explanation
+
+
+def test_the_blend_is_chosen_only_when_it_wins():
+    noise = 3 * np.array([0.003, -0.004, 0.002, -0.001, 0.004, -0.003, 0.001, -0.002, 0.0, 0.0])
+    singles = {
+        K.LOGISTIC: shifted(K.LOGISTIC, noise),
+        K.LIGHTGBM: shifted(K.LIGHTGBM, 0.002 - noise),
+    }
+    wins = singles | {K.BLEND: shifted(K.BLEND, np.full(10, 0.03))}
+    assert select_candidate(wins, SelectionRule.ONE_SE, folds=5).chosen is K.BLEND
+    within_noise = singles | {K.BLEND: shifted(K.BLEND, np.full(10, 0.004))}
+    selection = select_candidate(within_noise, SelectionRule.ONE_SE, folds=5)
+    assert selection.best is K.BLEND and selection.chosen is K.LOGISTIC
+    loses = singles | {K.BLEND: shifted(K.BLEND, np.full(10, -0.001))}
+    for rule in SelectionRule:
+        assert select_candidate(loses, rule, folds=5).chosen is not K.BLEND
+
+
+def test_blend_weights_are_non_negative_and_cross_fitting_hides_each_fold_label():
+    rng = np.random.default_rng(3)
+    n = 600
+    y = (rng.random(n) < 0.3).astype(int)
+    signal = y * 1.2 + rng.normal(size=n)
+    members = np.column_stack(
+        [signal + rng.normal(scale=0.5, size=n), -signal + rng.normal(scale=0.5, size=n)]
+    )
+    kinds = (K.LOGISTIC, K.LIGHTGBM)
+    weights = fit_blend_weights(members, y, kinds)
+    # The member that ranks backwards would need a negative weight: it gets none.
+    assert weights.weights[0] > 0.5 and weights.weights[1] == 0.0
+    folds = np.arange(n) % 3
+    blended = cross_fitted_logits(members, y, folds, kinds)
+    flipped = y.copy()
+    flipped[folds == 0] = 1 - flipped[folds == 0]
+    again = cross_fitted_logits(members, flipped, folds, kinds)
+    # Fold 0's outputs do not depend on fold 0's labels; the other folds' do.
+    np.testing.assert_array_equal(blended[folds == 0], again[folds == 0])
+    assert not np.allclose(blended[folds == 1], again[folds == 1])
+
+
+def test_training_scores_every_candidate_on_the_same_folds_and_records_the_choice(artifacts):
+    manifest = json.loads((artifacts["blend"] / "manifest.json").read_text("utf-8"))
+    candidates = manifest["cross_validation"]["candidates"]
+    assert set(candidates) == {"logistic", "scorecard", "lightgbm", "lightgbm_tuned", "blend"}
+    assert {len(c["fold_aucs"]) for c in candidates.values()} == {3}
+    against = manifest["selection"]["against_best"]
+    assert against[manifest["selection"]["best_mean_auc"]]["auc_below_best"] == 0.0
+    blend = manifest["blend"]
+    assert blend["members"] == ["logistic", "scorecard", "lightgbm", "lightgbm_tuned"]
+    assert all(w >= 0 for w in blend["weights"]) and sum(blend["weights"]) > 0
+    assert {"blend.json", "logistic_tables.json", "lightgbm_tuned_model.txt"} <= set(
+        manifest["files"]
+    )
+    tuned = json.loads((artifacts["lightgbm_tuned"] / "manifest.json").read_text("utf-8"))
+    assert tuned["tuning"]["num_leaves"] in (4, 8) and 1 <= tuned["tuning"]["rounds"] <= 375

@@ -6,8 +6,12 @@ Layout::
                            scaling, PSI bins, reason codes, and the SHA-256 of every file
     manifest.sha256        SHA-256 of manifest.json (the model version)
     pipeline.joblib        the fitted library objects (batch scoring, audit)
-    scorecard_tables.json  WoE tables and coefficients (scorecard: online scoring)
-    lightgbm_model.txt     the Booster as text (LightGBM: online scoring)
+    logistic_tables.json   plain regression: medians, means, scales, coefficients
+    scorecard_tables.json  scorecard: WoE tables and coefficients
+    lightgbm_model.txt     LightGBM: the Booster as text (lightgbm_tuned_model.txt, tuned)
+    blend.json             blend: members and weights (each member's file is there too)
+
+Online scoring reads only the manifest and the serving file(s), never the pickle.
 
 ``load_model`` checks every hash before it parses a byte, and refuses libraries whose
 major.minor version differs from training; pickles are only ever read from verified bytes.
@@ -26,14 +30,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mobilend.risk.model.blend import FittedBlend, FittedCandidate
 from mobilend.risk.model.candidates import (
     CandidateKind,
-    FittedCandidate,
     FittedLightGbm,
+    FittedLogistic,
     FittedScorecard,
 )
 from mobilend.risk.model.features import FeatureSpec
-from mobilend.risk.model.scoring import LightGbmEngine, ScorecardEngine, ScoringModel
+from mobilend.risk.model.linear import LogisticEngine
+from mobilend.risk.model.scoring import (
+    BlendEngine,
+    Engine,
+    LightGbmEngine,
+    ScorecardEngine,
+    ScoringModel,
+)
 from mobilend.risk.model.training import TrainedModel
 
 FORMAT = "mobilend-pd-model/1"
@@ -42,16 +54,43 @@ MANIFEST_HASH = "manifest.sha256"
 PIPELINE = "pipeline.joblib"
 SCORECARD_TABLES = "scorecard_tables.json"
 LIGHTGBM_TEXT = "lightgbm_model.txt"
+SERVING_FILES = {
+    CandidateKind.LOGISTIC: "logistic_tables.json",
+    CandidateKind.SCORECARD: SCORECARD_TABLES,
+    CandidateKind.LIGHTGBM: LIGHTGBM_TEXT,
+    CandidateKind.LIGHTGBM_TUNED: "lightgbm_tuned_model.txt",
+    CandidateKind.BLEND: "blend.json",
+}
+_FITTED_TYPES: dict[CandidateKind, type] = {
+    CandidateKind.LOGISTIC: FittedLogistic,
+    CandidateKind.SCORECARD: FittedScorecard,
+    CandidateKind.LIGHTGBM: FittedLightGbm,
+    CandidateKind.LIGHTGBM_TUNED: FittedLightGbm,
+    CandidateKind.BLEND: FittedBlend,
+}
 
 # Distribution names whose versions are recorded, and which of them each use needs.
 TRACKED_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "optbinning", "joblib")
 _SERVING_LIBRARIES = {
+    CandidateKind.LOGISTIC: ("numpy",),
     CandidateKind.SCORECARD: ("numpy",),
     CandidateKind.LIGHTGBM: ("numpy", "lightgbm"),
+    CandidateKind.LIGHTGBM_TUNED: ("numpy", "lightgbm"),
+    CandidateKind.BLEND: ("numpy", "lightgbm"),
 }
 _PIPELINE_LIBRARIES = {
+    CandidateKind.LOGISTIC: ("numpy", "pandas", "scikit-learn", "joblib"),
     CandidateKind.SCORECARD: ("numpy", "pandas", "scikit-learn", "optbinning", "joblib"),
     CandidateKind.LIGHTGBM: ("numpy", "pandas", "lightgbm", "joblib"),
+    CandidateKind.LIGHTGBM_TUNED: ("numpy", "pandas", "lightgbm", "joblib"),
+    CandidateKind.BLEND: TRACKED_LIBRARIES,
+}
+_IMPORTANCE_MEASURE = {
+    CandidateKind.LOGISTIC: "term_std_share",
+    CandidateKind.SCORECARD: "information_value",
+    CandidateKind.LIGHTGBM: "gain_share",
+    CandidateKind.LIGHTGBM_TUNED: "gain_share",
+    CandidateKind.BLEND: "weighted_member_share",
 }
 
 
@@ -103,7 +142,12 @@ def check_library_versions(recorded: Mapping[str, str], names: Iterable[str], wh
 
 def _manifest(trained: TrainedModel, files: dict[str, str]) -> dict[str, Any]:
     kind = trained.chosen
-    measure = "information_value" if kind is CandidateKind.SCORECARD else "gain_share"
+    measure = _IMPORTANCE_MEASURE[kind]
+    extra: dict[str, Any] = {}
+    if isinstance(trained.fitted, FittedBlend):
+        extra["blend"] = trained.fitted.weights.to_json()
+    if isinstance(trained.fitted, FittedLightGbm) and trained.fitted.tuning is not None:
+        extra["tuning"] = trained.fitted.tuning
     return {
         "format": FORMAT,
         "created_at": trained.created_at.isoformat(),
@@ -141,9 +185,54 @@ def _manifest(trained: TrainedModel, files: dict[str, str]) -> dict[str, Any]:
         "reason_codes": [trained.reason_map[spec.name].to_json() for spec in trained.specs],
         "feature_importance": {"measure": measure, "values": trained.importance},
         "training_config": trained.config.to_json(),
-        "serving_file": SCORECARD_TABLES if kind is CandidateKind.SCORECARD else LIGHTGBM_TEXT,
+        "serving_file": SERVING_FILES[kind],
         "files": files,
-    }
+    } | extra
+
+
+def _serving_blobs(fitted: FittedCandidate) -> dict[str, bytes]:
+    """The file(s) online scoring reads for this model, by name."""
+    name = SERVING_FILES[fitted.kind]
+    if isinstance(fitted, FittedScorecard):
+        return {name: json.dumps(fitted.serving_tables(), indent=1).encode("utf-8")}
+    if isinstance(fitted, FittedLogistic):
+        return {name: json.dumps(fitted.tables, indent=1).encode("utf-8")}
+    if isinstance(fitted, FittedLightGbm):
+        return {name: fitted.booster.model_to_string().encode("utf-8")}
+    blobs: dict[str, bytes] = {}
+    members = []
+    for weight, member in zip(fitted.weights.weights, fitted.members, strict=True):
+        blobs |= _serving_blobs(member)
+        members.append(
+            {"kind": member.kind.value, "weight": weight, "file": SERVING_FILES[member.kind]}
+        )
+    spec = {"intercept": fitted.weights.intercept, "members": members}
+    blobs[name] = json.dumps(spec, indent=1).encode("utf-8")
+    return blobs
+
+
+def _engine(
+    kind: CandidateKind, name: str, blobs: Mapping[str, bytes], specs: list[FeatureSpec]
+) -> Engine:
+    data = blobs[name]
+    if kind is CandidateKind.SCORECARD:
+        return ScorecardEngine(json.loads(data), specs)
+    if kind is CandidateKind.LOGISTIC:
+        return LogisticEngine(json.loads(data), specs)
+    if kind in (CandidateKind.LIGHTGBM, CandidateKind.LIGHTGBM_TUNED):
+        import lightgbm as lgb
+
+        return LightGbmEngine(lgb.Booster(model_str=data.decode("utf-8")), specs)
+    spec = json.loads(data)
+    members = []
+    for member in spec["members"]:
+        member_kind = CandidateKind(member["kind"])
+        if member_kind is CandidateKind.BLEND or member["file"] not in blobs:
+            raise ModelArtifactError(f"blend member {member!r} is not a model file")
+        members.append(
+            (float(member["weight"]), _engine(member_kind, member["file"], blobs, specs))
+        )
+    return BlendEngine(float(spec["intercept"]), members)
 
 
 def save_model(trained: TrainedModel, out_dir: str | Path, overwrite: bool = False) -> Path:
@@ -161,12 +250,7 @@ def save_model(trained: TrainedModel, out_dir: str | Path, overwrite: bool = Fal
     try:
         buffer = io.BytesIO()
         joblib.dump(trained.fitted, buffer, compress=3)
-        blobs = {PIPELINE: buffer.getvalue()}
-        if isinstance(trained.fitted, FittedScorecard):
-            tables = trained.fitted.serving_tables()
-            blobs[SCORECARD_TABLES] = json.dumps(tables, indent=1).encode("utf-8")
-        else:
-            blobs[LIGHTGBM_TEXT] = trained.fitted.booster.model_to_string().encode("utf-8")
+        blobs = {PIPELINE: buffer.getvalue()} | _serving_blobs(trained.fitted)
         for name, data in blobs.items():
             (staging / name).write_bytes(data)
         manifest = _manifest(trained, {name: _sha256(data) for name, data in blobs.items()})
@@ -237,20 +321,19 @@ def load_model(path: str | Path, check_versions: bool = True) -> ScoringModel:
         name: _read_verified(directory, name, expected)
         for name, expected in manifest["files"].items()
     }
-    serving = blobs[manifest["serving_file"]]
-    del blobs
-    kind = CandidateKind(manifest["chosen_model"])
+    try:
+        kind = CandidateKind(manifest["chosen_model"])
+    except ValueError as exc:
+        raise ModelArtifactError(f"model {directory}: unknown model kind") from exc
+    if manifest["serving_file"] != SERVING_FILES[kind]:
+        raise ModelArtifactError(f"model {directory}: unexpected serving file for {kind.value}")
     recorded = manifest["libraries"]
     if check_versions:
         check_library_versions(recorded, _SERVING_LIBRARIES[kind], directory)
     specs = [FeatureSpec.from_json(f) for f in manifest["features"]]
-    engine: ScorecardEngine | LightGbmEngine
-    if kind is CandidateKind.SCORECARD:
-        engine = ScorecardEngine(json.loads(serving), specs)
-    else:
-        import lightgbm as lgb
-
-        engine = LightGbmEngine(lgb.Booster(model_str=serving.decode("utf-8")))
+    blobs.pop(PIPELINE)
+    engine = _engine(kind, manifest["serving_file"], blobs, specs)
+    del blobs
 
     def load_pipeline() -> FittedCandidate:
         import joblib
@@ -258,9 +341,8 @@ def load_model(path: str | Path, check_versions: bool = True) -> ScoringModel:
         if check_versions:
             check_library_versions(recorded, _PIPELINE_LIBRARIES[kind], directory)
         data = _read_verified(directory, PIPELINE, manifest["files"][PIPELINE])
-        fitted = joblib.load(io.BytesIO(data))
-        expected_type = FittedScorecard if kind is CandidateKind.SCORECARD else FittedLightGbm
-        if not isinstance(fitted, expected_type):
+        fitted: FittedCandidate = joblib.load(io.BytesIO(data))
+        if not isinstance(fitted, _FITTED_TYPES[kind]) or fitted.kind is not kind:
             raise ModelArtifactError(f"model {directory}: {PIPELINE} holds {type(fitted).__name__}")
         return fitted
 

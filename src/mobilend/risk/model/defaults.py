@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mobilend.risk.model.artifact import MANIFEST, save_model, verify_artifact
+from mobilend.risk.model.datasets import data_file
 from mobilend.risk.model.features import file_sha256, read_csv_frame
 from mobilend.risk.model.training import TrainingConfig, train_model
 
@@ -22,15 +23,10 @@ def default_model_dir(root: str | Path | None = None) -> Path:
 
 def default_training_data(root: str | Path | None = None) -> Path:
     """``data/credit_data.csv`` under ``root`` (or the working directory, or the source tree)."""
-    candidates = [Path(root if root is not None else Path.cwd()) / "data" / DEFAULT_DATA_FILE]
-    # src/mobilend/risk/model/defaults.py → repository root is four levels up.
-    candidates.append(Path(__file__).resolve().parents[4] / "data" / DEFAULT_DATA_FILE)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        "default training data not found; looked in " + ", ".join(str(p) for p in candidates)
-    )
+    try:
+        return data_file(DEFAULT_DATA_FILE, root)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"default training data: {exc}") from None
 
 
 def ensure_default_model(

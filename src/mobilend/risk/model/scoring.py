@@ -1,9 +1,10 @@
 """Scoring with a loaded model: one application online, or a whole file in batch.
 
 Online scoring (``score_one``) never builds a DataFrame: the feature dict becomes one
-numpy row through lookup maps built at load time, then either the scorecard tables
-(bin search, WoE lookup, sum) or ``Booster.predict`` on a 1×n array. Batch scoring goes
-through the fitted library pipeline with pandas; tests hold the two paths equal.
+numpy row through lookup maps built at load time, then the regression or scorecard tables
+(arithmetic, bin search, lookups) or ``Booster.predict`` on a 1×n array; a blend sums its
+members' log-odds with its weights. Batch scoring goes through the fitted library
+pipeline with pandas; tests hold the two paths equal.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mobilend.risk.model.blend import FittedCandidate
 from mobilend.risk.model.calibration import Calibration, CalibrationMethod
-from mobilend.risk.model.candidates import CandidateKind, FittedCandidate, FittedScorecard
+from mobilend.risk.model.candidates import CandidateKind
 from mobilend.risk.model.features import (
     UNKNOWN_CATEGORY_CODE,
     FeatureKind,
@@ -27,6 +29,7 @@ from mobilend.risk.model.features import (
     RowEncoder,
     TargetLabels,
 )
+from mobilend.risk.model.linear import LogisticEngine
 from mobilend.risk.model.reasons import (
     MAX_REASONS,
     ReasonCode,
@@ -97,6 +100,9 @@ class ScorecardEngine:
                 out[j] = self._bin_points[j][int(value)]
         return out
 
+    def logit(self, row: np.ndarray) -> float:
+        return self.intercept + float(self.terms(row).sum())
+
     def logit_and_adverse(self, row: np.ndarray) -> tuple[float, np.ndarray]:
         terms = self.terms(row)
         return self.intercept + float(terms.sum()), terms - self.best_points
@@ -106,21 +112,53 @@ class LightGbmEngine:
     """Booster.predict on a single 2-D row; SHAP contributions give the reasons.
 
     One thread per call: for one row, waking a thread pool costs more than it saves and
-    makes the tail latency depend on what else the machine is doing.
+    makes the tail latency depend on what else the machine is doing. Unseen categories
+    are given to the booster as missing, as in training.
     """
 
-    def __init__(self, booster: Any) -> None:
+    def __init__(self, booster: Any, specs: Sequence[FeatureSpec]) -> None:
         self.booster = booster
+        self._categorical = [j for j, s in enumerate(specs) if s.kind is FeatureKind.CATEGORICAL]
+
+    def _row(self, row: np.ndarray) -> np.ndarray:
+        out = row.reshape(1, -1)
+        if any(row[j] == UNKNOWN_CATEGORY_CODE for j in self._categorical):
+            out = out.copy()
+            for j in self._categorical:
+                if out[0, j] == UNKNOWN_CATEGORY_CODE:
+                    out[0, j] = math.nan
+        return out
 
     def logit(self, row: np.ndarray) -> float:
-        return float(self.booster.predict(row.reshape(1, -1), raw_score=True, num_threads=1)[0])
+        return float(self.booster.predict(self._row(row), raw_score=True, num_threads=1)[0])
 
     def logit_and_adverse(self, row: np.ndarray) -> tuple[float, np.ndarray]:
-        contrib = self.booster.predict(row.reshape(1, -1), pred_contrib=True, num_threads=1)[0]
+        contrib = self.booster.predict(self._row(row), pred_contrib=True, num_threads=1)[0]
         return float(contrib.sum()), contrib[:-1]
 
 
-Engine = ScorecardEngine | LightGbmEngine
+class BlendEngine:
+    """Weighted sum of the members' log-odds and adverse contributions."""
+
+    def __init__(self, intercept: float, members: Sequence[tuple[float, Engine]]) -> None:
+        self.intercept = float(intercept)
+        self.members = [(float(w), engine) for w, engine in members]
+
+    def logit(self, row: np.ndarray) -> float:
+        return self.intercept + sum(w * engine.logit(row) for w, engine in self.members)
+
+    def logit_and_adverse(self, row: np.ndarray) -> tuple[float, np.ndarray]:
+        logit = self.intercept
+        adverse = np.zeros(row.size)
+        for weight, engine in self.members:
+            member_logit, member_adverse = engine.logit_and_adverse(row)
+            logit += weight * member_logit
+            if weight > 0:
+                adverse += weight * member_adverse
+        return logit, adverse
+
+
+Engine = ScorecardEngine | LightGbmEngine | LogisticEngine | BlendEngine
 
 
 class ScoringModel:
@@ -146,9 +184,7 @@ class ScoringModel:
         self.score_bins = ScoreBins.from_json(manifest["score_bins"])
         reason_map = {r["feature"]: ReasonText.from_json(r) for r in manifest["reason_codes"]}
         self.reason_texts = [reason_map[spec.name] for spec in self.specs]
-        self.encoder = RowEncoder(
-            self.specs, unknown_as_missing=self.kind is CandidateKind.LIGHTGBM
-        )
+        self.encoder = RowEncoder(self.specs)
         self._engine = engine
         self._pipeline_loader = pipeline_loader
         self._pipeline: FittedCandidate | None = None
@@ -163,10 +199,11 @@ class ScoringModel:
     def score_one(self, features: Mapping[str, Any], with_reasons: bool = True) -> ScoreResult:
         """Score one application given as {feature name: value}; absent keys are missing."""
         row = self.encoder.encode_row(features)
-        if with_reasons or isinstance(self._engine, ScorecardEngine):
+        adverse: np.ndarray | None = None
+        if with_reasons:
             logit, adverse = self._engine.logit_and_adverse(row)
         else:
-            logit, adverse = self._engine.logit(row), None
+            logit = self._engine.logit(row)
         pd_ = self.calibration.pd(logit)
         reasons: list[ReasonCode] = []
         if with_reasons and adverse is not None:
@@ -192,19 +229,12 @@ class ScoringModel:
         pds = self.calibration.pds(logits)
         out = pd.DataFrame({"pd": pds, "score": self.scaling.scores(pds)}, index=frame.index)
         if with_reasons:
-            if isinstance(fitted, FittedScorecard):
-                adverse = fitted.points_matrix(frame) - self._engine_best_points()
-            else:
-                adverse = fitted.contributions(frame)
+            adverse = fitted.adverse(frame)
             codes = [text.code for text in self.reason_texts]
             rows = top_reason_codes(adverse * self.points_per_logit, codes, MAX_REASONS)
             for k in range(MAX_REASONS):
                 out[f"reason_{k + 1}"] = [r[k] if k < len(r) else "" for r in rows]
         return out
-
-    def _engine_best_points(self) -> np.ndarray:
-        assert isinstance(self._engine, ScorecardEngine)
-        return self._engine.best_points
 
     def psi(self, scores: Sequence[float] | np.ndarray) -> float:
         """Stability of ``scores`` against the training score distribution."""

@@ -1,37 +1,43 @@
 """Train a PD model on any tabular data: compare candidates by cross-validation, keep one.
 
-Selection uses the training data only (repeated stratified K-fold AUC). The scorecard is
-the transparent, explainable choice, so under the default rule LightGBM replaces it only
-when its mean paired per-fold AUC gain is both material (``min_gain``, 0.01 AUC = 2 Gini
-points) and larger than one standard error of the gains. That standard error carries the
-Nadeau–Bengio correction: folds of repeated cross-validation share most of their training
-rows, so the naive s/√J understates the uncertainty. Probabilities are calibrated on the
-out-of-fold outputs of the chosen model, then the model is refitted on all rows.
+Candidates: a plain logistic regression on the standardised raw features, a WoE/logistic
+scorecard, LightGBM with fixed settings, LightGBM tuned by early stopping on an inner
+validation split, and a calibrated blend of those four. All are scored on the same
+repeated stratified K-fold splits of the training data; ``selection.py`` keeps the
+simplest candidate within one standard error of the best. Probabilities are calibrated on
+the out-of-fold outputs of the chosen model, then the model is refitted on all rows.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mobilend.risk.model.blend import (
+    FittedBlend,
+    FittedCandidate,
+    cross_fitted_logits,
+    fit_blend_weights,
+)
 from mobilend.risk.model.calibration import Calibration, CalibrationMethod, fit_calibration
 from mobilend.risk.model.candidates import (
+    BASE_KINDS,
     CandidateKind,
-    FittedCandidate,
-    FittedLightGbm,
-    FittedScorecard,
+    FittedBase,
     LightGbmParams,
+    LogisticParams,
     ScorecardParams,
+    TunedLightGbmParams,
     fit_lightgbm,
+    fit_logistic,
     fit_scorecard,
+    fit_tuned_lightgbm,
 )
 from mobilend.risk.model.features import (
     DroppedColumn,
@@ -45,11 +51,25 @@ from mobilend.risk.model.features import (
 from mobilend.risk.model.metrics import BinaryMetrics, binary_metrics
 from mobilend.risk.model.reasons import ReasonText, build_reason_map
 from mobilend.risk.model.scaling import ScoreBins, ScoreScaling, score_bins_from_scores
+from mobilend.risk.model.selection import (
+    CandidateCv,
+    Selection,
+    SelectionRule,
+    corrected_standard_error,
+    select_candidate,
+)
 
+__all__ = [
+    "CandidateCv",
+    "Selection",
+    "SelectionRule",
+    "TrainedModel",
+    "TrainingConfig",
+    "corrected_standard_error",
+    "train_model",
+]
 
-class SelectionRule(StrEnum):
-    ONE_SE = "one_se"
-    MAX_AUC = "max_auc"
+ALL_CANDIDATES = (*BASE_KINDS, CandidateKind.BLEND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +77,43 @@ class TrainingConfig:
     folds: int = 5
     repeats: int = 3
     seed: int = 42
-    n_jobs: int = 2
+    # One LightGBM thread: on application-sized data, thread start-up and synchronisation
+    # cost more than they save, the more so on a shared machine.
+    n_jobs: int = 1
     selection: SelectionRule = SelectionRule.ONE_SE
     calibration: CalibrationMethod = CalibrationMethod.PLATT
     scaling: ScoreScaling = field(default_factory=ScoreScaling)
+    logistic: LogisticParams = field(default_factory=LogisticParams)
     scorecard: ScorecardParams = field(default_factory=ScorecardParams)
     lightgbm: LightGbmParams = field(default_factory=LightGbmParams)
-    candidates: tuple[CandidateKind, ...] = (CandidateKind.SCORECARD, CandidateKind.LIGHTGBM)
+    lightgbm_tuned: TunedLightGbmParams = field(default_factory=TunedLightGbmParams)
+    candidates: tuple[CandidateKind, ...] = ALL_CANDIDATES
     score_bins: int = 10
     exclude: tuple[str, ...] = ()
-    min_gain: float = 0.01
+    min_gain: float = 0.0
 
     def __post_init__(self) -> None:
         if self.folds < 2 or self.repeats < 1:
             raise ValueError("need at least 2 folds and 1 repeat")
-        if not self.candidates:
-            raise ValueError("need at least one candidate model")
+        if not self.base_candidates:
+            raise ValueError("need at least one candidate model besides the blend")
+        if CandidateKind.BLEND in self.candidates and len(self.base_candidates) < 2:
+            raise ValueError("a blend needs at least two other candidates")
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("a candidate is listed twice")
         if not 1 <= self.n_jobs <= 2:
             raise ValueError("n_jobs must be 1 or 2 on shared machines")
 
+    @property
+    def base_candidates(self) -> tuple[CandidateKind, ...]:
+        return tuple(k for k in self.candidates if k is not CandidateKind.BLEND)
+
+    @property
+    def blend(self) -> bool:
+        return CandidateKind.BLEND in self.candidates
+
     def to_json(self) -> dict[str, Any]:
+        tuned = self.lightgbm_tuned
         return {
             "folds": self.folds,
             "repeats": self.repeats,
@@ -85,6 +122,7 @@ class TrainingConfig:
             "min_gain": self.min_gain,
             "calibration": self.calibration.value,
             "candidates": [c.value for c in self.candidates],
+            "logistic": {"c": self.logistic.c},
             "scorecard": {
                 "c": self.scorecard.c,
                 "max_n_prebins": self.scorecard.max_n_prebins,
@@ -98,52 +136,18 @@ class TrainingConfig:
                 if k not in {"verbose", "num_threads"}
             }
             | {"n_estimators": self.lightgbm.n_estimators},
+            "lightgbm_tuned": {
+                "learning_rate": tuned.learning_rate,
+                "leaf_counts": list(tuned.leaf_counts),
+                "min_data_in_leaf": tuned.min_data_in_leaf,
+                "feature_fraction": tuned.feature_fraction,
+                "bagging_fraction": tuned.bagging_fraction,
+                "lambda_l2": tuned.lambda_l2,
+                "max_rounds": tuned.max_rounds,
+                "patience": tuned.patience,
+                "valid_share": tuned.valid_share,
+            },
             "exclude": list(self.exclude),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateCv:
-    """Cross-validated AUC of one candidate: per fold, and of the pooled out-of-fold outputs."""
-
-    kind: CandidateKind
-    fold_aucs: tuple[float, ...]
-    oof_auc: float
-    seconds: float
-
-    @property
-    def mean_auc(self) -> float:
-        return float(np.mean(self.fold_aucs))
-
-    @property
-    def std_auc(self) -> float:
-        return float(np.std(self.fold_aucs, ddof=1)) if len(self.fold_aucs) > 1 else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "auc_mean": self.mean_auc,
-            "auc_std": self.std_auc,
-            "auc_out_of_fold": self.oof_auc,
-            "fold_aucs": list(self.fold_aucs),
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    rule: SelectionRule
-    chosen: CandidateKind
-    gain: float
-    gain_se: float
-    explanation: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule.value,
-            "chosen": self.chosen.value,
-            "lightgbm_gain_auc": self.gain,
-            "gain_standard_error": self.gain_se,
-            "explanation": self.explanation,
         }
 
 
@@ -172,6 +176,8 @@ class TrainedModel:
     data_sha256: str
     config: TrainingConfig
     created_at: datetime
+    # Every candidate refitted on all rows (only with ``keep_candidates``; else the chosen).
+    refitted: dict[CandidateKind, FittedCandidate] = field(default_factory=dict)
 
     @property
     def chosen(self) -> CandidateKind:
@@ -184,56 +190,107 @@ def _fit(
     y: np.ndarray,
     specs: list[FeatureSpec],
     config: TrainingConfig,
-) -> FittedCandidate:
+) -> FittedBase:
+    if kind is CandidateKind.LOGISTIC:
+        return fit_logistic(frame, y, specs, config.logistic, config.seed)
     if kind is CandidateKind.SCORECARD:
         return fit_scorecard(frame, y, specs, config.scorecard)
-    return fit_lightgbm(frame, y, specs, config.lightgbm, config.seed, config.n_jobs)
-
-
-def corrected_standard_error(differences: np.ndarray, folds: int) -> float:
-    """Nadeau–Bengio standard error of a mean over repeated K-fold differences.
-
-    Var = (1/J + n_valid/n_train) · s², with J the number of folds in all repeats and
-    n_valid/n_train = 1/(K − 1).
-    """
-    if differences.size < 2:
-        return 0.0
-    variance = float(np.var(differences, ddof=1))
-    return math.sqrt((1.0 / differences.size + 1.0 / (folds - 1)) * variance)
+    if kind is CandidateKind.LIGHTGBM:
+        return fit_lightgbm(frame, y, specs, config.lightgbm, config.seed, config.n_jobs)
+    if kind is CandidateKind.LIGHTGBM_TUNED:
+        return fit_tuned_lightgbm(
+            frame, y, specs, config.lightgbm_tuned, config.seed, config.n_jobs
+        )
+    raise ValueError(f"{kind.value} is not a single model")
 
 
 def _select(
     cv: dict[CandidateKind, CandidateCv], rule: SelectionRule, folds: int, min_gain: float
 ) -> Selection:
-    if len(cv) == 1:
-        (kind,) = cv
-        return Selection(rule, kind, 0.0, 0.0, f"only candidate: {kind.value}")
-    sc, gb = cv[CandidateKind.SCORECARD], cv[CandidateKind.LIGHTGBM]
-    gains = np.asarray(gb.fold_aucs) - np.asarray(sc.fold_aucs)
-    gain = float(gains.mean())
-    se = corrected_standard_error(gains, folds)
-    if rule is SelectionRule.MAX_AUC:
-        chosen = CandidateKind.LIGHTGBM if gain > 0 else CandidateKind.SCORECARD
-        why = f"higher mean CV AUC (LightGBM gain {gain:+.4f})"
-        return Selection(rule, chosen, gain, se, why)
-    bar = max(min_gain, se)
-    if gain > bar:
-        chosen = CandidateKind.LIGHTGBM
-        why = f"LightGBM gain {gain:+.4f} AUC exceeds both {min_gain:.4f} and one SE ({se:.4f})"
-    else:
-        chosen = CandidateKind.SCORECARD
-        why = (
-            f"LightGBM gain {gain:+.4f} AUC does not exceed max(min gain {min_gain:.4f}, "
-            f"one SE {se:.4f}); the scorecard is kept"
+    return select_candidate(cv, rule, folds, min_gain)
+
+
+@dataclass
+class _CvRun:
+    """Out-of-fold log-odds per candidate and repeat, and each row's fold per repeat."""
+
+    oof: dict[CandidateKind, np.ndarray]  # repeats × rows
+    fold_of_row: np.ndarray  # repeats × rows
+    splits: list[tuple[int, np.ndarray]]  # (repeat, validation rows) per fold, in order
+    fold_aucs: dict[CandidateKind, list[float]]
+    seconds: dict[CandidateKind, float]
+
+
+def _cross_validate(
+    labelled: pd.DataFrame,
+    y: np.ndarray,
+    specs: list[FeatureSpec],
+    config: TrainingConfig,
+    say: Callable[[str], None],
+) -> _CvRun:
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    splitter = RepeatedStratifiedKFold(
+        n_splits=config.folds, n_repeats=config.repeats, random_state=config.seed
+    )
+    kinds = config.base_candidates
+    run = _CvRun(
+        oof={k: np.zeros((config.repeats, y.size)) for k in kinds},
+        fold_of_row=np.zeros((config.repeats, y.size), dtype=int),
+        splits=[],
+        fold_aucs={k: [] for k in config.candidates},
+        seconds=dict.fromkeys(config.candidates, 0.0),
+    )
+    for fold, (train_idx, valid_idx) in enumerate(splitter.split(labelled, y)):
+        repeat = fold // config.folds
+        run.fold_of_row[repeat, valid_idx] = fold % config.folds
+        run.splits.append((repeat, valid_idx))
+        train_part, valid_part = labelled.iloc[train_idx], labelled.iloc[valid_idx]
+        for kind in kinds:
+            start = time.perf_counter()
+            logits = _fit(kind, train_part, y[train_idx], specs, config).raw_logits(valid_part)
+            run.seconds[kind] += time.perf_counter() - start
+            run.oof[kind][repeat, valid_idx] = logits
+            run.fold_aucs[kind].append(float(roc_auc_score(y[valid_idx], logits)))
+        say(f"fold {fold + 1}/{config.folds * config.repeats} done")
+    if config.blend:
+        start = time.perf_counter()
+        blended = np.zeros((config.repeats, y.size))
+        for repeat in range(config.repeats):
+            members = np.column_stack([run.oof[k][repeat] for k in kinds])
+            blended[repeat] = cross_fitted_logits(members, y, run.fold_of_row[repeat], kinds)
+        run.oof[CandidateKind.BLEND] = blended
+        for repeat, valid_idx in run.splits:
+            auc = roc_auc_score(y[valid_idx], blended[repeat, valid_idx])
+            run.fold_aucs[CandidateKind.BLEND].append(float(auc))
+        run.seconds[CandidateKind.BLEND] = time.perf_counter() - start
+    return run
+
+
+def _refit(
+    kinds: tuple[CandidateKind, ...],
+    labelled: pd.DataFrame,
+    y: np.ndarray,
+    specs: list[FeatureSpec],
+    config: TrainingConfig,
+    run: _CvRun,
+) -> dict[CandidateKind, FittedCandidate]:
+    blend = CandidateKind.BLEND in kinds
+    base = [k for k in config.base_candidates if blend or k in kinds]
+    out: dict[CandidateKind, FittedCandidate] = {
+        k: _fit(k, labelled, y, specs, config) for k in base
+    }
+    if blend:
+        members = config.base_candidates
+        # Each repeat's out-of-fold rows stacked: log-odds on the scale of one model.
+        stacked = np.vstack(
+            [np.column_stack([run.oof[k][r] for k in members]) for r in range(config.repeats)]
         )
-    return Selection(rule, chosen, gain, se, why)
-
-
-def _importance(fitted: FittedCandidate) -> dict[str, float]:
-    if isinstance(fitted, FittedScorecard):
-        return fitted.information_values()
-    assert isinstance(fitted, FittedLightGbm)
-    return fitted.gain_importance()
+        weights = fit_blend_weights(stacked, np.tile(y, config.repeats), members)
+        fitted_members = [m for k in members if not isinstance(m := out[k], FittedBlend)]
+        out[CandidateKind.BLEND] = FittedBlend(list(specs), fitted_members, weights)
+    return out
 
 
 def train_model(
@@ -245,8 +302,13 @@ def train_model(
     data_sha256: str | None = None,
     created_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    keep_candidates: bool = False,
 ) -> TrainedModel:
-    """Fit, compare and calibrate on ``frame``; the result is saved with ``save_model``."""
+    """Fit, compare and calibrate on ``frame``; the result is saved with ``save_model``.
+
+    ``keep_candidates`` refits every candidate on all rows (``TrainedModel.refitted``),
+    for comparisons such as the hold-out evaluation; otherwise only the chosen one.
+    """
     config = config or TrainingConfig()
     say = progress or (lambda _message: None)
     for column in (target, id_column):
@@ -266,32 +328,16 @@ def train_model(
     specs, dropped = infer_feature_specs(labelled, exclude=exclude)
     say(f"{len(labelled)} rows, bad rate {y.mean():.3f}, {len(specs)} features")
 
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
-    splitter = RepeatedStratifiedKFold(
-        n_splits=config.folds, n_repeats=config.repeats, random_state=config.seed
-    )
-    fold_aucs: dict[CandidateKind, list[float]] = {k: [] for k in config.candidates}
-    oof_sum = {k: np.zeros(y.size) for k in config.candidates}
-    seconds = dict.fromkeys(config.candidates, 0.0)
     from sklearn.metrics import roc_auc_score
 
-    for fold, (train_idx, valid_idx) in enumerate(splitter.split(labelled, y)):
-        train_part, valid_part = labelled.iloc[train_idx], labelled.iloc[valid_idx]
-        for kind in config.candidates:
-            start = time.perf_counter()
-            fitted = _fit(kind, train_part, y[train_idx], specs, config)
-            logits = fitted.raw_logits(valid_part)
-            seconds[kind] += time.perf_counter() - start
-            oof_sum[kind][valid_idx] += logits
-            fold_aucs[kind].append(float(roc_auc_score(y[valid_idx], logits)))
-        say(f"fold {fold + 1}/{config.folds * config.repeats} done")
-    oof = {k: oof_sum[k] / config.repeats for k in config.candidates}
+    run = _cross_validate(labelled, y, specs, config, say)
+
+    oof = {k: run.oof[k].mean(axis=0) for k in config.candidates}
     cv = {
-        k: CandidateCv(k, tuple(fold_aucs[k]), float(roc_auc_score(y, oof[k])), seconds[k])
+        k: CandidateCv(k, tuple(run.fold_aucs[k]), float(roc_auc_score(y, oof[k])), run.seconds[k])
         for k in config.candidates
     }
-    selection = _select(cv, config.selection, config.folds, config.min_gain)
+    selection = select_candidate(cv, config.selection, config.folds, config.min_gain)
     say(selection.explanation)
 
     chosen_oof = oof[selection.chosen]
@@ -299,7 +345,9 @@ def train_model(
     oof_raw = binary_metrics(y, 1.0 / (1.0 + np.exp(-chosen_oof)))
     oof_calibrated = binary_metrics(y, calibration.pds(chosen_oof))
 
-    final = _fit(selection.chosen, labelled, y, specs, config)
+    refit_kinds = config.candidates if keep_candidates else (selection.chosen,)
+    refitted = _refit(refit_kinds, labelled, y, specs, config, run)
+    final = refitted[selection.chosen]
     train_scores = config.scaling.scores(calibration.pds(final.raw_logits(labelled)))
     names = [spec.name for spec in specs]
     return TrainedModel(
@@ -316,7 +364,7 @@ def train_model(
         oof_raw=oof_raw,
         oof_calibrated=oof_calibrated,
         score_bins=score_bins_from_scores(train_scores, config.score_bins),
-        importance=_importance(final),
+        importance=final.importance(),
         reason_map=build_reason_map(names),
         training_rows=int(y.size),
         training_bad_rate=float(y.mean()),
@@ -324,4 +372,5 @@ def train_model(
         data_sha256=data_sha256 or frame_sha256(frame),
         config=config,
         created_at=created_at or datetime.now(UTC),
+        refitted=refitted,
     )
