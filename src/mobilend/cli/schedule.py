@@ -20,7 +20,7 @@ from rich.table import Table
 from mobilend.cli.main import app
 from mobilend.domain.apr import AprResult, AprUndefined, annual_percentage_rate
 from mobilend.domain.daycount import DayCount, Frequency, PeriodUnit
-from mobilend.domain.errors import Problem, ValidationFailed
+from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.money import MINOR_UNIT_DIGITS, Money, MoneyError, RoundingMode
 from mobilend.domain.products import FeeKind, FeeRule, LoanTerms, RepaymentMethod
 from mobilend.domain.schedules import Schedule, generate_schedule
@@ -33,6 +33,7 @@ _OPTION_FOR_FIELD = {
     "installment_multiple": "--installment-multiple",
     "principal_grace_periods": "--principal-grace",
     "first_due_date": "--first-due",
+    "start_date": "--start",
     "frequency": "--every",
     "fees": "--upfront-fee",  # the only fee rule spanning fees: upfront total vs principal
 }
@@ -154,6 +155,8 @@ def _print_table(schedule: Schedule, apr: AprResult) -> None:
         f"年化利率 APR (IRR × {apr.periods_per_year.normalize()}): {_percent(apr.apr)}%   "
         f"实际年利率 Effective annual rate: {_percent(apr.effective_annual_rate)}%"
     )
+    if apr.actual_day_apr is not None:
+        console.print(f"按实际天数年化 APR by actual days: {_percent(apr.actual_day_apr)}%")
     if apr.xirr is not None:
         console.print(f"按实际天数 XIRR (ACT/365): {_percent(apr.xirr)}%")
 
@@ -266,6 +269,13 @@ def schedule_command(
         _fail([_cli_problem(p, fees) for p in exc.problems])
     except AprUndefined as exc:
         _fail([("--upfront-fee", exc.message)])
+    except DomainError as exc:
+        _fail(
+            [(_option_for(p.field, fees), p.message) for p in exc.problems] or [("", exc.message)]
+        )
+    except (ArithmeticError, ValueError, OverflowError):
+        # Every bound the domain knows is checked above; this is the last line of defence.
+        _fail([("", "输入超出可计算范围 / the input is outside what can be computed")])
     if as_json:
         typer.echo(json.dumps(schedule_json(schedule, apr), ensure_ascii=False, indent=2))
     else:
