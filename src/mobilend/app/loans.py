@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mobilend.app.disbursement import accept_offer
 from mobilend.app.ports_funding import funding_stores
 from mobilend.app.ports_lending import LendingUnitOfWork, LendingUnitOfWorkFactory
-from mobilend.domain.apr import AprResult, annual_percentage_rate
+from mobilend.domain.apr import AprResult
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import NotFound, Problem, ValidationFailed
 from mobilend.domain.funding import RAIL_IN_TRANSIT, Tranche
 from mobilend.domain.ledger import JournalEntry
 from mobilend.domain.lines import CreditLine
 from mobilend.domain.loans import Loan
+from mobilend.domain.loans_rules import ServicingRules
 from mobilend.domain.money import Money
 from mobilend.domain.products import LoanProduct
-from mobilend.domain.schedules import Schedule, generate_schedule
+from mobilend.domain.schedules import Schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,15 @@ class LoanOffer:
     schedule: Schedule
     apr: AprResult
     annual_rate: Decimal
+    #: The product's penalty rate, lowered so interest + penalty stay within the cap.
+    penalty_rate: Decimal | None = None
+
+    @property
+    def servicing_rules(self) -> ServicingRules:
+        rules = ServicingRules.from_product(self.product)
+        if self.penalty_rate is None:
+            return rules
+        return replace(rules, penalty_rate=self.penalty_rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +70,12 @@ def _offer(
         raise ValidationFailed(
             [Problem("amount", f"exceeds the available line of {line.available.format()}")]
         )
-    terms = product.terms_for(amount, periods, on, first_due, annual_rate)
-    schedule = generate_schedule(terms)
-    apr = annual_percentage_rate(schedule, on)
-    cost_caps.check_offer(apr.apr, product.licence_type, on)
-    return LoanOffer(line.line_id, product, schedule, apr, terms.annual_rate)
+    # Priced within the cap in force: a rate whose APR would break it is lowered.
+    priced = cost_caps.fit_offer(product, amount, periods, on, first_due, annual_rate)
+    return LoanOffer(
+        line.line_id, product, priced.schedule, priced.apr, priced.annual_rate,
+        priced.penalty_rate,
+    )  # fmt: skip
 
 
 def quote_draw(
@@ -121,10 +132,11 @@ def draw_loan(
         offer = _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
         line.draw(amount, on)
         uow.lines.save(line)
+        product_code = offer.product.code
         if funding_stores(uow) is not None:
             loan = Loan.create(
-                new_id(), line.borrower_id, offer.schedule, offer.product,
-                line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
+                new_id(), line.borrower_id, offer.schedule, offer.servicing_rules,
+                product_code=product_code, line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
             )  # fmt: skip
             accepted = accept_offer(
                 uow, new_id, loan, score=score, score_band=score_band,
@@ -135,8 +147,9 @@ def draw_loan(
                 loan, offer, accepted.entries, accepted.payout.status, accepted.tranches
             )
         loan = Loan.create(
-            new_id(), line.borrower_id, offer.schedule, offer.product, line_id=line.line_id
-        )
+            new_id(), line.borrower_id, offer.schedule, offer.servicing_rules,
+            product_code=product_code, line_id=line.line_id,
+        )  # fmt: skip
         entries = loan.disburse(on, new_id)
         uow.loans.add(loan)
         uow.ledger.append(entries, loan.borrower_id)
