@@ -99,8 +99,11 @@ def _present_value(
     return value, slope
 
 
-def irr_at_times(flows: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
-    """The rate r with ``sum(amount / (1+r)**time) == 0`` (time in periods).
+def irr_at_times(
+    flows: Sequence[tuple[Decimal, Decimal]], guess: Decimal = Decimal("0.01")
+) -> Decimal:
+    """The rate r with ``sum(amount / (1+r)**time) == 0`` (time in periods), Newton
+    starting from ``guess``.
 
     Safeguarded Newton: Newton steps inside a bracket that always holds a sign
     change, falling back to bisection when a step would leave it; converges for
@@ -121,7 +124,7 @@ def irr_at_times(flows: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
             high *= 4
             value_high = _present_value(flows, high)[0]
         rising = value_high > value_low
-        rate = Decimal("0.01") if low < Decimal("0.01") < high else (low + high) / 2
+        rate = guess if low < guess < high else (low + high) / 2
         last_step: Decimal | None = None
         slow_steps = 0
         for _ in range(MAX_ITERATIONS):
@@ -235,7 +238,8 @@ def annual_percentage_rate(
             # to a period of 365 / periods-per-year days: the same root.
             by_day = [(Decimal(0), dated[0][1])]
             by_day += [(_days_from(start, day), amount) for day, amount in dated[1:]]
-            daily = irr_at_times(by_day)
+            # the period figure, per day, is a close first guess
+            daily = irr_at_times(by_day, (1 + periodic) ** (per_year / DAYS_A_YEAR) - 1)
             actual_periodic = (1 + daily) ** (DAYS_A_YEAR / per_year) - 1
         effective = (1 + periodic) ** per_year - 1
         apr = periodic * per_year
