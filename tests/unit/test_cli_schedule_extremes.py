@@ -64,6 +64,18 @@ def test_the_largest_allowed_principal_still_computes() -> None:
     assert json.loads(result.stdout)["totals"]["principal"] == "1000000000.00"
 
 
+def test_a_one_day_loan_with_a_fee_as_large_prints_its_huge_rate() -> None:
+    """1 yuan for a day with a 1 yuan fee: 36 500 % APR, ~7.5e111 % compounded."""
+    result = runner.invoke(app, [
+        "schedule", "--principal", "1", "--annual-rate", "0", "--periods", "1", "--unit", "days",
+        "--start", "2000-01-01", "--per-installment-fee", "1", "--json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["apr"] == "36500.0000"
+    assert Decimal(data["effective_annual_rate"]) > Decimal("1e111")
+
+
 numbers = st.one_of(
     st.integers(-(10**30), 10**30).map(str),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
@@ -96,7 +108,7 @@ def test_any_input_gives_a_schedule_or_exit_code_2(
     if fee is not None:
         args += ["--per-installment-fee", fee]
     result = runner.invoke(app, args)
-    assert result.exit_code in (0, 2), result.output
+    assert result.exit_code in (0, 2), " ".join(args)
     assert isinstance(result.exception, (SystemExit, type(None)))
     if result.exit_code == 0:
         data = json.loads(result.stdout)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import NoReturn
 
 import typer
@@ -94,7 +94,10 @@ def _fee(option: str, text: str, kind: FeeKind, currency: str) -> _FeeOption:
 
 
 def _percent(rate: Decimal) -> str:
-    return str((rate * 100).quantize(_PERCENT_PLACES))
+    value = rate * 100
+    with localcontext() as ctx:  # room for every digit: an absurd loan has a huge rate
+        ctx.prec = max(ctx.prec, value.adjusted() + 8)
+        return str(value.quantize(_PERCENT_PLACES))
 
 
 def schedule_json(schedule: Schedule, apr: AprResult) -> dict[str, object]:

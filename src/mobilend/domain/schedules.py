@@ -45,6 +45,7 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from mobilend.domain.daycount import Frequency, period_year_fraction
+from mobilend.domain.errors import ValidationFailed
 from mobilend.domain.money import Money, total
 from mobilend.domain.terms import FeeKind, LoanTerms, RepaymentMethod
 
@@ -236,7 +237,14 @@ def level_payment_plan(
 
 
 def generate_schedule(terms: LoanTerms) -> Schedule:
-    """The full repayment schedule of ``terms`` (see the module notes for the rules)."""
+    """The full repayment schedule of ``terms`` (see the module notes for the rules).
+
+    Raises ``ValidationFailed`` when the principal cannot repay a rounding multiple
+    (or a fen) in every amortising installment.
+    """
+    problems = terms.size_problems()
+    if problems:
+        raise ValidationFailed(problems)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         return _generate(terms)

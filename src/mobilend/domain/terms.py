@@ -296,7 +296,7 @@ class LoanTerms:
                 problem("first_due_date", "须晚于放款日", "must be after the disbursement date")
             )
         if not problems:
-            problems += self._size_problems() + self._calendar_problems()
+            problems += self._calendar_problems()
         if self.anchor_day is not None and (
             not is_whole_number(self.anchor_day) or not 1 <= self.anchor_day <= 31
         ):
@@ -313,9 +313,10 @@ class LoanTerms:
             )
         return problems
 
-    def _size_problems(self) -> list[Problem]:
+    def size_problems(self) -> list[Problem]:
         """Every amortising installment must repay at least one multiple (or one fen),
-        or rounding would leave installments of zero."""
+        or rounding would leave installments of zero. Checked when a schedule is made,
+        not when stored terms are read back."""
         fen = Money(self.principal.quantum, self.currency)
         if self.method in (RepaymentMethod.BULLET, RepaymentMethod.INTEREST_FIRST):
             amortising, step = 1, fen  # one repayment of principal; no multiple applies
