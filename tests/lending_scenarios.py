@@ -25,7 +25,7 @@ CASH_PRODUCT = {
     "max_periods": 12,
     "annual_rate": "0.18",
     "method": "equal-installment",
-    "penalty_rate": "0.27",
+    "penalty_rate": "0.05",  # 18 % + 5 % stays within the 24 % cost cap
     "penalty_grace_days": 3,
 }
 

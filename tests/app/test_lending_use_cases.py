@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_line, make_product
@@ -10,6 +11,7 @@ from tests.lending_scenarios import OPENED_ON, assert_ledger_consistent, make_li
 from mobilend.app.lending.loans import draw_loan, quote_draw
 from mobilend.app.lending.repayments import pay_off_loan, post_repayment, prepay_loan, quote_payoff
 from mobilend.bootstrap.lending import Lending, build_lending
+from mobilend.domain.compliance import AprAboveCap, CostCap, Rulebook
 from mobilend.domain.errors import ComplianceViolation, Conflict, NotFound, ValidationFailed
 from mobilend.domain.lines import LineStatus
 from mobilend.domain.loans import LoanStatus
@@ -54,14 +56,33 @@ def test_draw_refuses_above_available_and_changes_nothing(lending: Lending) -> N
         assert uow.lending.ledger.trial_balance() == {}
 
 
-def test_offer_above_cost_cap_is_refused(lending: Lending) -> None:
+def test_offer_asked_above_the_cost_cap_is_priced_down_to_it(lending: Lending) -> None:
+    """A line priced at 30 % is not refused at the draw: the offer's rate is lowered to
+    the highest step whose APR (ACT/360, actual days) is within the 24 % cap."""
     line = make_line(lending)
-    with pytest.raises(ComplianceViolation):
+    offer = quote_draw(
+        lending.uow_factory, lending.cost_caps,
+        line_id=line.line_id, amount=Money("1000.00"), periods=12, on=OPENED_ON,
+        annual_rate=Decimal("0.30"),
+    )  # fmt: skip
+    assert offer.annual_rate < Decimal("0.24")
+    assert Decimal("0.2399") < offer.apr.apr_for_cap <= Decimal("0.24")
+    assert offer.penalty_rate is not None
+    assert offer.penalty_rate < Decimal("0.0001")  # the APR uses the cap: no room left
+
+
+def test_offer_whose_fees_alone_break_the_cap_is_refused(lending: Lending) -> None:
+    fee = {"kind": "upfront", "rate": "0.002", "amount": None, "payee": "lender"}
+    make_product(lending, code="cash-fee", fees=[fee], penalty_rate="0.04")
+    line = make_line(lending, product_code="cash-fee")
+    strict = Rulebook([CostCap(Decimal("0.002"))])  # the fee alone costs ~0.37 % a year
+    with pytest.raises(AprAboveCap) as refused:
         quote_draw(
-            lending.uow_factory, lending.cost_caps,
+            lending.uow_factory, strict,
             line_id=line.line_id, amount=Money("1000.00"), periods=12, on=OPENED_ON,
-            annual_rate=__import__("decimal").Decimal("0.30"),
         )  # fmt: skip
+    assert isinstance(refused.value, ComplianceViolation)
+    assert refused.value.rule == "cost_cap"
 
 
 def test_repay_eod_payoff_journey_keeps_ledger_consistent(lending: Lending) -> None:

@@ -165,7 +165,7 @@ def test_funder_commands_register_list_and_refuse_small_joint_shares(
     ])  # fmt: skip
     assert added.exit_code == 0, added.output
     refused = runner.invoke(app, [
-        "funders", "joint", "--code", "jx", "--part", "own_pool=0.75", "--part", "bank_x=0.25",
+        "funders", "joint", "--code", "jx", "--part", "own_pool=0.25", "--part", "bank_x=0.75",
     ])  # fmt: skip
     assert refused.exit_code == 2 and "30" in refused.output
     joint = runner.invoke(app, [

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from tests.app.test_lending_use_cases import (  # noqa: F401  (collected here on PostgreSQL)
     test_draw_creates_loan_schedule_and_balanced_disbursement,
     test_draw_refuses_above_available_and_changes_nothing,
-    test_offer_above_cost_cap_is_refused,
+    test_offer_asked_above_the_cost_cap_is_priced_down_to_it,
+    test_offer_whose_fees_alone_break_the_cap_is_refused,
     test_other_borrower_cannot_pay_or_draw,
     test_overdue_freezes_line_and_cure_unfreezes,
     test_overpayment_applied_at_end_of_day_restores_the_line,

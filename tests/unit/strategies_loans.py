@@ -59,8 +59,11 @@ def loan_terms(
     if not regular_first_period and draw(st.booleans()):
         first_due = start + timedelta(days=draw(st.integers(1, 70)))
     multiple = None
-    if multiples and draw(st.booleans()):
-        multiple = Money(draw(st.sampled_from(["0.10", "1", "10", "100"])))
+    # A multiple must fit each amortising installment's share of the principal at least once.
+    amortising = 1 if method is RepaymentMethod.BULLET else periods - grace
+    fitting = [m for m in ("0.10", "1", "10", "100") if Decimal(m) * amortising <= principal.amount]
+    if multiples and fitting and draw(st.booleans()):
+        multiple = Money(draw(st.sampled_from(fitting)))
     with_fees = draw(st.booleans()) if fees is None else fees
     fee_list: list[FeeRule] = []
     if with_fees:

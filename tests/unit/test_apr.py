@@ -166,15 +166,24 @@ def test_weekly_act_365_uses_52_periods_a_year() -> None:
     assert abs(result.apr - periodic * 26) < Decimal("1e-6")
 
 
-def test_irregular_first_period_second_figure_counts_days() -> None:
-    """A 50-day first period: the period-based APR treats it as one period, the XIRR
-    figure counts the actual days, so it is the lower of the two here."""
+def test_irregular_first_period_counts_its_actual_days() -> None:
+    """A 50-day first period (10 Jan → 29 Feb 2024, 30/360) carries 50 days of interest.
+    Counted as one whole period it would look like 24 % a year; counted by its days
+    (50 × 12 / 365 periods) the APR stays between the 18 % of the regular months and
+    the 18.25 % a 30/360 day costs over 365 days. The actual-day figure counts every
+    month by its days too: 29 Feb → 29 Mar is 29 days charged as a 30-day month, so it
+    is the higher one, and the one the cost cap is checked on."""
     schedule = generate_schedule(
         terms(start_date=date(2024, 1, 10), first_due_date=date(2024, 2, 29), periods=3)
     )
     result = annual_percentage_rate(schedule)
+    as_whole_periods = irr([Decimal(10000), *(-i.total.amount for i in schedule.installments)])
+    assert as_whole_periods * 12 > Decimal("0.24")
+    assert Decimal("0.18") < result.apr < Decimal("0.1825")
+    assert result.actual_day_apr is not None
+    assert result.apr < result.actual_day_apr < Decimal("0.19")
+    assert result.apr_for_cap == result.actual_day_apr
     assert result.xirr is not None
-    assert result.xirr < result.effective_annual_rate
     assert annual_percentage_rate(schedule, with_xirr=False).xirr is None
 
 

@@ -89,6 +89,19 @@ def test_joint_shares_at_thirty_percent_and_single_funders_are_accepted() -> Non
     assert Decimal("0.30") == MIN_JOINT_SHARE
 
 
+def test_joint_rule_is_on_the_platforms_own_share_not_each_partners() -> None:
+    """Two banks at 50 % each with no own share was accepted and own 71 % + bank 29 %
+    refused; the rule is the platform's own share of each joint loan (at least 30 %)."""
+    with pytest.raises(JointShareTooSmall) as err:
+        Programme("two_banks", "two banks", shares(("bank_a", "0.5"), ("bank_b", "0.5")))
+    assert err.value.breaches[0].rule == "joint_own_share"
+    assert err.value.breaches[0].figure == "0.00%"
+    Programme("mostly_own", "own + bank", shares(("own_pool", "0.71"), ("bank_a", "0.29")))
+    Programme(
+        "small_partners", "own + two", shares(("own_pool", "0.8"), ("a", "0.1"), ("b", "0.1"))
+    )
+
+
 @pytest.mark.parametrize(
     "pairs",
     [
@@ -135,7 +148,10 @@ fen = st.integers(min_value=1, max_value=10**10)
 def test_principal_split_sums_exactly_and_each_part_is_within_a_fen(
     total: int, weights: list[Decimal]
 ) -> None:
-    check_shares([ProgrammeShare(f"f{i}", w) for i, w in enumerate(weights)])
+    # the first share is the own pool's, at least 30 % of a joint loan
+    check_shares(
+        [ProgrammeShare("own_pool" if i == 0 else f"f{i}", w) for i, w in enumerate(weights)]
+    )
     parts = split_principal(Money.from_minor(total), weights)
     assert sum(p.to_minor() for p in parts) == total
     for part, weight in zip(parts, weights, strict=True):

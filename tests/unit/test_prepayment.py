@@ -306,3 +306,27 @@ def test_prepayment_mode_is_checked() -> None:
     loan, _ = active()
     with pytest.raises(ValidationFailed):
         prepay(loan, m("1500"), D(2024, 1, 25), "skip_a_month")
+
+
+def test_a_prepayment_leaving_less_than_a_multiple_a_period_drops_the_multiple() -> None:
+    """12 000 rounded to multiples of 100: prepaying all but about 500 over the 10 periods
+    left cannot repay 100 a period, so the new schedule is level to the fen instead of
+    being refused (or paying off early and leaving installments of zero)."""
+    terms = LoanTerms(
+        principal=m("12000"), periods=12, annual_rate=Decimal("0.18"),
+        method=RepaymentMethod.EQUAL_INSTALLMENT, start_date=START,
+        installment_multiple=m("100"),
+    )  # fmt: skip
+    loan = Loan.create("L1", "B1", generate_schedule(terms), ServicingRules())
+    book = Book(loan)
+    book.post(loan.disburse(START))
+    for inst in loan.installments[:2]:
+        book.post(list(loan.repay(inst.total_due, inst.due_date).entries))
+    outstanding = sum((i.unpaid.principal for i in loan.installments), m("0"))
+    result = prepay(loan, outstanding - m("500"), D(2024, 3, 10))
+    book.post(list(result.entries))
+    left = [i.unpaid.total for i in loan.installments if not i.is_settled]
+    assert len(left) == 10
+    assert all(amount.is_positive() for amount in left)
+    assert len(set(left[:-1])) == 1 and abs(left[-1].amount - left[0].amount) < 1
+    assert left[0].amount % 100 != 0

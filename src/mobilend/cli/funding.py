@@ -140,7 +140,7 @@ def joint_command(
     priority: int = typer.Option(50, help="优先级 / priority"),
     weight: str = typer.Option("1", help="轮询权重 / round-robin weight"),
 ) -> None:
-    """联合贷方案（各方≥30%）/ A joint-lending programme (each partner ≥ 30 %)."""
+    """联合贷方案（自有资金≥30%）/ A joint-lending programme (own pool ≥ 30 %)."""
     from mobilend.app.funding.routing import add_programme
     from mobilend.domain.errors import DomainError
     from mobilend.domain.funding import Programme, ProgrammeShare

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import NoReturn
 
 import typer
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from mobilend.domain.apr import AprResult, AprUndefined, annual_percentage_rate
 from mobilend.domain.daycount import DayCount, Frequency, PeriodUnit
-from mobilend.domain.errors import Problem, ValidationFailed
+from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.money import MINOR_UNIT_DIGITS, Money, MoneyError, RoundingMode
 from mobilend.domain.products import FeeKind, FeeRule, LoanTerms, RepaymentMethod
 from mobilend.domain.schedules import Schedule, generate_schedule
@@ -32,6 +32,7 @@ _OPTION_FOR_FIELD = {
     "installment_multiple": "--installment-multiple",
     "principal_grace_periods": "--principal-grace",
     "first_due_date": "--first-due",
+    "start_date": "--start",
     "frequency": "--every",
     "fees": "--upfront-fee",  # the only fee rule spanning fees: upfront total vs principal
 }
@@ -92,7 +93,10 @@ def _fee(option: str, text: str, kind: FeeKind, currency: str) -> _FeeOption:
 
 
 def _percent(rate: Decimal) -> str:
-    return str((rate * 100).quantize(_PERCENT_PLACES))
+    value = rate * 100
+    with localcontext() as ctx:  # room for every digit: an absurd loan has a huge rate
+        ctx.prec = max(ctx.prec, value.adjusted() + 8)
+        return str(value.quantize(_PERCENT_PLACES))
 
 
 def schedule_json(schedule: Schedule, apr: AprResult) -> dict[str, object]:
@@ -153,6 +157,8 @@ def _print_table(schedule: Schedule, apr: AprResult) -> None:
         f"年化利率 APR (IRR × {apr.periods_per_year.normalize()}): {_percent(apr.apr)}%   "
         f"实际年利率 Effective annual rate: {_percent(apr.effective_annual_rate)}%"
     )
+    if apr.actual_day_apr is not None:
+        console.print(f"按实际天数年化 APR by actual days: {_percent(apr.actual_day_apr)}%")
     if apr.xirr is not None:
         console.print(f"按实际天数 XIRR (ACT/365): {_percent(apr.xirr)}%")
 
@@ -264,6 +270,13 @@ def schedule_command(
         _fail([_cli_problem(p, fees) for p in exc.problems])
     except AprUndefined as exc:
         _fail([("--upfront-fee", exc.message)])
+    except DomainError as exc:
+        _fail(
+            [(_option_for(p.field, fees), p.message) for p in exc.problems] or [("", exc.message)]
+        )
+    except (ArithmeticError, ValueError, OverflowError):
+        # Every bound the domain knows is checked above; this is the last line of defence.
+        _fail([("", "输入超出可计算范围 / the input is outside what can be computed")])
     if as_json:
         typer.echo(json.dumps(schedule_json(schedule, apr), ensure_ascii=False, indent=2))
     else:

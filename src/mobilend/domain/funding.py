@@ -1,7 +1,7 @@
 """Funding: how a loan's money is shared among the funders that lend it.
 
 A *programme* says how a loan is funded: by one funder, or jointly (联合贷款) by several
-with fixed shares, each at least 30 %. The principal is split by largest remainder
+with fixed shares, the platform's own pool carrying at least 30 % of each joint loan. The principal is split by largest remainder
 (``split_principal``) so the tranches sum exactly to the loan; what the borrower later
 pays is split the same way, component by component (``split_collection``), and each
 funder keeps its ``interest_share`` of the interest, fees and penalty on its tranche —
@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mobilend.domain.compliance.breaches import Breach
+from mobilend.domain.compliance.config import DEFAULT_JOINT_OWN_SHARE
+from mobilend.domain.compliance.parties import own_share_breaches
 from mobilend.domain.errors import Problem, ValidationFailed
 from mobilend.domain.funders import (
     CODE_PATTERN,
@@ -69,8 +72,9 @@ __all__ = [
     "tranches_for",
 ]
 
-#: A partner in a joint loan must fund at least this share (CBIRC joint-lending rule).
-MIN_JOINT_SHARE = Decimal("0.30")
+#: The platform's own funds carry at least this share of a joint loan (CBIRC joint-lending
+#: rule; ``compliance.Rulebook.joint_own_share`` has it by licence type and date).
+MIN_JOINT_SHARE = DEFAULT_JOINT_OWN_SHARE
 #: Money booked as paid out but not yet confirmed by the payment rail.
 RAIL_IN_TRANSIT = account_key(Account.CASH, "rail", "in_transit")
 
@@ -85,7 +89,13 @@ def _problem(name: str, text: str) -> Problem:
 
 
 class JointShareTooSmall(ValidationFailed):
+    """The platform's own share of a joint programme is below the minimum."""
+
     code = "joint_share_too_small"
+
+    def __init__(self, problems: Sequence[Problem], *, breaches: Sequence[Breach] = ()) -> None:
+        super().__init__(problems)
+        self.breaches: tuple[Breach, ...] = tuple(breaches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +104,13 @@ class ProgrammeShare:
     share: Decimal
 
 
-def check_shares(shares: Sequence[ProgrammeShare]) -> None:
+def check_shares(
+    shares: Sequence[ProgrammeShare],
+    minimum_own_share: Decimal = MIN_JOINT_SHARE,
+    own_codes: Iterable[str] = (OWN_POOL,),
+) -> None:
     """Shares are positive, sum to exactly 1, name each funder once, and in a joint loan
-    give every partner at least ``MIN_JOINT_SHARE``."""
+    give the platform's own pool (``own_codes``) at least ``minimum_own_share``."""
     if not shares:
         raise ValidationFailed([_problem("shares", "at least one funder is required")])
     problems: list[Problem] = []
@@ -109,18 +123,9 @@ def check_shares(shares: Sequence[ProgrammeShare]) -> None:
         problems.append(_problem("shares", "shares must sum to exactly 1"))
     if problems:
         raise ValidationFailed(problems)
-    small = [s for s in shares if s.share < MIN_JOINT_SHARE]
-    if len(shares) > 1 and small:
-        names = ", ".join(f"{s.funder_code} {s.share:%}" for s in small)
-        raise JointShareTooSmall(
-            [
-                _problem(
-                    "shares",
-                    f"联合贷款各方出资比例不得低于30% / each joint-lending partner must fund "
-                    f"at least 30 % ({names})",
-                )
-            ]
-        )
+    breaches = own_share_breaches(shares, minimum_own_share, own_codes)
+    if breaches:
+        raise JointShareTooSmall([b.problem() for b in breaches], breaches=breaches)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,8 +111,13 @@ class Money:
         return int(scaled)
 
     def is_whole(self) -> bool:
-        """True when the amount is exact to the minor unit."""
-        return self.amount == self.amount.quantize(self.quantum, rounding=ROUND_HALF_EVEN)
+        """True when the amount is exact to the minor unit. Read from the digits, with
+        no context precision involved, so an absurd amount is judged, not a crash."""
+        _, digits, exponent = self.amount.as_tuple()
+        assert isinstance(exponent, int)  # amounts are always finite
+        significant = "".join(map(str, digits)).rstrip("0")
+        exponent += len(digits) - len(significant)  # trailing zeros raise the exponent
+        return not significant or exponent >= -self.minor_digits
 
     def round(self, mode: RoundingMode = RoundingMode.HALF_UP) -> Money:
         return Money(self.amount.quantize(self.quantum, rounding=mode.decimal_mode), self.currency)

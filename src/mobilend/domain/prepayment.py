@@ -275,6 +275,10 @@ def _reamortise(
     loan: Loan, remaining: list[InstallmentState], principal: Money, start: dt.date, periods: int
 ) -> Schedule:
     terms = loan.terms
+    grace = _remaining_grace(loan, remaining, periods)
+    multiple = terms.installment_multiple
+    if multiple is not None and multiple.amount * (periods - grace) > principal.amount:
+        multiple = None  # too little left to repay a whole multiple each period
     return generate_schedule(
         LoanTerms(
             principal=principal,
@@ -285,8 +289,8 @@ def _reamortise(
             frequency=terms.frequency,
             day_count=terms.day_count,
             rounding=terms.rounding,
-            installment_multiple=terms.installment_multiple,
-            principal_grace_periods=_remaining_grace(loan, remaining, periods),
+            installment_multiple=multiple,
+            principal_grace_periods=grace,
             fees=tuple(f for f in terms.fees if f.kind is FeeKind.PER_INSTALLMENT),
             first_due_date=remaining[0].due_date,
             anchor_day=terms.anchor,

@@ -20,12 +20,15 @@ from mobilend.domain.errors import Problem, ValidationFailed
 from mobilend.domain.money import MINOR_UNIT_DIGITS, Money, MoneyError, RoundingMode, to_decimal
 from mobilend.domain.terms import (
     ENUM_FIELDS,
+    MAX_PRINCIPAL,
     FeeKind,
     FeeRule,
     LoanTerms,
     RepaymentMethod,
     fee_problems,
     is_whole_number,
+    periods_problems,
+    principal_problems,
     problem,
     rate_problems,
     upfront_problems,
@@ -97,6 +100,31 @@ def _coerce_product_fields(fields: Mapping[str, object]) -> tuple[dict[str, obje
     return values, problems
 
 
+def _multiple_fit_problems(
+    values: Mapping[str, Any],
+    multiple: Money,
+    amounts: Mapping[str, Money],
+    periods: Mapping[str, int],
+) -> list[Problem]:
+    """The smallest loan over the longest term must still repay a multiple each period."""
+    if values.get("method") in (RepaymentMethod.BULLET, RepaymentMethod.INTEREST_FIRST):
+        return []
+    if "min_amount" not in amounts or "max_periods" not in periods:
+        return []
+    grace = values.get("principal_grace_periods", 0)
+    amortising = periods["max_periods"] - (grace if is_whole_number(grace) else 0)
+    if amortising < 1 or multiple.amount * amortising <= amounts["min_amount"].amount:
+        return []
+    return [
+        problem(
+            "installment_multiple",
+            f"最低金额 {amounts['min_amount'].format()} 按 {amortising} 期还本，每期不足一个取整倍数",
+            f"the minimum amount {amounts['min_amount'].format()} over {amortising} "
+            "installments repays less than one multiple a period",
+        )
+    ]
+
+
 def _product_rule_problems(values: Mapping[str, Any]) -> list[Problem]:
     """Business rules over typed product fields; absent fields are skipped."""
     problems: list[Problem] = []
@@ -113,10 +141,8 @@ def _product_rule_problems(values: Mapping[str, Any]) -> list[Problem]:
             problems.append(problem(name, "必须是金额", "must be Money"))
         elif amount.currency != currency:
             problems.append(problem(name, f"币种须为 {currency}", f"currency must be {currency}"))
-        elif not amount.is_positive():
-            problems.append(problem(name, "须大于零", "must be greater than zero"))
-        elif not amount.is_whole():
-            problems.append(problem(name, "须精确到分", "must be exact to the fen"))
+        elif amount_problems := principal_problems(name, amount):
+            problems += amount_problems
         else:
             amounts[name] = amount
     if len(amounts) == 2 and amounts["min_amount"] > amounts["max_amount"]:
@@ -125,10 +151,8 @@ def _product_rule_problems(values: Mapping[str, Any]) -> list[Problem]:
     for name in ("min_periods", "max_periods"):
         if name not in values:
             continue
-        if not is_whole_number(values[name]) or values[name] < 1:
-            problems.append(
-                problem(name, "须为不小于 1 的整数", "must be a whole number of at least 1")
-            )
+        if count_problems := periods_problems(name, values[name]):
+            problems += count_problems
         else:
             periods[name] = values[name]
     if len(periods) == 2 and periods["min_periods"] > periods["max_periods"]:
@@ -147,7 +171,9 @@ def _product_rule_problems(values: Mapping[str, Any]) -> list[Problem]:
                     "installment_multiple", f"须为 {currency} 金额", f"must be a {currency} amount"
                 )
             )
-        elif not multiple.is_positive() or not multiple.is_whole():
+        elif (
+            not multiple.is_positive() or not multiple.is_whole() or multiple.amount > MAX_PRINCIPAL
+        ):
             problems.append(
                 problem(
                     "installment_multiple",
@@ -155,6 +181,8 @@ def _product_rule_problems(values: Mapping[str, Any]) -> list[Problem]:
                     "must be positive and exact to the fen",
                 )
             )
+        else:
+            problems += _multiple_fit_problems(values, multiple, amounts, periods)
     grace = values.get("principal_grace_periods", 0)
     if not is_whole_number(grace) or grace < 0:
         problems.append(

@@ -14,7 +14,11 @@ Rules every schedule keeps:
 Method notes:
 - equal-installment (等额本息): the level payment solves
   ``L = P * sum_k prod_{i<=k} 1/(1+r_i)`` for the actual per-period rates r_i, so
-  with irregular periods the balance still reaches zero.
+  with irregular periods the balance still reaches zero. When a long first
+  period's interest is more than the level payment, the installment pays what
+  it can and the rest of the interest is carried (without interest on it) to
+  the next installments; the level payment is then solved for that, so every
+  installment stays level and none is zero.
 - equal-principal (等额本金): principal L/m each period, interest on the balance.
 - flat (等本等息): interest = L x annual rate x term in years (periods / periods
   per year, independent of the day count), spread equally; principal L/m.
@@ -22,11 +26,15 @@ Method notes:
 - bullet (到期一次还本付息): one installment at the last due date with simple
   interest over the whole term.
 
-An installment rounding multiple (e.g. whole yuan) rounds the principal+interest
-of each amortising installment to the nearest multiple with the rounding mode;
-it does not apply to grace, interest-first or bullet installments (rounding an
-interest-only amount would repay principal early), nor to the last installment,
-which settles the remainder. Fees are not part of the rounded amount.
+An installment rounding multiple (e.g. whole yuan) makes the principal+interest
+of each amortising installment a multiple, chosen so that what is still owed
+after it stays within half a multiple of the exact (unrounded) plan: rounding
+errors never pile up into a balloon or a zero last installment. An
+equal-installment amount is always one of the two multiples either side of the
+exact level payment. The multiple does not apply to grace, interest-first or
+bullet installments (rounding an interest-only amount would repay principal
+early), nor to the last installment, which settles the remainder. Fees are not
+part of the rounded amount.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from mobilend.domain.daycount import Frequency, period_year_fraction
+from mobilend.domain.errors import ValidationFailed
 from mobilend.domain.money import Money, total
 from mobilend.domain.terms import FeeKind, LoanTerms, RepaymentMethod
 
@@ -176,8 +185,66 @@ def level_payment_exact(principal: Decimal, rates: Sequence[Decimal]) -> Decimal
     return principal / annuity
 
 
+def _owed_after_level_payments(
+    principal: Decimal, rates: Sequence[Decimal], payment: Decimal
+) -> tuple[list[Decimal], bool]:
+    """Balance + carried interest after each payment, unrounded; and whether any
+    interest had to be carried (a period's interest above the payment)."""
+    balance = principal
+    carried = Decimal(0)
+    owed: list[Decimal] = []
+    any_carried = False
+    for rate in rates:
+        due = balance * rate + carried
+        paid = min(due, payment)
+        carried = due - paid
+        any_carried = any_carried or carried > 0
+        balance -= payment - paid
+        owed.append(balance + carried)
+    return owed, any_carried
+
+
+#: Bisection steps for a level payment with carried interest: far below the fen.
+_LEVEL_STEPS = 200
+
+
+def level_payment_plan(
+    principal: Decimal, rates: Sequence[Decimal]
+) -> tuple[Decimal, list[Decimal]]:
+    """The exact level payment and what is still owed after each payment.
+
+    Without carried interest this is ``level_payment_exact``. When a period's
+    interest exceeds it, the unpaid interest is carried without interest, which
+    costs the borrower less than the annuity formula assumes, so the payment
+    that clears the loan is solved for (the owed amount falls as it rises).
+    """
+    payment = level_payment_exact(principal, rates)
+    owed, carried = _owed_after_level_payments(principal, rates, payment)
+    if not carried:
+        return payment, owed
+    low, high = principal / len(rates), payment  # owed at the end: >= 0 at low, <= 0 at high
+    tolerance = principal.scaleb(-24)
+    for _ in range(_LEVEL_STEPS):
+        middle = (low + high) / 2
+        rest = _owed_after_level_payments(principal, rates, middle)[0][-1]
+        if rest > 0:
+            low = middle
+        else:
+            high = middle
+        if high - low <= tolerance:
+            break
+    return high, _owed_after_level_payments(principal, rates, high)[0]
+
+
 def generate_schedule(terms: LoanTerms) -> Schedule:
-    """The full repayment schedule of ``terms`` (see the module notes for the rules)."""
+    """The full repayment schedule of ``terms`` (see the module notes for the rules).
+
+    Raises ``ValidationFailed`` when the principal cannot repay a rounding multiple
+    (or a fen) in every amortising installment.
+    """
+    problems = terms.size_problems()
+    if problems:
+        raise ValidationFailed(problems)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         return _generate(terms)
@@ -231,46 +298,58 @@ def _generate(terms: LoanTerms) -> Schedule:
     amortising = count - grace
     multiple = terms.installment_multiple.amount if terms.installment_multiple else None
     uses_multiple = multiple is not None and method is not RepaymentMethod.INTEREST_FIRST
+    level_method = method is RepaymentMethod.EQUAL_INSTALLMENT
 
     level = Decimal(0)
-    if method is RepaymentMethod.EQUAL_INSTALLMENT:
-        level = level_payment_exact(loan, [rate for _, _, rate in periods[grace:]])
+    # What the exact (unrounded) plan still owes after each amortising installment:
+    # rounding to a multiple steers towards it, so errors never pile up.
+    planned: list[Decimal] = []
+    if level_method:
+        level, planned = level_payment_plan(loan, [rate for _, _, rate in periods[grace:]])
+    elif uses_multiple:
+        planned = [loan - loan * (j + 1) / amortising for j in range(amortising)]
+    level_low = level_high = Decimal(0)
+    if level_method and uses_multiple:
+        assert multiple is not None
+        level_low = max(_round_to_multiple(level, multiple, ROUND_FLOOR), multiple)
+        level_high = max(_ceil_to_multiple(level, multiple), level_low)
     principal_each, _ = _split_evenly(loan, amortising, quantum, mode)
-    flat_each = flat_last = flat_exact = Decimal(0)
+    flat_each = flat_last = Decimal(0)
     if method is RepaymentMethod.FLAT:
         flat_exact = loan * terms.annual_rate / terms.periods_per_year
         flat_each, flat_last = _split_evenly(rounded(flat_exact * count), count, quantum, mode)
 
     installments: list[Installment] = []
     balance = loan
+    carried = Decimal(0)  # interest an earlier level installment could not cover
     for k, (start, due, rate) in enumerate(periods):
         last = k == count - 1
         if method is RepaymentMethod.FLAT:
-            interest_exact = flat_exact
             interest = flat_last if last else flat_each
         else:
-            interest_exact = balance * rate
-            interest = rounded(interest_exact)
+            interest = rounded(balance * rate)
+        interest_due = interest + carried
+        interest_paid = interest_due
         if last:
             principal = balance
         elif k < grace or method is RepaymentMethod.INTEREST_FIRST:
             principal = Decimal(0)
         else:
-            if method is RepaymentMethod.EQUAL_INSTALLMENT:
-                target = level
-            else:
-                target = loan / amortising + interest_exact
             if uses_multiple:
                 assert multiple is not None
+                target = balance + interest_due - planned[k - grace]
                 installment = _round_to_multiple(target, multiple, mode)
-                if installment < interest:
-                    installment = _ceil_to_multiple(interest, multiple)
-                principal = installment - interest
-            elif method is RepaymentMethod.EQUAL_INSTALLMENT:
-                principal = rounded(target) - interest
+                if level_method:
+                    installment = min(max(installment, level_low), level_high)
+                elif installment < interest_due:
+                    installment = _ceil_to_multiple(interest_due, multiple)
+            elif level_method:
+                installment = rounded(level)
             else:
-                principal = principal_each
-            principal = min(max(principal, Decimal(0)), balance)
+                installment = principal_each + interest_due
+            interest_paid = min(interest_due, installment)
+            principal = min(max(installment - interest_paid, Decimal(0)), balance)
+        carried = interest_due - interest_paid
         balance -= principal
-        installments.append(make(k, start, due, principal, interest, balance))
+        installments.append(make(k, start, due, principal, interest_paid, balance))
     return Schedule(terms=terms, installments=tuple(installments), upfront_fees=upfront)

@@ -34,6 +34,13 @@ class FeeKind(enum.StrEnum):
 
 #: A rate above this is almost certainly a percent typed where a fraction belongs.
 MAX_ANNUAL_RATE = Decimal(1)
+#: Far above any loan this platform makes; keeps every figure well inside the
+#: schedule's working precision, so a typo gets a message instead of a traceback.
+MAX_PRINCIPAL = Decimal(1_000_000_000)
+#: At most this many installments (50 years of monthly ones).
+MAX_PERIODS = 600
+#: The last due date may fall at most this many years after disbursement.
+MAX_TERM_YEARS = 50
 
 
 def problem(field_name: str, zh: str, en: str) -> Problem:
@@ -92,6 +99,14 @@ def fee_problems(fee: object, where: str, currency: str) -> list[Problem]:
             problems.append(problem(f"{where}.amount", "不能为负数", "must not be negative"))
         elif not fee.amount.is_whole():
             problems.append(problem(f"{where}.amount", "须精确到分", "must be exact to the fen"))
+        elif fee.amount.amount > MAX_PRINCIPAL:
+            problems.append(
+                problem(
+                    f"{where}.amount",
+                    f"不能超过 {MAX_PRINCIPAL:,}",
+                    f"must not exceed {MAX_PRINCIPAL:,}",
+                )
+            )
     if fee.rate is not None:
         if not isinstance(fee.rate, Decimal) or not fee.rate.is_finite():
             problems.append(
@@ -137,6 +152,32 @@ def rate_problems(field_name: str, value: object) -> list[Problem]:
                 field_name,
                 "须为 0 到 1 之间的年化比例（0.18 即 18%）",
                 "must be an annual fraction between 0 and 1 (0.18 means 18 %)",
+            )
+        ]
+    return []
+
+
+def principal_problems(field_name: str, amount: Money) -> list[Problem]:
+    """A loan amount: positive, exact to the fen, at most ``MAX_PRINCIPAL``."""
+    if not amount.is_positive():
+        return [problem(field_name, "须大于零", "must be greater than zero")]
+    if not amount.is_whole():
+        return [problem(field_name, "须精确到分", "must be exact to the fen")]
+    if amount.amount > MAX_PRINCIPAL:
+        return [
+            problem(field_name, f"不能超过 {MAX_PRINCIPAL:,}", f"must not exceed {MAX_PRINCIPAL:,}")
+        ]
+    return []
+
+
+def periods_problems(field_name: str, periods: object) -> list[Problem]:
+    """A number of installments: a whole number from 1 to ``MAX_PERIODS``."""
+    if not isinstance(periods, int) or isinstance(periods, bool) or not 1 <= periods <= MAX_PERIODS:
+        return [
+            problem(
+                field_name,
+                f"须为 1 到 {MAX_PERIODS} 之间的整数",
+                f"must be a whole number from 1 to {MAX_PERIODS}",
             )
         ]
     return []
@@ -197,14 +238,8 @@ class LoanTerms:
         if not isinstance(self.principal, Money):
             return [problem("principal", "必须是金额", "must be Money")]
         currency = self.principal.currency
-        if not self.principal.is_positive():
-            problems.append(problem("principal", "须大于零", "must be greater than zero"))
-        elif not self.principal.is_whole():
-            problems.append(problem("principal", "须精确到分", "must be exact to the fen"))
-        if not is_whole_number(self.periods) or self.periods < 1:
-            problems.append(
-                problem("periods", "须为不小于 1 的整数", "must be a whole number of at least 1")
-            )
+        problems += principal_problems("principal", self.principal)
+        problems += periods_problems("periods", self.periods)
         problems += rate_problems("annual_rate", self.annual_rate)
         for name, enum_type in ENUM_FIELDS.items():
             if not isinstance(getattr(self, name), enum_type):
@@ -218,6 +253,7 @@ class LoanTerms:
             or multiple.currency != currency
             or not multiple.is_positive()
             or not multiple.is_whole()
+            or multiple.amount > MAX_PRINCIPAL
         ):
             problems.append(
                 problem(
@@ -259,6 +295,8 @@ class LoanTerms:
             problems.append(
                 problem("first_due_date", "须晚于放款日", "must be after the disbursement date")
             )
+        if not problems:
+            problems += self._calendar_problems()
         if self.anchor_day is not None and (
             not is_whole_number(self.anchor_day) or not 1 <= self.anchor_day <= 31
         ):
@@ -274,6 +312,67 @@ class LoanTerms:
                 problem("fee_base", f"须为 {currency} 金额", f"must be a {currency} amount")
             )
         return problems
+
+    def size_problems(self) -> list[Problem]:
+        """Every amortising installment must repay at least one multiple (or one fen),
+        or rounding would leave installments of zero. Checked when a schedule is made,
+        not when stored terms are read back."""
+        fen = Money(self.principal.quantum, self.currency)
+        if self.method in (RepaymentMethod.BULLET, RepaymentMethod.INTEREST_FIRST):
+            amortising, step = 1, fen  # one repayment of principal; no multiple applies
+        else:
+            amortising = self.periods - self.principal_grace_periods
+            step = self.installment_multiple or fen
+        if step.amount * amortising <= self.principal.amount:
+            return []
+        if self.installment_multiple is None:
+            return [
+                problem(
+                    "principal",
+                    f"须至少为每期一分钱（{amortising} 期）",
+                    f"must repay at least one fen in each of the {amortising} installments",
+                )
+            ]
+        most = Money(self.principal.amount / amortising, self.currency).round()
+        return [
+            problem(
+                "installment_multiple",
+                f"不能超过每期应还本金 {most.format()}",
+                f"must not exceed the principal per installment, {most.format()}",
+            )
+        ]
+
+    def _calendar_problems(self) -> list[Problem]:
+        """The due dates must exist and the last fall within ``MAX_TERM_YEARS``."""
+        longest = MAX_TERM_YEARS * 366
+        if self.frequency.nominal_days > longest:
+            return [
+                problem(
+                    "frequency",
+                    f"每期长度不能超过 {MAX_TERM_YEARS} 年",
+                    f"a period must not be longer than {MAX_TERM_YEARS} years",
+                )
+            ]
+        try:
+            last_due = self.frequency.add(self.first_due, self.periods - 1, self.anchor)
+        except (ValueError, OverflowError):
+            where = "start_date" if self.first_due_date is None else "first_due_date"
+            return [
+                problem(
+                    where,
+                    f"到期日超出日历范围（最晚 {date.max}）",
+                    f"the due dates run past the end of the calendar ({date.max})",
+                )
+            ]
+        if (last_due - self.start_date).days > longest:
+            return [
+                problem(
+                    "periods",
+                    f"还款期限须在 {MAX_TERM_YEARS} 年以内",
+                    f"the last due date must fall within {MAX_TERM_YEARS} years of the start",
+                )
+            ]
+        return []
 
     @property
     def currency(self) -> str:
@@ -299,7 +398,10 @@ class LoanTerms:
     @property
     def first_period_is_regular(self) -> bool:
         """True when the start sits on the due-date grid, one step before the first due date."""
-        return self.frequency.add(self.first_due, -1, self.anchor) == self.start_date
+        try:
+            return self.frequency.add(self.first_due, -1, self.anchor) == self.start_date
+        except (ValueError, OverflowError):  # a step back would leave the calendar
+            return False
 
     @property
     def periods_per_year(self) -> Decimal:

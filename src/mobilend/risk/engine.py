@@ -21,6 +21,7 @@ from typing import Any
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.decisions import Applicant, CreditDecision
 from mobilend.domain.money import Money
+from mobilend.domain.products import LoanProduct
 from mobilend.risk.evaluation import Evaluation, EvaluationContext, evaluate
 from mobilend.risk.feature_builder import FEATURE_COLUMNS, FEATURE_SET_VERSION
 from mobilend.risk.fraud import observe, parse_rules
@@ -158,6 +159,7 @@ class RiskDecisionEngine:
         challenger: Challenger | None = None,
         records: DecisionRecordStore | None = None,
         cost_caps: CostCapPolicy | None = None,
+        products: Callable[[str], LoanProduct | None] | None = None,
         other_scorers: Sequence[Scorer] = (),
         decision_id: Callable[[Applicant, dt.date], str] = default_decision_id,
     ) -> None:
@@ -169,6 +171,8 @@ class RiskDecisionEngine:
         self.challenger = challenger
         self.records = records
         self.cost_caps = cost_caps or CostCapPolicy()
+        #: Looks a product up by code, so prices fit its offers' APR (None: nominal cap).
+        self.products = products
         self.decision_id = decision_id
         known = [scorer, *other_scorers]
         if challenger is not None and challenger.scorer is not None:
@@ -181,6 +185,9 @@ class RiskDecisionEngine:
                 raise ValueError(
                     f"model {model.version} needs features the feature builder does not make: {sorted(unknown)}"
                 )
+
+    def _product(self, code: str) -> LoanProduct | None:
+        return self.products(code) if self.products is not None and code else None
 
     # -- live ------------------------------------------------------------------
     def decide(self, applicant: Applicant, on: dt.date) -> CreditDecision:
@@ -218,6 +225,7 @@ class RiskDecisionEngine:
             market=self.overlay.on(on),
             cost_caps=self.cost_caps,
             shadow_scorer=shadow,
+            product=self._product(applicant.product_code),
         )
         live = _LiveSources(applicant, on, self.sources)
         evaluation = evaluate(ctx, live)
@@ -251,6 +259,7 @@ class RiskDecisionEngine:
             market=MarketCondition.from_json(record["market"]),
             cost_caps=self.cost_caps,
             shadow_scorer=self._scorer_for_replay(shadow) if shadow else None,
+            product=self._product(str(record["applicant"].get("product_code", ""))),
         )
         recorded = _RecordedSources(record["inputs"]["sources"])
         evaluation = evaluate(ctx, recorded)

@@ -9,7 +9,8 @@
    nor clearly declined — "clearly" meaning the outcome would not change within
    ``margin_points`` of the score;
 5. PD model → market stress → decision score → band (approve / refer / decline);
-6. price by band under the cost cap, limit as the smallest applicable cap.
+6. price by band under the cost cap (the APR of the product's offers when the product is
+   known), limit as the smallest applicable cap (the per-borrower cap from the rulebook).
 
 A source that cannot answer leads to a refer with a data reason — never to an approval
 on missing data. The pipeline reads sources through ``SourceAccess``: live it calls the
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.decisions import DecisionReason
 from mobilend.domain.money import Money
+from mobilend.domain.products import LoanProduct
 from mobilend.risk.applicant_facts import (
     application_facts,
     bureau_facts,
@@ -70,6 +72,8 @@ class EvaluationContext:
     market: MarketCondition
     cost_caps: CostCapPolicy
     shadow_scorer: Scorer | None = None
+    #: The product applied for, when known: the price then fits its offers' APR to the cap.
+    product: LoanProduct | None = None
 
 
 @dataclass(slots=True)
@@ -260,6 +264,7 @@ class _Run:
             licence_type=self.params.licence_type,
             on=self.ctx.on,
             cost_caps=self.ctx.cost_caps,
+            product=self.ctx.product,
         )
         self.workings["price"] = {
             "band_rate": band_rate,
@@ -330,6 +335,7 @@ class _Run:
             monthly_turnover=turnover,
             purchase_price=Money(price_text, currency) if price_text else None,
             existing_exposure=exposure,
+            regulatory_cap=self.ctx.cost_caps.borrower_cap(self.params.licence_type, self.ctx.on),
             market_factor=self.ctx.market.limit_factor,
         )
 

@@ -1,4 +1,8 @@
-"""The demo product catalogue seeded by ``make run``: one product per lending scenario."""
+"""The demo product catalogue seeded by ``make run``: one product per lending scenario.
+
+Penalty rates keep interest and penalty together within the 24 % cost cap on each
+product's worst-case loan (``compliance.Rulebook.check_product``); a loan priced
+higher gets a lower penalty still (``Rulebook.fit_offer``)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
         "annual_rate": "0.18",
         "method": "equal-installment",
         "day_count": "ACT/360",
-        "penalty_rate": "0.27",
+        "penalty_rate": "0.05",
         "penalty_grace_days": 3,
     },
     {
@@ -30,7 +34,7 @@ DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
         "day_count": "30/360",
         "installment_multiple": None,
         "fees": [{"kind": "per-installment", "amount": "5.00", "rate": None, "payee": "insurer"}],
-        "penalty_rate": "0.18",
+        "penalty_rate": "0.01",
         "penalty_grace_days": 3,
     },
     {
@@ -43,7 +47,7 @@ DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
         "annual_rate": "0.15",
         "method": "interest-first",
         "day_count": "ACT/365",
-        "penalty_rate": "0.225",
+        "penalty_rate": "0.08",
         "penalty_grace_days": 3,
     },
 )

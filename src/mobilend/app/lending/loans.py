@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mobilend.app.funding.disbursement import accept_offer
 from mobilend.app.unit_of_work import UnitOfWork, command
-from mobilend.domain.apr import AprResult, annual_percentage_rate
+from mobilend.domain.apr import AprResult
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import NotFound, Problem, ValidationFailed
 from mobilend.domain.funding import RAIL_IN_TRANSIT, Tranche
 from mobilend.domain.ledger import JournalEntry
 from mobilend.domain.lines import CreditLine
 from mobilend.domain.loans import Loan
+from mobilend.domain.loans_rules import ServicingRules
 from mobilend.domain.money import Money
 from mobilend.domain.products import LoanProduct
-from mobilend.domain.schedules import Schedule, generate_schedule
+from mobilend.domain.schedules import Schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,15 @@ class LoanOffer:
     schedule: Schedule
     apr: AprResult
     annual_rate: Decimal
+    #: The product's penalty rate, lowered so interest + penalty stay within the cap.
+    penalty_rate: Decimal | None = None
+
+    @property
+    def servicing_rules(self) -> ServicingRules:
+        rules = ServicingRules.from_product(self.product)
+        if self.penalty_rate is None:
+            return rules
+        return replace(rules, penalty_rate=self.penalty_rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +68,12 @@ def _offer(
         raise ValidationFailed(
             [Problem("amount", f"exceeds the available line of {line.available.format()}")]
         )
-    terms = product.terms_for(amount, periods, on, first_due, annual_rate)
-    schedule = generate_schedule(terms)
-    apr = annual_percentage_rate(schedule, on)
-    cost_caps.check_offer(apr.apr, product.licence_type, on)
-    return LoanOffer(line.line_id, product, schedule, apr, terms.annual_rate)
+    # Priced within the cap in force: a rate whose APR would break it is lowered.
+    priced = cost_caps.fit_offer(product, amount, periods, on, first_due, annual_rate)
+    return LoanOffer(
+        line.line_id, product, priced.schedule, priced.apr, priced.annual_rate,
+        priced.penalty_rate,
+    )  # fmt: skip
 
 
 def quote_draw_in(
@@ -117,8 +128,8 @@ def draw_loan_in(
     line.draw(amount, on)
     uow.lending.lines.save(line)
     loan = Loan.create(
-        new_id(), line.borrower_id, offer.schedule, offer.product,
-        line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
+        new_id(), line.borrower_id, offer.schedule, offer.servicing_rules,
+        product_code=offer.product.code, line_id=line.line_id, funding_account=RAIL_IN_TRANSIT,
     )  # fmt: skip
     accepted = accept_offer(
         uow, new_id, loan, score=score, score_band=score_band,
