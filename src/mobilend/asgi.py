@@ -38,7 +38,7 @@ from mobilend.adapters.db import migrate
 from mobilend.api import create_api
 from mobilend.app.disbursement_worker import run_cycle
 from mobilend.bootstrap import RAIL_CALLBACK_PATH, Platform, build_platform, callback_address
-from mobilend.config import Settings, get_settings
+from mobilend.config import Settings, ensure_production_ready, get_settings
 from mobilend.web import create_web
 
 log = logging.getLogger("mobilend.asgi")
@@ -77,13 +77,16 @@ class SandboxThread:
 
 def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThread]]:
     """Start the sandbox gateways the settings do not point elsewhere; their URLs by name."""
+    from mobilend.adapters.counterparty_secrets import counterparty_secrets
     from mobilend.sandbox import messaging_gateway, payment_gateway
 
-    secret = settings.gateway_secret.get_secret_value()
+    # Each sandbox signs with its counterparty's own (current) secret.
+    secrets = counterparty_secrets(settings)
     urls: dict[str, str] = {}
     threads: list[SandboxThread] = []
     if not settings.sms_gateway_url:
-        thread = SandboxThread(messaging_gateway.create_app(secret, receipt_delay_ms=50)).start()
+        sms_app = messaging_gateway.create_app(secrets.sms_gateway.current, receipt_delay_ms=50)
+        thread = SandboxThread(sms_app).start()
         threads.append(thread)
         urls["sms_gateway"] = thread.base_url
     if not settings.payment_gateway_url:
@@ -93,7 +96,9 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
                 "no public_url: the payment sandbox cannot call back; payouts settle by "
                 "the worker's status poll instead of by webhook"
             )
-        sandbox = payment_gateway.create_app(secret, settle_delay_ms=20, callback_url=callback)
+        sandbox = payment_gateway.create_app(
+            secrets.rail.current, settle_delay_ms=20, callback_url=callback
+        )
         thread = SandboxThread(sandbox).start()
         threads.append(thread)
         urls["payment_gateway"] = thread.base_url
@@ -171,6 +176,8 @@ def start_background_work(platform: Platform, *, disbursement: bool = True) -> B
 
 def build_service(settings: Settings | None = None, *, migrate_schema: bool = True) -> Platform:
     settings = settings or get_settings()
+    # Production refuses defaults, missing secrets and development parts before anything starts.
+    ensure_production_ready(settings)
     if migrate_schema:
         migrate.upgrade(db_engine.database_url(settings))
     urls, threads = start_sandboxes(settings)

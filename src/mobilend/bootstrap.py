@@ -98,6 +98,8 @@ class Platform:
     #: The payout side (``app.disbursement.DisbursementDesk``): the worker's passes and
     #: the rail's and partners' callbacks go through it.
     disbursement: Any = None
+    #: Each counterparty's webhook secret ring (``adapters.counterparty_secrets``).
+    webhook_secrets: Any = None
 
     def today(self) -> dt.date:
         return self.lending.today()
@@ -171,6 +173,7 @@ def build_platform(
 
     from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
     from mobilend.adapters.auth.tokens import load_jwt_secret
+    from mobilend.adapters.counterparty_secrets import counterparty_secrets
     from mobilend.adapters.db.engine import create_engine, database_url
     from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
     from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
@@ -191,12 +194,12 @@ def build_platform(
     db = lending.engine
     sms_url = sms_gateway_url or settings.sms_gateway_url
     payment_url = payment_gateway_url or settings.payment_gateway_url
-    secret = settings.gateway_secret.get_secret_value()
+    secrets = counterparty_secrets(settings)
     closers: list[Callable[[], None]] = []
     if messages is None:
         if not sms_url:
             raise ValueError("build_platform needs the SMS gateway URL")
-        http_messages = HttpMessageGateway(sms_url, secret, timeout=3.0, retries=2)
+        http_messages = HttpMessageGateway(sms_url, secrets.sms_gateway, timeout=3.0, retries=2)
         closers.append(http_messages.close)
         messages = http_messages
     if rail is None:
@@ -204,7 +207,7 @@ def build_platform(
             raise ValueError("build_platform needs the payment gateway URL")
         http_rail = HttpPaymentRail(
             payment_url,
-            secret,
+            secrets.rail,
             timeout=5.0,
             retries=2,
             callback_url=callback_address(settings.public_url, RAIL_CALLBACK_PATH),
@@ -255,7 +258,9 @@ def build_platform(
             ensure_product(
                 lending.uow_factory, product, on=lending.today(), cost_caps=lending.cost_caps
             )
-    platform = Platform(lending, BorrowerJourney(context), settings, disbursement=desk)
+    platform = Platform(
+        lending, BorrowerJourney(context), settings, disbursement=desk, webhook_secrets=secrets
+    )
     platform.closers += closers
     return platform
 
@@ -301,9 +306,11 @@ def build_disbursement(
         payout_accounts = build_payout_accounts(lending, config)
     if partners is None and lending.engine is not None:
         config = config or get_settings()
+        from mobilend.adapters.counterparty_secrets import counterparty_secrets
+
         partners = build_partner_banks(
             dict(config.partner_bank_urls),
-            config.gateway_secret.get_secret_value(),
+            counterparty_secrets(config).partners,
             callback_url=callback_address(config.public_url, PARTNER_CALLBACK_PATH),
         )
     return DisbursementDesk(
@@ -343,7 +350,7 @@ def build_payout_accounts(lending: Lending, settings: Settings | None = None) ->
 
 def build_http_rail(
     base_url: str,
-    secret: str,
+    secret: Any,
     *,
     timeout: float = 5.0,
     retries: int = 2,
@@ -362,19 +369,25 @@ def build_http_rail(
 
 def build_partner_banks(
     urls: dict[str, str],
-    secret: str,
+    secret: Any,
     *,
     timeout: float = 5.0,
     retries: int = 1,
     callback_url: str = "",
 ) -> dict[str, Any]:
     """``PartnerBank`` HTTP clients by funder code (asking for decisions at
-    ``callback_url`` when given)."""
+    ``callback_url`` when given). ``secret``: one secret (or ``SecretRing``) for all, or
+    each partner's by funder code (``"*"``: partners not listed)."""
     from mobilend.adapters.funders.http_partner import HttpPartnerBank
+
+    def secret_of(code: str) -> Any:
+        if isinstance(secret, dict):
+            return secret[code] if code in secret else secret["*"]
+        return secret
 
     return {
         code: HttpPartnerBank(
-            url, secret, timeout=timeout, retries=retries, callback_url=callback_url
+            url, secret_of(code), timeout=timeout, retries=retries, callback_url=callback_url
         )
         for code, url in urls.items()
     }
@@ -489,17 +502,21 @@ def build_servicing_runtime(
 
     settings = settings or get_settings()
     lending = build_lending(engine=engine, settings=settings, clock=clock)
+    from mobilend.adapters.counterparty_secrets import counterparty_secrets
+
     closers: list[Callable[[], None]] = []
-    secret = settings.gateway_secret.get_secret_value()
+    secrets = counterparty_secrets(settings)
     if messages is None and settings.sms_gateway_url:
         from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 
-        messages = HttpMessageGateway(settings.sms_gateway_url, secret, timeout=3.0, retries=1)
+        messages = HttpMessageGateway(
+            settings.sms_gateway_url, secrets.sms_gateway, timeout=3.0, retries=1
+        )
         closers.append(messages.close)
     if rail is None and settings.payment_gateway_url:
         rail = build_http_rail(
             settings.payment_gateway_url,
-            secret,
+            secrets.rail,
             retries=1,
             # Payouts sent from here settle by webhook to the service, when it is known.
             callback_url=callback_address(settings.public_url, RAIL_CALLBACK_PATH),

@@ -26,6 +26,7 @@ def serve_command(
     ),
 ) -> None:
     """启动借款人服务 / Serve the borrower API (OpenAPI at /docs) and web app."""
+    refuse_unsafe_production()
     _default_public_url(host, port)
     uvicorn.run(
         APP_FACTORY,
@@ -36,6 +37,20 @@ def serve_command(
         access_log=access_log,
         timeout_graceful_shutdown=5,
     )
+
+
+def refuse_unsafe_production() -> None:
+    """Exit 2 with every problem listed when ``MOBILEND_ENV=production`` and the settings
+    still hold a default or missing secret, key, or the embedded database."""
+    from mobilend.config import describe_problems, get_settings, production_problems
+
+    settings = get_settings()
+    if not settings.is_production:
+        return
+    problems = production_problems(settings)
+    if problems:
+        typer.echo("拒绝启动 / refusing to start: " + describe_problems(problems), err=True)
+        raise typer.Exit(code=2)
 
 
 def _default_public_url(host: str, port: int) -> None:

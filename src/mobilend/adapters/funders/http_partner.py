@@ -21,6 +21,7 @@ from mobilend.adapters.http_resilience import (
 from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
+    SecretRing,
     verify_signed_body,
 )
 from mobilend.app.ports import PartnerAck, PartnerApprovalRequest
@@ -68,7 +69,7 @@ def _ack(body: Mapping[str, Any]) -> PartnerAck:
 def verify_partner_webhook(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secret: str,
+    secret: str | SecretRing,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
     now: float | None = None,

@@ -21,6 +21,7 @@ from mobilend.adapters.http_resilience import (
 from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
+    SecretRing,
     verify_signed_body,
 )
 from mobilend.app.ports import DeliveryAck, OutgoingMessage
@@ -54,7 +55,7 @@ def _receipt(data: Mapping[str, Any], event_id: str = "") -> DeliveryReceipt:
 def verify_receipt_webhook(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secret: str,
+    secret: str | SecretRing,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
     now: float | None = None,

@@ -27,6 +27,7 @@ from mobilend.adapters.http_resilience import (
 from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
+    SecretRing,
     verify_signed_body,
 )
 from mobilend.app.ports import (
@@ -63,7 +64,7 @@ class RailWebhookEvent:
 def verify_webhook(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secret: str,
+    secret: str | SecretRing,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
     now: float | None = None,
