@@ -39,6 +39,7 @@ from mobilend.api import create_api
 from mobilend.app.disbursement_worker import run_cycle
 from mobilend.bootstrap import RAIL_CALLBACK_PATH, Platform, build_platform, callback_address
 from mobilend.config import Settings, ensure_production_ready, get_settings
+from mobilend.edge import install_edge
 from mobilend.web import create_web
 
 log = logging.getLogger("mobilend.asgi")
@@ -218,4 +219,6 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     # and /health match first).
     app.mount("/", create_web(service))
     # ---------------------------------------------------------------------------------
+    # Proxy headers, access log, security headers and the body-size limit, around both.
+    install_edge(app, service.settings)
     return app

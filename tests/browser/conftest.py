@@ -77,6 +77,21 @@ def _page_timeouts(page: Page) -> None:
     page.set_default_navigation_timeout(15_000)
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violations(page: Page) -> Iterator[None]:
+    """Every page the tests visit satisfies the service's Content-Security-Policy: the
+    browser reports each blocked inline script, style or handler on the console."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert violations == []
+
+
 @dataclass
 class Service:
     base_url: str
