@@ -177,6 +177,7 @@ def build_platform(
     from mobilend.adapters.db.engine import create_engine, database_url
     from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
     from mobilend.adapters.db.onboarding_repository import SqlOnboardingUnitOfWork
+    from mobilend.adapters.db.rate_limits import SqlRateLimiter
     from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
     from mobilend.adapters.notify.http_gateway import HttpMessageGateway
     from mobilend.adapters.rails.http_rail import HttpPaymentRail
@@ -234,6 +235,8 @@ def build_platform(
         clock=lending.clock,
         ids=ids,
         random=SecretsRandom(),
+        settings=onboarding_settings(settings),
+        limiter=SqlRateLimiter(db),
     )
     desk = build_disbursement(
         lending,
@@ -263,6 +266,26 @@ def build_platform(
     )
     platform.closers += closers
     return platform
+
+
+def onboarding_settings(settings: Settings) -> Any:
+    """Onboarding's rules with the abuse limits the settings give."""
+    from mobilend.app.onboarding import OnboardingSettings
+    from mobilend.domain.limits import OtpAbuseLimits, RateLimit
+
+    defaults = OtpAbuseLimits()
+
+    def counted(limit: RateLimit, max_events: int) -> RateLimit:
+        return RateLimit(limit.bucket, max_events, limit.window)
+
+    return OnboardingSettings(
+        limits=OtpAbuseLimits(
+            sends_per_ip=counted(defaults.sends_per_ip, settings.otp_sends_per_ip),
+            sends_overall=counted(defaults.sends_overall, settings.otp_sends_per_minute),
+            checks_per_phone=counted(defaults.checks_per_phone, settings.otp_checks_per_phone),
+            checks_per_ip=counted(defaults.checks_per_ip, settings.otp_checks_per_ip),
+        )
+    )
 
 
 # --------------------------------------------------------------------------- funding and disbursement

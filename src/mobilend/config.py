@@ -130,6 +130,14 @@ class Settings(BaseSettings):
     #: Write one structured access-log line per request (``mobilend.access``).
     access_log: bool = True
 
+    #: Abuse limits on sign-in codes (besides each phone's cool-down and daily cap):
+    #: sends per client address per 10 minutes, sends for the whole service per minute,
+    #: and code checks per phone and per client address per 10 minutes.
+    otp_sends_per_ip: int = Field(default=20, ge=1)
+    otp_sends_per_minute: int = Field(default=300, ge=1)
+    otp_checks_per_phone: int = Field(default=10, ge=1)
+    otp_checks_per_ip: int = Field(default=60, ge=1)
+
     @field_validator("partner_secrets", mode="before")
     @classmethod
     def _plain_partner_secrets(cls, value: Any) -> Any:

@@ -131,6 +131,8 @@ def service(
         var_dir=tmp_path / "var",
         gateway_secret=SANDBOX_SECRET,
         decision_engine="basic",
+        otp_sends_per_ip=1_000_000,  # every test borrower signs in from 127.0.0.1
+        otp_checks_per_ip=1_000_000,
     )
     platform = build_platform(
         engine=db,

@@ -288,6 +288,17 @@ class OnboardingUnitOfWork(Protocol):
     def __exit__(self, *exc_info: object) -> None: ...
 
 
+class RateLimiter(Protocol):
+    """Counters of events per key and time window, for abuse limits. ``hit`` counts one
+    event and returns how many the window holds so far, this one included — atomically:
+    concurrent hits never read the same count. Counts survive the caller's own
+    transaction rolling back (an attempt counts even when it fails)."""
+
+    def hit(
+        self, bucket: str, key: str, window_start: dt.datetime, window_end: dt.datetime
+    ) -> int: ...
+
+
 class RandomSource(Protocol):
     def randbelow(self, exclusive_upper_bound: int) -> int:
         """A uniformly drawn integer in ``[0, exclusive_upper_bound)``, from a CSPRNG."""

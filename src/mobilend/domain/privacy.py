@@ -33,3 +33,18 @@ def reduce_ip(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return reduce_ip(str(ip.ipv4_mapped))
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def rate_limit_key(address: str) -> str:
+    """What one client is counted as for abuse limits: its IPv4 address, or the /64 of an
+    IPv6 one (what a single subscriber usually holds); ``""`` when there is none."""
+    text = (address or "").strip()
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

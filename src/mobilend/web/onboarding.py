@@ -70,7 +70,9 @@ def routes(kit: WebKit) -> APIRouter:
         phone = str(form.get("phone", "")).strip()
         target = _safe_next(str(form.get("next", "/")))
         try:
-            sent = await kit.call(onboarding.request_otp, phone, locale=page.t.lang)
+            sent = await kit.call(
+                onboarding.request_otp, phone, locale=page.t.lang, client_ip=page.ip_address
+            )
         except DomainError as exc:
             return kit.render(
                 request,
@@ -99,7 +101,7 @@ def routes(kit: WebKit) -> APIRouter:
         code = str(form.get("code", "")).strip()
         target = _safe_next(str(form.get("next", "/")))
         try:
-            signed = await kit.call(onboarding.verify_otp, phone, code)
+            signed = await kit.call(onboarding.verify_otp, phone, code, client_ip=page.ip_address)
         except DomainError as exc:
             return kit.render(
                 request,
