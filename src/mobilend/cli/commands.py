@@ -10,6 +10,7 @@ from mobilend.cli import (
     lines,  # noqa: F401
     model,  # noqa: F401
     schedule,  # noqa: F401
+    security,  # noqa: F401
     serve,  # noqa: F401
     staff,  # noqa: F401
     worker,  # noqa: F401

@@ -279,9 +279,22 @@ class SqlAuditStore:
             )
         return record
 
-    def records(self, after_seq: int = 0) -> list[AuditRecord]:
+    def records(self, after_seq: int = 0, limit: int | None = None) -> list[AuditRecord]:
         with _transaction(self._bind) as conn:
             rows = conn.execute(
-                sa.select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq)
+                sa.select(audit_log)
+                .where(audit_log.c.seq > after_seq)
+                .order_by(audit_log.c.seq)
+                .limit(limit)
             )
             return [_audit(row) for row in rows]
+
+    def iter_records(self, batch_size: int = 5000) -> Iterator[AuditRecord]:
+        """Every record in sequence order, read in batches (for verifying a long log)."""
+        after = 0
+        while True:
+            batch = self.records(after, batch_size)
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            after = batch[-1].seq
