@@ -212,3 +212,27 @@ def test_signers_tell_which_partner_signed() -> None:
     forged, _ = _signed("secret-c")
     assert signers(forged, body, rings, now=NOW) == frozenset()
     assert signers({}, body, rings, now=NOW) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"event_id": "e", "type": "payout.succeeded", "sequence": 1, "final": True, "data": [1]},
+        {"event_id": "e", "type": "t", "sequence": 2**40, "final": True,
+         "data": {"idempotency_key": "k", "reference": "r", "direction": "payout",
+                  "amount_fen": 1, "status": "succeeded"}},
+        {"event_id": "e", "type": "t", "sequence": 1, "final": True,
+         "data": {"idempotency_key": "k", "reference": "r", "direction": "payout",
+                  "amount_fen": -5, "status": "succeeded"}},
+    ],
+)  # fmt: skip
+def test_a_signed_but_odd_rail_event_is_malformed_not_a_crash(event: dict[str, Any]) -> None:
+    from mobilend.adapters.funders.http_partner import verify_partner_webhook
+    from mobilend.adapters.rails.http_rail import verify_webhook
+
+    body = json.dumps(event).encode()
+    headers = signed_headers("s" * 40, body, timestamp=int(NOW))
+    with pytest.raises(InvalidWebhook, match="bad_payload"):
+        verify_webhook(headers, body, "s" * 40, now=NOW)
+    with pytest.raises(InvalidWebhook, match="bad_payload"):
+        verify_partner_webhook(headers, body, "s" * 40, now=NOW)

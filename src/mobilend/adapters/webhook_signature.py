@@ -134,3 +134,22 @@ def signers(
         for name, ring in rings.items()
         if _signed_by_any(ring.accepted(current), stamp, raw_body, signature)
     )
+
+
+#: Largest value a counter in a callback may carry (the columns are 32-bit integers).
+MAX_COUNTER = 2**31 - 1
+
+
+def object_field(payload: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """``payload[name]``, which must be a JSON object (``ValueError`` otherwise)."""
+    value = payload[name]
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be an object")
+    return value
+
+
+def bounded_int(value: object, name: str, low: int = 0, high: int = MAX_COUNTER) -> int:
+    """A JSON integer within ``[low, high]`` (``ValueError`` otherwise; booleans refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}")
+    return value

@@ -22,6 +22,7 @@ from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
     SecretRing,
+    object_field,
     verify_signed_body,
 )
 from mobilend.app.ports import DeliveryAck, OutgoingMessage
@@ -63,8 +64,8 @@ def verify_receipt_webhook(
     """Authenticate a receipt callback and parse it; raises ``InvalidWebhook`` otherwise."""
     payload = verify_signed_body(headers, raw_body, secret, tolerance_s=tolerance_s, now=now)
     try:
-        return _receipt(payload["data"], str(payload["event_id"]))
-    except (KeyError, TypeError) as exc:
+        return _receipt(object_field(payload, "data"), str(payload["event_id"]))
+    except (KeyError, TypeError, ValueError) as exc:
         raise InvalidWebhook(f"bad_payload: {exc}") from None
 
 
