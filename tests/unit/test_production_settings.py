@@ -33,6 +33,13 @@ OLD_DEFAULT = "dev-only-gateway-secret"
 NOW = 1_780_000_000.0
 
 
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Other tests in the same process put e.g. MOBILEND_DATABASE_URL in the environment.
+    for name in [n for n in os.environ if n.startswith("MOBILEND_")]:
+        monkeypatch.delenv(name)
+
+
 def strong(tag: str) -> str:
     return f"{tag}-" + "x" * 40
 
