@@ -123,6 +123,10 @@ def start(database_url: str, workers: int, var_dir: Path) -> Processes:
         # The gateway runs apart, so say who sends payouts: the service's own thread
         # (the rail calls back ``serve``'s address, which it fills in from --port).
         "MOBILEND_DISBURSEMENT_WORKER": "service",
+        # Every simulated borrower signs in from this one machine.
+        "MOBILEND_OTP_SENDS_PER_IP": "1000000",
+        "MOBILEND_OTP_SENDS_PER_MINUTE": "1000000",
+        "MOBILEND_OTP_CHECKS_PER_IP": "1000000",
     }
     children.append(
         subprocess.Popen(

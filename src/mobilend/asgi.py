@@ -1,6 +1,7 @@
 """The service's ASGI application: ``uvicorn mobilend.asgi:create_app --factory``
 (what ``mobilend serve`` runs): the borrower API under ``/api/v1`` and the mobile web app
-beside it, on the platform ``bootstrap.service.build_service`` starts."""
+beside it, on the platform ``bootstrap.service.build_service`` starts, behind the edge
+middleware (proxy headers, access log, security headers, body-size limit)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from mobilend.api import create_api
 from mobilend.bootstrap.platform import Platform
 from mobilend.bootstrap.service import build_service
+from mobilend.edge import install_edge
 from mobilend.web import create_web
 
 
@@ -29,4 +31,6 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     # The server-rendered borrower pages, beside the API (mounted last: /api/v1, /docs
     # and /health match first).
     app.mount("/", create_web(service))
+    # Proxy headers, access log, security headers and the body-size limit, around both.
+    install_edge(app, service.settings)
     return app

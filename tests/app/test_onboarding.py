@@ -222,7 +222,8 @@ def test_kyc_passes_and_stores_identity_sealed(kit: OnboardingKit) -> None:
     assert profile.real_name == "张*"
     assert profile.bank_card == "*" * 15 + "0128"
     sealed = kit.store.committed.borrowers[borrower_id]
-    assert sealed.birth_date == dt.date(1990, 3, 7)
+    assert sealed.birth_date_enc is not None and "1990" not in sealed.birth_date_enc
+    assert kit.vault.decrypt("birth_date", sealed.birth_date_enc) == "1990-03-07"
     assert sealed.kyc_verified_at == T0
     text = stored_text(kit)
     for secret in (id_number, "张三", CARD, PHONE_NUMBER):

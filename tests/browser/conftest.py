@@ -78,6 +78,21 @@ def _page_timeouts(page: Page) -> None:
     page.set_default_navigation_timeout(15_000)
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violations(page: Page) -> Iterator[None]:
+    """Every page the tests visit satisfies the service's Content-Security-Policy: the
+    browser reports each blocked inline script, style or handler on the console."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert violations == []
+
+
 @dataclass
 class Service:
     base_url: str
@@ -117,6 +132,8 @@ def service(
         var_dir=tmp_path / "var",
         gateway_secret=SANDBOX_SECRET,
         decision_engine="basic",
+        otp_sends_per_ip=1_000_000,  # every test borrower signs in from 127.0.0.1
+        otp_checks_per_ip=1_000_000,
     )
     platform = build_platform(
         engine=db,

@@ -52,13 +52,26 @@ def gateway_sandboxes() -> Iterator[tuple[str, str]]:
     pay.stop()
 
 
-def build_test_platform(db: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Platform:
-    settings = Settings(
-        database_url=db.url.render_as_string(hide_password=False),
-        var_dir=var_dir,
-        gateway_secret=SANDBOX_SECRET,
-        decision_engine="basic",
-    )
+#: Every test borrower signs in from 127.0.0.1: the per-client and overall limits on
+#: sign-in codes are lifted here (tests of those limits build their own service).
+GENEROUS_LIMITS = {
+    "otp_sends_per_ip": 1_000_000,
+    "otp_sends_per_minute": 1_000_000,
+    "otp_checks_per_ip": 1_000_000,
+}
+
+
+def build_test_platform(
+    db: sa.Engine, var_dir: Path, sandboxes: tuple[str, str], **overrides: object
+) -> Platform:
+    values: dict[str, object] = {
+        "database_url": db.url.render_as_string(hide_password=False),
+        "var_dir": var_dir,
+        "gateway_secret": SANDBOX_SECRET,
+        "decision_engine": "basic",
+        **GENEROUS_LIMITS,
+    }
+    settings = Settings(**{**values, **overrides})  # type: ignore[arg-type]
     # Breakers that close again within a second, so outage tests need not wait 30 s.
     rail = HttpPaymentRail(sandboxes[1], SANDBOX_SECRET, timeout=5, retries=1, breaker=_breaker())
     sms = HttpMessageGateway(sandboxes[0], SANDBOX_SECRET, timeout=3, retries=1, breaker=_breaker())
@@ -73,8 +86,10 @@ def _breaker() -> CircuitBreaker:
     return CircuitBreaker(failure_threshold=5, reset_after=0.5)
 
 
-def _serve(engine: sa.Engine, var_dir: Path, sandboxes: tuple[str, str]) -> Iterator[Service]:
-    platform = build_test_platform(engine, var_dir, sandboxes)
+def _serve(
+    engine: sa.Engine, var_dir: Path, sandboxes: tuple[str, str], **overrides: object
+) -> Iterator[Service]:
+    platform = build_test_platform(engine, var_dir, sandboxes, **overrides)
     server = ServerThread(create_app(platform))
     platform.set_public_url(server.base_url)  # known once the socket is bound
     start_background_work(platform)

@@ -177,7 +177,7 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
         == hashlib.sha256(stored.body.encode("utf-8")).hexdigest()
         == contract["sha256"]
     )
-    assert stored.signed_at is not None and stored.ip_address == "127.0.0.1"
+    assert stored.signed_at is not None and stored.ip_address == "127.0.0.0/24"
     assert stored.device_id == me.device_id
 
     # -- paid out to the card, settled by the rail's signed webhook

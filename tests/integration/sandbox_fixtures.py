@@ -65,8 +65,13 @@ class ServerThread:
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # As ``mobilend serve`` runs: forwarded headers are the app's business (mobilend.edge).
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+            app,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -141,7 +141,20 @@ def test_journey_stores_no_plaintext_pii(db: sa.Engine, kit: Kit) -> None:
             sa.text("SELECT * FROM borrowers WHERE id = :id"), {"id": borrower_id}
         ).one()
     assert row.status == "kyc_passed"
-    assert row.birth_date == dt.date(1990, 3, 7)
+    assert not hasattr(row, "birth_date")  # sealed, like the rest of the identity
+    with db.connect() as conn:
+        addresses = (
+            conn.execute(
+                sa.text(
+                    "SELECT ip_address FROM consents WHERE borrower_id = :b ORDER BY granted_at"
+                ),
+                {"b": borrower_id},
+            )
+            .scalars()
+            .all()
+        )
+    assert "10.1.2.3" not in addresses and "10.1.2.0/24" in addresses  # its network only
+    assert kit.vault.decrypt("birth_date", row.birth_date_enc) == "1990-03-07"
     assert row.phone_enc.startswith("k1:") and row.national_id_enc.startswith("k1:")
     assert kit.vault.decrypt("national_id", row.national_id_enc) == id_number
     assert row.national_id_bidx == kit.vault.blind_index("national_id", id_number)

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from mobilend.adapters.webhook_signature import SecretRing
 from mobilend.domain.errors import GatewayUnavailable
 
 #: HTTP answers worth retrying: the server is overloaded or broken, not the request.
@@ -250,7 +251,7 @@ class SignedGatewayClient:
     def __init__(
         self,
         base_url: str,
-        secret: str,
+        secret: str | SecretRing,
         timeout: float = 5.0,
         retries: int | None = None,
         *,

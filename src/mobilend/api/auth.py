@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from mobilend.api.deps import Journey
+from mobilend.api.deps import ClientIp, Journey
 from mobilend.api.errors import RATE_STATUSES, error_responses
 from mobilend.api.schemas import (
     OtpRequestIn,
@@ -25,8 +25,8 @@ router = APIRouter(prefix="/auth", tags=["auth 登录"])
     responses=error_responses(*RATE_STATUSES),
     summary="Send a sign-in code by SMS 发送验证码",
 )
-def request_otp(body: OtpRequestIn, journey: Journey) -> OtpSentOut:
-    sent = journey.onboarding.request_otp(body.phone, locale=body.locale)
+def request_otp(body: OtpRequestIn, journey: Journey, ip: ClientIp) -> OtpSentOut:
+    sent = journey.onboarding.request_otp(body.phone, locale=body.locale, client_ip=ip)
     return OtpSentOut(
         phone=sent.phone, expires_at=sent.expires_at, resend_after_seconds=sent.resend_after_seconds
     )
@@ -36,9 +36,10 @@ def request_otp(body: OtpRequestIn, journey: Journey) -> OtpSentOut:
     "/otp/verify",
     response_model=SignedInOut,
     summary="Sign in (registers a new phone) 验证码登录",
+    responses=error_responses(429),
 )
-def verify_otp(body: OtpVerifyIn, journey: Journey) -> SignedInOut:
-    signed_in = journey.onboarding.verify_otp(body.phone, body.code)
+def verify_otp(body: OtpVerifyIn, journey: Journey, ip: ClientIp) -> SignedInOut:
+    signed_in = journey.onboarding.verify_otp(body.phone, body.code, client_ip=ip)
     tokens = signed_in.tokens
     return SignedInOut(
         borrower_id=signed_in.borrower_id,

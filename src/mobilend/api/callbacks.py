@@ -1,6 +1,7 @@
 """Callbacks from the outside world: the payment rail's payout outcomes and partner
 banks' funding decisions, each a signed webhook (``X-Timestamp`` + ``X-Signature``, the
-HMAC-SHA256 of ``<timestamp>.<raw body>`` with the shared gateway secret).
+HMAC-SHA256 of ``<timestamp>.<raw body>`` with that counterparty's own secret; during a
+rotation the previous secret is accepted until the configured end of the overlap).
 
 A callback whose signature or timestamp does not check out is refused (401) and changes
 nothing. A verified one is applied once (``app.disbursement.apply_rail_event``,
@@ -17,9 +18,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
+from mobilend.adapters.counterparty_secrets import (
+    ANY_PARTNER,
+    CounterpartySecrets,
+    counterparty_secrets,
+)
 from mobilend.adapters.funders.http_partner import verify_partner_webhook
 from mobilend.adapters.rails.http_rail import verify_webhook
-from mobilend.adapters.webhook_signature import InvalidWebhook
+from mobilend.adapters.webhook_signature import (
+    InvalidWebhook,
+    SecretRing,
+    signers,
+    verify_signed_body,
+)
 from mobilend.api.deps import journey_of
 from mobilend.api.errors import error_responses
 from mobilend.api.schemas import CallbackOut
@@ -35,6 +46,9 @@ router = APIRouter(prefix="/callbacks", tags=["callbacks 回调"])
 #: Outcomes after which the borrower has a new notice to be sent.
 NOTICE_OUTCOMES = frozenset({"paid", "cancelled", "recorded_declined"})
 
+
+#: Checked when no partner's secret matched, only for the precise refusal reason.
+_UNMATCHABLE = "\x00no partner signed this\x00"
 
 #: ``InvalidWebhook`` reasons of a body that was signed but is not one we understand.
 MALFORMED = frozenset({"bad_json", "bad_payload"})
@@ -98,9 +112,14 @@ def _desk(request: Request) -> DisbursementDesk:
     return desk
 
 
-def _secret(request: Request) -> str:
-    secret: str = request.app.state.container.settings.gateway_secret.get_secret_value()
-    return secret
+def _secrets(request: Request) -> CounterpartySecrets:
+    """The rail's and the partners' secret rings (each counterparty signs with its own)."""
+    container = request.app.state.container
+    found = getattr(container, "webhook_secrets", None)
+    if not isinstance(found, CounterpartySecrets):
+        found = counterparty_secrets(container.settings)
+        container.webhook_secrets = found
+    return found
 
 
 @router.post(
@@ -122,7 +141,7 @@ async def rail_callback(
     body = await request.body()
     desk = _desk(request)
     try:
-        event = verify_webhook(request.headers, body, _secret(request))
+        event = verify_webhook(request.headers, body, _secrets(request).rail)
     except InvalidWebhook as exc:
         log.warning("rail callback refused: %s", exc.reason)
         raise CallbackRefused(exc.reason) from None
@@ -152,8 +171,13 @@ async def partner_callback(
 ) -> CallbackOut:
     body = await request.body()
     desk = _desk(request)
+    rings = _secrets(request).partners
+    # The partner is whoever's secret signed it; its decision binds only its own requests.
+    partners = signers(request.headers, body, rings)
     try:
-        event = verify_partner_webhook(request.headers, body, _secret(request))
+        if not partners:
+            verify_signed_body(request.headers, body, SecretRing(_UNMATCHABLE))
+        event = verify_partner_webhook(request.headers, body, rings[min(partners)])
     except InvalidWebhook as exc:
         log.warning("partner callback refused: %s", exc.reason)
         raise CallbackRefused(exc.reason) from None
@@ -164,7 +188,10 @@ async def partner_callback(
         event.reason_code,
         event.approved_amount,
     )
-    outcome = await run_in_threadpool(record_partner_decision, desk, decision, "callback")
+    from_funders = None if ANY_PARTNER in partners else partners
+    outcome = await run_in_threadpool(
+        record_partner_decision, desk, decision, "callback", from_funders
+    )
     if outcome in NOTICE_OUTCOMES:
         background.add_task(journey_of(request).dispatch_due)
     return CallbackOut(outcome=outcome)

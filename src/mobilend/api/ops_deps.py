@@ -9,6 +9,8 @@ also re-reads the staff account, so a deactivated member loses access at once.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 
 from mobilend.adapters.auth import Role
 from mobilend.api.schemas import ID_PATTERN
@@ -116,4 +119,16 @@ CollectionsReader = Annotated[StaffSession, Depends(require_roles(*READ_COLLECTI
 AnyStaff = Annotated[StaffSession, Depends(require_roles(*ANY_STAFF))]
 
 TransferIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Incoming transfer id")]
+
+
+def _iso_day(value: object) -> object:
+    # Lax date parsing would read "0" as 1970-01-01; the schema promises YYYY-MM-DD only.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a business date is written YYYY-MM-DD")
+    return value
+
+
+BusinessDatePath = Annotated[
+    dt.date, BeforeValidator(_iso_day), Path(description="Business date (YYYY-MM-DD)")
+]
 LoanIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Loan id")]

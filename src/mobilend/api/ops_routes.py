@@ -8,7 +8,6 @@ Personal data is masked unless the caller's role works with it.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -18,6 +17,7 @@ from mobilend.api.errors import error_responses
 from mobilend.api.ops_deps import (
     STAFF,
     AnyStaff,
+    BusinessDatePath,
     CollectionsReader,
     Desk,
     FinanceReader,
@@ -89,7 +89,7 @@ def login(body: StaffLoginIn, desk: Desk) -> StaffTokenOut:
 @router.get(
     "/eod/{business_date}", response_model=EodStatusOut, summary="End-of-day progress 日终进度"
 )
-def eod_progress(business_date: dt.date, desk: Desk, _staff: AnyStaff) -> EodStatusOut:
+def eod_progress(business_date: BusinessDatePath, desk: Desk, _staff: AnyStaff) -> EodStatusOut:
     record, partitions = eod_status(business_date, engine=desk.engine)
     parts = [
         PartitionOut(
@@ -216,7 +216,9 @@ def retry(loan_id: LoanIdPath, desk: Desk, staff: Operator) -> PayoutOut:
     response_model=ReconciliationOut,
     summary="Rail reconciliation and funder settlement 对账与资金方结算",
 )
-def reconciliation(business_date: dt.date, desk: Desk, _staff: FinanceReader) -> ReconciliationOut:
+def reconciliation(
+    business_date: BusinessDatePath, desk: Desk, _staff: FinanceReader
+) -> ReconciliationOut:
     factory = desk.disbursement.uow_factory
     stored = stored_report(factory, business_date)
     settlement = [

@@ -166,3 +166,17 @@ class PiiVault(Protocol):
     def decrypt(self, field: str, sealed: str) -> str: ...
 
     def blind_index(self, field: str, value: str) -> str: ...
+
+
+# --------------------------------------------------------------------------- abuse limits
+
+
+class RateLimiter(Protocol):
+    """Counters of events per key and time window, for abuse limits. ``hit`` counts one
+    event and returns how many the window holds so far, this one included — atomically:
+    concurrent hits never read the same count. Counts survive the caller's own
+    transaction rolling back (an attempt counts even when it fails)."""
+
+    def hit(
+        self, bucket: str, key: str, window_start: dt.datetime, window_end: dt.datetime
+    ) -> int: ...

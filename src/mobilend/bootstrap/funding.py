@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mobilend.adapters.counterparty_secrets import counterparty_secrets
 from mobilend.adapters.funders.http_partner import HttpPartnerBank
 from mobilend.adapters.http_resilience import CircuitBreaker
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.adapters.vault import FieldVault
+from mobilend.adapters.webhook_signature import SecretRing
 from mobilend.app.funding.disbursement import DisbursementDesk
 from mobilend.app.funding.ports import (
     DisbursementSettings,
@@ -60,7 +62,7 @@ def build_disbursement(
         config = config or get_settings()
         partners = build_partner_banks(
             dict(config.partner_bank_urls),
-            config.gateway_secret.get_secret_value(),
+            counterparty_secrets(config).partners,
             callback_url=callback_address(config.public_url, PARTNER_CALLBACK_PATH),
         )
     return DisbursementDesk(
@@ -88,7 +90,7 @@ def build_payout_accounts(
 
 def build_http_rail(
     base_url: str,
-    secret: str,
+    secret: str | SecretRing,
     *,
     timeout: float = 5.0,
     retries: int = 2,
@@ -104,17 +106,24 @@ def build_http_rail(
 
 def build_partner_banks(
     urls: Mapping[str, str],
-    secret: str,
+    secret: str | SecretRing | Mapping[str, SecretRing],
     *,
     timeout: float = 5.0,
     retries: int = 1,
     callback_url: str = "",
 ) -> dict[str, HttpPartnerBank]:
     """``PartnerBank`` HTTP clients by funder code (asking for decisions at
-    ``callback_url`` when given)."""
+    ``callback_url`` when given). ``secret``: one secret (or ``SecretRing``) for all, or
+    each partner's by funder code (``"*"``: partners not listed)."""
+
+    def secret_of(code: str) -> str | SecretRing:
+        if isinstance(secret, Mapping):
+            return secret[code] if code in secret else secret["*"]
+        return secret
+
     return {
         code: HttpPartnerBank(
-            url, secret, timeout=timeout, retries=retries, callback_url=callback_url
+            url, secret_of(code), timeout=timeout, retries=retries, callback_url=callback_url
         )
         for code, url in urls.items()
     }

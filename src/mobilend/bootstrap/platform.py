@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
 from mobilend.adapters.auth.tokens import load_jwt_secret
+from mobilend.adapters.counterparty_secrets import CounterpartySecrets, counterparty_secrets
 from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
+from mobilend.adapters.db.rate_limits import SqlRateLimiter
 from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
 from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
 from mobilend.adapters.funders.http_partner import HttpPartnerBank
@@ -25,7 +27,7 @@ from mobilend.app.journey.context import JourneyContext
 from mobilend.app.journey.service import BorrowerJourney
 from mobilend.app.lending.catalogue import DEMO_PRODUCTS
 from mobilend.app.lending.products import ensure_product
-from mobilend.app.onboarding.service import Onboarding
+from mobilend.app.onboarding.service import Onboarding, OnboardingSettings
 from mobilend.app.ports import Clock, DecisionEngine, MessageGateway, PaymentRail
 from mobilend.bootstrap.funding import build_disbursement
 from mobilend.bootstrap.infra import (
@@ -36,6 +38,7 @@ from mobilend.bootstrap.infra import (
 )
 from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.config import Settings, get_settings
+from mobilend.domain.limits import OtpAbuseLimits, RateLimit
 from mobilend.domain.products_state import product_from_state
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ class Platform:
     #: through it.
     disbursement: DisbursementDesk
     vault: FieldVault
+    #: Each counterparty's webhook secret ring.
+    webhook_secrets: CounterpartySecrets
     #: Names and base URLs of sandbox services this process started (for developers).
     sandboxes: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -128,12 +133,12 @@ def build_platform(
     db, vault = infra.db, infra.vault
     sms_url = sms_gateway_url or settings.sms_gateway_url
     payment_url = payment_gateway_url or settings.payment_gateway_url
-    secret = settings.gateway_secret.get_secret_value()
+    secrets = counterparty_secrets(settings)
     closers: list[Callable[[], None]] = []
     if messages is None:
         if not sms_url:
             raise ValueError("build_platform needs the SMS gateway URL")
-        http_messages = HttpMessageGateway(sms_url, secret, timeout=3.0, retries=2)
+        http_messages = HttpMessageGateway(sms_url, secrets.sms_gateway, timeout=3.0, retries=2)
         closers.append(http_messages.close)
         messages = http_messages
     if rail is None:
@@ -141,7 +146,7 @@ def build_platform(
             raise ValueError("build_platform needs the payment gateway URL")
         http_rail = HttpPaymentRail(
             payment_url,
-            secret,
+            secrets.rail,
             timeout=5.0,
             retries=2,
             callback_url=callback_address(settings.public_url, RAIL_CALLBACK_PATH),
@@ -161,6 +166,8 @@ def build_platform(
         clock=infra.clock,
         ids=infra.ids,
         random=SecretsRandom(),
+        settings=onboarding_settings(settings),
+        limiter=SqlRateLimiter(db),
     )
     desk = build_disbursement(
         lending,
@@ -185,6 +192,23 @@ def build_platform(
             ensure_product(
                 lending.uow_factory, product, on=lending.today(), cost_caps=lending.cost_caps
             )
-    platform = Platform(lending, BorrowerJourney(context), settings, desk, vault)
+    platform = Platform(lending, BorrowerJourney(context), settings, desk, vault, secrets)
     platform.closers += closers
     return platform
+
+
+def onboarding_settings(settings: Settings) -> OnboardingSettings:
+    """Onboarding's rules with the abuse limits the settings give."""
+    defaults = OtpAbuseLimits()
+
+    def counted(limit: RateLimit, max_events: int) -> RateLimit:
+        return RateLimit(limit.bucket, max_events, limit.window)
+
+    return OnboardingSettings(
+        limits=OtpAbuseLimits(
+            sends_per_ip=counted(defaults.sends_per_ip, settings.otp_sends_per_ip),
+            sends_overall=counted(defaults.sends_overall, settings.otp_sends_per_minute),
+            checks_per_phone=counted(defaults.checks_per_phone, settings.otp_checks_per_phone),
+            checks_per_ip=counted(defaults.checks_per_ip, settings.otp_checks_per_ip),
+        )
+    )

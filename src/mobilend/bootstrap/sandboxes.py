@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from mobilend.adapters.counterparty_secrets import counterparty_secrets
 from mobilend.bootstrap.infra import RAIL_CALLBACK_PATH, callback_address
 from mobilend.config import Settings
 
@@ -60,11 +61,13 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
     """Start the sandbox gateways the settings do not point elsewhere; their URLs by name."""
     from mobilend.sandbox import messaging_gateway, payment_gateway
 
-    secret = settings.gateway_secret.get_secret_value()
+    # Each sandbox signs with its counterparty's own (current) secret.
+    secrets = counterparty_secrets(settings)
     urls: dict[str, str] = {}
     threads: list[SandboxThread] = []
     if not settings.sms_gateway_url:
-        thread = SandboxThread(messaging_gateway.create_app(secret, receipt_delay_ms=50)).start()
+        sms_app = messaging_gateway.create_app(secrets.sms_gateway.current, receipt_delay_ms=50)
+        thread = SandboxThread(sms_app).start()
         threads.append(thread)
         urls["sms_gateway"] = thread.base_url
     if not settings.payment_gateway_url:
@@ -74,7 +77,9 @@ def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThr
                 "no public_url: the payment sandbox cannot call back; payouts settle by "
                 "the worker's status poll instead of by webhook"
             )
-        sandbox = payment_gateway.create_app(secret, settle_delay_ms=20, callback_url=callback)
+        sandbox = payment_gateway.create_app(
+            secrets.rail.current, settle_delay_ms=20, callback_url=callback
+        )
         thread = SandboxThread(sandbox).start()
         threads.append(thread)
         urls["payment_gateway"] = thread.base_url

@@ -28,7 +28,7 @@ from mobilend.adapters.db import migrate
 from mobilend.app.funding.worker import run_cycle
 from mobilend.bootstrap.platform import Platform, build_platform
 from mobilend.bootstrap.sandboxes import start_sandboxes
-from mobilend.config import Settings, get_settings
+from mobilend.config import Settings, ensure_production_ready, get_settings
 
 log = logging.getLogger("mobilend.service")
 
@@ -97,6 +97,8 @@ def start_background_work(platform: Platform, *, disbursement: bool = True) -> B
 
 def build_service(settings: Settings | None = None, *, migrate_schema: bool = True) -> Platform:
     settings = settings or get_settings()
+    # Production refuses defaults, missing secrets and development parts before anything starts.
+    ensure_production_ready(settings)
     if migrate_schema:
         migrate.upgrade(db_engine.database_url(settings))
     urls, threads = start_sandboxes(settings)

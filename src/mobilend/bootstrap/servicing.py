@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 
+from mobilend.adapters.counterparty_secrets import counterparty_secrets
 from mobilend.adapters.db.engine import create_engine, database_url, libpq_url
 from mobilend.adapters.db.eod_dates import SqlBusinessDates
 from mobilend.adapters.db.eod_runner import PartitionProgress, SqlEndOfDay, eod_progress
@@ -113,15 +114,17 @@ def build_servicing_runtime(
     infra = build_infrastructure(settings, engine=engine, clock=clock, vault=vault)
     lending = build_lending(infra=infra)
     closers: list[Callable[[], None]] = []
-    secret = settings.gateway_secret.get_secret_value()
+    secrets = counterparty_secrets(settings)
     if messages is None and settings.sms_gateway_url:
-        http_messages = HttpMessageGateway(settings.sms_gateway_url, secret, timeout=3.0, retries=1)
+        http_messages = HttpMessageGateway(
+            settings.sms_gateway_url, secrets.sms_gateway, timeout=3.0, retries=1
+        )
         closers.append(http_messages.close)
         messages = http_messages
     if rail is None and settings.payment_gateway_url:
         http_rail: HttpPaymentRail = build_http_rail(
             settings.payment_gateway_url,
-            secret,
+            secrets.rail,
             retries=1,
             # Payouts sent from here settle by webhook to the service, when it is known.
             callback_url=callback_address(settings.public_url, RAIL_CALLBACK_PATH),

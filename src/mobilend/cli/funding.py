@@ -229,7 +229,10 @@ def _desk(
     url = rail_url or settings.payment_gateway_url
     if not url:
         raise typer.BadParameter("the payment gateway URL is needed (--rail-url)")
-    secret = rail_secret or settings.gateway_secret.get_secret_value()
+    from mobilend.adapters.counterparty_secrets import counterparty_secrets
+
+    secrets = counterparty_secrets(settings)
+    secret = rail_secret or secrets.rail
     rail = build_http_rail(
         url, secret, timeout=timeout, retries=2, breaker_threshold=10, breaker_reset_s=2.0
     )
@@ -238,13 +241,13 @@ def _desk(
         _lending(),
         rail=rail,
         payout_accounts=payout_accounts_from_file(accounts_file) if accounts_file else None,
-        partners=build_partner_banks(urls, secret, timeout=timeout),
+        partners=build_partner_banks(urls, secrets.partners, timeout=timeout),
         settings=DisbursementSettings(**(options or {})),
     )
 
 
 RAIL_URL = typer.Option(None, "--rail-url", envvar="MOBILEND_PAYMENT_GATEWAY_URL")
-RAIL_SECRET = typer.Option(None, "--rail-secret", envvar="MOBILEND_GATEWAY_SECRET")
+RAIL_SECRET = typer.Option(None, "--rail-secret", envvar="MOBILEND_RAIL_SECRET")
 ACCOUNTS = typer.Option(
     None, "--accounts-file", help="收款账户 JSON（测试/模拟）/ payout accounts (tests, sims)"
 )

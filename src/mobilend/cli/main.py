@@ -16,6 +16,7 @@ from mobilend.cli import (
     lines,
     model,
     schedule,
+    security,
     serve,
     staff,
     worker,
@@ -46,6 +47,8 @@ app.add_typer(lines.lines_app, name="lines")
 app.add_typer(model.model_app, name="model")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(worker.eod_app, name="eod")
+app.add_typer(security.audit_app, name="audit")
+app.add_typer(security.keys_app, name="keys")
 
 if __name__ == "__main__":
     app()

@@ -23,16 +23,38 @@ def serve_command(
     ),
 ) -> None:
     """启动借款人服务 / Serve the borrower API (OpenAPI at /docs) and web app."""
+    refuse_unsafe_production()
     _default_public_url(host, port)
+    # The service writes its own structured, redacted access log (``mobilend.access``);
+    # set here so every worker process sees the choice.
+    os.environ["MOBILEND_ACCESS_LOG"] = "true" if access_log else "false"
     uvicorn.run(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
+        # uvicorn's own line carries full client addresses and unredacted query strings.
+        access_log=False,
+        # Forwarded headers are believed only from MOBILEND_TRUSTED_PROXIES (mobilend.edge);
+        # uvicorn's own handling would believe any peer on 127.0.0.1.
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def refuse_unsafe_production() -> None:
+    """Exit 2 with every problem listed when ``MOBILEND_ENV=production`` and the settings
+    still hold a default or missing secret, key, or the embedded database."""
+    from mobilend.config import describe_problems, get_settings, production_problems
+
+    settings = get_settings()
+    if not settings.is_production:
+        return
+    problems = production_problems(settings)
+    if problems:
+        typer.echo("拒绝启动 / refusing to start: " + describe_problems(problems), err=True)
+        raise typer.Exit(code=2)
 
 
 def _default_public_url(host: str, port: int) -> None:

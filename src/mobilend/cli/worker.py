@@ -46,6 +46,9 @@ def worker_command(
     Start as many as the work needs, on as many machines: they share the queue. Stops
     cleanly on Ctrl-C / SIGTERM after the jobs in hand.
     """
+    from mobilend.cli.serve import refuse_unsafe_production
+
+    refuse_unsafe_production()
     options: dict[str, Any] = {"concurrency": concurrency}
     if queue:
         options["queues"] = queue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -30,10 +31,23 @@ OTP_MINUTES = 5
 
 
 def _safe_next(target: str) -> str:
-    """Only local paths: never bounce a borrower to another site after sign-in."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Only local paths: never bounce a borrower to another site after sign-in.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` becomes ``//evil.example`` — another site. Any control
+    character, whitespace or backslash, and anything with a scheme or host, gives ``/``.
+    """
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or any(c.isspace() or not c.isprintable() or c == "\\" for c in target)
+        or len(target) > 2000
+    ):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def routes(kit: WebKit) -> APIRouter:
@@ -56,7 +70,9 @@ def routes(kit: WebKit) -> APIRouter:
         phone = str(form.get("phone", "")).strip()
         target = _safe_next(str(form.get("next", "/")))
         try:
-            sent = await kit.call(onboarding.request_otp, phone, locale=page.t.lang)
+            sent = await kit.call(
+                onboarding.request_otp, phone, locale=page.t.lang, client_ip=page.ip_address
+            )
         except DomainError as exc:
             return kit.render(
                 request,
@@ -85,7 +101,7 @@ def routes(kit: WebKit) -> APIRouter:
         code = str(form.get("code", "")).strip()
         target = _safe_next(str(form.get("next", "/")))
         try:
-            signed = await kit.call(onboarding.verify_otp, phone, code)
+            signed = await kit.call(onboarding.verify_otp, phone, code, client_ip=page.ip_address)
         except DomainError as exc:
             return kit.render(
                 request,

@@ -3,8 +3,10 @@
 Each record stores ``hash = sha256(prev_hash + canonical_json(payload))`` where the
 payload is the record's own content (sequence number, time, actor, action, target,
 details). Changing, removing or reordering any record breaks every hash after it,
-which ``verify_chain`` reports with the first sequence number that fails. The
-database adds a trigger refusing UPDATE and DELETE on the table.
+which ``verify_chain`` reports with the first sequence number that fails. Removing the
+newest records leaves a shorter chain that is still whole; an *anchor* (a sequence
+number and its hash, kept outside the database — ``mobilend audit verify`` prints the
+head to keep) catches that too. The database adds a trigger refusing UPDATE and DELETE.
 """
 
 from __future__ import annotations
@@ -114,10 +116,16 @@ class ChainVerification:
     checked: int
     first_bad_seq: int | None = None
     reason: str = ""
+    #: The newest record checked (0 and the genesis hash for an empty log).
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
 
 
-def verify_chain(records: Iterable[AuditRecord]) -> ChainVerification:
-    """Walk the records in sequence order and recompute every link."""
+def verify_chain(
+    records: Iterable[AuditRecord], *, anchor: tuple[int, str] | None = None
+) -> ChainVerification:
+    """Walk the records in sequence order and recompute every link. ``anchor``: a
+    (sequence, hash) recorded earlier that must still be in the chain as it was."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
@@ -130,10 +138,22 @@ def verify_chain(records: Iterable[AuditRecord]) -> ChainVerification:
             return ChainVerification(False, checked, record.seq, "previous hash does not match")
         if record.computed_hash() != record.hash:
             return ChainVerification(False, checked, record.seq, "content does not match its hash")
+        if anchor is not None and record.seq == anchor[0] and record.hash != anchor[1]:
+            return ChainVerification(False, checked, record.seq, "differs from the anchor")
         expected_prev = record.hash
         expected_seq += 1
         checked += 1
-    return ChainVerification(True, checked)
+    head_seq = expected_seq - 1
+    if anchor is not None and anchor[0] > head_seq:
+        return ChainVerification(
+            False,
+            checked,
+            head_seq + 1,
+            f"records up to the anchor ({anchor[0]}) are missing: the log ends at {head_seq}",
+            head_seq,
+            expected_prev,
+        )
+    return ChainVerification(True, checked, head_seq=head_seq, head_hash=expected_prev)
 
 
 class AuditStore(Protocol):

@@ -1,4 +1,5 @@
-"""Staff accounts: argon2id password hashes, roles, lock-out after repeated failures.
+"""Staff accounts: argon2id password hashes, roles, lock-out after repeated failures
+(counted atomically by the store, so concurrent guesses cannot outrun the lock).
 
 Roles decide what a staff member may do and whether they see personal data in the
 clear; everyone else sees it masked.
@@ -66,6 +67,23 @@ class StaffUserStore(Protocol):
 
     def by_id(self, user_id: str) -> StaffUser | None: ...
 
+    def claim_attempt(
+        self, user_id: str, now: dt.datetime, max_failures: int, lock_until: dt.datetime
+    ) -> bool:
+        """Atomically count one sign-in attempt as a failure before the password is checked.
+
+        False (nothing counted) when the account is disabled or locked at ``now``. A lock
+        that has run out starts a fresh count. The attempt that brings the count to
+        ``max_failures`` also locks the account until ``lock_until``; ``record_success``
+        undoes both. So at most ``max_failures`` passwords are ever checked per lock,
+        however many attempts arrive at once.
+        """
+        ...
+
+    def record_success(self, user_id: str, now: dt.datetime, password_hash: str) -> None:
+        """The password was right: clear the count and any lock, note the sign-in."""
+        ...
+
 
 class InMemoryStaffUserStore:
     def __init__(self) -> None:
@@ -80,6 +98,15 @@ class InMemoryStaffUserStore:
 
     def save(self, user: StaffUser) -> None:
         with self._lock:
+            # Sign-in bookkeeping belongs to claim_attempt / record_success (as in SQL).
+            held = self._users.get(user.user_id)
+            if held is not None:
+                user = replace(
+                    user,
+                    failed_attempts=held.failed_attempts,
+                    locked_until=held.locked_until,
+                    last_login_at=held.last_login_at,
+                )
             self._users[user.user_id] = user
 
     def by_username(self, username: str) -> StaffUser | None:
@@ -87,6 +114,32 @@ class InMemoryStaffUserStore:
 
     def by_id(self, user_id: str) -> StaffUser | None:
         return self._users.get(user_id)
+
+    def claim_attempt(
+        self, user_id: str, now: dt.datetime, max_failures: int, lock_until: dt.datetime
+    ) -> bool:
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or not user.active:
+                return False
+            expired = user.locked_until is not None and user.locked_until <= now
+            if user.locked_until is not None and not expired:
+                return False
+            failures = 1 if expired else user.failed_attempts + 1
+            locked = lock_until if failures >= max_failures else None
+            self._users[user_id] = replace(user, failed_attempts=failures, locked_until=locked)
+            return True
+
+    def record_success(self, user_id: str, now: dt.datetime, password_hash: str) -> None:
+        with self._lock:
+            user = self._users[user_id]
+            self._users[user_id] = replace(
+                user,
+                password_hash=password_hash,
+                failed_attempts=0,
+                locked_until=None,
+                last_login_at=now,
+            )
 
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._\-]{2,63}")
@@ -162,33 +215,27 @@ class StaffDirectory:
         for an unknown user, a wrong password, a locked or disabled account)."""
         refused = Unauthenticated("wrong username or password, or the account is locked")
         user = self._store.by_username(username.strip().lower())
-        if user is None:
-            self._verify(self._decoy_hash, password)
-            raise refused
-        if not user.active or (user.locked_until is not None and now < user.locked_until):
+        # The attempt is counted (atomically, in the store) before the password is checked:
+        # attempts arriving together cannot all pass a lock check made before any of them
+        # failed. A refusal costs one hash check too, so timing tells nothing.
+        if user is None or not self._store.claim_attempt(
+            user.user_id, now, self._max_failures, now + self._lockout
+        ):
             self._verify(self._decoy_hash, password)
             raise refused
         if not self._verify(user.password_hash, password):
-            failures = user.failed_attempts + 1
-            locked_until = now + self._lockout if failures >= self._max_failures else None
-            self._store.save(
-                replace(
-                    user, failed_attempts=0 if locked_until else failures, locked_until=locked_until
-                )
-            )
             raise refused
         password_hash = user.password_hash
         if self._hasher.check_needs_rehash(password_hash):
             password_hash = self._hasher.hash(password)  # parameters were raised since
-        user = replace(
+        self._store.record_success(user.user_id, now, password_hash)
+        return replace(
             user,
             password_hash=password_hash,
             failed_attempts=0,
             locked_until=None,
             last_login_at=now,
         )
-        self._store.save(user)
-        return user
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

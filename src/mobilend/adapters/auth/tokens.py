@@ -100,6 +100,27 @@ def load_jwt_secret(configured: str, *, var_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+#: Claims every token we issue carries, with the type each must have.
+REQUIRED_CLAIMS: dict[str, type] = {
+    "exp": int,
+    "iat": int,
+    "sub": str,
+    "jti": str,
+    "typ": str,
+    "fam": str,
+    "kind": str,
+}
+
+
+def _well_formed(claims: dict[str, Any]) -> bool:
+    for name, kind in REQUIRED_CLAIMS.items():
+        value = claims.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return False
+    roles = claims.get("roles", [])
+    return isinstance(roles, list) and all(isinstance(role, str) for role in roles)
+
+
 def _timestamp(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
@@ -210,11 +231,14 @@ class JwtTokenIssuer:
                     "verify_exp": False,  # checked below against the platform clock
                     "verify_iat": False,
                     "verify_nbf": False,
-                    "require": ["exp", "iat", "sub", "jti", "typ", "fam"],
+                    "require": list(REQUIRED_CLAIMS),
                 },
             )
         except jwt.PyJWTError:
             raise Unauthenticated("invalid token") from None
+        if not _well_formed(claims):
+            # Signed with our key but not shaped as we issue them: refuse, never crash.
+            raise Unauthenticated("invalid token")
         if claims.get("typ") != token_type:
             raise Unauthenticated(f"expected a {token_type} token")
         if not allow_expired and int(claims["exp"]) <= _timestamp(now):

@@ -14,6 +14,14 @@ binaries, so those folders get ``o+x``.
 The server listens on a unix socket (faster, used by default) and on 127.0.0.1:<port>.
 A unix socket path is limited to ~107 bytes; when ``<root>/run`` is too long for that,
 the socket lives in a short folder under the system temp dir instead.
+
+Every connection, socket or TCP, authenticates with a password (SCRAM-SHA-256): any
+local user can reach the socket and the port, so ``trust`` would make each of them a
+superuser. The password is generated once into ``<root>/../secrets/<root name>_password``
+(mode 0600) and is part of the URLs ``ServerInfo`` gives. ``pg_hba.conf`` is rewritten
+at every start; a cluster made by an older version with ``trust`` gets its password set
+(in single-user mode, before it listens; or, when it is already running, over the socket
+followed by a reload) the first time it is started or found.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import hashlib
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import stat
@@ -31,12 +40,26 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from psycopg import sql
+
+from mobilend.adapters.vault.keyring import write_secret_file_once
 
 SERVER_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 _SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux; keep a margin for ".s.PGSQL.NNNNN"
+
+#: First line of the ``pg_hba.conf`` this module writes (a cluster without it is older).
+HBA_MARKER = "# mobilend: password (scram-sha-256) for every connection"
+HBA_RULES = (
+    HBA_MARKER,
+    "# rewritten at each start",
+    "local   all   all                  scram-sha-256",
+    "host    all   all   127.0.0.1/32   scram-sha-256",
+    "host    all   all   ::1/128        scram-sha-256",
+)
 
 #: Settings for a server whose data may be lost on a crash (test runs): far fewer fsyncs.
 NON_DURABLE_SETTINGS: Mapping[str, str] = {
@@ -68,19 +91,21 @@ class ServerInfo:
     port: int
     socket_dir: Path
     host: str = "127.0.0.1"
+    #: The superuser's password (URL-safe characters; '' only for a server set up elsewhere).
+    password: str = field(default="", repr=False)
 
     def url(self, database: str = "postgres", *, tcp: bool = False) -> str:
-        """SQLAlchemy URL (psycopg 3 driver); unix socket unless ``tcp``."""
+        """SQLAlchemy URL (psycopg 3 driver, password included); unix socket unless ``tcp``."""
+        user = f"{SUPERUSER}:{self.password}" if self.password else SUPERUSER
         if tcp:
-            return f"postgresql+psycopg://{SUPERUSER}@{self.host}:{self.port}/{database}"
-        return (
-            f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
-        )
+            return f"postgresql+psycopg://{user}@{self.host}:{self.port}/{database}"
+        return f"postgresql+psycopg://{user}@/{database}?host={self.socket_dir}&port={self.port}"
 
     def conninfo(self, database: str = "postgres", *, tcp: bool = False) -> str:
         """libpq connection string, for psycopg or command-line tools."""
         host = self.host if tcp else str(self.socket_dir)
-        return f"host={host} port={self.port} user={SUPERUSER} dbname={database}"
+        password = f" password={self.password}" if self.password else ""
+        return f"host={host} port={self.port} user={SUPERUSER} dbname={database}{password}"
 
 
 class EmbeddedPostgres:
@@ -92,13 +117,36 @@ class EmbeddedPostgres:
         *,
         port: int = 0,
         settings: Mapping[str, str] | None = None,
+        password_file: Path | None = None,
     ) -> None:
         self.root = Path(root).expanduser().resolve()
         self.data_dir = self.root / "data"
         self.log_file = self.root / "server.log"
         self.requested_port = port
         self.settings = dict(settings or {})
+        self.password_file = (
+            Path(password_file)
+            if password_file is not None
+            else self.root.parent / "secrets" / f"{self.root.name}_password"
+        )
         self._as_root = os.geteuid() == 0
+
+    # ------------------------------------------------------------------ password
+
+    def _password(self, *, create: bool = False) -> str:
+        """The superuser's password from its file ('' when there is none and not ``create``)."""
+        if create:
+            write_secret_file_once(self.password_file, secrets.token_urlsafe(32) + "\n")
+        try:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return ""
+
+    def _hba_is_ours(self) -> bool:
+        try:
+            return (self.data_dir / "pg_hba.conf").read_text().startswith(HBA_MARKER)
+        except (FileNotFoundError, PermissionError):
+            return False
 
     # ------------------------------------------------------------------ status
 
@@ -121,6 +169,7 @@ class EmbeddedPostgres:
             port=int(lines[3]),
             socket_dir=Path(lines[4].strip()),
             host=lines[5].strip() or "127.0.0.1",
+            password=self._password(),
         )
 
     # ------------------------------------------------------------------ start / stop
@@ -128,15 +177,19 @@ class EmbeddedPostgres:
     def start(self, timeout: float = 60.0) -> ServerInfo:
         """Start the server unless it is running already; return where to reach it."""
         info = self.status()
-        if info is not None:
+        if info is not None and info.password and self._hba_is_ours():
             return info
         with self._lock():
             info = self.status()
             if info is not None:
-                return info
+                return self._lock_down_running(info)
             self._prepare_dirs()
+            password = self._password(create=True)
             if not (self.data_dir / "PG_VERSION").exists():
-                self._initdb()
+                self._initdb(password)
+            elif not self._hba_is_ours():
+                self._set_password_single_user(password)
+            self._write_hba()
             port = self._choose_port()
             socket_dir = self._socket_dir(port)
             self._write_conf(port, socket_dir)
@@ -191,19 +244,63 @@ class EmbeddedPostgres:
             _allow_traverse(pg_bin_dir())
         self.data_dir.chmod(0o700)
 
-    def _initdb(self) -> None:
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data_dir),
-            "-U",
-            SUPERUSER,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-        )
+    def _initdb(self, password: str) -> None:
+        # initdb reads the password from a file the server's user can open; it goes at once.
+        pwfile = self.root / ".initdb-password"
+        pwfile.unlink(missing_ok=True)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        try:
+            if self._as_root:
+                entry = pwd.getpwnam(SERVER_USER)
+                os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--encoding=UTF8",
+                "--locale=C",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write("\ninclude_if_exists = 'mobilend.conf'\n")
+
+    def _set_password_single_user(self, password: str) -> None:
+        """Give a stopped cluster made with ``trust`` its password, before it listens."""
+        statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{_plain(password)}';\n"
+        self._run("postgres", "--single", "-D", str(self.data_dir), "postgres", stdin=statement)
+
+    def _lock_down_running(self, info: ServerInfo) -> ServerInfo:
+        """A server already running (perhaps started with ``trust`` by an older version):
+        set the password over its socket, rewrite ``pg_hba.conf`` and reload."""
+        if info.password and self._hba_is_ours():
+            return info
+        import psycopg
+
+        password = self._password(create=True)
+        with psycopg.connect(replace(info, password=password).conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(SUPERUSER), sql.Literal(password)
+                )
+            )
+        self._write_hba()
+        self._pg_ctl("reload")
+        return replace(info, password=password)
+
+    def _write_hba(self) -> None:
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text("\n".join(HBA_RULES) + "\n")
+        hba.chmod(0o600)
+        if self._as_root:
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(hba, entry.pw_uid, entry.pw_gid)
 
     def _choose_port(self) -> int:
         if self.requested_port:
@@ -245,13 +342,15 @@ class EmbeddedPostgres:
     def _pg_ctl(self, *args: str) -> None:
         self._run("pg_ctl", "-D", str(self.data_dir), *args)
 
-    def _run(self, program: str, *args: str) -> None:
+    def _run(self, program: str, *args: str, stdin: str | None = None) -> None:
         # Output goes to a file: pg_ctl's child would otherwise keep a pipe open.
         user, group = self._server_user()
         with tempfile.TemporaryFile("w+") as output:
             result = subprocess.run(
                 [str(pg_bin_dir() / program), *args],
-                stdin=subprocess.DEVNULL,
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                text=stdin is not None,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
@@ -277,6 +376,13 @@ class EmbeddedPostgres:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _plain(password: str) -> str:
+    """The generated password, checked to need no quoting in SQL (URL-safe base64)."""
+    if not password or not all(c.isalnum() or c in "-_" for c in password):
+        raise EmbeddedPostgresError("the server password must be URL-safe base64")
+    return password
 
 
 def _is_postgres_process(pid: int) -> bool:

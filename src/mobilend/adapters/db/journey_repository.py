@@ -30,6 +30,7 @@ from mobilend.app.ports import PiiVault
 from mobilend.domain.decisions import DecisionOutcome, DecisionReason
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
+from mobilend.domain.privacy import reduce_ip
 
 
 def _json(value: Any) -> Any:
@@ -151,7 +152,7 @@ def _contract_values(c: LoanContract) -> dict[str, Any]:
         "offer_date": c.offer_date,
         "created_at": c.created_at,
         "signed_at": c.signed_at,
-        "ip_address": c.ip_address,
+        "ip_address": reduce_ip(c.ip_address),  # its network only (domain.privacy)
         "device_id": c.device_id,
         "loan_id": c.loan_id,
     }

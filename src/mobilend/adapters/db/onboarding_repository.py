@@ -22,6 +22,7 @@ from mobilend.app.onboarding.ports import SealedBorrower
 from mobilend.domain.borrowers import Consent, ConsentPurpose, NationalIdTaken
 from mobilend.domain.errors import Conflict
 from mobilend.domain.otp import OtpChallenge
+from mobilend.domain.privacy import reduce_ip
 
 # Advisory-lock seed: one lock per OTP subject (its hash with this seed).
 _OTP_LOCK_SEED = 0x6F7470  # "otp"
@@ -45,7 +46,7 @@ def _borrower_values(borrower: SealedBorrower) -> dict[str, Any]:
         "national_id_bidx": borrower.national_id_bidx,
         "bank_card_enc": borrower.bank_card_enc,
         "bank_card_bidx": borrower.bank_card_bidx,
-        "birth_date": borrower.birth_date,
+        "birth_date_enc": borrower.birth_date_enc,
         "kyc_verified_at": borrower.kyc_verified_at,
         "last_login_at": borrower.last_login_at,
         "freeze_reason": borrower.freeze_reason,
@@ -67,7 +68,7 @@ def _sealed_borrower(row: sa.Row[Any]) -> SealedBorrower:
         national_id_bidx=m["national_id_bidx"],
         bank_card_enc=m["bank_card_enc"],
         bank_card_bidx=m["bank_card_bidx"],
-        birth_date=m["birth_date"],
+        birth_date_enc=m["birth_date_enc"],
         kyc_verified_at=m["kyc_verified_at"],
     )
 
@@ -146,7 +147,8 @@ class SqlBorrowerRepository:
                         text_version=consent.text_version,
                         granted_at=consent.granted_at,
                         withdrawn_at=consent.withdrawn_at,
-                        ip_address=consent.ip_address,
+                        # Kept as its network only (see domain.privacy).
+                        ip_address=reduce_ip(consent.ip_address),
                         device_id=consent.device_id,
                     )
                 )
@@ -263,6 +265,7 @@ SEALED_BORROWER_COLUMNS = {
     "name_enc": "real_name",
     "national_id_enc": "national_id",
     "bank_card_enc": "bank_card",
+    "birth_date_enc": "birth_date",
 }
 
 

@@ -1,8 +1,9 @@
 """Onboarding and security tables (migration ``0002_onboarding``).
 
 Personal data lives only as vault ciphertext (``*_enc``: ``key_id:nonce:ciphertext``)
-with keyed blind indexes (``*_bidx``) for equality lookups; the birth date is kept in
-the clear because age rules and reporting need it and it says little on its own.
+with keyed blind indexes (``*_bidx``) for equality lookups — the birth date too (migration
+``0010_minimised_personal_data``): age rules read it from the unsealed borrower. Client
+addresses on consents are kept as their network only (``domain.privacy.reduce_ip``).
 
 Importing this module extends ``tables.borrowers`` with its identity columns and adds
 the other tables to the shared ``metadata``.
@@ -40,7 +41,7 @@ borrowers = sa.Table(
     sa.Column("national_id_bidx", sa.Text, nullable=True, unique=True),
     sa.Column("bank_card_enc", sa.Text, nullable=True),
     sa.Column("bank_card_bidx", sa.Text, nullable=True, index=True),
-    sa.Column("birth_date", sa.Date, nullable=True),
+    sa.Column("birth_date_enc", sa.Text, nullable=True),
     _instant("kyc_verified_at"),
     _instant("last_login_at"),
     sa.Column("freeze_reason", sa.Text, nullable=False, server_default=""),

@@ -175,11 +175,46 @@ class SqlStaffUserStore:
             raise
 
     def save(self, user: StaffUser) -> None:
+        # Sign-in bookkeeping is written only by claim_attempt / record_success: a save from
+        # an account read earlier must not undo a lock set meanwhile.
+        values = _staff_values(user)
+        for column in ("failed_attempts", "locked_until", "last_login_at"):
+            values.pop(column)
+        with _transaction(self._bind) as conn:
+            conn.execute(
+                staff_users.update().where(staff_users.c.id == user.user_id).values(**values)
+            )
+
+    def claim_attempt(
+        self, user_id: str, now: dt.datetime, max_failures: int, lock_until: dt.datetime
+    ) -> bool:
+        """One ``UPDATE … RETURNING``: the row lock it takes orders concurrent attempts."""
+        c = staff_users.c
+        expired = sa.and_(c.locked_until.is_not(None), c.locked_until <= now)
+        failures = sa.case((expired, 1), else_=c.failed_attempts + 1)
+        with _transaction(self._bind) as conn:
+            row = conn.execute(
+                staff_users.update()
+                .where(c.id == user_id, c.active, sa.or_(c.locked_until.is_(None), expired))
+                .values(
+                    failed_attempts=failures,
+                    locked_until=sa.case((failures >= max_failures, lock_until), else_=None),
+                )
+                .returning(c.failed_attempts)
+            ).first()
+        return row is not None
+
+    def record_success(self, user_id: str, now: dt.datetime, password_hash: str) -> None:
         with _transaction(self._bind) as conn:
             conn.execute(
                 staff_users.update()
-                .where(staff_users.c.id == user.user_id)
-                .values(**_staff_values(user))
+                .where(staff_users.c.id == user_id)
+                .values(
+                    password_hash=password_hash,
+                    failed_attempts=0,
+                    locked_until=None,
+                    last_login_at=now,
+                )
             )
 
     def _one(self, condition: sa.ColumnElement[bool]) -> StaffUser | None:
@@ -244,9 +279,22 @@ class SqlAuditStore:
             )
         return record
 
-    def records(self, after_seq: int = 0) -> list[AuditRecord]:
+    def records(self, after_seq: int = 0, limit: int | None = None) -> list[AuditRecord]:
         with _transaction(self._bind) as conn:
             rows = conn.execute(
-                sa.select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq)
+                sa.select(audit_log)
+                .where(audit_log.c.seq > after_seq)
+                .order_by(audit_log.c.seq)
+                .limit(limit)
             )
             return [_audit(row) for row in rows]
+
+    def iter_records(self, batch_size: int = 5000) -> Iterator[AuditRecord]:
+        """Every record in sequence order, read in batches (for verifying a long log)."""
+        after = 0
+        while True:
+            batch = self.records(after, batch_size)
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            after = batch[-1].seq

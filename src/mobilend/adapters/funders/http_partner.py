@@ -21,6 +21,9 @@ from mobilend.adapters.http_resilience import (
 from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
+    SecretRing,
+    bounded_int,
+    object_field,
     verify_signed_body,
 )
 from mobilend.app.ports import PartnerAck, PartnerApprovalRequest
@@ -47,9 +50,7 @@ class PartnerDecisionEvent:
 
 
 def _approved_amount(data: Mapping[str, Any]) -> Money | None:
-    fen = data.get("approved_amount_fen", 0)
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise ValueError("approved_amount_fen must be an integer")
+    fen = bounded_int(data.get("approved_amount_fen", 0), "approved_amount_fen", 0, 2**63 - 1)
     if data.get("status") != "approved":
         return None
     return Money.from_minor(fen, str(data.get("currency", "CNY")))
@@ -68,7 +69,7 @@ def _ack(body: Mapping[str, Any]) -> PartnerAck:
 def verify_partner_webhook(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secret: str,
+    secret: str | SecretRing,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
     now: float | None = None,
@@ -76,7 +77,7 @@ def verify_partner_webhook(
     """Authenticate a partner decision callback; raises ``InvalidWebhook`` otherwise."""
     payload = verify_signed_body(headers, raw_body, secret, tolerance_s=tolerance_s, now=now)
     try:
-        data = payload["data"]
+        data = object_field(payload, "data")
         status = str(data["status"])
         if status not in ("approved", "declined"):
             raise ValueError(f"not a decision: {status}")

@@ -21,6 +21,8 @@ from mobilend.adapters.http_resilience import (
 from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
+    SecretRing,
+    object_field,
     verify_signed_body,
 )
 from mobilend.app.ports import DeliveryAck, OutgoingMessage
@@ -54,7 +56,7 @@ def _receipt(data: Mapping[str, Any], event_id: str = "") -> DeliveryReceipt:
 def verify_receipt_webhook(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secret: str,
+    secret: str | SecretRing,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
     now: float | None = None,
@@ -62,8 +64,8 @@ def verify_receipt_webhook(
     """Authenticate a receipt callback and parse it; raises ``InvalidWebhook`` otherwise."""
     payload = verify_signed_body(headers, raw_body, secret, tolerance_s=tolerance_s, now=now)
     try:
-        return _receipt(payload["data"], str(payload["event_id"]))
-    except (KeyError, TypeError) as exc:
+        return _receipt(object_field(payload, "data"), str(payload["event_id"]))
+    except (KeyError, TypeError, ValueError) as exc:
         raise InvalidWebhook(f"bad_payload: {exc}") from None
 
 

@@ -27,6 +27,9 @@ from mobilend.adapters.http_resilience import (
 from mobilend.adapters.webhook_signature import (
     DEFAULT_TOLERANCE_S,
     InvalidWebhook,
+    SecretRing,
+    bounded_int,
+    object_field,
     verify_signed_body,
 )
 from mobilend.app.ports import (
@@ -63,7 +66,7 @@ class RailWebhookEvent:
 def verify_webhook(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secret: str,
+    secret: str | SecretRing,
     *,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
     now: float | None = None,
@@ -71,7 +74,7 @@ def verify_webhook(
     """Authenticate a rail callback and parse it; raises ``InvalidWebhook`` otherwise."""
     payload = verify_signed_body(headers, raw_body, secret, tolerance_s=tolerance_s, now=now)
     try:
-        data = payload["data"]
+        data = object_field(payload, "data")
         settled_on = data.get("settled_on")
         return RailWebhookEvent(
             event_id=str(payload["event_id"]),
@@ -83,8 +86,8 @@ def verify_webhook(
             amount=_money(data),
             status=str(data["status"]),
             failure_code=str(data.get("failure_code") or ""),
-            sequence=int(payload["sequence"]),
-            attempt=int(payload.get("attempt", 1)),
+            sequence=bounded_int(payload["sequence"], "sequence"),
+            attempt=bounded_int(payload.get("attempt", 1), "attempt"),
             final=bool(payload["final"]),
             settled_on=dt.date.fromisoformat(settled_on) if settled_on else None,
         )
@@ -93,9 +96,7 @@ def verify_webhook(
 
 
 def _money(data: Mapping[str, Any]) -> Money:
-    amount_fen = data["amount_fen"]
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
-        raise ValueError("amount_fen must be an integer")
+    amount_fen = bounded_int(data["amount_fen"], "amount_fen", 0, 2**63 - 1)
     return Money.from_minor(amount_fen, str(data.get("currency", "CNY")))
 
 

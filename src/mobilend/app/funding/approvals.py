@@ -20,6 +20,7 @@ funder positions.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import replace
 
 from mobilend.app.funding.disbursement import (
@@ -133,13 +134,18 @@ def _mark_done(desk: DisbursementDesk, item: OutboxItem) -> None:
 
 
 def record_partner_decision(
-    desk: DisbursementDesk, decision: PartnerDecision, source: str = "callback"
+    desk: DisbursementDesk,
+    decision: PartnerDecision,
+    source: str = "callback",
+    from_funders: Collection[str] | None = None,
 ) -> str:
-    """Record a partner's decision (from its signed callback or a poll) and act on it."""
+    """Record a partner's decision (from its signed callback or a poll) and act on it.
+    ``from_funders``: the funders the callback can come from (whose secret signed it);
+    a request made to another funder is unknown to them."""
     with desk.uow_factory() as uow:
         stores = uow.funding
         found = stores.approvals.get(decision.request_id)
-        if found is None:
+        if found is None or (from_funders is not None and found.funder_code not in from_funders):
             return "unknown_request"
         payout = stores.payouts.get(found.loan_id, for_update=True)
         approval = stores.approvals.get(decision.request_id, for_update=True)

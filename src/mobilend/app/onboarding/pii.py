@@ -44,6 +44,8 @@ PHONE = "phone"
 REAL_NAME = "real_name"
 NATIONAL_ID = "national_id"
 BANK_CARD = "bank_card"
+#: Sealed like the rest: with the name it narrows a person down to a handful of people.
+BIRTH_DATE = "birth_date"
 OTP_CODE = "otp_code"
 
 _MOBILE_TYPES = (
@@ -173,7 +175,7 @@ def seal(borrower: Borrower, vault: PiiVault) -> SealedBorrower:
         national_id_bidx=vault.blind_index(NATIONAL_ID, kyc.national_id) if kyc else None,
         bank_card_enc=vault.encrypt(BANK_CARD, kyc.bank_card) if kyc else None,
         bank_card_bidx=vault.blind_index(BANK_CARD, kyc.bank_card) if kyc else None,
-        birth_date=kyc.birth_date if kyc else None,
+        birth_date_enc=vault.encrypt(BIRTH_DATE, kyc.birth_date.isoformat()) if kyc else None,
         kyc_verified_at=kyc.verified_at if kyc else None,
     )
 
@@ -184,13 +186,13 @@ def unseal(sealed: SealedBorrower, vault: PiiVault) -> Borrower:
         sealed.name_enc
         and sealed.national_id_enc
         and sealed.bank_card_enc
-        and sealed.birth_date is not None
+        and sealed.birth_date_enc is not None
         and sealed.kyc_verified_at is not None
     ):
         kyc = KycProfile(
             real_name=vault.decrypt(REAL_NAME, sealed.name_enc),
             national_id=vault.decrypt(NATIONAL_ID, sealed.national_id_enc),
-            birth_date=sealed.birth_date,
+            birth_date=dt.date.fromisoformat(vault.decrypt(BIRTH_DATE, sealed.birth_date_enc)),
             bank_card=vault.decrypt(BANK_CARD, sealed.bank_card_enc),
             verified_at=sealed.kyc_verified_at,
         )

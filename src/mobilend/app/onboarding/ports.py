@@ -27,7 +27,7 @@ class SealedBorrower:
     national_id_bidx: str | None = None
     bank_card_enc: str | None = None
     bank_card_bidx: str | None = None
-    birth_date: dt.date | None = None
+    birth_date_enc: str | None = None
     kyc_verified_at: dt.datetime | None = None
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from mobilend.app.onboarding.abuse_limits import AbuseGuard
 from mobilend.app.onboarding.pii import (
     NATIONAL_ID,
     OTP_CODE,
@@ -28,6 +29,7 @@ from mobilend.app.ports import (
     MessageGateway,
     OutgoingMessage,
     PiiVault,
+    RateLimiter,
 )
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from mobilend.domain.borrowers import (
@@ -42,6 +44,7 @@ from mobilend.domain.borrowers import (
     mask_phone,
 )
 from mobilend.domain.errors import GatewayUnavailable, NotFound, Problem, ValidationFailed
+from mobilend.domain.limits import OtpAbuseLimits
 from mobilend.domain.otp import (
     OtpChallenge,
     OtpDeliveryFailed,
@@ -69,6 +72,8 @@ class OnboardingSettings:
     sms_brand: str = "mobilend"
     #: Dates a borrower sees (age on "today") are in this zone.
     local_zone: str = "Asia/Shanghai"
+    #: Code sends and checks per client address, per phone and overall.
+    limits: OtpAbuseLimits = field(default_factory=OtpAbuseLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,7 @@ class Onboarding:
         ids: IdSource,
         random: RandomSource,
         settings: OnboardingSettings | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._vault = vault
@@ -120,9 +126,10 @@ class Onboarding:
         self._ids = ids
         self._random = random
         self._settings = settings or OnboardingSettings()
+        self._guard = AbuseGuard(limiter, vault, self._settings.limits)
 
     # -- sign-in ------------------------------------------------------------
-    def request_otp(self, phone: str, *, locale: str = "zh") -> OtpSent:
+    def request_otp(self, phone: str, *, locale: str = "zh", client_ip: str = "") -> OtpSent:
         """Send a fresh code by SMS. Refused inside the cool-down and past the daily cap.
 
         The message goes out before the commit: when the gateway refuses it, nothing
@@ -132,6 +139,7 @@ class Onboarding:
         e164 = normalise_cn_mobile(phone)
         subject = self._vault.blind_index(PHONE, e164)
         now = self._clock.now()
+        self._guard.before_send(client_ip, now)
         with self._uow() as uow:
             ensure_can_send(
                 uow.onboarding.otps.sent_since(subject, now - dt.timedelta(days=1)), now, policy
@@ -160,7 +168,7 @@ class Onboarding:
         if not ack.accepted:
             raise OtpDeliveryFailed(failure)
 
-    def verify_otp(self, phone: str, code: str) -> SignedIn:
+    def verify_otp(self, phone: str, code: str, *, client_ip: str = "") -> SignedIn:
         """Open the latest challenge with ``code``; registers the phone on first sign-in."""
         policy = self._settings.otp
         e164 = normalise_cn_mobile(phone)
@@ -179,6 +187,7 @@ class Onboarding:
             )
         subject = self._vault.blind_index(PHONE, e164)
         now = self._clock.now()
+        self._guard.before_check(subject, client_ip, now)
         with self._uow() as uow:
             challenge = uow.onboarding.otps.latest(subject)
             if challenge is None:
