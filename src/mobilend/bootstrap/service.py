@@ -119,4 +119,9 @@ def build_service(settings: Settings | None = None, *, migrate_schema: bool = Tr
     start_background_work(platform, disbursement=disbursement_here(settings))
     for name, url in urls.items():
         log.warning("sandbox %s started at %s", name, url)
+    if "sms_gateway" in urls:
+        log.warning(
+            "sign-in codes and the sandbox test identities: %s/ (README: Test identities)",
+            urls["sms_gateway"],
+        )
     return platform
