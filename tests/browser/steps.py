@@ -17,6 +17,10 @@ from tests.browser.conftest import PHONE_WIDTH, Screens, Service, national_id
 from mobilend.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 
 PHONE = "13812345678"
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+#: Latin words a Chinese page may show: the rate and checksum names the law and the
+#: contract use, the currency code and the lender's brand.
+ALLOWED_LATIN = frozenset({"APR", "IRR", "SHA", "CNY", "mobilend", "PDF", "JSON"})
 CARD = "6222021234567890128"  # Luhn-valid
 
 
@@ -42,6 +46,12 @@ def pdf_text(page: Page, link_testid: str) -> str:
     assert response.ok and response.headers["content-type"] == "application/pdf", response.status
     reader = PdfReader(io.BytesIO(response.body()))
     return "\n".join(p.extract_text() for p in reader.pages)
+
+
+def english_words(page: Page) -> list[str]:
+    """Latin words in a page's title and main area that a Chinese page must not show."""
+    text = page.locator(".topbar h1").inner_text() + "\n" + page.locator("main").inner_text()
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED_LATIN]
 
 
 def page_width(page: Page) -> int:
