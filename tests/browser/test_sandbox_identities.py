@@ -95,7 +95,9 @@ def walk(page: Page, run: Running, identity: SandboxIdentity, lang: str, screens
     expect(page.get_by_test_id("code-sent")).to_be_visible()
     code = code_from_sandbox_page(page, run.sms_page, identity.phone)
     page.goto(f"{base}/login/code")  # back from the sandbox page: the code box is still there
-    expect(page.get_by_test_id("code-phone")).to_have_text(identity.phone[:3] + "****" + identity.phone[-4:])
+    expect(page.get_by_test_id("code-phone")).to_have_text(
+        identity.phone[:3] + "****" + identity.phone[-4:]
+    )
     page.fill("#code", code)
     page.locator("[data-testid=code-form] button[type=submit]").click()
     page.get_by_test_id("next-step").click()
