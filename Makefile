@@ -19,18 +19,20 @@ $(STAMP): pyproject.toml
 
 # Migrate the database (the embedded server under var/ unless MOBILEND_DATABASE_URL is
 # set), seed the demo products, train the default credit model if there is none, then
-# run a background worker beside the web service until Ctrl-C.
+# run a background worker beside the web service until Ctrl-C, which stops the worker
+# and the embedded PostgreSQL server too (`mobilend db stop` is a no-op for an external
+# database).
 run: venv
 	$(BIN)/mobilend migrate
 	$(BIN)/mobilend seed
 	$(BIN)/mobilend model ensure-default
-	@if $(BIN)/mobilend worker --help >/dev/null 2>&1; then \
+	@worker=; \
+	trap 'test -n "$$worker" && kill $$worker 2>/dev/null && wait $$worker 2>/dev/null; $(BIN)/mobilend db stop >/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	if $(BIN)/mobilend worker --help >/dev/null 2>&1; then \
 		$(BIN)/mobilend worker & worker=$$!; \
-		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/mobilend serve; \
-	else \
-		$(BIN)/mobilend serve; \
-	fi
+	fi; \
+	$(BIN)/mobilend serve
 
 lint: venv
 	$(BIN)/ruff check src tests bench tools

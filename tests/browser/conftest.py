@@ -99,6 +99,7 @@ class Service:
     sms: Sandbox
     payments: Sandbox
     engine: sa.Engine
+    platform: Any = None
 
     def latest_code(self, phone: str) -> str:
         """The newest sign-in code the sandbox SMS gateway holds for ``phone``."""
@@ -146,7 +147,7 @@ def service(
     start_background_work(platform)
     server.start()
     try:
-        yield Service(server.base_url, messaging_gateway_sandbox, payment_gateway, db)
+        yield Service(server.base_url, messaging_gateway_sandbox, payment_gateway, db, platform)
     finally:
         server.stop()
         platform.close()

@@ -6,15 +6,21 @@ photographed into ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
 
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 from tests.browser.conftest import PHONE_WIDTH, Screens, Service, national_id
 
 from mobilend.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 
 PHONE = "13812345678"
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+#: Latin words a Chinese page may show: the rate and checksum names the law and the
+#: contract use, the currency code and the lender's brand.
+ALLOWED_LATIN = frozenset({"APR", "IRR", "SHA", "CNY", "mobilend", "PDF", "JSON"})
 CARD = "6222021234567890128"  # Luhn-valid
 
 
@@ -29,6 +35,23 @@ def percent(text: str) -> Decimal:
 
 def column(page: Page, table: str, css: str) -> list[Decimal]:
     return [yuan(cell) for cell in page.locator(f"{table} tbody td{css}").all_inner_texts()]
+
+
+def pdf_text(page: Page, link_testid: str) -> str:
+    """Download the PDF a link points to (with the page's session) and read its text back."""
+    href = page.get_by_test_id(link_testid).get_attribute("href") or ""
+    origin = re.match(r"https?://[^/]+", page.url)
+    assert origin is not None
+    response = page.request.get(origin.group(0) + href)
+    assert response.ok and response.headers["content-type"] == "application/pdf", response.status
+    reader = PdfReader(io.BytesIO(response.body()))
+    return "\n".join(p.extract_text() for p in reader.pages)
+
+
+def english_words(page: Page) -> list[str]:
+    """Latin words in a page's title and main area that a Chinese page must not show."""
+    text = page.locator(".topbar h1").inner_text() + "\n" + page.locator("main").inner_text()
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED_LATIN]
 
 
 def page_width(page: Page) -> int:

@@ -11,7 +11,7 @@ from decimal import Decimal
 import numpy_financial as npf
 from playwright.sync_api import Page, expect
 from tests.browser.conftest import Screens, Service
-from tests.browser.steps import Journey, column, ledger_balanced, percent, yuan
+from tests.browser.steps import Journey, column, ledger_balanced, pdf_text, percent, yuan
 
 
 def assert_apr_most_prominent(page: Page) -> None:
@@ -64,12 +64,17 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     expect(page.get_by_test_id("contract-apr")).to_have_text(f"{apr_shown * 100:.2f}%")
     for term in ("amount", "apr", "total_cost", "repayment", "overdue", "personal_information"):
         expect(page.locator(f"[data-term={term}]")).to_be_visible()
-    assert re.fullmatch(r"[0-9a-f]{64}", page.get_by_test_id("contract-sha256").inner_text())
+    # The fingerprint sits with the full text, out of the way of the key terms.
+    sha256 = page.get_by_test_id("contract-sha256").text_content() or ""
+    assert re.fullmatch(r"[0-9a-f]{64}", sha256)
+    expect(page.get_by_test_id("contract-sha256")).to_be_hidden()
     assert_apr_most_prominent(page)
     journey.shot("contract")
+    contract_pdf = pdf_text(page, "contract-pdf")
+    assert "借款合同" in contract_pdf and "3,000.00" in contract_pdf and sha256 in contract_pdf
     sign_url = page.url + "/sign"
     page.get_by_test_id("sign").click()  # without ticking "I agree": refused
-    expect(page.locator("[data-field=agree]")).to_be_visible()
+    expect(page.locator("[data-field=agree]")).to_be_in_viewport()  # not out of sight at the top
     sign_form = page.get_by_test_id("sign-form")
     signed_fields = {
         name: sign_form.locator(f"input[name={name}]").get_attribute("value") or ""
@@ -93,6 +98,10 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     expect(page.get_by_test_id("payout-status")).to_have_attribute("data-status", "paid")
     expect(page.get_by_test_id("loan-apr")).to_have_text(f"{apr_shown * 100:.2f}%")
     assert sum(column(page, "[data-testid=loan-schedule]", ".principal")) == Decimal("3000.00")
+    # Interest has its own column, and principal + interest is each row's payment.
+    interest = column(page, "[data-testid=loan-schedule]", ".interest")
+    assert sum(interest) == shown_interest
+    assert column(page, "[data-testid=loan-schedule]", ".total") == totals
     assert_apr_most_prominent(page)
     journey.shot("loan")
 
@@ -111,6 +120,8 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     expect(page.get_by_test_id("receipt-amount")).to_have_text(f"¥ {due:,.2f}")
     receipt_url = page.url
     journey.shot("receipt")
+    receipt_pdf = pdf_text(page, "receipt-pdf")
+    assert "还款成功" in receipt_pdf and f"{due:,.2f}" in receipt_pdf
     replay = page.request.post(loan_url + "/repay", form={**fields, "kind": "due"}, max_redirects=5)
     assert replay.ok and replay.url == receipt_url  # the first receipt, not a second payment
     assert ledger_balanced(service)

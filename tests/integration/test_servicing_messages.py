@@ -222,4 +222,4 @@ def test_templates_exist_in_both_languages_with_the_same_placeholders() -> None:
         en = render(name, "en", params)
         assert zh[1] != en[1]
         if "{amount}" in templates("zh-CN")[name]["body"]:
-            assert "1234.56" in zh[1] and "1234.56" in en[1]
+            assert "1,234.56" in zh[1] and "1,234.56" in en[1]  # grouped as people read it

@@ -72,7 +72,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class OtpRequestIn(Body):
-    phone: str = Field(min_length=1, max_length=32, pattern=TEXT_PATTERN, examples=["13812345678"])
+    phone: str = Field(min_length=1, max_length=32, pattern=TEXT_PATTERN, examples=["13800000001"])
     locale: Literal["zh", "en"] = "zh"
 
 
@@ -116,9 +116,14 @@ class ProfileOut(BaseModel):
 
 
 class KycIn(Body):
-    real_name: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN, examples=["王小明"])
-    national_id: str = Field(min_length=1, max_length=40, pattern=TEXT_PATTERN)
-    bank_card: str = Field(min_length=1, max_length=40, pattern=TEXT_PATTERN)
+    # The examples are the sandbox's "approve" test identity (README: Test identities).
+    real_name: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN, examples=["张通过"])
+    national_id: str = Field(
+        min_length=1, max_length=40, pattern=TEXT_PATTERN, examples=["110101199001010111"]
+    )
+    bank_card: str = Field(
+        min_length=1, max_length=40, pattern=TEXT_PATTERN, examples=["6222020000000015"]
+    )
 
 
 ConsentPurposeName = Literal["credit_report_query", "data_use", "e_contract", "marketing"]

@@ -10,9 +10,11 @@ import threading
 import time
 from typing import Any
 
+import sqlalchemy as sa
 import uvicorn
 
 from mobilend.adapters.counterparty_secrets import counterparty_secrets
+from mobilend.adapters.vault import FieldVault
 from mobilend.bootstrap.infra import RAIL_CALLBACK_PATH, callback_address
 from mobilend.config import Settings
 
@@ -55,6 +57,20 @@ def start_credit_data_sandbox() -> SandboxThread:
     from mobilend.sandbox import credit_data
 
     return SandboxThread(credit_data.create_app()).start()
+
+
+def seed_sandbox_blacklist(db: sa.Engine, vault: FieldVault) -> list[str]:
+    """Put the sandbox's fraud test identity on the fraud blacklist (idempotent), so its
+    documented outcome holds: for a service deciding with the sandbox credit data it
+    started itself. Returns the identities listed."""
+    from mobilend.adapters.db.risk_repository import SqlFraudSignalStore
+    from mobilend.sandbox.test_identities import blacklisted_national_ids
+
+    store = SqlFraudSignalStore(db, vault)
+    listed = blacklisted_national_ids()
+    for national_id in listed:
+        store.add_to_blacklist("national_id", national_id, reason="sandbox test identity")
+    return listed
 
 
 def start_sandboxes(settings: Settings) -> tuple[dict[str, str], list[SandboxThread]]:

@@ -27,7 +27,7 @@ from mobilend.adapters.db import engine as db_engine
 from mobilend.adapters.db import migrate
 from mobilend.app.funding.worker import run_cycle
 from mobilend.bootstrap.platform import Platform, build_platform
-from mobilend.bootstrap.sandboxes import start_sandboxes
+from mobilend.bootstrap.sandboxes import seed_sandbox_blacklist, start_sandboxes
 from mobilend.config import Settings, ensure_production_ready, get_settings
 
 log = logging.getLogger("mobilend.service")
@@ -116,7 +116,14 @@ def build_service(settings: Settings | None = None, *, migrate_schema: bool = Tr
         raise
     platform.sandboxes.update(urls)
     platform.closers += [thread.stop for thread in threads]
+    if "credit_data" in urls:
+        seed_sandbox_blacklist(platform.engine, platform.vault)
     start_background_work(platform, disbursement=disbursement_here(settings))
     for name, url in urls.items():
         log.warning("sandbox %s started at %s", name, url)
+    if "sms_gateway" in urls:
+        log.warning(
+            "sign-in codes and the sandbox test identities: %s/ (README: Test identities)",
+            urls["sms_gateway"],
+        )
     return platform

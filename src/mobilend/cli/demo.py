@@ -15,6 +15,7 @@ from mobilend.app.lending.loans import draw_loan
 from mobilend.app.lending.products import ensure_product
 from mobilend.app.lending.repayments import pay_off_loan, post_repayment, quote_payoff
 from mobilend.bootstrap.lending import Lending, build_lending
+from mobilend.cli.output import print_table
 from mobilend.domain.ledger import EntryKind, JournalEntry, loan_balances
 from mobilend.domain.money import Money
 from mobilend.domain.products_state import product_from_state
@@ -95,7 +96,7 @@ def demo_command(
     for i in offer.schedule.installments:
         table.add_row(str(i.n), i.due_date.isoformat(), i.principal.format(), i.interest.format(),
                       i.fees.format(), i.total.format(), i.balance_after.format())  # fmt: skip
-    console.print(table)
+    print_table(console, table)
 
     first = offer.schedule.installments[0]
     catch_up(lending.eod, on, first.due_date)
@@ -122,11 +123,11 @@ def demo_command(
     console.print(
         f"贷款状态 / loan status: [bold]{final.status}[/]; 可用额度 / available: {line_after.available}"
     )
-    console.print(_ledger_table(entries))
+    print_table(console, _ledger_table(entries))
     balances = Table("科目 account", "余额 balance (借+ / 贷-)")
     for account, amount in sorted(final.ledger_balances().items()):
         balances.add_row(account.value, amount.format())
-    console.print(balances)
+    print_table(console, balances)
     rebuilt = loan_balances(entries, loan.loan_id)
     ok = rebuilt == final.ledger_balances()
     console.print(f"分录重建余额一致 / balances rebuilt from postings match: [bold]{ok}[/]")

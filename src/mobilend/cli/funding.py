@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mobilend.cli.output import print_table
+
 console = Console()
 
 funders_app = typer.Typer(
@@ -74,7 +76,7 @@ def list_command(
             p.outstanding.format() + limit, f"{f.cost_of_funds:.2%}", f"{f.interest_share:.0%}",
             "yes" if f.requires_approval else "no",
         )  # fmt: skip
-    console.print(table)
+    print_table(console, table)
     programmes = Table("programme", "shares", "priority", "weight", "enabled")
     for programme in list_programmes(lending.uow_factory):
         shares = " + ".join(f"{s.funder_code} {s.share:.0%}" for s in programme.shares)
@@ -82,7 +84,7 @@ def list_command(
             programme.code, shares, str(programme.priority), str(programme.weight),
             "yes" if programme.enabled else "no",
         )  # fmt: skip
-    console.print(programmes)
+    print_table(console, programmes)
 
 
 @funders_app.command("add")
@@ -202,7 +204,7 @@ def settlement_command(
             r.funder_code, str(r.loans), r.principal.format(), r.interest.format(),
             r.fees.format(), r.penalty.format(), r.total.format(), r.platform_margin.format(),
         )  # fmt: skip
-    console.print(table)
+    print_table(console, table)
 
 
 # --------------------------------------------------------------------------- rail side
@@ -228,7 +230,12 @@ def _desk(
     settings = get_settings()
     url = rail_url or settings.payment_gateway_url
     if not url:
-        raise typer.BadParameter("the payment gateway URL is needed (--rail-url)")
+        raise typer.BadParameter(
+            "需要支付网关地址 / the payment gateway's address is needed: pass --rail-url URL or "
+            "set MOBILEND_PAYMENT_GATEWAY_URL (a service started with no gateway configured "
+            "runs a sandbox one: its URL is printed at start and listed by GET /health)",
+            param_hint="--rail-url",
+        )
     from mobilend.adapters.counterparty_secrets import counterparty_secrets
 
     secrets = counterparty_secrets(settings)
@@ -246,7 +253,12 @@ def _desk(
     )
 
 
-RAIL_URL = typer.Option(None, "--rail-url", envvar="MOBILEND_PAYMENT_GATEWAY_URL")
+RAIL_URL = typer.Option(
+    None,
+    "--rail-url",
+    envvar="MOBILEND_PAYMENT_GATEWAY_URL",
+    help="支付网关地址 / payment gateway base URL (the sandbox's is in GET /health)",
+)
 RAIL_SECRET = typer.Option(None, "--rail-secret", envvar="MOBILEND_RAIL_SECRET")
 ACCOUNTS = typer.Option(
     None, "--accounts-file", help="收款账户 JSON（测试/模拟）/ payout accounts (tests, sims)"
@@ -276,7 +288,7 @@ def reconcile_command(
         table = Table("kind", "key", "loan", "statement", "ledger")
         for b in report.breaks:
             table.add_row(b.kind, b.idempotency_key, b.loan_id, b.statement, b.ledger)
-        console.print(table)
+        print_table(console, table)
         raise typer.Exit(code=1)
     console.print("[green]对账无差异 / reconciliation clean[/]")
 
@@ -359,7 +371,7 @@ def dead_letters_command() -> None:
             p.loan_id, p.status, p.amount.format(), str(p.attempts), p.last_error[:80],
             str(p.updated_at),
         )  # fmt: skip
-    console.print(table)
+    print_table(console, table)
 
 
 @disbursement_app.command("retry")

@@ -17,9 +17,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from mobilend.cli.output import print_table
 from mobilend.domain.apr import AprResult, AprUndefined, annual_percentage_rate
+from mobilend.domain.compliance import ANY_LICENCE, CostCapPolicy
 from mobilend.domain.daycount import DayCount, Frequency, PeriodUnit
-from mobilend.domain.errors import DomainError, Problem, ValidationFailed
+from mobilend.domain.errors import ComplianceViolation, DomainError, Problem, ValidationFailed
 from mobilend.domain.money import MINOR_UNIT_DIGITS, Money, MoneyError, RoundingMode
 from mobilend.domain.products import FeeKind, FeeRule, LoanTerms, RepaymentMethod
 from mobilend.domain.schedules import Schedule, generate_schedule
@@ -126,7 +128,7 @@ def schedule_json(schedule: Schedule, apr: AprResult) -> dict[str, object]:
 
 
 def _print_table(schedule: Schedule, apr: AprResult) -> None:
-    console = Console(soft_wrap=False)
+    console = Console()
     table = Table(title="还款计划 / Repayment schedule", show_footer=True, box=box.SIMPLE_HEAD)
     table.add_column("期数\nNo.", footer="合计\nTotal", justify="right", no_wrap=True)
     table.add_column("还款日\nDue date", no_wrap=True)
@@ -148,19 +150,44 @@ def _print_table(schedule: Schedule, apr: AprResult) -> None:
             i.total.format(),
             i.balance_after.format(),
         )
-    console.print(table)
+    print_table(console, table)
     console.print(f"放款金额 Disbursed: {schedule.disbursed.format()} {schedule.currency}")
     if schedule.upfront_fees:
         parts = ", ".join(f"{f.amount.format()} → {f.payee}" for f in schedule.upfront_fees)
         console.print(f"放款时另付费用 Upfront fees (paid separately): {parts}")
+    per_year = apr.periods_per_year.normalize()
     console.print(
-        f"年化利率 APR (IRR × {apr.periods_per_year.normalize()}): {_percent(apr.apr)}%   "
-        f"实际年利率 Effective annual rate: {_percent(apr.effective_annual_rate)}%"
+        f"年化利率 APR: {_percent(apr.apr)}%  — 须向借款人展示的利率：按还款计划的内部收益率（IRR）"
+        f"每期利率 × 每年 {per_year} 期 / the rate every offer must show: the schedule's "
+        f"internal rate of return per period × {per_year} periods a year (PBOC [2021] No. 3)"
+    )
+    console.print(
+        f"实际年利率 Effective annual rate: {_percent(apr.effective_annual_rate)}%  — 同一 IRR "
+        f"按年复利，仅供比较 / the same IRR compounded over a year, for comparison only"
     )
     if apr.actual_day_apr is not None:
         console.print(f"按实际天数年化 APR by actual days: {_percent(apr.actual_day_apr)}%")
     if apr.xirr is not None:
-        console.print(f"按实际天数 XIRR (ACT/365): {_percent(apr.xirr)}%")
+        console.print(
+            f"按实际天数 XIRR (ACT/365): {_percent(apr.xirr)}%  — 按各笔还款的实际天数计算，"
+            f"仅供比较 / the IRR over the actual days between payments, for comparison only"
+        )
+    _warn_above_cost_cap(apr, schedule.start_date, console)
+
+
+def _warn_above_cost_cap(apr: AprResult, on: date, console: Console) -> None:
+    """Say so when the APR is above the comprehensive cost cap in force (no lender may
+    offer it); the schedule is still printed, as a designer may be exploring."""
+    try:
+        cap = CostCapPolicy().cap_for(ANY_LICENCE, on)
+    except ComplianceViolation:
+        return
+    if apr.apr > cap.limit:
+        console.print(
+            f"[bold red]警告 WARNING[/]: 年化利率 {_percent(apr.apr)}% 超过 {_percent(cap.limit)}% "
+            f"的综合融资成本上限，不得向借款人提供 / APR {_percent(apr.apr)}% is above the "
+            f"{_percent(cap.limit)}% cost cap: no lender may offer this loan"
+        )
 
 
 def _fail(problems: list[tuple[str, str]]) -> NoReturn:

@@ -28,6 +28,15 @@ def serve_command(
     # The service writes its own structured, redacted access log (``mobilend.access``);
     # set here so every worker process sees the choice.
     os.environ["MOBILEND_ACCESS_LOG"] = "true" if access_log else "false"
+    shown = _reachable(host)
+    base = f"http://{shown}:{port}"
+    typer.echo(
+        f"移动端网页 / web app      {base}/\n"
+        f"借款人接口 / borrower API  {base}/api/v1  (OpenAPI {base}/docs)\n"
+        f"沙盒 / sandboxes          {base}/health  (SMS codes and test identities: the SMS "
+        "sandbox's page; see README, Test identities)\n"
+        "Ctrl-C 停止 / stops"
+    )
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -65,8 +74,11 @@ def _default_public_url(host: str, port: int) -> None:
 
     if get_settings().public_url:
         return
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    if ":" in reachable:
-        reachable = f"[{reachable}]"
-    os.environ["MOBILEND_PUBLIC_URL"] = f"http://{reachable}:{port}"
+    os.environ["MOBILEND_PUBLIC_URL"] = f"http://{_reachable(host)}:{port}"
     get_settings.cache_clear()
+
+
+def _reachable(host: str) -> str:
+    """The address a browser on this machine uses for ``host`` (wildcards → loopback)."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"[{reachable}]" if ":" in reachable else reachable

@@ -1,7 +1,9 @@
 """Staff accounts: ``mobilend staff add USER --role R`` (e.g. the first admin).
 
-The password is asked for twice without echo, or read from ``MOBILEND_STAFF_PASSWORD``
-for scripted set-ups. The new account is written to the audit log.
+The new account's password is asked for twice without echo (it is what the staff member
+signs in with at ``POST /api/v1/ops/auth/login``), or read from
+``MOBILEND_STAFF_PASSWORD`` for scripted set-ups. The new account is written to the
+audit log.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def add_command(
         "finance, auditor",
     ),
 ) -> None:
-    """新建员工账号 / Create a staff account with the given roles."""
+    """新建员工账号 / Create a staff account with the given roles; asks for its password
+    twice (or reads MOBILEND_STAFF_PASSWORD)."""
     from mobilend.adapters.db.engine import create_engine
     from mobilend.adapters.ids import SystemClock
     from mobilend.bootstrap.operations import build_staff_administration
@@ -44,8 +47,9 @@ def add_command(
         try:
             user = admin.directory.create_user(username, password, role, now)
         except DomainError as error:
-            problems = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
-            typer.echo(f"未创建 / not created: {error.message} {problems}".strip(), err=True)
+            # Each problem once: the summary repeats them, so it is shown only alone.
+            lines = [f"  {p.field}: {p.message}" for p in error.problems] or [f"  {error.message}"]
+            typer.echo("未创建 / not created:\n" + "\n".join(dict.fromkeys(lines)), err=True)
             raise typer.Exit(1) from None
         roles = sorted(r.value for r in user.roles)
         admin.audit.append(

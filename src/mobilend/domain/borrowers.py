@@ -111,6 +111,11 @@ def normalise_real_name(name: str) -> str:
     return value.replace(" · ", "·").replace(" ·", "·").replace("· ", "·")
 
 
+#: The whole rule in one sentence, whichever part a name breaks (length or script).
+NAME_RULE_ZH = "姓名须与身份证一致：2至30个汉字，或2至60个英文字母"
+NAME_RULE_EN = "name as on your ID: 2 to 30 Chinese characters, or 2 to 60 Latin letters"
+
+
 def real_name_problems(name: str) -> list[Problem]:
     """A legal name: Chinese characters (with · between parts) or Latin letters, not mixed."""
     value = normalise_real_name(name)
@@ -118,27 +123,16 @@ def real_name_problems(name: str) -> list[Problem]:
         return [Problem("real_name", _text("请填写真实姓名", "real name is required"))]
     if _CJK_NAME.fullmatch(value):
         if len(value) < 2 or len(value) > 30:
-            return [
-                Problem(
-                    "real_name", _text("姓名长度应为2至30个汉字", "name must be 2 to 30 characters")
-                )
-            ]
+            return [Problem("real_name", _text(NAME_RULE_ZH, NAME_RULE_EN))]
         return []
     if _LATIN_NAME.fullmatch(value):
         if len(value) < 2 or len(value) > 60:
-            return [
-                Problem(
-                    "real_name", _text("姓名长度应为2至60个字母", "name must be 2 to 60 letters")
-                )
-            ]
+            return [Problem("real_name", _text(NAME_RULE_ZH, NAME_RULE_EN))]
         return []
     return [
         Problem(
             "real_name",
-            _text(
-                "姓名只能包含汉字或英文字母",
-                "name may contain Chinese characters or Latin letters only",
-            ),
+            _text(NAME_RULE_ZH, NAME_RULE_EN),
         )
     ]
 

@@ -9,6 +9,9 @@ Wire format:
   (``"replayed": true``) and nothing is sent twice; another message under the same id → 409.
 * ``GET /messages?recipient=…&channel=…&limit=…`` → newest first, each with ``codes``: the
   4–8 digit numbers in the body, so a developer can read an OTP.
+* ``GET /`` → a page for people: the sandbox test identities (``test_identities.py``)
+  with the newest sign-in code sent to each one's phone, and the latest messages.
+  ``GET /test-identities`` → the identities as JSON.
   ``GET /messages/{message_id}`` → one message with its delivery status.
 * Receipts: a signed webhook (see ``webhooks.py``) to the message's or the configured
   ``callback_url``: ``{"event_id", "type": "message.delivered" | "message.failed",
@@ -28,15 +31,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import html
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from mobilend.sandbox.faults import FaultBoard, admin_router, local_path
+from mobilend.sandbox.test_identities import IDENTITIES, identities_table_html, page
 from mobilend.sandbox.webhooks import CallbackSender
 
 CODE_PATTERN = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
@@ -188,6 +193,39 @@ class MessagingGateway:
         ]
         return found[:limit]
 
+    def latest_code(self, phone: str) -> str:
+        """The newest sign-in code sent to an 11-digit mainland number ('' if none)."""
+        for message in reversed(self.messages.values()):
+            mine = message.recipient.removeprefix("+86") == phone
+            if mine and message.message_id.startswith("otp-") and message.codes:
+                return message.codes[0]
+        return ""
+
+    def index_page(self, latest: int = 20) -> str:
+        codes = {i.phone: self.latest_code(i.phone) for i in IDENTITIES}
+        table = identities_table_html({"最新验证码 Latest code": codes})
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (m.received_at[:19], m.channel, m.recipient, m.body)
+            )
+            + "</tr>"
+            for m in list(reversed(self.messages.values()))[:latest]
+        )
+        recent = (
+            "<h2>最新消息 / Latest messages</h2><table><thead><tr><th>UTC</th><th>channel</th>"
+            f"<th>recipient</th><th>body</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+        intro = (
+            "<p>用下列任一手机号登录，验证码显示在本页（刷新即可）；实名认证时填写同一行的"
+            "姓名、身份证号和银行卡，审批结果如第一列所示（默认评分引擎）。</p>"
+            "<p>Sign in with any phone number below; its code appears on this page (reload). "
+            "At identity verification enter the same row's name, resident ID and card: the "
+            "decision is the first column's (default scoring engine).</p>"
+        )
+        return page("短信沙盒 / SMS sandbox", intro + table + recent)
+
     def configure(self, config: MessagingConfig) -> None:
         if config.callback_url is not None:
             self.callback_url = config.callback_url
@@ -243,6 +281,14 @@ def create_app(
     @app.post("/push", status_code=202)
     async def send_push(body: PushBody, request: Request) -> Any:
         return await accept("push", request, body)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index() -> str:
+        return gateway.index_page()
+
+    @app.get("/test-identities")
+    async def test_identities() -> dict[str, Any]:
+        return {"identities": [identity.as_json() for identity in IDENTITIES]}
 
     @app.get("/messages")
     async def list_messages(

@@ -46,4 +46,11 @@ def local_time(value: dt.datetime | None) -> str:
     return value.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
-FILTERS = {"yuan": yuan, "pct": pct, "day": day, "local_time": local_time}
+def card(masked: str | None) -> str:
+    """A (masked) card number as people print it: ``**** 0128``."""
+    if not masked:
+        return "—"
+    return "**** " + masked[-4:]
+
+
+FILTERS = {"yuan": yuan, "pct": pct, "day": day, "local_time": local_time, "card": card}

@@ -6,6 +6,7 @@ Page modules import this, never ``site``: ``site`` builds the app and mounts the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,13 +164,36 @@ PLAIN_REFUSALS = frozenset(
 )
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+#: What a field's problem says when its own text is not in the page's language (a rule
+#: written for engineers in one language only): never English inside a Chinese page.
+FIELD_FALLBACKS = {
+    "amount": "invalid.amount",
+    "amount_fen": "invalid.amount",
+    "monthly_income": "invalid.amount",
+    "monthly_income_fen": "invalid.amount",
+    "phone": "invalid.phone",
+    "code": "invalid.code",
+}
+
+
+def in_language(text: str, t: Translator, field: str = "_") -> str:
+    """A domain text in the page's language: its half in this language, or the field's
+    catalogue text when it has none."""
+    shown = t.bilingual(text)
+    chinese = bool(_CJK.search(shown))
+    if (t.lang == "zh") != chinese:
+        return t(FIELD_FALLBACKS.get(field, "error.invalid"))
+    return shown[:1].upper() + shown[1:] if t.lang == "en" else shown
+
+
 def problems_by_field(exc: DomainError, t: Translator) -> Mapping[str, str]:
     """A refusal's problems keyed by form field (in this language); ``_`` holds the rest."""
     if exc.code in PLAIN_REFUSALS:
         return {"_": t(f"refusal.{exc.code}")}
     found: dict[str, str] = {}
     for problem in exc.problems:
-        found.setdefault(problem.field, t.bilingual(problem.message))
+        found.setdefault(problem.field, in_language(problem.message, t, problem.field))
     if not found:
-        found["_"] = t.bilingual(exc.message)
+        found["_"] = in_language(exc.message, t)
     return found

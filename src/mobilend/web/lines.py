@@ -1,4 +1,5 @@
-"""Pages: home (where the borrower is in the journey) and applying for a credit line."""
+"""Pages: home (where the borrower is in the journey), applying for a credit line, and
+answering a proposed higher limit."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mobilend.app.journey.applications import LineView
 from mobilend.app.journey.loans import LoanView
 from mobilend.app.journey.ports import CreditApplication
 from mobilend.app.onboarding.pii import BorrowerProfile
+from mobilend.app.reviews.ports import LineReviewRecord
 from mobilend.domain.borrowers import BorrowerStatus, missing_consents
 from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.lines import LineStatus
@@ -59,6 +61,8 @@ class Standing:
     line: LineView | None
     latest_application: CreditApplication | None
     loans: list[LoanView]
+    #: After a decline, the first day a new application can be made (None: may apply).
+    blocked_until: dt.date | None = None
 
     @property
     def next_step(self) -> str | None:
@@ -78,12 +82,19 @@ async def standing(kit: WebKit, borrower_id: str) -> Standing:
     lines = await kit.call(journey.lines, borrower_id)
     applications = await kit.call(journey.applications, borrower_id)
     loans = await kit.call(journey.loans, borrower_id)
+    latest = applications[0] if applications else None
+    line = usable_line(lines)
+    blocked_until = None
+    if line is None and latest is not None and latest.outcome == "decline":
+        again = latest.decided_on + dt.timedelta(days=journey.ctx.settings.reapply_after_days)
+        blocked_until = again if journey.ctx.today() < again else None
     return Standing(
         profile=profile,
         needs_consents=bool(missing_consents(consents, REQUIRED_CONSENTS)),
-        line=usable_line(lines),
-        latest_application=applications[0] if applications else None,
+        line=line,
+        latest_application=latest,
         loans=loans,
+        blocked_until=blocked_until,
     )
 
 
@@ -94,7 +105,27 @@ def routes(kit: WebKit) -> APIRouter:
     @router.get("/")
     async def home(request: Request) -> Response:
         borrower_id = await kit.signed_in(request)
-        return kit.render(request, "home.html", standing=await standing(kit, borrower_id))
+        state = await standing(kit, borrower_id)
+        proposals: list[LineReviewRecord] = []
+        if state.line is not None:
+            proposals = await kit.call(journey.limit_proposals, borrower_id)
+        return kit.render(request, "home.html", standing=state, proposals=proposals)
+
+    @router.post("/proposals/{review_id}/accept")
+    async def accept_proposal(request: Request, review_id: str) -> Response:
+        borrower_id = await kit.signed_in(request)
+        await kit.posted_form(request)
+        _line, outbox = await kit.call(journey.accept_limit_proposal, borrower_id, review_id)
+        response = kit.redirect(request, "/?proposal=accepted")
+        response.background = BackgroundTask(journey.dispatch, outbox)
+        return response
+
+    @router.post("/proposals/{review_id}/decline")
+    async def decline_proposal(request: Request, review_id: str) -> Response:
+        borrower_id = await kit.signed_in(request)
+        await kit.posted_form(request)
+        await kit.call(journey.decline_limit_proposal, borrower_id, review_id)
+        return kit.redirect(request, "/?proposal=declined")
 
     @router.get("/apply")
     async def apply_form(request: Request) -> Response:
@@ -104,6 +135,10 @@ def routes(kit: WebKit) -> APIRouter:
             return kit.redirect(request, f"/{state.next_step}")
         if state.line is not None:
             return kit.redirect(request, "/borrow")
+        if state.blocked_until is not None and state.latest_application is not None:
+            # An application now could only fail: show the decline and when to come back.
+            target = f"/apply/{state.latest_application.application_id}"
+            return kit.redirect(request, target)
         return kit.render(request, "apply.html", standing=state)
 
     @router.post("/apply")

@@ -16,7 +16,8 @@ from mobilend.app.journey.loans import LoanView
 from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.loans import InstallmentKind
 from mobilend.domain.money import Money
-from mobilend.web.formatting import fen_to_plain
+from mobilend.web.formatting import fen_to_plain, yuan
+from mobilend.web.i18n import Translator
 from mobilend.web.kit import WebKit, page_of, problems_by_field
 from mobilend.web.lines import parse_yuan, usable_line
 from mobilend.web.security import IDEMPOTENCY_FIELD
@@ -36,6 +37,18 @@ def term_choices(view: LineView) -> list[int]:
 def amount_bounds(view: LineView) -> tuple[Money, Money]:
     product = view.product
     return product.min_amount, product.max_amount.min(view.line.available)
+
+
+def offer_problems(refusal: DomainError, t: Translator, view: LineView) -> dict[str, str]:
+    """A refused offer in the borrower's terms: the amount range is this line's (the
+    product's minimum up to what the line has left), not the product's alone."""
+    found = dict(problems_by_field(refusal, t))
+    if "principal" in found:
+        low, high = amount_bounds(view)
+        found["principal"] = t("borrow.amount_out_of_range", min=yuan(low), max=yuan(high))
+    if "periods" in found:
+        found["periods"] = t("borrow.choose_term")
+    return found
 
 
 def _default_periods(choices: list[int]) -> int:
@@ -132,7 +145,7 @@ def routes(kit: WebKit) -> APIRouter:
             high=high,
             form={"amount": amount, "periods": periods},
             offer=offer,
-            errors=problems_by_field(refusal, t) if refusal else {},
+            errors=offer_problems(refusal, t, view) if refusal else {},
         )
 
     @router.get("/borrow/offer")
@@ -150,7 +163,7 @@ def routes(kit: WebKit) -> APIRouter:
             request,
             "_offer.html",
             offer=offer,
-            errors=problems_by_field(refusal, t) if refusal else {},
+            errors=offer_problems(refusal, t, view) if refusal else {},
         )
 
     @router.post("/borrow")
@@ -183,7 +196,7 @@ def routes(kit: WebKit) -> APIRouter:
                 high=high,
                 form={"amount": amount_text, "periods": periods_text},
                 offer=None,
-                errors=problems_by_field(exc, page_of(request).t),
+                errors=offer_problems(exc, page_of(request).t, view),
             )
         return kit.redirect(request, f"/contracts/{contract.contract_id}")
 
@@ -266,6 +279,7 @@ def routes(kit: WebKit) -> APIRouter:
     async def loan_page(request: Request, loan_id: str) -> Response:
         borrower_id = await kit.signed_in(request)
         view = await kit.call(journey.loan, borrower_id, loan_id)
+        rows = schedule_rows(view)
         receipts = await kit.call(journey.receipts, borrower_id, loan_id)
         contract = None
         if view.contract_id is not None:
@@ -274,7 +288,8 @@ def routes(kit: WebKit) -> APIRouter:
             request,
             "loan.html",
             view=view,
-            rows=schedule_rows(view),
+            rows=rows,
+            with_fees=any(row["fees"].is_positive() for row in rows),
             upcoming=next_installment(view),
             receipts=sorted(receipts, key=lambda r: r.repayment_id, reverse=True),
             contract=contract,

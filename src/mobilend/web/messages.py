@@ -31,6 +31,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "error.generic": ("操作未能完成：{detail}", "That did not go through: {detail}"),
     "error.back_home": ("返回首页", "Back to home"),
+    "error.server": (
+        "系统开小差了，请稍后重试。",
+        "Something went wrong on our side. Please try again shortly.",
+    ),
+    "error.method": (
+        "这个页面需要从应用内的按钮打开，请返回后重试。",
+        "This page opens from a button in the app; please go back and try again.",
+    ),
+    "error.pdf_unavailable": (
+        "暂时无法生成PDF，请稍后重试。",
+        "The PDF cannot be made right now; please try again later.",
+    ),
+    "error.invalid": ("请检查填写的内容", "Please check what you entered"),
+    "invalid.amount": ("请输入正确的金额，最多两位小数", "Enter an amount with at most 2 decimals"),
+    "invalid.phone": ("请输入有效的中国大陆手机号", "Enter a valid mainland China mobile number"),
+    "invalid.code": ("请输入6位数字验证码", "Enter the 6-digit code"),
     "refusal.line_limit_exceeded": (
         "借款金额超出可用额度",
         "The amount is more than your available credit",
@@ -62,6 +78,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "We sent a code to {phone}; it is valid for {minutes} minutes.",
     ),
     "login.submit": ("登录", "Sign in"),
+    "login.code_waiting": (
+        "验证码已发送至 {phone}，请输入短信中的6位数字。",
+        "We sent a code to {phone}; enter the 6 digits from the text message.",
+    ),
+    "login.attempts_left": ("还可尝试 {n} 次", "{n} tries left"),
+    "login.resend": ("重新获取验证码", "Send a new code"),
+    "login.resend_in": ("{seconds} 秒后可重新获取", "You can ask for a new code in {seconds} s"),
+    "login.change_phone": ("更换手机号", "Use another number"),
+    "login.sandbox": (
+        "沙盒模式：验证码和测试身份请看短信沙盒页面",
+        "Sandbox: sign-in codes and test identities are on the SMS sandbox page",
+    ),
     # -- home ----------------------------------------------------------------
     "home.title": ("移动贷", "mobilend"),
     "home.available": ("可用额度（元）", "Available credit (CNY)"),
@@ -77,6 +105,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "home.do_apply": ("申请额度", "Apply for a credit line"),
     "home.do_borrow": ("去借款", "Borrow now"),
     "home.declined": ("很抱歉，本次申请未通过", "Sorry, this application was not approved"),
+    "home.reapply_on": ("{date} 起可重新申请", "You can apply again from {date}"),
+    "home.see_reasons": ("查看原因", "See why"),
+    "home.referred": ("您的申请正在人工审核中", "Your application is being reviewed"),
+    "home.referred_sub": ("审核完成后我们会短信通知您", "We will text you when the review is done"),
     "home.loans": ("我的借款", "My loans"),
     "home.no_loans": ("暂无借款", "No loans yet"),
     # -- KYC -----------------------------------------------------------------
@@ -121,7 +153,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "consents.required": ("必选", "Required"),
     "consents.optional": ("可选", "Optional"),
-    "consents.version": ("版本 {version}", "Version {version}"),
     "consents.submit": ("同意并继续", "Agree and continue"),
     "consents.missing": ("请勾选必选的授权", "Please tick the required consents"),
     # -- credit line application -----------------------------------------------
@@ -149,7 +180,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # -- borrow / offer --------------------------------------------------------
     "borrow.title": ("借款", "Borrow"),
     "borrow.amount": ("借多少（元）", "How much (CNY)"),
-    "borrow.amount_range": ("可借 {min} – {max} 元", "You can borrow {min} – {max}"),
+    "borrow.amount_range": ("可借 {min} – {max} 元", "You can borrow {min} – {max} CNY"),
     "borrow.term": ("分几期还", "Repay over"),
     "borrow.offer": ("还款计划", "Repayment plan"),
     "borrow.apr": ("年化利率（APR）", "APR (annual percentage rate)"),
@@ -166,7 +197,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "borrow.method": ("还款方式", "Repayment method"),
     "borrow.submit": ("下一步：查看合同", "Next: review the contract"),
     "borrow.invalid": ("请调整借款金额或期数", "Please adjust the amount or term"),
-    "method.equal-installment": ("等额本息", "Equal instalments"),
+    "borrow.amount_out_of_range": (
+        "可借金额为 {min} – {max} 元",
+        "You can borrow {min} – {max} CNY",
+    ),
+    "borrow.choose_term": ("请选择期数", "Choose a term"),
+    "method.equal-installment": ("等额本息", "Equal installments"),
     "method.equal-principal": ("等额本金", "Equal principal"),
     "method.interest-first": ("先息后本", "Interest first"),
     "method.bullet": ("到期一次还本付息", "Bullet"),
@@ -188,7 +224,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "contract.key_terms": ("重要条款摘要", "Key terms"),
     "contract.apr": ("年化利率（APR）", "APR"),
     "contract.full_text": ("合同全文", "Full contract"),
-    "contract.digest": ("合同摘要值 SHA-256", "Contract SHA-256 digest"),
+    "contract.digest": (
+        "合同指纹（SHA-256）：用于核验合同文本签署后未被改动",
+        "Contract fingerprint (SHA-256): proves the text has not changed since signing",
+    ),
+    "contract.unsigned": ("待签署", "Not signed yet"),
+    "contract.download_pdf": ("下载合同（PDF）", "Download the contract (PDF)"),
     "contract.agree": (
         "我已阅读并同意《借款合同》，确认以上重要条款",
         "I have read and accept the loan contract and its key terms",
@@ -238,8 +279,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # -- repay -----------------------------------------------------------------
     "repay.title": ("还款", "Repay"),
     "repay.choose": ("选择还款方式", "How much to pay"),
-    "repay.due": ("还本期", "This instalment"),
-    "repay.due_sub": ("第{n}期 · {date} 到期", "Instalment {n} · due {date}"),
+    "repay.due": ("还本期", "This installment"),
+    "repay.due_sub": ("第{n}期 · {date} 到期", "Installment {n} · due {date}"),
     "repay.amount": ("自定义金额", "Another amount"),
     "repay.amount_sub": (
         "按逾期费用、利息、本金顺序抵扣",
@@ -254,6 +295,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "repay.submit": ("确认还款", "Pay now"),
     "repay.nothing_due": ("当前没有待还款项", "Nothing is due right now"),
     "receipt.title": ("还款成功", "Payment received"),
+    "receipt.download_pdf": ("下载回单（PDF）", "Download the receipt (PDF)"),
+    "receipt.loan": ("借款", "Loan"),
+    "receipt.amount": ("还款金额", "Amount paid"),
     "receipt.date": ("还款日期", "Date"),
     "receipt.number": ("回单号", "Receipt no."),
     "receipt.allocation": ("资金分配", "How it was applied"),
@@ -282,4 +326,56 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "me.bank_card": ("银行卡", "Bank card"),
     "me.consents": ("我的授权", "My consents"),
     "me.granted_at": ("授权于 {at}", "Given {at}"),
+    "me.my_data": ("我的数据与授权", "My data and consents"),
+    # -- progress steps ---------------------------------------------------------
+    "steps.progress": ("第 {n} 步，共 {total} 步：{name}", "Step {n} of {total}: {name}"),
+    "steps.kyc": ("实名认证", "Identity"),
+    "steps.consents": ("授权", "Consents"),
+    "steps.apply": ("申请额度", "Apply"),
+    "steps.borrow": ("借款", "Borrow"),
+    "steps.contract": ("签署合同", "Contract"),
+    # -- line increase ------------------------------------------------------------
+    "proposal.title": ("提额邀请", "A higher limit for you"),
+    "proposal.body": (
+        "您的额度可从 {old} 元提高到 {new} 元，{until} 前有效。利率不变。",
+        "Your limit can rise from {old} to {new} CNY; the offer is open until {until}. The rate stays the same.",
+    ),
+    "proposal.accept": ("接受提额", "Accept the higher limit"),
+    "proposal.decline": ("暂不需要", "No, thanks"),
+    "proposal.accepted": ("额度已提高到 {limit} 元", "Your limit is now {limit} CNY"),
+    "proposal.declined": ("已放弃本次提额", "You turned this offer down"),
+    # -- my data and consents -------------------------------------------------------
+    "mydata.title": ("我的数据与授权", "My data and consents"),
+    "mydata.intro": (
+        "您可以随时下载我们保存的您的信息，或撤回授权。撤回只影响之后的处理，不影响已发生的借款。",
+        "Download what we hold about you, or withdraw a consent, at any time. Withdrawing affects what happens from now on, not loans you already have.",
+    ),
+    "mydata.export": ("下载我的数据（JSON）", "Download my data (JSON)"),
+    "mydata.export_note": (
+        "包括个人资料（证件号等按页面方式遮盖）、授权记录、申请、额度、借款、还款和消息。",
+        "Holds your profile (ID numbers masked as on screen), consents, applications, credit lines, loans, payments and messages.",
+    ),
+    "mydata.consents": ("授权记录", "Consents"),
+    "mydata.granted": ("已授权 · {at}", "Given · {at}"),
+    "mydata.withdrawn_at": ("已撤回 · {at}", "Withdrawn · {at}"),
+    "mydata.not_granted": ("未授权", "Not given"),
+    "mydata.withdraw": ("撤回授权", "Withdraw"),
+    "mydata.grant": ("去授权", "Give consent"),
+    "mydata.withdrawn": ("已撤回：{name}", "Withdrawn: {name}"),
+    "mydata.effect.credit_report_query": (
+        "撤回后我们不再查询您的征信，您将不能申请新额度或借款。",
+        "We stop querying your credit report; you cannot apply or draw new loans.",
+    ),
+    "mydata.effect.data_use": (
+        "撤回后您将不能申请新额度或借款；为已有借款所必需的处理继续进行。",
+        "You cannot apply or draw new loans; what existing loans need continues.",
+    ),
+    "mydata.effect.e_contract": (
+        "撤回后您将不能在线签署新的借款合同。",
+        "You cannot sign new loan contracts online.",
+    ),
+    "mydata.effect.marketing": (
+        "撤回后我们不再向您发送营销信息；还款提醒等服务消息不受影响。",
+        "We stop sending you offers; service messages such as payment reminders continue.",
+    ),
 }

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from mobilend.domain.borrowers import ConsentPurpose, active_consents
 from mobilend.domain.errors import DomainError
+from mobilend.domain.otp import OtpOutcome, OtpRateLimited, OtpRejected
 from mobilend.web.kit import SignInRequired, WebKit, page_of, problems_by_field
-from mobilend.web.security import REFRESH_COOKIE, clear_session, set_session
+from mobilend.web.security import REFRESH_COOKIE, clear_session, is_secure, set_session
 
 #: The consent texts the pages show (messages ``consent.<purpose>.text``) and their
 #: versions: a change of wording gets a new version, recorded with each grant.
@@ -28,6 +29,10 @@ REQUIRED_CONSENTS = (
     ConsentPurpose.E_CONTRACT,
 )
 OTP_MINUTES = 5
+#: The number a code was sent to, kept while the code is valid so the code step
+#: survives a reload (HttpOnly, this site only; the borrower's own input).
+LOGIN_PHONE_COOKIE = "mobilend_login_phone"
+_LOGIN_PHONE_MAX_AGE = OTP_MINUTES * 60
 
 
 def _safe_next(target: str) -> str:
@@ -50,11 +55,56 @@ def _safe_next(target: str) -> str:
     return target
 
 
+def _masked(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits[:3] + "****" + digits[-4:] if len(digits) == 11 else phone
+
+
+def _remember_phone(response: Response, request: Request, phone: str) -> None:
+    response.set_cookie(
+        LOGIN_PHONE_COOKIE,
+        phone[:20],
+        max_age=_LOGIN_PHONE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+        path="/login",
+    )
+
+
 def routes(kit: WebKit) -> APIRouter:
     router = APIRouter()
     onboarding = kit.journey.onboarding
 
     # -- sign-in ---------------------------------------------------------------
+    def code_step(
+        request: Request,
+        phone: str,
+        target: str,
+        *,
+        status_code: int = 200,
+        sent_to: str = "",
+        wait_seconds: int = 0,
+        errors: dict[str, str] | None = None,
+    ) -> Response:
+        """The code form: shown after a code was sent, on a reload, and during the
+        resend cool-down, so a code already received can always be typed in."""
+        return kit.render(
+            request,
+            "login.html",
+            status_code=status_code,
+            step="code",
+            next=target,
+            form={"phone": phone},
+            sent_to=sent_to,
+            masked_phone=_masked(phone),
+            minutes=OTP_MINUTES,
+            wait_seconds=wait_seconds,
+            errors=errors or {},
+        )
+
     @router.get("/login")
     async def login(request: Request) -> Response:
         target = _safe_next(request.query_params.get("next", "/"))
@@ -62,6 +112,16 @@ def routes(kit: WebKit) -> APIRouter:
             await kit.signed_in(request)
             return kit.redirect(request, target)  # signed in already
         return kit.render(request, "login.html", step="phone", next=target)
+
+    @router.get("/login/code")
+    async def code_form(request: Request) -> Response:
+        """The code step again (a reload, or back from another page)."""
+        target = _safe_next(request.query_params.get("next", "/"))
+        phone = request.cookies.get(LOGIN_PHONE_COOKIE, "")
+        if not phone:
+            query = "?next=" + quote(target, safe="/") if target != "/" else ""
+            return kit.redirect(request, "/login" + query)
+        return code_step(request, phone, target)
 
     @router.post("/login/code")
     async def send_code(request: Request) -> Response:
@@ -73,6 +133,18 @@ def routes(kit: WebKit) -> APIRouter:
             sent = await kit.call(
                 onboarding.request_otp, phone, locale=page.t.lang, client_ip=page.ip_address
             )
+        except OtpRateLimited as exc:
+            # A code went out moments ago: keep the box for it, and say when to ask again.
+            response = code_step(
+                request,
+                phone,
+                target,
+                status_code=429,
+                wait_seconds=exc.retry_after_seconds,
+                errors={"resend": page.t("login.resend_in", seconds=exc.retry_after_seconds)},
+            )
+            _remember_phone(response, request, phone)
+            return response
         except DomainError as exc:
             return kit.render(
                 request,
@@ -83,15 +155,11 @@ def routes(kit: WebKit) -> APIRouter:
                 form={"phone": phone},
                 errors=problems_by_field(exc, page.t),
             )
-        return kit.render(
-            request,
-            "login.html",
-            step="code",
-            next=target,
-            form={"phone": phone},
-            sent_to=sent.phone,
-            minutes=OTP_MINUTES,
+        response = code_step(
+            request, phone, target, sent_to=sent.phone, wait_seconds=sent.resend_after_seconds
         )
+        _remember_phone(response, request, phone)
+        return response
 
     @router.post("/login")
     async def sign_in(request: Request) -> Response:
@@ -102,18 +170,28 @@ def routes(kit: WebKit) -> APIRouter:
         target = _safe_next(str(form.get("next", "/")))
         try:
             signed = await kit.call(onboarding.verify_otp, phone, code, client_ip=page.ip_address)
+        except OtpRejected as exc:
+            message = problems_by_field(exc, page.t).get("code", "")
+            if exc.outcome is OtpOutcome.WRONG_CODE and exc.attempts_left > 0:
+                message += "，" if page.t.lang == "zh" else ". "
+                message += page.t("login.attempts_left", n=exc.attempts_left)
+            return code_step(request, phone, target, status_code=422, errors={"code": message})
         except DomainError as exc:
-            return kit.render(
-                request,
-                "login.html",
-                status_code=422,
-                step="code",
-                next=target,
-                form={"phone": phone},
-                errors=problems_by_field(exc, page.t),
-            )
+            errors = dict(problems_by_field(exc, page.t))
+            if "phone" in errors:  # the number itself is wrong: start again from it
+                return kit.render(
+                    request,
+                    "login.html",
+                    status_code=422,
+                    step="phone",
+                    next=target,
+                    form={"phone": phone},
+                    errors=errors,
+                )
+            return code_step(request, phone, target, status_code=422, errors=errors)
         response = kit.redirect(request, target)
         set_session(response, request, signed.tokens.access_token, signed.tokens.refresh_token)
+        response.delete_cookie(LOGIN_PHONE_COOKIE, path="/login")
         return response
 
     @router.post("/logout")

@@ -8,6 +8,7 @@ rule lives here.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -15,12 +16,13 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from mobilend.app.journey.service import BorrowerJourney
 from mobilend.domain.errors import DomainError, GatewayUnavailable, NotFound
-from mobilend.web import lines, loans, notifications, onboarding, repayments
+from mobilend.web import documents, lines, loans, my_data, notifications, onboarding, repayments
 from mobilend.web.i18n import LANG_COOKIE, Translator, language_of, requested_language
 from mobilend.web.kit import (
     HERE,
@@ -46,7 +48,11 @@ PAGE_ROUTES = (
     loans.routes,
     repayments.routes,
     notifications.routes,
+    my_data.routes,
+    documents.routes,
 )
+
+log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "mobilend_device"
 _YEAR = 60 * 60 * 24 * 365
@@ -63,12 +69,25 @@ def _journey_of(container: Any) -> BorrowerJourney:
     return journey
 
 
+def _sandbox_sms_page(container: Any) -> str:
+    """The SMS sandbox's page, when this process started one (a developer's service)."""
+    sandboxes = getattr(container, "sandboxes", None)
+    if isinstance(sandboxes, dict):
+        return str(sandboxes.get("sms_gateway", "")) + "/" if sandboxes.get("sms_gateway") else ""
+    return ""
+
+
 def create_web(container: Any) -> FastAPI:
     """The borrower web app (mount at ``/``); its routes stay out of the API's OpenAPI."""
     kit = WebKit(_journey_of(container))
+    kit.templates.env.globals["SANDBOX_SMS_PAGE"] = _sandbox_sms_page(container)
     web = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     web.state.kit = kit
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @web.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @web.middleware("http")
     async def per_request(
@@ -117,11 +136,30 @@ def create_web(container: Any) -> FastAPI:
     async def not_found(request: Request, _exc: Exception) -> Response:
         return error_page(kit, request, 404, page_of(request).t("error.not_found"))
 
-    @web.exception_handler(404)
-    async def no_route(request: Request, _exc: Exception) -> Response:
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """No route (404), a form's address opened directly (405) and the like: the app's
+        own page, never a bare JSON error."""
+        assert isinstance(exc, HTTPException)
         if getattr(request.state, "page", None) is None:
-            return Response(status_code=404)
-        return error_page(kit, request, 404, page_of(request).t("error.not_found"))
+            return Response(status_code=exc.status_code)
+        t = page_of(request).t
+        if exc.status_code == 404:
+            return error_page(kit, request, 404, t("error.not_found"))
+        if exc.status_code == 405:
+            return error_page(kit, request, 405, t("error.method"))
+        return error_page(kit, request, exc.status_code, t("error.invalid"))
+
+    @web.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """A bug: logged with its type (never the request's data), and the app's error page."""
+        log.error("web page failed: %s", type(exc).__name__)
+        page = getattr(request.state, "page", None)
+        if page is None:
+            return Response("Internal Server Error", status_code=500)
+        response = error_page(kit, request, 500, page.t("error.server"))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @web.exception_handler(DomainError)
     async def refused(request: Request, exc: Exception) -> Response:

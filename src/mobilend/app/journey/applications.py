@@ -3,7 +3,8 @@
 An application needs verified identity and the consents the law asks for before any
 data source is called. The decision comes from the ``DecisionEngine`` port; an approval
 opens the line (limit, price, expiry) in the same commit that records the application,
-a decline keeps its reasons in words the borrower can read.
+a decline keeps its reasons in words the borrower can read (``risk.borrower_reasons``:
+each names where its information came from; the decision record keeps the engine's).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mobilend.domain.lines import CreditLine, LineStatus
 from mobilend.domain.money import Money
 from mobilend.domain.products import LoanProduct
 from mobilend.domain.schedules import generate_schedule
+from mobilend.risk.borrower_reasons import borrower_reasons
 
 log = logging.getLogger(__name__)
 
@@ -202,19 +204,22 @@ def _record(
     line_id = None
     expires: dt.date | None = decision.expires_on
     outcome = decision.outcome
-    reasons = tuple(decision.reasons)
+    # The journey takes no purchase price: a price factor can only be about the amount.
+    reasons = borrower_reasons(decision.reasons, purchase_price_declared=False)
     if outcome is DecisionOutcome.APPROVE and (
         limit is None or rate is None or not limit.is_positive()
     ):
         outcome = DecisionOutcome.REFER  # an approval without a price or limit opens no line
     elif outcome is DecisionOutcome.APPROVE and limit is not None and limit < product.min_amount:
         outcome = DecisionOutcome.DECLINE
-        reasons = (
-            DecisionReason(
-                "LIMIT_BELOW_PRODUCT_MINIMUM",
-                f"可用额度低于产品最低借款金额{product.min_amount.format()}元",
-                f"the line would be below the product minimum of CNY {product.min_amount.format()}",
-            ),
+        reasons = borrower_reasons(
+            [
+                DecisionReason(
+                    "LIMIT_BELOW_PRODUCT_MINIMUM",
+                    f"可用额度低于产品最低借款金额{product.min_amount.format()}元",
+                    f"the line would be below the product minimum of CNY {product.min_amount.format()}",
+                )
+            ]
         )
     if outcome is DecisionOutcome.APPROVE and limit is not None and rate is not None:
         expires_on = decision.expires_on or today + dt.timedelta(days=DEFAULT_LINE_DAYS)

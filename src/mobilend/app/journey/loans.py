@@ -85,11 +85,14 @@ def _owned_loan(uow: UnitOfWork, borrower_id: str, loan_id: str) -> Loan:
     return loan
 
 
-def loan_view(uow: UnitOfWork, loan: Loan, on: dt.date) -> LoanView:
+def loan_view(
+    uow: UnitOfWork, loan: Loan, on: dt.date, payout: DisbursementView | None = None
+) -> LoanView:
+    """``payout``: the loan's payout as read before the loan itself (see ``loan``)."""
     contract = uow.journey.contracts.by_loan(loan.loan_id)
     return LoanView(
         loan=loan,
-        disbursement=disbursement_view(uow, loan.loan_id),
+        disbursement=payout if payout is not None else disbursement_view(uow, loan.loan_id),
         contract_id=contract.contract_id if contract else None,
         as_of=on,
         due_now=due_now(loan, on),
@@ -100,17 +103,25 @@ def loan_view(uow: UnitOfWork, loan: Loan, on: dt.date) -> LoanView:
 def loans(ctx: JourneyContext, borrower_id: str) -> list[LoanView]:
     today = ctx.today()
     with ctx.uow() as uow:
+        ids = [loan.loan_id for loan in uow.lending.loans.for_borrower(borrower_id)]
+        payouts = {
+            loan_id: disbursement_view(uow, loan_id) for loan_id in ids
+        }  # first, as in ``loan``
         found = sorted(
             uow.lending.loans.for_borrower(borrower_id), key=lambda x: x.loan_id, reverse=True
         )
-        return [loan_view(uow, loan, today) for loan in found]
+        return [loan_view(uow, loan, today, payouts.get(loan.loan_id)) for loan in found]
 
 
 def loan(ctx: JourneyContext, borrower_id: str, loan_id: str) -> LoanView:
     """One loan with its schedule and payout status. Reading never calls the rail: the
     disbursement worker and the rail's webhook move the payout on."""
     with ctx.uow() as uow:
-        return loan_view(uow, _owned_loan(uow, borrower_id, loan_id), ctx.today())
+        # Each statement sees what was committed when it began: a payout's final outcome
+        # and the loan's cancellation commit together, so reading the payout first never
+        # shows a failed payout beside the loan as it was before.
+        payout = disbursement_view(uow, loan_id)
+        return loan_view(uow, _owned_loan(uow, borrower_id, loan_id), ctx.today(), payout)
 
 
 def payoff(ctx: JourneyContext, borrower_id: str, loan_id: str) -> PayoffQuote:

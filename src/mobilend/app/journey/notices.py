@@ -1,13 +1,18 @@
 """What the platform tells a borrower, in Simplified Chinese first and English beside it.
 
-Notices carry amounts and loan numbers, never personal data: the phone number they go
-to is looked up only when the message leaves.
+Notices carry amounts, never personal data or internal reference codes: the phone
+number they go to is looked up only when the message leaves. Amounts are written with
+thousands separators (``3,000.00``), whatever form the caller passes them in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+#: Parameters that hold an amount of money.
+AMOUNT_PARAMS = frozenset({"amount", "limit", "outstanding", "available"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +45,8 @@ TEMPLATES: Mapping[str, NoticeText] = {
     "contract_signed": NoticeText(
         "借款合同已签署",
         "Loan contract signed",
-        "您已签署借款合同{contract_ref}，借款{amount}元，年化利率（APR）{apr}，放款处理中。",
-        "You signed loan contract {contract_ref} for CNY {amount} at an APR of {apr}; the payout is on its way.",
+        "您已签署借款合同，借款{amount}元，年化利率（APR）{apr}，放款处理中。",
+        "You signed a loan contract for CNY {amount} at an APR of {apr}; the payout is on its way.",
     ),
     "loan_disbursed": NoticeText(
         "放款成功",
@@ -64,17 +69,37 @@ TEMPLATES: Mapping[str, NoticeText] = {
     "loan_closed": NoticeText(
         "借款已结清",
         "Loan settled",
-        "您的借款{loan_ref}已全部结清，感谢您的信任。",
-        "Your loan {loan_ref} is fully settled. Thank you.",
+        "您的借款已全部结清，感谢您的信任。",
+        "Your loan is fully repaid. Thank you.",
+    ),
+    "line_increased": NoticeText(
+        "额度已提高",
+        "Credit limit raised",
+        "您已接受提额，授信额度现为{limit}元，可用额度{available}元。",
+        "You accepted the higher limit: your credit line is now CNY {limit}, CNY {available} available.",
     ),
 }
 
 
+def _grouped(value: str) -> str:
+    """``"3000.00"`` → ``"3,000.00"``; anything not a plain amount is left as it is."""
+    try:
+        amount = Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        return value
+    if not amount.is_finite():
+        return value
+    exponent = amount.as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{amount:,.{places}f}"
+
+
 def render_notice(kind: str, params: Mapping[str, str]) -> NoticeText:
     template = TEMPLATES[kind]
+    shown = {k: _grouped(v) if k in AMOUNT_PARAMS else v for k, v in params.items()}
     return NoticeText(
         template.title_zh,
         template.title_en,
-        template.body_zh.format(**params),
-        template.body_en.format(**params),
+        template.body_zh.format(**shown),
+        template.body_en.format(**shown),
     )

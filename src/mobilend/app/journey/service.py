@@ -22,13 +22,20 @@ from mobilend.app.journey import applications as _applications
 from mobilend.app.journey import contracts as _contracts
 from mobilend.app.journey import loans as _loans
 from mobilend.app.journey.applications import LineView
-from mobilend.app.journey.context import JourneyContext, JourneySettings, Once, run_once
+from mobilend.app.journey.context import JourneyContext, JourneySettings, Once, notify, run_once
 from mobilend.app.journey.contracts import SignedContract
 from mobilend.app.journey.loans import LoanView, PaymentOutcome
 from mobilend.app.journey.outbox import dispatch, dispatch_due
 from mobilend.app.journey.ports import CreditApplication, LoanContract, Notification, OfferTerms
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.onboarding.service import Onboarding
+from mobilend.app.reviews.line_reviews import (
+    accept_proposal_in,
+    decline_proposal_in,
+    open_proposals,
+)
+from mobilend.app.reviews.ports import LineReviewRecord
+from mobilend.domain.lines import CreditLine
 from mobilend.domain.money import Money
 from mobilend.domain.prepayment import PayoffQuote
 
@@ -180,6 +187,35 @@ class BorrowerJourney:
 
     def receipt(self, borrower_id: str, loan_id: str, repayment_id: str) -> RepaymentRecord:
         return _loans.receipt(self.ctx, borrower_id, loan_id, repayment_id)
+
+    # -- higher limits proposed by line reviews -------------------------------------
+    def limit_proposals(self, borrower_id: str) -> list[LineReviewRecord]:
+        """Proposed increases the borrower may still accept today, newest first."""
+        return open_proposals(self.ctx.uow, borrower_id, self.ctx.today())
+
+    def accept_limit_proposal(
+        self, borrower_id: str, review_id: str
+    ) -> tuple[CreditLine, list[str]]:
+        """The borrower consents: the limit rises, and a notice says so (same commit)."""
+        with self.ctx.uow() as uow:
+            line = accept_proposal_in(uow, borrower_id, review_id, self.ctx.today(), self.ctx.now())
+            outbox = notify(
+                uow,
+                self.ctx,
+                borrower_id,
+                "line_increased",
+                {"limit": line.limit.format(), "available": line.available.format()},
+            )
+            uow.commit()
+        return line, [outbox]
+
+    def decline_limit_proposal(self, borrower_id: str, review_id: str) -> LineReviewRecord:
+        with self.ctx.uow() as uow:
+            declined = decline_proposal_in(
+                uow, borrower_id, review_id, self.ctx.today(), self.ctx.now()
+            )
+            uow.commit()
+        return declined
 
     # -- inbox --------------------------------------------------------------------------
     def notifications(self, borrower_id: str, limit: int = 100) -> list[Notification]:

@@ -24,7 +24,7 @@ DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
     },
     {
         "code": "phone",
-        "name": "手机分期 / Phone-purchase instalment",
+        "name": "手机分期 / Phone-purchase installments",
         "min_amount": "1000.00",
         "max_amount": "15000.00",
         "min_periods": 6,

@@ -227,52 +227,61 @@ class LineReviews:
     def accept_proposal(self, borrower_id: str, review_id: str, on: dt.date) -> CreditLine:
         """The borrower consents: the line's limit rises to the proposed one."""
         with self._uow() as uow:
-            proposal = self._open_proposal(uow, borrower_id, review_id, on)
-            line = uow.lending.lines.get(proposal.line_id, for_update=True)
-            if line.status is not LineStatus.ACTIVE or line.is_expired_on(on):
-                raise ProposalUnavailable(
-                    f"额度当前不可调整 / line {line.line_id} is {line.status.value}"
-                )
-            assert proposal.proposed_limit is not None
-            line.change_limit(proposal.proposed_limit)
-            uow.lending.lines.save(line)
-            uow.reviews.line_reviews.save(
-                replace(
-                    proposal,
-                    proposal_status=ProposalStatus.ACCEPTED,
-                    responded_at=self._clock.now(),
-                )
-            )
+            line = accept_proposal_in(uow, borrower_id, review_id, on, self._clock.now())
             uow.commit()
         return line
 
     def decline_proposal(self, borrower_id: str, review_id: str, on: dt.date) -> LineReviewRecord:
         with self._uow() as uow:
-            proposal = self._open_proposal(uow, borrower_id, review_id, on)
-            declined = replace(
-                proposal, proposal_status=ProposalStatus.DECLINED, responded_at=self._clock.now()
-            )
-            uow.reviews.line_reviews.save(declined)
+            declined = decline_proposal_in(uow, borrower_id, review_id, on, self._clock.now())
             uow.commit()
         return declined
 
-    @staticmethod
-    def _open_proposal(
-        uow: UnitOfWork, borrower_id: str, review_id: str, on: dt.date
-    ) -> LineReviewRecord:
-        try:
-            proposal = uow.reviews.line_reviews.get(review_id, for_update=True)
-        except NotFound:
-            proposal = None
-        if proposal is None or proposal.borrower_id != borrower_id:
-            raise NotFound(f"没有该提额邀请 / no limit proposal {review_id}")
-        if proposal.proposal_status != ProposalStatus.PENDING:
-            raise ProposalUnavailable(
-                f"提额邀请已处理 / proposal {review_id} is {proposal.proposal_status}"
-            )
-        if proposal.proposal_expires_on is not None and on > proposal.proposal_expires_on:
-            raise ProposalUnavailable(f"提额邀请已过期 / proposal {review_id} has expired")
-        return proposal
+
+def _open_proposal(
+    uow: UnitOfWork, borrower_id: str, review_id: str, on: dt.date
+) -> LineReviewRecord:
+    try:
+        proposal = uow.reviews.line_reviews.get(review_id, for_update=True)
+    except NotFound:
+        proposal = None
+    if proposal is None or proposal.borrower_id != borrower_id:
+        raise NotFound(f"没有该提额邀请 / no limit proposal {review_id}")
+    if proposal.proposal_status != ProposalStatus.PENDING:
+        raise ProposalUnavailable(
+            f"提额邀请已处理 / proposal {review_id} is {proposal.proposal_status}"
+        )
+    if proposal.proposal_expires_on is not None and on > proposal.proposal_expires_on:
+        raise ProposalUnavailable(f"提额邀请已过期 / proposal {review_id} has expired")
+    return proposal
+
+
+def accept_proposal_in(
+    uow: UnitOfWork, borrower_id: str, review_id: str, on: dt.date, now: dt.datetime
+) -> CreditLine:
+    """The borrower consents to a proposed increase: the line's limit rises to it (in the
+    open unit of work; the caller commits)."""
+    proposal = _open_proposal(uow, borrower_id, review_id, on)
+    line = uow.lending.lines.get(proposal.line_id, for_update=True)
+    if line.status is not LineStatus.ACTIVE or line.is_expired_on(on):
+        raise ProposalUnavailable(f"额度当前不可调整 / line {line.line_id} is {line.status.value}")
+    assert proposal.proposed_limit is not None
+    line.change_limit(proposal.proposed_limit)
+    uow.lending.lines.save(line)
+    uow.reviews.line_reviews.save(
+        replace(proposal, proposal_status=ProposalStatus.ACCEPTED, responded_at=now)
+    )
+    return line
+
+
+def decline_proposal_in(
+    uow: UnitOfWork, borrower_id: str, review_id: str, on: dt.date, now: dt.datetime
+) -> LineReviewRecord:
+    """The borrower turns a proposed increase down (the caller commits)."""
+    proposal = _open_proposal(uow, borrower_id, review_id, on)
+    declined = replace(proposal, proposal_status=ProposalStatus.DECLINED, responded_at=now)
+    uow.reviews.line_reviews.save(declined)
+    return declined
 
 
 def open_proposals(

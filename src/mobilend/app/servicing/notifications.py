@@ -71,7 +71,8 @@ def render(template: str, locale: str, params: Mapping[str, Any]) -> tuple[str, 
     values.setdefault("loan_ref", loan_id[-6:].upper())
     values.setdefault("reference", repayment_reference(loan_id) if loan_id else "")
     if "amount_fen" in values:
-        values["amount"] = Money.from_minor(int(values["amount_fen"])).format()
+        # Grouped as people read money: 3,000.00.
+        values["amount"] = f"{Money.from_minor(int(values['amount_fen'])).round().amount:,.2f}"
     text = templates(normalise_locale(locale))[template]
     return text["title"].format(**values), text["body"].format(**values)
 

@@ -87,7 +87,13 @@ def receive_transfer(desk: ServicingDesk, notice: TransferNotice) -> IncomingTra
     """Book one incoming transfer: a repayment when its remark names an open loan, else
     suspense. Receiving the same bank transaction again returns the first booking."""
     if not notice.amount.is_positive() or not notice.amount.is_whole():
-        raise ValidationFailed([Problem("amount", "must be a positive amount exact to the fen")])
+        raise ValidationFailed(
+            [
+                Problem(
+                    "amount", "金额须大于零且精确到分 (must be a positive amount exact to the fen)"
+                )
+            ]
+        )
     cash = desk.settings.transfer_cash_account
     with desk.uow_factory() as uow:
         seen = uow.servicing.transfers.by_bank_id(notice.bank_transaction_id)

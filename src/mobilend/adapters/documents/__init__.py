@@ -1,0 +1,1 @@
+"""Documents a borrower downloads (contract, receipts) rendered as PDF."""

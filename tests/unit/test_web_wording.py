@@ -1,0 +1,61 @@
+"""Borrower-facing wording without a browser: refusals in the page's language only,
+notices with grouped amounts and no internal codes, one spelling of "installment", and
+no English words left in the Chinese catalogue."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mobilend.app.journey.notices import TEMPLATES, render_notice
+from mobilend.domain.errors import Problem, ValidationFailed
+from mobilend.web.formatting import card
+from mobilend.web.i18n import Translator
+from mobilend.web.kit import in_language, problems_by_field
+from mobilend.web.messages import CATALOGUE
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "mobilend"
+#: Latin words a Chinese text may hold: rate and checksum names, currency, brand, formats.
+ALLOWED = {"APR", "IRR", "SHA", "CNY", "PDF", "JSON", "English", "App"}
+
+
+def test_a_refusal_written_in_one_language_never_reaches_the_other() -> None:
+    zh, en = Translator("zh"), Translator("en")
+    english_only = "must be a positive amount exact to the fen"
+    assert in_language(english_only, zh, "amount") == "请输入正确的金额，最多两位小数"
+    assert in_language(english_only, en, "amount") == "Must be a positive amount exact to the fen"
+    assert in_language("只有中文", en, "phone") == "Enter a valid mainland China mobile number"
+    assert in_language("验证码错误 (wrong verification code)", en) == "Wrong verification code"
+    refusal = ValidationFailed([Problem("national_id", "bad id")])
+    assert problems_by_field(refusal, zh) == {"national_id": "请检查填写的内容"}
+
+
+def test_notices_group_amounts_and_carry_no_internal_codes() -> None:
+    signed = render_notice("contract_signed", {"amount": "30000.00", "apr": "18.25%"})
+    assert "30,000.00元" in signed.body_zh and "CNY 30,000.00" in signed.body_en
+    paid = render_notice("repayment_received", {"amount": "1234.5", "outstanding": "98765.43"})
+    assert "1,234.50" in paid.body_zh and "98,765.43" in paid.body_en
+    for template in TEMPLATES.values():
+        assert "_ref}" not in template.body_zh + template.body_en
+
+
+def test_one_spelling_of_installment_everywhere_a_borrower_reads() -> None:
+    texts = [en for _zh, en in CATALOGUE.values()]
+    texts += [t.body_en + t.title_en for t in TEMPLATES.values()]
+    texts += [p.read_text("utf-8") for p in (SRC / "web" / "templates").glob("*.html")]
+    texts += [(SRC / "app" / "servicing" / "templates" / "en.json").read_text("utf-8")]
+    assert not any(re.search(r"instalment", text, re.I) for text in texts)
+
+
+def test_the_chinese_catalogue_has_no_english_words() -> None:
+    for key, (zh, _en) in CATALOGUE.items():
+        if key == "lang.toggle":
+            continue
+        without_placeholders = re.sub(r"\{[a-z_]+\}", "", zh)
+        words = set(re.findall(r"[A-Za-z]{2,}", without_placeholders)) - ALLOWED
+        assert not words, (key, zh)
+
+
+def test_card_numbers_read_as_their_last_four_digits() -> None:
+    assert card("***************0128") == "**** 0128"
+    assert card(None) == "—"
