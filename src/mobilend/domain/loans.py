@@ -19,8 +19,8 @@ principal of installments overdue by more than ``penalty_grace_days``
 (days 1..grace after the due date carry no penalty).
 
 Repayments settle what is due on the payment date (and, by default, the next
-installment ahead of its date, at its full scheduled interest) in waterfall
-order; the rest is held as a credit balance and applied as later installments
+installment ahead of its date, with interest only to the day of payment on the
+principal it brings back early: ``loans_early``) in waterfall order; the rest is held as a credit balance and applied as later installments
 fall due. Paying interest or fees before they are recognised recognises them
 first (an accrual or fee entry), so receivables never go negative. Early
 payoff and partial prepayment live in ``prepayment``.
@@ -52,6 +52,7 @@ from mobilend.domain.ledger import (
     repayment_entry,
     write_off_entry,
 )
+from mobilend.domain.loans_early import interest_if_repaid, recognition_entries, repay_ahead
 from mobilend.domain.loans_installments import InstallmentKind, InstallmentState, InstallmentStatus
 from mobilend.domain.loans_rules import (
     ONE_DAY,
@@ -300,10 +301,16 @@ class Loan:
         items: list[OpenItem] = []
         for inst in chosen:
             unpaid = inst.unpaid
+            interest = unpaid.interest
+            if inst.due_date > on:  # ahead of its date: no interest on principal back early
+                charged = interest_if_repaid(
+                    self.installments, inst, self.terms, on, unpaid.principal
+                )
+                interest = charged - inst.paid.interest
             for component, amount in (
                 (Component.PENALTY, unpaid.penalty),
                 (Component.FEES, unpaid.fees),
-                (Component.INTEREST, unpaid.interest),
+                (Component.INTEREST, interest),
                 (Component.PRINCIPAL, unpaid.principal),
             ):
                 if amount.is_positive():
@@ -346,14 +353,7 @@ class Loan:
     def _recognition_entries(
         self, ids: IdFactory, on: dt.date, interest: Money, fees: Money
     ) -> list[JournalEntry]:
-        entries: list[JournalEntry] = []
-        if interest.is_positive():
-            entries.append(
-                accrual_entry(ids(), on, self.loan_id, interest, "interest recognised on payment")
-            )
-        if fees.is_positive():
-            entries.append(fee_entry(ids(), on, self.loan_id, fees, "fees recognised on payment"))
-        return entries
+        return recognition_entries(self.loan_id, ids, on, interest, fees)
 
     # -- commands ----------------------------------------------------------------------
     def disburse(self, on: dt.date, new_id: IdFactory | None = None) -> list[JournalEntry]:
@@ -509,6 +509,10 @@ class Loan:
         entries = self.accrue_to(on - ONE_DAY, ids)
         items = self.open_items(on) if self.status is LoanStatus.ACTIVE else []
         allocation = allocate_payment(items, amount, self.rules.waterfall)
+        for line in allocation.lines:  # principal back early: rest of its period re-based
+            inst = self.installment(line.installment)
+            if line.component is Component.PRINCIPAL and inst.due_date > on:
+                repay_ahead(self.installments, inst, self.terms, on, line.amount)
         early_interest, early_fees = self._apply_allocation(allocation, on)
         entries.extend(self._recognition_entries(ids, on, early_interest, early_fees))
         entries.append(
