@@ -13,6 +13,7 @@ from mobilend.cli import (
     decision,
     demo,
     funding,
+    ledger,
     lines,
     model,
     schedule,
@@ -42,6 +43,7 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")
 app.add_typer(funding.disbursement_app, name="disbursement")
+app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(lines.lines_app, name="lines")
 app.add_typer(model.model_app, name="model")
 app.add_typer(staff.staff_app, name="staff")

@@ -77,6 +77,9 @@ class EntryKind(enum.StrEnum):
     RECOVERY = "recovery"
     CANCELLATION = "cancellation"
     ADJUSTMENT = "adjustment"
+    #: A partner funder's share of a collection, owed to it (between the lender and its
+    #: funders: no part of the loan's own balances).
+    FUNDER_SHARE = "funder_share"
 
 
 class LedgerError(DomainError):
