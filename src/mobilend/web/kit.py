@@ -159,8 +159,11 @@ def _escape(text: str) -> str:
 #: Refusals whose own message is written for engineers (ids, raw amounts): the borrower
 #: reads these catalogue texts instead.
 PLAIN_REFUSALS = frozenset(
-    {"line_limit_exceeded", "line_frozen", "line_expired", "line_closed", "apr_above_cap"}
-)
+    {
+        "line_limit_exceeded", "line_frozen", "line_expired", "line_closed", "apr_above_cap",
+        "nothing_owed", "nothing_due", "payment_in_progress",
+    }
+)  # fmt: skip
 
 
 def problems_by_field(exc: DomainError, t: Translator) -> Mapping[str, str]:

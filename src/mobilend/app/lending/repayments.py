@@ -15,10 +15,14 @@ from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.unit_of_work import UnitOfWork, command
 from mobilend.domain.allocation import Allocation
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from mobilend.domain.ledger import JournalEntry
+from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, JournalEntry
 from mobilend.domain.loans import Loan
 from mobilend.domain.money import Money
 from mobilend.domain.prepayment import PayoffQuote, PrepaymentMode, pay_off, payoff_quote, prepay
+
+
+class NothingToPay(Conflict):
+    code = "nothing_owed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,10 @@ def _take_payment(
     """The one path every kind of payment takes: replay check, row lock, domain rule,
     line restore, ledger, receipt — in the caller's unit of work."""
     _check_key(idempotency_key)
+    if not amount.is_positive():
+        raise NothingToPay(
+            "没有需要支付的金额，已存余额足以抵扣 (nothing to pay: money already held covers it)"
+        )
     replayed = _replay(uow, idempotency_key, loan_id, amount)
     if replayed is not None:
         return replayed
@@ -125,11 +133,12 @@ def post_repayment_in(
     idempotency_key: str,
     channel: str = "app",
     borrower_id: str | None = None,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
 ) -> RepaymentReceipt:
     """Take a payment: allocate by the product's waterfall, post the ledger, restore the line."""
 
     def apply(loan: Loan) -> _Outcome:
-        result = loan.repay(amount, on, new_id=new_id)
+        result = loan.repay(amount, on, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, result.overpayment)
         return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
 
@@ -162,11 +171,12 @@ def pay_off_loan_in(
     idempotency_key: str,
     channel: str = "app",
     borrower_id: str | None = None,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
 ) -> RepaymentReceipt:
     """Settle the loan in full (interest only to the payment date)."""
 
     def apply(loan: Loan) -> _Outcome:
-        result = pay_off(loan, amount, on, new_id=new_id)
+        result = pay_off(loan, amount, on, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, result.overpayment)
         return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
 
@@ -187,11 +197,12 @@ def prepay_loan_in(
     idempotency_key: str,
     channel: str = "app",
     borrower_id: str | None = None,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
 ) -> RepaymentReceipt:
     """Partial prepayment: shorter term or lower installment, the schedule re-amortised."""
 
     def apply(loan: Loan) -> _Outcome:
-        result = prepay(loan, amount, on, mode, new_id=new_id)
+        result = prepay(loan, amount, on, mode, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, Money.zero(amount.currency))
         allocation["mode"] = str(mode)
         allocation["periods_before"] = result.periods_before
