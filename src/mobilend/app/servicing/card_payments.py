@@ -9,8 +9,10 @@ the money was taken.
    the commit and again on every background pass until the rail answers.
 3. The rail's final word (signed webhook, ``apply_debit_event``, or a status poll) is
    applied once: success posts the payment (``post_collection``: the installment due or
-   the chosen amount by the waterfall, a payoff, a partial prepayment) against the
-   collections in-transit account; failure posts nothing and the borrower is told why.
+   the chosen amount by the waterfall — a chosen amount beyond what is due and the next
+   installment is a partial prepayment, or the payoff when it covers the quote —, a
+   payoff, a partial prepayment) against the collections in-transit account; failure
+   posts nothing and the borrower is told why.
 
 A payoff or a partial prepayment waits for no other payment and lets none start beside
 it: each re-writes the schedule from what is owed when it is booked.
@@ -30,7 +32,7 @@ from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed
 from mobilend.domain.loans import ONE_DAY, Loan, LoanStatus
 from mobilend.domain.money import Money
-from mobilend.domain.prepayment import PrepaymentMode, payoff_quote, prepay
+from mobilend.domain.prepayment import InsufficientPayoff, PrepaymentMode, payoff_quote, prepay
 
 #: Money the rail has taken from borrowers' cards and not yet paid into the lender's
 #: bank account (``settle_collections`` moves it there from the rail's statement).
@@ -153,7 +155,7 @@ def _payoff_amount(amount: Money | None, quote: Money) -> Money:
     if amount is None or amount == quote:
         return quote
     if amount < quote:
-        raise ValidationFailed(
+        raise InsufficientPayoff(
             [
                 Problem(
                     "amount_fen",
@@ -194,6 +196,22 @@ def _booking_date(loan: Loan, on: dt.date) -> dt.date:
     return on
 
 
+def _booked_as(loan: Loan, attempt: DebitAttempt, on: dt.date) -> tuple[str, str]:
+    """How a payment is booked: a chosen amount beyond what the waterfall settles today
+    (what is due and the next installment) is a payoff when it covers the quote, else a
+    partial prepayment that shortens the term — never a credit balance."""
+    mode = attempt.mode or PrepaymentMode.SHORTEN_TERM.value
+    if attempt.purpose != "amount":
+        return attempt.purpose, mode
+    day = _booking_date(loan, on)
+    settles = sum((item.amount for item in loan.open_items(day)), Money.zero(loan.currency))
+    if attempt.amount <= settles - loan.held_credit:
+        return "amount", mode
+    if attempt.amount >= payoff_quote(loan, day).amount_due:
+        return "payoff", mode
+    return "prepay", mode
+
+
 def post_collection(
     desk: ServicingDesk, uow: UnitOfWork, attempt: DebitAttempt, on: dt.date
 ) -> str | None:
@@ -206,10 +224,11 @@ def post_collection(
         day = payment_date(loan, on)
         uow.lending.ledger.append([suspense_entry(desk.new_id(), day, attempt.amount, cash, True)])
         return None
-    if attempt.purpose in ("payoff", "prepay"):
+    purpose, mode = _booked_as(loan, attempt, on)
+    if purpose in ("payoff", "prepay"):
         day = _booking_date(loan, on)
         try:
-            if attempt.purpose == "payoff":
+            if purpose == "payoff":
                 receipt = pay_off_loan_in(
                     uow, desk.new_id, loan_id=attempt.loan_id, amount=attempt.amount,
                     on=day, idempotency_key=attempt.idempotency_key, channel=channel,
@@ -218,7 +237,7 @@ def post_collection(
             else:
                 receipt = prepay_loan_in(
                     uow, desk.new_id, loan_id=attempt.loan_id, amount=attempt.amount,
-                    on=day, mode=attempt.mode or PrepaymentMode.SHORTEN_TERM.value,
+                    on=day, mode=mode,
                     idempotency_key=attempt.idempotency_key, channel=channel,
                     cash_account=cash,
                 )  # fmt: skip

@@ -73,7 +73,9 @@ def downgrade() -> None:
     op.create_unique_constraint(
         op.f("uq_autodebit_attempts_loan_day"), "autodebit_attempts", ["loan_id", "business_date"]
     )
-    op.drop_constraint(op.f("ck_autodebit_attempts_purpose_known"), "autodebit_attempts", type_="check")
+    op.drop_constraint(
+        op.f("ck_autodebit_attempts_purpose_known"), "autodebit_attempts", type_="check"
+    )
     op.drop_column("autodebit_attempts", "last_sequence")
     op.drop_column("autodebit_attempts", "mode")
     op.drop_column("autodebit_attempts", "purpose")
