@@ -141,7 +141,11 @@ def test_transfers_match_by_reference_or_wait_in_suspense(
     )
     assert (partial.status, partial.loan_id) == ("matched", loan.loan_id)
     first = stored_loan(wired, loan.loan_id).installments[0]
-    assert (first.interest_paid, first.principal_paid) == (Money("90.00"), Money("910.00"))
+    # Ahead of its due date: interest is offered only on the principal that stays out for
+    # the rest of the period (80.00 of 90.00); the 920.00 of principal back early keeps
+    # the rest of the period's interest on the principal still out owed at the due date.
+    assert (first.interest_paid, first.principal_paid) == (Money("80.00"), Money("920.00"))
+    assert Money("80.00") < first.interest_scheduled < Money("90.00")
     assert first.status_on(D) == "partially_paid"
 
     # Money that names no loan lands in suspense; the same bank transaction twice is once.
@@ -172,7 +176,8 @@ def test_transfers_match_by_reference_or_wait_in_suspense(
             )
         ).scalar_one()
     assert suspense == 0
-    assert stored_loan(wired, loan.loan_id).principal_repaid == Money("1410.00")
+    # 1,500.00 in all, of which interest to date on what stays out: 85.15.
+    assert stored_loan(wired, loan.loan_id).principal_repaid == Money("1414.85")
 
     # More than is owed now: the rest is kept as the borrower's credit …
     big = receive_transfer(desk, TransferNotice("BANK-3", Money("5000.00"), D, reference))
