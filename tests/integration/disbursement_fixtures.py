@@ -28,6 +28,7 @@ from mobilend.adapters.webhook_signature import InvalidWebhook
 from mobilend.app.funding.disbursement import DisbursementDesk, apply_rail_event
 from mobilend.app.funding.ports import DisbursementSettings, PayoutAccount
 from mobilend.app.funding.reconciliation import reconcile_rail
+from mobilend.bootstrap.ledger import verify_book
 from mobilend.app.funding.routing import add_programme, configure_funding, register_funder
 from mobilend.app.funding.worker import run_worker
 from mobilend.app.lending.lines import open_credit_line
@@ -294,6 +295,10 @@ def check_outcome(batch: Batch, gateway: Gateway, desk: DisbursementDesk) -> dic
     report = reconcile_rail(desk, OPENED_ON)
     assert report.clean, report.breaks
     assert report.matched == len(batch.cards)
+    # ``mobilend ledger verify``: every entry, every loan and every line of the book.
+    verified = verify_book(engine)
+    assert verified.clean, verified.mismatches
+    assert verified.loans == len(batch.cards)
     return {"paid": sum(p.status == "paid" for p in payouts.values()), "report": report}
 
 
