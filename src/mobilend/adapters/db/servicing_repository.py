@@ -222,6 +222,7 @@ def _debit(row: sa.Row[Any]) -> DebitAttempt:
         purpose=row.purpose,
         mode=row.mode,
         last_sequence=row.last_sequence,
+        bank_settled_on=row.bank_settled_on,
     )
 
 
@@ -285,6 +286,7 @@ class SqlDebitStore:
                 repayment_id=attempt.repayment_id,
                 settled_on=attempt.settled_on,
                 last_sequence=attempt.last_sequence,
+                bank_settled_on=attempt.bank_settled_on,
                 updated_at=sa.func.now(),
             )
         )
@@ -488,6 +490,7 @@ class SqlRefundStore:
                 rail_reference=refund.rail_reference,
                 failure_code=refund.failure_code,
                 approved_by=refund.approved_by,
+                entry_id=refund.entry_id,
             )
         )
 

@@ -174,6 +174,8 @@ autodebit_attempts = sa.Table(
     sa.Column("mode", sa.Text, nullable=False, server_default=""),
     # The highest rail event sequence applied: an older event never overrides a newer one.
     sa.Column("last_sequence", sa.Integer, nullable=False, server_default="0"),
+    # The day the rail paid the money it collected into the lender's bank.
+    sa.Column("bank_settled_on", sa.Date, nullable=True),
     _instant("created_at", default_now=True),
     _instant("updated_at", default_now=True),
     sa.CheckConstraint(_in("status", DEBIT_STATUSES), name="status_known"),

@@ -22,15 +22,11 @@ from collections.abc import Sequence
 
 from mobilend.app.funding.ports import RailEvent, RailEventRecord
 from mobilend.app.ports import DebitRequest, RailAck
-from mobilend.app.servicing.card_payments import (
-    COLLECTIONS_IN_TRANSIT,
-    in_flight_amount,
-    post_collection,
-)
+from mobilend.app.servicing.card_payments import in_flight_amount, post_collection
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.notifications import queue_notice
 from mobilend.app.servicing.ports import DebitAttempt
-from mobilend.app.servicing.settings import PERMANENT_DEBIT_FAILURES
+from mobilend.app.servicing.settings import COLLECTIONS_IN_TRANSIT, PERMANENT_DEBIT_FAILURES
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import NotFound
 from mobilend.domain.loans import Loan, LoanStatus

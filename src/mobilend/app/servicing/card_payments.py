@@ -27,18 +27,13 @@ from mobilend.app.lending.repayments import pay_off_loan_in, prepay_loan_in
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.payments import payment_date, take_payment
 from mobilend.app.servicing.ports import DebitAttempt
+from mobilend.app.servicing.settings import COLLECTIONS_IN_TRANSIT
 from mobilend.app.servicing.transfers import suspense_entry
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed
 from mobilend.domain.loans import ONE_DAY, Loan, LoanStatus
 from mobilend.domain.money import Money
 from mobilend.domain.prepayment import InsufficientPayoff, PrepaymentMode, payoff_quote, prepay
-
-#: Money the rail has taken from borrowers' cards and not yet paid into the lender's
-#: bank account (``settle_collections`` moves it there from the rail's statement).
-COLLECTIONS_IN_TRANSIT = "cash:rail:collections_in_transit"
-#: Where the rail pays collected money.
-COLLECTIONS_BANK = "cash:bank:collection"
 
 APP_PURPOSES = ("due", "amount", "payoff", "prepay")
 

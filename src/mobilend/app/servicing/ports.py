@@ -177,6 +177,8 @@ class DebitAttempt:
     mode: str = ""
     #: The highest rail event sequence applied to it.
     last_sequence: int = 0
+    #: The day the rail paid the money it took into the lender's bank (None: not yet).
+    bank_settled_on: dt.date | None = None
 
     @property
     def in_flight(self) -> bool:

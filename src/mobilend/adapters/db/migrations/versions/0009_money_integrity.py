@@ -4,7 +4,8 @@ wait for an operator.
 ``autodebit_attempts`` holds every card debit, the auto-debit plan's (``purpose``
 ``schedule``, still one per loan and business date) and the borrower's own from the
 app (``due``, ``amount``, ``payoff``, ``prepay``; as many as they make). ``mode`` is a
-prepayment's, ``last_sequence`` the highest rail event sequence applied.
+prepayment's, ``last_sequence`` the highest rail event sequence applied,
+``bank_settled_on`` the day the rail paid the collected money into the lender's bank.
 ``credit_refunds`` may wait for approval (``awaiting_approval``, ``approved_by``).
 
 Revision ID: 0009_money_integrity
@@ -36,6 +37,11 @@ def upgrade() -> None:
     op.add_column(
         "autodebit_attempts",
         sa.Column("last_sequence", sa.Integer(), server_default="0", nullable=False),
+    )
+    op.add_column("autodebit_attempts", sa.Column("bank_settled_on", sa.Date(), nullable=True))
+    # Debits collected before: booked straight to the rail's cash account, so settled.
+    op.execute(
+        "UPDATE autodebit_attempts SET bank_settled_on = settled_on WHERE status = 'succeeded'"
     )
     op.create_check_constraint(
         op.f("ck_autodebit_attempts_purpose_known"), "autodebit_attempts", f"purpose IN {PURPOSES}"
@@ -76,6 +82,7 @@ def downgrade() -> None:
     op.drop_constraint(
         op.f("ck_autodebit_attempts_purpose_known"), "autodebit_attempts", type_="check"
     )
+    op.drop_column("autodebit_attempts", "bank_settled_on")
     op.drop_column("autodebit_attempts", "last_sequence")
     op.drop_column("autodebit_attempts", "mode")
     op.drop_column("autodebit_attempts", "purpose")
