@@ -16,6 +16,7 @@ from mobilend.cli import (
     ledger,
     lines,
     model,
+    refunds,
     schedule,
     serve,
     staff,
@@ -46,6 +47,7 @@ app.add_typer(funding.disbursement_app, name="disbursement")
 app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(lines.lines_app, name="lines")
 app.add_typer(model.model_app, name="model")
+app.add_typer(refunds.refunds_app, name="refunds")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(worker.eod_app, name="eod")
 
