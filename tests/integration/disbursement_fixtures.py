@@ -28,12 +28,12 @@ from mobilend.adapters.webhook_signature import InvalidWebhook
 from mobilend.app.funding.disbursement import DisbursementDesk, apply_rail_event
 from mobilend.app.funding.ports import DisbursementSettings, PayoutAccount
 from mobilend.app.funding.reconciliation import reconcile_rail
-from mobilend.bootstrap.ledger import verify_book
 from mobilend.app.funding.routing import add_programme, configure_funding, register_funder
 from mobilend.app.funding.worker import run_worker
 from mobilend.app.lending.lines import open_credit_line
 from mobilend.app.lending.loans import draw_loan
 from mobilend.bootstrap.funding import build_disbursement
+from mobilend.bootstrap.ledger import verify_book
 from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.funding import (
     OWN_POOL,

@@ -47,6 +47,14 @@ def allocation_to_state(allocation: Allocation, overpayment: Money) -> dict[str,
     }
 
 
+def state_before(loan: Loan) -> dict[str, Any]:
+    """What a payoff or a prepayment re-writes, as it was: kept on the receipt so a
+    bounced one can be undone (``app.servicing.reversals``)."""
+    state = loan.to_state()
+    keys = ("installments", "credit_balance_minor", "cash_received_minor", "cash_refunded_minor")
+    return {key: state[key] for key in keys}
+
+
 def _load_for_payment(uow: UnitOfWork, loan_id: str, borrower_id: str | None) -> Loan:
     loan = uow.lending.loans.get(loan_id, for_update=True)
     if borrower_id is not None and loan.borrower_id != borrower_id:
@@ -176,8 +184,10 @@ def pay_off_loan_in(
     """Settle the loan in full (interest only to the payment date)."""
 
     def apply(loan: Loan) -> _Outcome:
+        before = state_before(loan)
         result = pay_off(loan, amount, on, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, result.overpayment)
+        allocation["before"] = before
         return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
 
     return _take_payment(
@@ -202,8 +212,10 @@ def prepay_loan_in(
     """Partial prepayment: shorter term or lower installment, the schedule re-amortised."""
 
     def apply(loan: Loan) -> _Outcome:
+        before = state_before(loan)
         result = prepay(loan, amount, on, mode, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, Money.zero(amount.currency))
+        allocation["before"] = before
         allocation["mode"] = str(mode)
         allocation["periods_before"] = result.periods_before
         allocation["periods_after"] = result.periods_after
