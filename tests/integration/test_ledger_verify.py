@@ -96,3 +96,34 @@ def test_a_posting_without_its_entry_is_reported(db: sa.Engine) -> None:
     report = verify_book(db)
     checks = {m.check for m in report.mismatches}
     assert checks == {"entry_unbalanced", "currency_unbalanced"}
+
+
+def test_insurer_fees_are_payable_to_the_insurer_through_set_based_end_of_day(
+    db: sa.Engine,
+) -> None:
+    """The phone product's insurer fee: end of day (set-based SQL, which leaves such loans
+    to the domain) books it as owed to the insurer, and the book verifies."""
+    lending = build_lending(engine=db)
+    insurer_fee = {"kind": "per-installment", "amount": "5.00", "rate": None, "payee": "insurer"}
+    make_product(lending, fees=[insurer_fee], min_amount="3000.00", annual_rate="0.12")
+    line = make_line(lending)
+    loan = draw_loan(
+        lending.uow_factory, lending.cost_caps, lending.new_id,
+        line_id=line.line_id, amount=Money("3000.00"), periods=3, on=OPENED_ON,
+    ).loan  # fmt: skip
+    for day in range(1, 70):  # two installments fall due
+        lending.eod.run(OPENED_ON + dt.timedelta(days=day))
+    with db.connect() as conn:
+        posted = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT account, sum(amount_minor) FROM postings WHERE loan_id = :l"
+                    " AND account IN ('third_party_payable:insurer', 'fee_income')"
+                    " GROUP BY account"
+                ),
+                {"l": loan.loan_id},
+            ).all()
+        )
+    assert posted == {"third_party_payable:insurer": -1_000}  # 2 × 5.00, no fee income
+    report = verify_book(db)
+    assert report.clean, report.mismatches

@@ -22,8 +22,9 @@ not 120.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from mobilend.domain.allocation import Component, OpenItem
 from mobilend.domain.ledger import JournalEntry, accrual_entry, fee_entry
 from mobilend.domain.loans_installments import InstallmentKind, InstallmentState
 from mobilend.domain.loans_rules import ONE_DAY, IdFactory
@@ -86,7 +87,12 @@ def repay_ahead(
 
 
 def recognition_entries(
-    loan_id: str, ids: IdFactory, on: dt.date, interest: Money, fees: Money
+    loan_id: str,
+    ids: IdFactory,
+    on: dt.date,
+    interest: Money,
+    fees: Money,
+    payable: Mapping[str, Money] | None = None,
 ) -> list[JournalEntry]:
     """Interest and fees paid before end of day recognised them: recognised first, so
     receivables never go negative."""
@@ -96,5 +102,35 @@ def recognition_entries(
             accrual_entry(ids(), on, loan_id, interest, "interest recognised on payment")
         )
     if fees.is_positive():
-        entries.append(fee_entry(ids(), on, loan_id, fees, "fees recognised on payment"))
+        entries.append(fee_entry(ids(), on, loan_id, fees, "fees recognised on payment", payable))
     return entries
+
+
+def open_items_of(
+    installments: Sequence[InstallmentState], terms: LoanTerms, on: dt.date, ahead: bool
+) -> list[OpenItem]:
+    """What a payment on ``on`` may settle: every installment due by then, and with
+    ``ahead`` the next one still owing something, its interest as if its principal came
+    back today (``interest_if_repaid``)."""
+    chosen = [i for i in installments if i.due_date <= on]
+    if ahead:
+        # The next installment still owing something: one already paid ahead is skipped.
+        future = [i for i in installments if i.due_date > on and i.unpaid.total.is_positive()]
+        if future:
+            chosen.append(min(future, key=lambda i: (i.due_date, i.n)))
+    items: list[OpenItem] = []
+    for inst in chosen:
+        unpaid = inst.unpaid
+        interest = unpaid.interest
+        if inst.due_date > on:
+            charged = interest_if_repaid(installments, inst, terms, on, unpaid.principal)
+            interest = charged - inst.paid.interest
+        for component, amount in (
+            (Component.PENALTY, unpaid.penalty),
+            (Component.FEES, unpaid.fees),
+            (Component.INTEREST, interest),
+            (Component.PRINCIPAL, unpaid.principal),
+        ):
+            if amount.is_positive():
+                items.append(OpenItem(inst.n, inst.due_date, component, amount))
+    return items

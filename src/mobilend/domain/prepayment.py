@@ -229,8 +229,8 @@ def _pay_off(
         lines=tuple(AllocationLine(i.installment, i.component, i.amount) for i in items),
         leftover=Money.zero(loan.currency),
     )
-    early_interest, early_fees = loan._apply_allocation(allocation, on)
-    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees))
+    early_interest, early_fees, payable = loan._apply_allocation(allocation, on)
+    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees, payable))
     credit_used = credit.min(owed.total)
     overpayment = amount + credit_used - owed.total
     if owed.total.is_positive() or overpayment.is_positive():
@@ -440,8 +440,8 @@ def _prepay(
     current.interest_base = interest_to_date
     current.accrual_start = start
     principal_before = loan.principal_repaid
-    early_interest, early_fees = loan._apply_allocation(allocation, on)
-    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees))
+    early_interest, early_fees, payable = loan._apply_allocation(allocation, on)
+    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees, payable))
     entries.append(
         repayment_entry(
             ids(),
