@@ -66,3 +66,16 @@ def payable_change(before: Mapping[str, Money], after: Mapping[str, Money]) -> d
         if not delta.is_zero():
             change[payee] = delta
     return change
+
+
+def lenders_fees(terms: LoanTerms, fees: Money) -> Money:
+    """The lender's part of ``fees`` collected on a loan (what funders may share): the
+    rest is owed to third parties. Split by the per-installment fees' payees."""
+    if not has_third_party_fees(terms) or not fees.is_positive():
+        return fees
+    weights = terms.fee_charges(FeeKind.PER_INSTALLMENT) or terms.fee_charges(FeeKind.UPFRONT)
+    lender = sum((a.amount for p, a in weights if p == LENDER), Money.zero(fees.currency).amount)
+    others = sum((a.amount for p, a in weights if p != LENDER), Money.zero(fees.currency).amount)
+    if lender + others == 0:
+        return fees
+    return fees.allocate([lender, others])[0] if lender else Money.zero(fees.currency)

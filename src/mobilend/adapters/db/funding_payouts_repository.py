@@ -332,6 +332,12 @@ class SqlFundingLedgerQueries:
         )
         return {r[0]: (int(r[2]), Money.from_minor(int(r[3]), r[1])) for r in rows}
 
+    def has_entry(self, entry_id: str) -> bool:
+        found = self._conn.execute(
+            sa.select(t.journal_entries.c.id).where(t.journal_entries.c.id == entry_id)
+        ).first()
+        return found is not None
+
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
         e, p = t.journal_entries, t.postings
         rows = self._conn.execute(

@@ -406,6 +406,9 @@ class _LedgerQueries:
                     result[p.loan_id] = (count + 1, amount + p.amount)
         return result
 
+    def has_entry(self, entry_id: str) -> bool:
+        return any(e.entry_id == entry_id for e in self._lending.entries)
+
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
         grouped: dict[tuple[str, dt.date], dict[str, Money]] = {}
         for entry in self._lending.entries:

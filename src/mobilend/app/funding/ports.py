@@ -328,6 +328,10 @@ class FundingLedgerQueries(Protocol):
 
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]: ...
 
+    def has_entry(self, entry_id: str) -> bool:
+        """Whether a journal entry with this id was posted."""
+        ...
+
 
 class ReconciliationStore(Protocol):
     def save(self, day: dt.date, report: Mapping[str, Any]) -> None: ...
