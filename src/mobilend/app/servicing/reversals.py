@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from mobilend.app.funding.funder_shares import post_funder_shares_in
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.payments import REPAY_METHOD
@@ -69,8 +70,9 @@ def reverse_repayment(
         if rewrites_schedule(record):
             cash = next(p.account for p in original.postings if p.base is Account.CASH)
             entries, principal_back = undo_rewrite(
-                uow, desk.new_id, loan, record, cash_account=cash, on=on, reason=reason
-            )
+                uow, desk.new_id, loan, record, cash_account=cash, on=on, reason=reason,
+                reverses=original.entry_id,
+            )  # fmt: skip
         else:
             entries = [original.reversal(desk.new_id(), on, f"bounced: {reason}")]
             principal_back = _undo_waterfall(desk, loan, record, on, entries)
@@ -91,6 +93,8 @@ def reverse_repayment(
         uow.lending.loans.save(loan)
         uow.lending.ledger.append(entries, loan.borrower_id)
         uow.servicing.reversals.add(reversal)
+        # Partners' shares of that day's collections, already posted, give this one back.
+        post_funder_shares_in(uow, record.received_on, {loan_id})
         uow.commit()
         return reversal
 

@@ -58,9 +58,11 @@ def undo_rewrite(
     cash_account: str,
     on: dt.date,
     reason: str,
+    reverses: str | None = None,
 ) -> tuple[list[JournalEntry], Money]:
     """Put ``loan`` back as it stood before the payment; returns the adjusting entry
-    and the principal the payment had given back (to draw on the line again)."""
+    (marked as reversing the payment's entry ``reverses``) and the principal the payment
+    had given back (to draw on the line again)."""
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED):
         raise Conflict(f"loan {loan.loan_id} is {loan.status}")
     later = _later_payments(uow, record)
@@ -114,7 +116,7 @@ def undo_rewrite(
                 on,
                 tuple(postings),
                 loan.loan_id,
-                None,
+                reverses,
                 f"bounced {(record.allocation.get('mode') and 'prepayment') or 'payoff'}: {reason}",
             )
         )
