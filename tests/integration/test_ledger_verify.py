@@ -86,7 +86,7 @@ def test_a_posting_without_its_entry_is_reported(db: sa.Engine) -> None:
     with db.begin() as conn:
         # Bypasses the ledger rules on purpose (the ledger's own trigger is what stops
         # this in normal operation): the check must not trust that it never happens.
-        conn.execute(sa.text("SET session_replication_role = replica"))
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         conn.execute(
             sa.text(
                 "INSERT INTO postings (entry_id, account, amount_minor, currency) "
