@@ -219,18 +219,31 @@ def journey(base_url: str, sms_url: str) -> Timing:
         while call("GET", f"/api/v1/loans/{loan_id}")["disbursement_status"] == "pending":
             time.sleep(0.01)
         paid_out = time.perf_counter()
-        call(
-            "POST",
-            f"/api/v1/loans/{loan_id}/repayments/due",
-            headers={"Idempotency-Key": uuid.uuid4().hex},
+
+        def settle(asked: dict[str, Any]) -> None:
+            """A payment is a card debit: pending until the rail confirms it."""
+            path = f"/api/v1/loans/{loan_id}/payments/{asked['payment']['payment_id']}"
+            while (status := call("GET", path)["status"]) == "pending":
+                time.sleep(0.01)
+            if status != "paid":
+                raise RuntimeError(f"payment on loan {loan_id} {status}")
+
+        settle(
+            call(
+                "POST",
+                f"/api/v1/loans/{loan_id}/repayments/due",
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
         )
-        closed = call(
-            "POST",
-            f"/api/v1/loans/{loan_id}/payoff",
-            json={},
-            headers={"Idempotency-Key": uuid.uuid4().hex},
+        settle(
+            call(
+                "POST",
+                f"/api/v1/loans/{loan_id}/payoff",
+                json={},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
         )
-        if not closed["closed"]:
+        if call("GET", f"/api/v1/loans/{loan_id}")["status"] != "closed":
             raise RuntimeError(f"loan {loan_id} not closed")
     return Timing(time.perf_counter() - started, paid_out - applied, requests)
 

@@ -23,6 +23,7 @@ from mobilend.app.funding.dispatch import (
     poll_unconfirmed,
     retry_payout,
 )
+from mobilend.app.funding.funder_shares import post_funder_shares
 from mobilend.app.funding.ports import (
     TOPIC_PAYOUT,
     DisbursementSettings,
@@ -355,6 +356,17 @@ def test_a_joint_loan_is_split_paid_and_repayments_split_exactly(world: World) -
     )
     assert principal + income == first_due.total
     assert_ledger_consistent(world.lending, drawn.loan.loan_id)
+
+    # The partner's share is posted as owed to it (not just reported), once.
+    income_before = world.balance("interest_income")
+    assert post_funder_shares(world.lending.uow_factory, first_due.due_date) == 1
+    assert post_funder_shares(world.lending.uow_factory, first_due.due_date) == 0
+    bank_b = rows["bank_b"]
+    assert world.balance("funder_payable:bank_b") == -bank_b.total
+    assert world.balance("cash:funder:bank_b") == Money("-7000.01") + bank_b.principal
+    assert world.balance("interest_income") == income_before + bank_b.interest
+    assert world.balance("funder_payable:own_pool").is_zero()  # the own pool keeps its part
+    assert_ledger_consistent(world.lending, drawn.loan.loan_id)  # the loan's own balances
 
 
 def test_daily_quota_stops_a_funder_and_the_reason_is_recorded(world: World) -> None:

@@ -1,6 +1,7 @@
 """The borrower's whole journey through the mobile web app, in a phone-sized Chromium:
 sign in with an SMS code → KYC → consents → credit line → live offer → e-contract →
-payout → repay an installment (a double tap pays once) → pay off → loan closed → inbox.
+payout → repay an installment (pending until the bank confirms the debit, then paid; a
+double tap pays once) → pay off → loan closed → inbox.
 """
 
 from __future__ import annotations
@@ -109,21 +110,34 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     page.get_by_test_id("repay").click()
     expect(page.get_by_test_id("kind-due")).to_be_checked()
     due = yuan(page.get_by_test_id("due-amount").inner_text())
-    assert due == totals[0]
+    # Installment 1 ahead of its date: interest only to today on the principal it brings
+    # back early, so less than its scheduled total.
+    assert Decimal(0) < due < totals[0]
     journey.shot("repay")
     form = page.get_by_test_id("repay-form")
     fields = {
         name: form.locator(f"input[name={name}]").get_attribute("value") or ""
         for name in ("csrf_token", "idempotency_key")
     }
+    # The card is debited through the payment rail: the borrower sees the payment
+    # pending until the bank confirms it (the sandbox takes 2 s here), then paid.
+    service.payments.admin("POST", "/admin/config", json={"settle_delay_ms": 2000})
     page.get_by_test_id("pay").click()
+    status = page.get_by_test_id("payment")
+    expect(status).to_have_attribute("data-status", "pending")
+    expect(page.get_by_test_id("payment-amount")).to_have_text(f"¥ {due:,.2f}")
+    journey.shot("payment-pending")
+    payment_url = page.url
+    expect(status).to_have_attribute("data-status", "paid", timeout=15_000)
+    journey.shot("payment-paid")
+    service.payments.admin("POST", "/admin/config", json={"settle_delay_ms": 10})
+    replay = page.request.post(loan_url + "/repay", form={**fields, "kind": "due"}, max_redirects=5)
+    assert replay.ok and replay.url == payment_url  # the first payment, not a second one
+    page.get_by_test_id("view-receipt").click()
     expect(page.get_by_test_id("receipt-amount")).to_have_text(f"¥ {due:,.2f}")
-    receipt_url = page.url
     journey.shot("receipt")
     receipt_pdf = pdf_text(page, "receipt-pdf")
     assert "还款成功" in receipt_pdf and f"{due:,.2f}" in receipt_pdf
-    replay = page.request.post(loan_url + "/repay", form={**fields, "kind": "due"}, max_redirects=5)
-    assert replay.ok and replay.url == receipt_url  # the first receipt, not a second payment
     assert ledger_balanced(service)
 
     page.goto(loan_url)
@@ -136,6 +150,8 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     page.get_by_test_id("amount-input").fill("100.50")
     expect(page.get_by_test_id("kind-amount")).to_be_checked()
     page.get_by_test_id("pay").click()
+    expect(page.get_by_test_id("payment")).to_have_attribute("data-status", "paid")
+    page.get_by_test_id("view-receipt").click()
     expect(page.get_by_test_id("receipt-amount")).to_have_text("¥ 100.50")
     receipt_lines = page.locator("[data-component]")
     assert sum(yuan(v) for v in receipt_lines.locator(".v").all_inner_texts()) == Decimal("100.50")
@@ -147,13 +163,15 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     page.get_by_test_id("repay").click()
     page.get_by_test_id("kind-payoff").check()
     payoff = yuan(page.get_by_test_id("payoff-amount").inner_text())
-    # The chosen amount settles the next installment ahead of its date, at its full
-    # scheduled interest (the product rule), while a payoff charges interest only to the
+    # The chosen amount paid installment 2's interest for the rest of its period on the
+    # principal that stays out, then principal; a payoff charges interest only to the
     # day: the payoff falls, but by less than the 100.50 paid.
     assert before - Decimal("100.50") < payoff < before
     assert Decimal(0) < payoff < sum(totals[1:])
     journey.shot("payoff")
     page.get_by_test_id("pay").click()
+    expect(page.get_by_test_id("payment")).to_have_attribute("data-status", "paid")
+    page.get_by_test_id("view-receipt").click()
     expect(page.get_by_test_id("loan-closed")).to_be_visible()
     expect(page.get_by_test_id("receipt-amount")).to_have_text(f"¥ {payoff:,.2f}")
     # What the payoff settled is this payment plus any credit held from the one before.

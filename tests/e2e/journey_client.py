@@ -198,5 +198,20 @@ class Borrower:
 
         return wait_until(paid, timeout=15)
 
+    def pay(self, path: str, json: Any = None, *, key: str) -> dict[str, Any]:
+        """Ask for a payment (``path`` under the loan): 202, ``pending`` until the rail says."""
+        accepted = self.ok(self.post(path, json, key=key), 202)
+        assert accepted["payment"]["status"] == "pending", accepted
+        return dict(accepted)
+
+    def wait_payment(self, loan_id: str, payment_id: str) -> dict[str, Any]:
+        """The payment once the rail has confirmed or refused it."""
+
+        def settled() -> dict[str, Any] | None:
+            found = self.ok(self.get(f"/api/v1/loans/{loan_id}/payments/{payment_id}"))
+            return found if found["status"] != "pending" else None
+
+        return wait_until(settled, timeout=15)
+
     def close(self) -> None:
         self.http.close()

@@ -15,12 +15,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sqlalchemy as sa
 from tests.e2e.journey_client import Service
 from tests.integration.sandbox_fixtures import wait_until
 from tests.lending_scenarios import assert_ledger_consistent
+
+from mobilend.bootstrap.ledger import verify_book
 
 pytestmark = pytest.mark.db
 
@@ -37,6 +40,12 @@ def ledger_total(engine: sa.Engine) -> int:
 def assert_ledger_balanced(service: Service, loan_id: str) -> None:
     assert ledger_total(service.engine) == 0
     assert_ledger_consistent(service.platform.lending, loan_id)
+
+
+def assert_book_verifies(service: Service) -> None:
+    """``mobilend ledger verify`` over the whole book: no mismatch."""
+    report = verify_book(service.engine)
+    assert report.clean, report.mismatches
 
 
 IN_TRANSIT = "cash:rail:in_transit"
@@ -207,28 +216,36 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     assert [fen(s["principal"]) for s in regular] == [fen(i["principal"]) for i in installments]
     assert_ledger_balanced(service, loan_id)
 
-    # -- repay the installment due (the first, ahead of its date)
+    # -- repay the installment due (the first, ahead of its date): collected from the card
+    # through the rail, pending until the rail's webhook confirms it. Paid on the day of
+    # the payout, its interest runs only on the principal that stays out for the period.
     first = installments[0]
-    assert fen(loan["due_now"]) == fen(first["total"])
-    paid = me.ok(me.post(f"/api/v1/loans/{loan_id}/repayments/due", key="repay-1"), 201)
-    assert fen(paid["receipt"]["amount"]) == fen(first["total"])
-    assert sum(fen(a["amount"]) for a in paid["receipt"]["allocation"]) == fen(first["total"])
-    assert fen(paid["loan"]["outstanding_principal"]) == 600_000 - fen(first["principal"])
-    assert paid["closed"] is False
+    balance = Decimal(600_000)
+    charged = (
+        Decimal(fen(first["interest"])) * (balance - fen(first["principal"])) / balance
+    ).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    due = fen(first["principal"]) + int(charged)
+    assert fen(loan["due_now"]) == due < fen(first["total"])
+    asked = me.pay(f"/api/v1/loans/{loan_id}/repayments/due", key="repay-1")
+    assert fen(asked["payment"]["amount"]) == due and asked["payment"]["kind"] == "due"
+    assert fen(asked["loan"]["outstanding_principal"]) == 600_000  # nothing booked yet
+    paid = me.wait_payment(loan_id, asked["payment"]["payment_id"])
+    assert paid["status"] == "paid" and paid["repayment_id"]
+    receipt = me.ok(me.get(f"/api/v1/loans/{loan_id}/repayments/{paid['repayment_id']}"))
+    assert fen(receipt["amount"]) == due
+    assert sum(fen(a["amount"]) for a in receipt["allocation"]) == due
+    loan = me.ok(me.get(f"/api/v1/loans/{loan_id}"))
+    assert fen(loan["outstanding_principal"]) == 600_000 - fen(first["principal"])
     assert_ledger_balanced(service, loan_id)
 
     # -- prepay in full: interest only to today
     quote = me.ok(me.get(f"/api/v1/loans/{loan_id}/payoff-quote"))
     assert fen(quote["principal"]) == 600_000 - fen(first["principal"])
-    closing = me.ok(
-        me.post(
-            f"/api/v1/loans/{loan_id}/payoff",
-            {"amount_fen": fen(quote["amount_due"])},
-            key="payoff-1",
-        ),
-        201,
+    asked = me.pay(
+        f"/api/v1/loans/{loan_id}/payoff", {"amount_fen": fen(quote["amount_due"])}, key="payoff-1"
     )
-    assert closing["closed"] is True
+    closing = me.wait_payment(loan_id, asked["payment"]["payment_id"])
+    assert closing["status"] == "paid"
     assert_ledger_balanced(service, loan_id)
 
     # -- closed, receipts kept, the line whole again
@@ -236,7 +253,7 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     assert loan["status"] == "closed" and fen(loan["outstanding_principal"]) == 0
     assert all(s["status"] == "paid" for s in loan["schedule"])
     receipts = me.ok(me.get(f"/api/v1/loans/{loan_id}/repayments"))["items"]
-    assert [fen(r["amount"]) for r in receipts] == [fen(first["total"]), fen(quote["amount_due"])]
+    assert [fen(r["amount"]) for r in receipts] == [due, fen(quote["amount_due"])]
     one = me.ok(me.get(f"/api/v1/loans/{loan_id}/repayments/{receipts[0]['repayment_id']}"))
     assert one == receipts[0]
     line = me.ok(me.get(f"/api/v1/lines/{line_id}"))
@@ -260,6 +277,7 @@ def test_register_to_loan_closed(service: Service, caplog: pytest.LogCaptureFixt
     for secret in (identity.phone, identity.national_id, identity.bank_card, identity.real_name):
         assert secret not in caplog.text
     me.close()
+    assert_book_verifies(service)
 
 
 def test_failed_payout_cancels_the_loan_and_restores_the_line(service: Service) -> None:

@@ -199,6 +199,9 @@ def test_paying_more_than_nothing_due_and_odd_amounts(service: Service) -> None:
     assert fields_of(error_of(zero, 422)) == {"amount_fen"}
     short = me.post(f"{path}/payoff", {"amount_fen": 1}, key="p")
     assert error_of(short, 422)["code"] == "payoff_insufficient"
+    quote = me.ok(me.get(f"{path}/payoff-quote"))["amount_due"]["amount_fen"]
+    over = me.post(f"{path}/payoff", {"amount_fen": quote + 1}, key="p2")
+    assert error_of(over, 422)["code"] == "amount_above_owed"
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ def counts(service: Service, borrower_id: str) -> dict[str, int]:
         "entries": "SELECT count(*) FROM journal_entries WHERE borrower_id = :b",
         "cash_in": "SELECT coalesce(sum(cash_received), 0) FROM loans WHERE borrower_id = :b",
         "payouts": "SELECT count(*) FROM loan_payouts WHERE borrower_id = :b",
+        "debits": "SELECT count(*) FROM autodebit_attempts WHERE borrower_id = :b",
     }
     with service.engine.connect() as conn:
         return {
@@ -67,7 +68,8 @@ def test_same_key_different_request_is_409(service: Service, borrower: Borrower)
     loan = borrower.borrow(line_of(borrower), 300_000, 3)
     path = f"/api/v1/loans/{loan['loan_id']}/repayments"
     first = borrower.post(path, {"amount_fen": 5_000}, key="pay-a")
-    assert first.status_code == 201
+    assert first.status_code == 202
+    borrower.wait_payment(loan["loan_id"], first.json()["payment"]["payment_id"])
     before = counts(service, borrower.borrower_id)
     other = borrower.post(path, {"amount_fen": 6_000}, key="pay-a")
     assert other.status_code == 409
@@ -95,9 +97,13 @@ def test_racing_replays_move_money_once(service: Service, borrower: Borrower) ->
         results = list(pool.map(pay, clients))
     for client in clients:
         client.close()
-    assert {status for status, _ in results} == {201}
-    assert len({body["receipt"]["repayment_id"] for _, body in results}) == 1  # type: ignore[index]
+    assert {status for status, _ in results} == {202}
+    payment_ids = {body["payment"]["payment_id"] for _, body in results}  # type: ignore[index]
+    assert len(payment_ids) == 1
+    paid = borrower.wait_payment(loan["loan_id"], payment_ids.pop())
+    assert paid["status"] == "paid"
     after = counts(service, borrower.borrower_id)
+    assert after["debits"] == before["debits"] + 1
     assert after["repayments"] == before["repayments"] + 1
     assert after["cash_in"] == before["cash_in"] + 12_345
 
@@ -106,13 +112,17 @@ def test_replayed_payoff_does_not_pay_twice(service: Service, borrower: Borrower
     loan = borrower.borrow(line_of(borrower), 300_000, 3)
     path = f"/api/v1/loans/{loan['loan_id']}/payoff"
     first = borrower.post(path, {}, key="payoff-x")
-    assert first.status_code == 201 and first.json()["closed"] is True
+    assert first.status_code == 202
+    paid = borrower.wait_payment(loan["loan_id"], first.json()["payment"]["payment_id"])
+    assert paid["status"] == "paid"
     before = counts(service, borrower.borrower_id)
     replay = borrower.post(path, {}, key="payoff-x")
-    assert replay.status_code == 201 and replay.json() == first.json()
+    assert replay.status_code == 202 and replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
     assert counts(service, borrower.borrower_id) == before
     fresh = borrower.post(path, {}, key="payoff-y")  # a new payment on a closed loan
     assert fresh.status_code == 409
+    assert fresh.json()["error"]["code"] == "nothing_owed"
     assert counts(service, borrower.borrower_id) == before
 
 
@@ -127,9 +137,9 @@ def test_keys_belong_to_their_borrower(service: Service, borrower: Borrower) -> 
     b = other.post(
         f"/api/v1/loans/{theirs['loan_id']}/repayments", {"amount_fen": 1_000}, key="shared"
     )
-    assert a.status_code == b.status_code == 201
+    assert a.status_code == b.status_code == 202
     assert b.headers["Idempotent-Replayed"] == "false"
-    assert a.json()["receipt"]["repayment_id"] != b.json()["receipt"]["repayment_id"]
+    assert a.json()["payment"]["payment_id"] != b.json()["payment"]["payment_id"]
 
 
 @pytest.mark.parametrize(

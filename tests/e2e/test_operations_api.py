@@ -187,3 +187,45 @@ def test_the_cli_creates_an_admin_who_can_sign_in(shared_service: Service) -> No
         assert login.json()["roles"] == ["admin"]
     created = [r for r in _records(shared_service) if r.action == "staff.created"]
     assert any(r.details["username"] == username for r in created)
+
+
+def test_a_large_refund_waits_for_finance_to_approve_it(shared_service: Service) -> None:
+    """Money held for a borrower above the threshold is refunded only once someone in
+    finance approves it; operations cannot; the approval is in the audit log."""
+    from mobilend.app.servicing.payments import refund_credit
+    from mobilend.app.servicing.transfers import repayment_reference
+
+    service = shared_service
+    borrower = service.borrower()
+    loan = borrower.borrow(borrower.onboard()["line_id"], 300_000, 3)
+    desk = build_servicing(service.platform.lending, settings=service.platform.settings)
+    receive_transfer(
+        desk,
+        TransferNotice(
+            f"bank-{uuid.uuid4().hex}",
+            Money.of("4000.00"),  # more than the payoff: the rest is held
+            service.platform.today(),
+            remark=repayment_reference(loan["loan_id"]),
+        ),
+    )
+    held = borrower.ok(borrower.get(f"/api/v1/loans/{loan['loan_id']}"))["credit_balance"]
+    assert held["amount_fen"] > 50_000
+    waiting = refund_credit(desk, loan["loan_id"], on=service.platform.today(), send=False)
+    assert waiting.status == "awaiting_approval"
+    operator, finance = _staff(service, "operations"), _staff(service, "finance")
+    with service.client() as http:
+        listed = http.get(f"{OPS}/refunds", headers=_sign_in(http, finance)).json()["items"]
+        assert waiting.refund_id in [r["refund_id"] for r in listed]
+        path = f"{OPS}/refunds/{waiting.refund_id}/approve"
+        refused = http.post(path, headers=_sign_in(http, operator))
+        assert refused.status_code == 403
+        approved = http.post(path, headers=_sign_in(http, finance))
+        assert approved.status_code == 200, approved.text
+        body = approved.json()
+        assert body["status"] == "pending" and body["approved_by"].startswith("staff:")
+        assert body["amount"]["amount_fen"] == held["amount_fen"]
+        again = http.post(path, headers=_sign_in(http, finance))
+        assert again.status_code == 409
+    after = borrower.ok(borrower.get(f"/api/v1/loans/{loan['loan_id']}"))
+    assert after["credit_balance"]["amount_fen"] == 0
+    assert any(r.action == "refund.approved" for r in _records(service))

@@ -46,6 +46,8 @@ def probes(owner: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | None]
         ),
         ("get", f"/api/v1/loans/{loan}/repayments", None),
         ("get", f"/api/v1/loans/{loan}/repayments/{owner['repayment_id']}", None),
+        ("get", f"/api/v1/loans/{loan}/payments", None),
+        ("get", f"/api/v1/loans/{loan}/payments/{owner['payment_id']}", None),
     ]
 
 
@@ -68,6 +70,7 @@ def owner_state(service: Service, borrower_id: str) -> tuple[Any, ...]:
                 "SELECT id, status, outstanding_principal, cash_received FROM loans WHERE borrower_id = :b",
                 "SELECT id, status, loan_id FROM loan_contracts WHERE borrower_id = :b ORDER BY id",
                 "SELECT id, amount FROM repayments WHERE borrower_id = :b",
+                "SELECT id, status FROM autodebit_attempts WHERE borrower_id = :b ORDER BY id",
                 "SELECT count(*) FROM postings WHERE borrower_id = :b",
             )
         )
@@ -77,9 +80,9 @@ def build_owner(owner: Borrower) -> dict[str, str]:
     application = owner.onboard()
     line_id = application["line_id"]
     loan = owner.borrow(line_id, 300_000, 3)
-    receipt = owner.ok(
-        owner.post(f"/api/v1/loans/{loan['loan_id']}/repayments/due", key="own-1"), 201
-    )
+    asked = owner.pay(f"/api/v1/loans/{loan['loan_id']}/repayments/due", key="own-1")
+    paid = owner.wait_payment(loan["loan_id"], asked["payment"]["payment_id"])
+    assert paid["status"] == "paid"
     draft = owner.draft(line_id, 100_000, 3)
     return {
         "application_id": application["application_id"],
@@ -88,7 +91,8 @@ def build_owner(owner: Borrower) -> dict[str, str]:
         "draft_id": draft["contract_id"],
         "draft_sha256": draft["sha256"],
         "loan_id": loan["loan_id"],
-        "repayment_id": receipt["receipt"]["repayment_id"],
+        "repayment_id": paid["repayment_id"],
+        "payment_id": paid["payment_id"],
     }
 
 

@@ -33,6 +33,7 @@ from mobilend.app.funding.worker import run_worker
 from mobilend.app.lending.lines import open_credit_line
 from mobilend.app.lending.loans import draw_loan
 from mobilend.bootstrap.funding import build_disbursement
+from mobilend.bootstrap.ledger import verify_book
 from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.domain.funding import (
     OWN_POOL,
@@ -294,6 +295,10 @@ def check_outcome(batch: Batch, gateway: Gateway, desk: DisbursementDesk) -> dic
     report = reconcile_rail(desk, OPENED_ON)
     assert report.clean, report.breaks
     assert report.matched == len(batch.cards)
+    # ``mobilend ledger verify``: every entry, every loan and every line of the book.
+    verified = verify_book(engine)
+    assert verified.clean, verified.mismatches
+    assert verified.loans == len(batch.cards)
     return {"paid": sum(p.status == "paid" for p in payouts.values()), "report": report}
 
 

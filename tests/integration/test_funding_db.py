@@ -187,3 +187,56 @@ def test_reconcile_command_reports_a_clean_day(lending: Lending, payment_gateway
     with lending.engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT clean, breaks FROM reconciliation_reports")).one()
     assert tuple(stored) == (True, 0)
+
+
+def test_a_partners_share_of_collections_is_posted_once_and_given_back_if_it_bounces(
+    lending: Lending,
+) -> None:
+    from mobilend.app.funding.funder_shares import post_funder_shares
+    from mobilend.app.funding.routing import add_programme
+    from mobilend.app.servicing.desk import ServicingDesk
+    from mobilend.app.servicing.reversals import reverse_repayment
+    from mobilend.bootstrap.ledger import verify_book
+    from mobilend.domain.funding import Programme, ProgrammeShare
+
+    register_funder(lending.uow_factory, bank("bank_j"), single_programme=False)
+    add_programme(lending.uow_factory, Programme(
+        "jp", "joint", (ProgrammeShare(OWN_POOL, Decimal("0.3")), ProgrammeShare("bank_j", Decimal("0.7"))), 1,
+    ))  # fmt: skip
+    drawn = draw(lending, "j-1", "10000.00")
+    assert {t.funder_code for t in drawn.tranches} == {OWN_POOL, "bank_j"}
+    first = drawn.offer.schedule.installments[0]
+    paid = post_repayment(
+        lending.uow_factory, lending.new_id, loan_id=drawn.loan.loan_id, amount=first.total,
+        on=first.due_date, idempotency_key="j-1-1", channel="bank_transfer",
+    )  # fmt: skip
+
+    def balance(account: str) -> int:
+        with lending.engine.connect() as conn:  # type: ignore[union-attr]
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT coalesce(sum(amount_minor), 0) FROM postings WHERE account = :a"
+                    ),
+                    {"a": account},
+                ).scalar_one()
+            )
+
+    assert post_funder_shares(lending.uow_factory, first.due_date) == 1
+    assert post_funder_shares(lending.uow_factory, first.due_date) == 0
+    owed = -balance("funder_payable:bank_j")
+    # 70 % of the principal, and 80 % (its interest share) of 70 % of the interest.
+    principal_part = (first.principal * Decimal("0.7")).round().to_minor()
+    assert owed > principal_part
+    assert balance("funder_payable:own_pool") == 0
+    assert verify_book(lending.engine).clean
+
+    desk = ServicingDesk(lending.uow_factory, lending.new_id, lending.clock)
+    reverse_repayment(
+        desk, loan_id=drawn.loan.loan_id, repayment_id=paid.record.repayment_id,
+        reason="recalled", on=first.due_date + dt.timedelta(days=2),
+    )  # fmt: skip
+    assert balance("funder_payable:bank_j") == 0  # the bounced payment's share came back
+    assert post_funder_shares(lending.uow_factory, first.due_date) == 0
+    report = verify_book(lending.engine)
+    assert report.clean, report.mismatches

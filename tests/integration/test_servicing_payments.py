@@ -28,7 +28,7 @@ from mobilend.adapters.http_resilience import Backoff, CircuitBreaker
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.app.servicing.autodebit import poll_debits, submit_debits
 from mobilend.app.servicing.daily import close_business_date
-from mobilend.app.servicing.payments import poll_refunds, refund_credit
+from mobilend.app.servicing.payments import approve_refund, poll_refunds, refund_credit
 from mobilend.app.servicing.reversals import reverse_repayment
 from mobilend.app.servicing.transfers import (
     TransferNotice,
@@ -141,7 +141,11 @@ def test_transfers_match_by_reference_or_wait_in_suspense(
     )
     assert (partial.status, partial.loan_id) == ("matched", loan.loan_id)
     first = stored_loan(wired, loan.loan_id).installments[0]
-    assert (first.interest_paid, first.principal_paid) == (Money("90.00"), Money("910.00"))
+    # Ahead of its due date: interest is offered only on the principal that stays out for
+    # the rest of the period (80.00 of 90.00); the 920.00 of principal back early keeps
+    # the rest of the period's interest on the principal still out owed at the due date.
+    assert (first.interest_paid, first.principal_paid) == (Money("80.00"), Money("920.00"))
+    assert Money("80.00") < first.interest_scheduled < Money("90.00")
     assert first.status_on(D) == "partially_paid"
 
     # Money that names no loan lands in suspense; the same bank transaction twice is once.
@@ -172,16 +176,24 @@ def test_transfers_match_by_reference_or_wait_in_suspense(
             )
         ).scalar_one()
     assert suspense == 0
-    assert stored_loan(wired, loan.loan_id).principal_repaid == Money("1410.00")
+    # 1,500.00 in all, of which interest to date on what stays out: 85.15.
+    assert stored_loan(wired, loan.loan_id).principal_repaid == Money("1414.85")
 
     # More than is owed now: the rest is kept as the borrower's credit …
     big = receive_transfer(desk, TransferNotice("BANK-3", Money("5000.00"), D, reference))
     held_credit = stored_loan(wired, loan.loan_id).held_credit
     assert big.status == "matched" and held_credit.is_positive()
     assert account_balances(db, loan.loan_id)["borrower_credit_balance"] == -held_credit.to_minor()
-    # … and paid back to the borrower's card on request.
-    refund = refund_credit(desk, loan.loan_id, on=D)
+    # … and paid back to the borrower's card on request. Above ¥500 it waits for an
+    # operator: nothing moves until then.
+    assert held_credit > Money("500.00")
+    waiting = refund_credit(desk, loan.loan_id, on=D)
+    assert (waiting.status, waiting.entry_id) == ("awaiting_approval", "")
+    assert stored_loan(wired, loan.loan_id).held_credit == held_credit
+    assert account_balances(db, loan.loan_id)["borrower_credit_balance"] == -held_credit.to_minor()
+    refund = approve_refund(desk, waiting.refund_id, operator="ops-7", on=D)
     assert refund.amount == held_credit and refund.status in ("sent", "paid")
+    assert refund.approved_by == "ops-7" and refund.entry_id
     payment_gateway.wait_idle()
     poll_refunds(desk)
     with desk.uow_factory() as uow:
@@ -257,6 +269,8 @@ def test_a_refund_the_bank_refuses_goes_back_to_the_credit_balance(
     )
     held = stored_loan(wired, loan.loan_id).held_credit
     refund = refund_credit(desk, loan.loan_id, on=D)
+    if refund.status == "awaiting_approval":
+        refund = approve_refund(desk, refund.refund_id, operator="ops-7", on=D)
     assert refund.status == "sent"  # accepted; the bank answers later
     payment_gateway.wait_idle()
     assert poll_refunds(desk) == 1
@@ -266,5 +280,65 @@ def test_a_refund_the_bank_refuses_goes_back_to_the_credit_balance(
     after = stored_loan(wired, loan.loan_id)
     assert after.held_credit == held and after.cash_refunded.is_zero()
     assert account_balances(db, loan.loan_id)["borrower_credit_balance"] == -held.to_minor()
+    assert_ledger_matches(wired, loan.loan_id)
+    assert trial_balance_is_zero(db)
+
+
+def in_transit(db: sa.Engine, loan_id: str) -> int:
+    with db.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT coalesce(sum(amount_minor), 0) FROM postings WHERE loan_id = :l"
+                    " AND account = 'cash:rail:collections_in_transit'"
+                ),
+                {"l": loan_id},
+            ).scalar_one()
+        )
+
+
+def test_collected_money_reaches_the_bank_before_anything_held_is_refunded(
+    db, clock, vault, payment_gateway: Sandbox
+) -> None:
+    """A card payment is booked against collections in transit; the rail's statement
+    moves it to the bank once. Money held for the borrower is not refunded while a debit
+    of the loan is out or collected and not yet in the bank."""
+    from mobilend.app.servicing.card_payments import request_card_payment_in
+    from mobilend.app.servicing.collection_settlement import settle_collections
+    from mobilend.app.servicing.payments import RefundNotReady
+
+    wired = make_runtime(db, clock, vault, rail=rail(payment_gateway))
+    desk = wired.desk
+    add_borrower(db, vault, "B1", card=OK_CARD)
+    loan = open_loan(wired, "01jloan0000000000000000009", "B1", D - 20 * DAY)
+    wired.eod.run(D - DAY)
+    # Real money held for the borrower: a transfer beyond what it settles.
+    reference = repayment_reference(loan.loan_id)
+    receive_transfer(desk, TransferNotice("BANK-9", Money("5000.00"), D, reference))
+    assert stored_loan(wired, loan.loan_id).held_credit.is_positive()
+    with desk.uow_factory() as uow:
+        locked = uow.lending.loans.get(loan.loan_id, for_update=True)
+        attempt = request_card_payment_in(
+            uow, desk.new_id, locked, purpose="amount", amount=Money("100.00"), on=D
+        )
+        uow.commit()
+    with pytest.raises(RefundNotReady):  # the debit is still out
+        refund_credit(desk, loan.loan_id, on=D)
+    submit_debits(desk, keys=[attempt.idempotency_key])
+    payment_gateway.wait_idle()
+    poll_debits(desk)
+    with desk.uow_factory() as uow:
+        collected = uow.servicing.debits.get(attempt.idempotency_key)
+    assert collected is not None and collected.status == "succeeded"
+    assert in_transit(db, loan.loan_id) == 10_000
+    with pytest.raises(RefundNotReady):  # collected, not yet in the bank
+        refund_credit(desk, loan.loan_id, on=D)
+    day = collected.settled_on
+    assert day is not None
+    assert settle_collections(desk, day) == 1
+    assert settle_collections(desk, day) == 0  # the same statement again moves nothing
+    assert in_transit(db, loan.loan_id) == 0
+    refund = refund_credit(desk, loan.loan_id, on=D)
+    assert refund.status in ("sent", "paid", "awaiting_approval")
     assert_ledger_matches(wired, loan.loan_id)
     assert trial_balance_is_zero(db)

@@ -307,26 +307,30 @@ def test_overpayment_is_held_and_settles_the_next_installment_when_it_falls_due(
     loan = new_loan(fees=())
     book = Book(loan)
     book.post(loan.disburse(D(2024, 1, 10)))
-    # Nothing is due on 01-15: the payment settles installment 1 ahead of its date
-    # (1000 + 46.50, its full scheduled interest) and the 100.00 beyond it is held.
+    # Nothing is due on 01-15: the payment settles installment 1 ahead of its date. Its
+    # interest runs to the day of payment on the 1,000 it brings back early: 5 days of
+    # 1.50 on 3,000 (7.50) + the 26 days left on the 2,000 still out
+    # (39.00 × 2,000 / 3,000 = 26.00) = 33.50, not the full 46.50. 1,033.50 settles it
+    # and the 113.00 beyond it is held.
     result = loan.repay(m("1146.50"), D(2024, 1, 15))
     book.post(result.entries)
-    assert result.overpayment == m("100.00")
-    assert loan.held_credit == m("100.00")
+    assert result.overpayment == m("113.00")
+    assert loan.held_credit == m("113.00")
     assert loan.installment(1).is_settled
+    assert loan.installment(1).interest_scheduled == m("33.50")
     assert loan.installment(1).settled_on == D(2024, 1, 15)
     # Catching up accrued 01-10..01-14 (5 × 1.50); paying interest ahead of accrual
-    # recognised the remaining 39.00 first.
+    # recognised the remaining 26.00 first.
     accruals = [e.total_debits for e in result.entries if e.kind is EntryKind.ACCRUAL]
-    assert accruals == [m("1.50")] * 5 + [m("39.00")]
+    assert accruals == [m("1.50")] * 5 + [m("26.00")]
     book.post(loan.accrue_to(D(2024, 2, 10)))
-    assert loan.installment(1).accrued == m("46.50")  # daily accrual added nothing more
+    assert loan.installment(1).accrued == m("33.50")  # daily accrual added nothing more
     book.post(loan.accrue_to(D(2024, 3, 9)))
     assert loan.installment(2).paid.total.is_zero()
     book.post(loan.accrue_to(D(2024, 3, 10)))
     assert book.kinds()[-1] is EntryKind.CREDIT_APPLICATION
     inst2 = loan.installment(2)
-    assert (inst2.paid.interest, inst2.paid.principal) == (m("29.00"), m("71.00"))
+    assert (inst2.paid.interest, inst2.paid.principal) == (m("29.00"), m("84.00"))
     assert loan.held_credit.is_zero()
     assert loan.days_past_due(D(2024, 3, 10)) == 0
 
@@ -339,7 +343,8 @@ def test_credit_closing_the_loan_leaves_the_rest_to_refund() -> None:
     book.post(result.entries)
     assert result.closed
     assert loan.status is LoanStatus.CLOSED
-    assert loan.held_credit == m("4000") - m("3046.50")
+    # Interest to the day of payment only: 10 days of 1.50 on the 3,000 repaid early.
+    assert loan.held_credit == m("4000") - m("3015.00")
     book.post(loan.refund_credit(D(2024, 1, 21)))
     assert loan.held_credit.is_zero()
     assert EntryKind.REFUND in book.kinds()
@@ -521,5 +526,11 @@ def test_second_early_payment_settles_the_following_installment() -> None:
     day = _dt.date(2026, 1, 20)
     loan.repay(schedule.installments[0].total, day)
     second = loan.repay(schedule.installments[1].total, day)
-    assert second.overpayment.is_zero()
+    # Installment 2's principal comes back before its period begins: its period charges
+    # interest only on the principal of installment 3 still out (about half of it).
+    assert second.overpayment == _Money("10.00")
+    assert loan.installment(2).is_settled
+    assert loan.installment(2).interest_scheduled == schedule.installments[1].interest - _Money(
+        "10.00"
+    )
     assert second.allocation.installments == (2,)

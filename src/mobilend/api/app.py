@@ -22,6 +22,7 @@ from mobilend.api import (
     lines,
     loans,
     notifications,
+    ops_refunds,
     ops_routes,
     profile,
     repayments,
@@ -73,6 +74,7 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         notifications.router,
         callbacks.router,
         ops_routes.router,
+        ops_refunds.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

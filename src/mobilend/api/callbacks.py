@@ -1,4 +1,4 @@
-"""Callbacks from the outside world: the payment rail's payout outcomes and partner
+"""Callbacks from the outside world: the payment rail's payout and debit outcomes and partner
 banks' funding decisions, each a signed webhook (``X-Timestamp`` + ``X-Signature``, the
 HMAC-SHA256 of ``<timestamp>.<raw body>`` with that counterparty's own secret; during a
 rotation the previous secret is accepted until the configured end of the overlap).
@@ -37,6 +37,8 @@ from mobilend.api.schemas import CallbackOut
 from mobilend.app.funding.approvals import record_partner_decision
 from mobilend.app.funding.disbursement import DisbursementDesk, apply_rail_event
 from mobilend.app.funding.ports import PartnerDecision
+from mobilend.app.servicing.autodebit import apply_debit_event
+from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.domain.errors import DomainError, NotFound
 
 log = logging.getLogger("mobilend.api.callbacks")
@@ -44,7 +46,7 @@ log = logging.getLogger("mobilend.api.callbacks")
 router = APIRouter(prefix="/callbacks", tags=["callbacks 回调"])
 
 #: Outcomes after which the borrower has a new notice to be sent.
-NOTICE_OUTCOMES = frozenset({"paid", "cancelled", "recorded_declined"})
+NOTICE_OUTCOMES = frozenset({"paid", "cancelled", "recorded_declined", "collected", "failed"})
 
 
 #: Checked when no partner's secret matched, only for the precise refusal reason.
@@ -122,13 +124,22 @@ def _secrets(request: Request) -> CounterpartySecrets:
     return found
 
 
+def _servicing(request: Request) -> ServicingDesk:
+    desk = getattr(request.app.state.container, "servicing", None)
+    if not isinstance(desk, ServicingDesk):
+        raise NotFound("本服务不接收扣款回调 (no debits are collected here)")
+    return desk
+
+
 @router.post(
     "/rail",
     response_model=CallbackOut,
-    summary="Payment rail: a payout's outcome 放款结果回调",
+    summary="Payment rail: a payout's or a debit's outcome 放款/扣款结果回调",
     description="Signed webhook of the payment gateway. A final `payout.succeeded` settles "
     "the payout (in transit → the funders' cash); a final `payout.failed` cancels the loan, "
-    "reverses its entries and restores the credit line. Applied once per event id.",
+    "reverses its entries and restores the credit line. A final `debit.succeeded` books the "
+    "borrower's payment (collections in transit); a final `debit.failed` books nothing and "
+    "tells the borrower why. Applied once per event id; stale sequences change nothing.",
     responses=error_responses(400, 401),
     openapi_extra={"requestBody": RAIL_EVENT},
 )
@@ -145,8 +156,13 @@ async def rail_callback(
     except InvalidWebhook as exc:
         log.warning("rail callback refused: %s", exc.reason)
         raise CallbackRefused(exc.reason) from None
-    outcome = await run_in_threadpool(apply_rail_event, desk, event)
-    if outcome == "unknown_payout":
+    if event.direction == "debit":
+        outcome = await run_in_threadpool(
+            apply_debit_event, _servicing(request), event, event.sequence, event.final
+        )
+    else:
+        outcome = await run_in_threadpool(apply_rail_event, desk, event)
+    if outcome in ("unknown_payout", "unknown_debit"):
         log.warning("rail callback for an unknown payout recorded: event %s", event.event_id)
     if outcome in NOTICE_OUTCOMES:
         background.add_task(journey_of(request).dispatch_due)

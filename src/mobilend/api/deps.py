@@ -73,6 +73,7 @@ ApplicationIdPath = Annotated[str, _id("Credit application id")]
 ContractIdPath = Annotated[str, _id("Contract id")]
 LoanIdPath = Annotated[str, _id("Loan id")]
 RepaymentIdPath = Annotated[str, _id("Repayment id")]
+PaymentIdPath = Annotated[str, _id("Payment id")]
 
 
 def once_response(once: Once[Any], status_code: int) -> JSONResponse:

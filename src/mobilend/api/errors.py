@@ -62,6 +62,13 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "national_id_taken": 409,
     "kyc_locked": 409,
     "idempotency_key_reused": 409,
+    # Money: never more than is owed today, never a payoff of nothing.
+    "amount_above_owed": 422,
+    "payoff_insufficient": 422,
+    "nothing_owed": 409,
+    "nothing_due": 409,
+    "payment_in_progress": 409,
+    "disbursement_not_paid": 409,
 }
 
 BY_CLASS: Sequence[tuple[type[DomainError], int]] = (

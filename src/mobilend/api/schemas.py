@@ -335,6 +335,12 @@ class LoanSummaryOut(BaseModel):
     closed_on: dt.date | None = None
     contract_id: str | None = None
     disbursement_status: Literal["pending", "paid", "failed"] | None = None
+    credit_balance: MoneyOut | None = Field(
+        default=None, description="Money received beyond what was owed, held for you"
+    )
+    payments_pending: MoneyOut | None = Field(
+        default=None, description="Card payments asked for, not yet confirmed by the bank"
+    )
 
 
 class LoanOut(LoanSummaryOut):
@@ -386,9 +392,24 @@ class ReceiptOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
-    kind: Literal["due", "amount", "payoff", "prepay"]
-    closed: bool
-    receipt: ReceiptOut
+    """A card payment: `pending` until the bank confirms the debit, then `paid` (booked:
+    see `repayment_id`'s receipt) or `failed` (nothing taken; `failure_reason` says why)."""
+
+    payment_id: str
+    loan_id: str
+    kind: Literal["due", "amount", "payoff", "prepay", "autodebit"]
+    status: Literal["pending", "paid", "failed"]
+    amount: MoneyOut
+    requested_on: dt.date
+    settled_on: dt.date | None = None
+    repayment_id: str | None = None
+    failure_code: str = ""
+    failure_reason: str = ""
+    mode: str = ""
+
+
+class PaymentAcceptedOut(BaseModel):
+    payment: PaymentOut
     loan: LoanSummaryOut
 
 

@@ -22,6 +22,7 @@ from mobilend.api.schemas import (
     MoneyOut,
     NotificationOut,
     OfferOut,
+    PaymentAcceptedOut,
     PaymentOut,
     PayoffQuoteOut,
     ProductOut,
@@ -36,7 +37,7 @@ from mobilend.app.funding.disbursement import DisbursementView
 from mobilend.app.journey.applications import AprRange, LineView
 from mobilend.app.journey.contract_text import key_terms
 from mobilend.app.journey.contracts import SignedContract
-from mobilend.app.journey.loans import LoanView, PaymentOutcome
+from mobilend.app.journey.loans import LoanView, PaymentOutcome, PaymentView
 from mobilend.app.journey.ports import CreditApplication, LoanContract, Notification, OfferTerms
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.onboarding.pii import BorrowerProfile
@@ -235,6 +236,8 @@ def _summary_fields(view: LoanView) -> dict[str, Any]:
         "closed_on": loan.closed_on,
         "contract_id": view.contract_id,
         "disbursement_status": view.disbursement.status if view.disbursement else None,
+        "credit_balance": MoneyOut.of(view.credit_balance),
+        "payments_pending": MoneyOut.of(view.in_flight) if view.in_flight is not None else None,
     }
 
 
@@ -317,12 +320,25 @@ def receipt_out(record: RepaymentRecord) -> ReceiptOut:
     )
 
 
-def payment_out(outcome: PaymentOutcome) -> PaymentOut:
+def payment_out(view: PaymentView) -> PaymentOut:
     return PaymentOut(
-        kind=outcome.kind,  # type: ignore[arg-type]
-        closed=outcome.receipt.closed,
-        receipt=receipt_out(outcome.receipt.record),
-        loan=loan_summary_out(outcome.loan),
+        payment_id=view.payment_id,
+        loan_id=view.loan_id,
+        kind=view.kind,  # type: ignore[arg-type]
+        status=view.status,  # type: ignore[arg-type]
+        amount=MoneyOut.of(view.amount),
+        requested_on=view.requested_on,
+        settled_on=view.settled_on,
+        repayment_id=view.repayment_id,
+        failure_code=view.failure_code,
+        failure_reason=view.failure_reason,
+        mode=view.mode,
+    )
+
+
+def payment_accepted_out(outcome: PaymentOutcome) -> PaymentAcceptedOut:
+    return PaymentAcceptedOut(
+        payment=payment_out(outcome.payment), loan=loan_summary_out(outcome.loan)
     )
 
 

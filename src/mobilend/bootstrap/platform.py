@@ -24,11 +24,14 @@ from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.disbursement import DisbursementDesk
 from mobilend.app.journey.context import JourneyContext
+from mobilend.app.journey.loans import PaymentNotices
 from mobilend.app.journey.service import BorrowerJourney
 from mobilend.app.lending.catalogue import DEMO_PRODUCTS
 from mobilend.app.lending.products import ensure_product
 from mobilend.app.onboarding.service import Onboarding, OnboardingSettings
 from mobilend.app.ports import Clock, DecisionEngine, MessageGateway, PaymentRail
+from mobilend.app.servicing.autodebit import submit_debits
+from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.bootstrap.funding import build_disbursement
 from mobilend.bootstrap.infra import (
     PARTNER_CALLBACK_PATH,
@@ -37,6 +40,7 @@ from mobilend.bootstrap.infra import (
     callback_address,
 )
 from mobilend.bootstrap.lending import Lending, build_lending
+from mobilend.bootstrap.servicing import build_servicing
 from mobilend.config import Settings, get_settings
 from mobilend.domain.limits import OtpAbuseLimits, RateLimit
 from mobilend.domain.products_state import product_from_state
@@ -58,6 +62,8 @@ class Platform:
     vault: FieldVault
     #: Each counterparty's webhook secret ring.
     webhook_secrets: CounterpartySecrets
+    #: The borrowers' card payments (debits through the same rail) and their refunds.
+    servicing: ServicingDesk | None = None
     #: Names and base URLs of sandbox services this process started (for developers).
     sandboxes: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -177,6 +183,8 @@ def build_platform(
         vault=vault,
     )
     closers += [p.close for p in desk.partners.values() if isinstance(p, HttpPartnerBank)]
+    servicing = build_servicing(lending, settings=settings, rail=rail, vault=vault)
+    servicing.on_collection = PaymentNotices(infra.new_id, infra.clock)
     context = JourneyContext(
         uow=lending.uow_factory,
         new_id=infra.new_id,
@@ -185,6 +193,7 @@ def build_platform(
         onboarding=onboarding,
         decisions=decisions or build_decision_engine(settings, db=db, vault=vault),
         messages=messages,
+        collector=lambda keys: submit_debits(servicing, keys=keys),
     )
     if seed_products:
         for definition in DEMO_PRODUCTS:
@@ -192,7 +201,9 @@ def build_platform(
             ensure_product(
                 lending.uow_factory, product, on=lending.today(), cost_caps=lending.cost_caps
             )
-    platform = Platform(lending, BorrowerJourney(context), settings, desk, vault, secrets)
+    platform = Platform(
+        lending, BorrowerJourney(context), settings, desk, vault, secrets, servicing
+    )
     platform.closers += closers
     return platform
 

@@ -26,6 +26,7 @@ import time
 from mobilend.adapters.db import engine as db_engine
 from mobilend.adapters.db import migrate
 from mobilend.app.funding.worker import run_cycle
+from mobilend.app.servicing.autodebit import poll_debits, submit_debits
 from mobilend.bootstrap.platform import Platform, build_platform
 from mobilend.bootstrap.sandboxes import seed_sandbox_blacklist, start_sandboxes
 from mobilend.config import Settings, ensure_production_ready, get_settings
@@ -36,8 +37,10 @@ log = logging.getLogger("mobilend.service")
 class BackgroundWork:
     """The service's own background thread: passes of the disbursement worker
     (``run_cycle``: partner approvals, due payouts, payouts never confirmed) when
-    ``disbursement`` is set, and the journey's due SMS notices every ``messages_every_s``.
-    Several processes may run it at once: every claim is leased under a row lock."""
+    ``disbursement`` is set, with the card debits of the borrowers' payments (sent, and
+    polled when the rail has not confirmed them), and the journey's due SMS notices every
+    ``messages_every_s``. Several processes may run it at once: every claim is leased or
+    taken under a row lock, and the rail deduplicates by idempotency key."""
 
     def __init__(
         self,
@@ -73,8 +76,22 @@ class BackgroundWork:
                     self._platform.journey.dispatch_due()
                 except Exception as exc:  # the messages stay queued
                     log.error("sending due notices failed: %s", type(exc).__name__)
+                if self._disbursement:
+                    self._collect()
             if not busy:
                 self._stop.wait(self._idle)
+
+    def _collect(self) -> None:
+        """Card debits of the borrowers' payments: those not sent yet, and those the rail
+        took but has not confirmed (a lost webhook) — the same rail as the payouts."""
+        desk = self._platform.servicing
+        if desk is None:
+            return
+        try:
+            submit_debits(desk, limit=100)
+            poll_debits(desk, limit=100)
+        except Exception as exc:  # the attempts stay pending / submitted
+            log.error("collecting card payments failed: %s", type(exc).__name__)
 
     def stop(self) -> None:
         self._stop.set()

@@ -62,8 +62,11 @@ def demo_command(
     amount: str = typer.Option("12000.00", help="借款金额 / amount (CNY)"),
     periods: int = typer.Option(12, help="期数 / number of monthly periods"),
 ) -> None:
-    """演示：授信、用信、日终、还款、结清 / Demo: line, draw, EOD, repayment, payoff."""
-    lending = build_lending()
+    """演示：授信、用信、日终、还款、结清 / Demo: line, draw, EOD, repayment, payoff.
+
+    Runs on the in-memory stores: nothing is written to the database (a demo loan there
+    would leave a payout no rail ever pays, and break reconciliation)."""
+    lending = build_lending(in_memory=True)
     on = dt.date.fromisoformat(start)
     seed_products(lending, on)
     borrower_id = f"demo-{lending.new_id()}"

@@ -13,8 +13,10 @@ from mobilend.cli import (
     decision,
     demo,
     funding,
+    ledger,
     lines,
     model,
+    refunds,
     schedule,
     security,
     serve,
@@ -43,8 +45,10 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")
 app.add_typer(funding.disbursement_app, name="disbursement")
+app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(lines.lines_app, name="lines")
 app.add_typer(model.model_app, name="model")
+app.add_typer(refunds.refunds_app, name="refunds")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(worker.eod_app, name="eod")
 app.add_typer(security.audit_app, name="audit")

@@ -38,6 +38,8 @@ class Account(enum.StrEnum):
     FEE_INCOME = "fee_income"
     PENALTY_INCOME = "penalty_income"
     FUNDER_PAYABLE = "funder_payable"
+    #: Fees the lender collects for someone else (an insurer…), owed to them.
+    THIRD_PARTY_PAYABLE = "third_party_payable"
     SUSPENSE = "suspense"
     BORROWER_CREDIT_BALANCE = "borrower_credit_balance"
     WRITE_OFF_EXPENSE = "write_off_expense"
@@ -77,6 +79,9 @@ class EntryKind(enum.StrEnum):
     RECOVERY = "recovery"
     CANCELLATION = "cancellation"
     ADJUSTMENT = "adjustment"
+    #: A partner funder's share of a collection, owed to it (between the lender and its
+    #: funders: no part of the loan's own balances).
+    FUNDER_SHARE = "funder_share"
 
 
 class LedgerError(DomainError):
@@ -418,12 +423,22 @@ def penalty_accrual_entry(
 
 
 def fee_entry(
-    entry_id: str, business_date: dt.date, loan_id: str, fee: Money, memo: str = ""
+    entry_id: str,
+    business_date: dt.date,
+    loan_id: str,
+    fee: Money,
+    memo: str = "",
+    payable: Mapping[str, Money] | None = None,
 ) -> JournalEntry:
-    """Dr fee receivable / Cr fee income: a fee falls due."""
+    """Dr fee receivable / Cr fee income: a fee falls due. The parts owed to third parties
+    (``payable``, by payee) are credited to ``third_party_payable:<payee>`` instead."""
     b = _EntryBuilder(loan_id, None)
     b.add(Account.FEE_RECEIVABLE.value, fee)
-    b.add(Account.FEE_INCOME.value, -fee)
+    income = fee
+    for payee, amount in (payable or {}).items():
+        b.add(account_key(Account.THIRD_PARTY_PAYABLE, payee), -amount)
+        income = income - amount
+    b.add(Account.FEE_INCOME.value, -income)
     return _entry(entry_id, EntryKind.FEE, business_date, loan_id, b, memo or "fee charged")
 
 
@@ -453,6 +468,7 @@ def cancellation_entry(
     recognised: ComponentAmounts,
     cash_account: str = DEFAULT_CASH_ACCOUNT,
     memo: str = "",
+    payable: Mapping[str, Money] | None = None,
 ) -> JournalEntry:
     """Undo a disbursement that never reached the borrower.
 
@@ -470,6 +486,9 @@ def cancellation_entry(
     ):
         b.add(income.value, amount)
         b.add(receivable.value, -amount)
+    for payee, owed in (payable or {}).items():  # fees recognised for third parties
+        b.add(account_key(Account.THIRD_PARTY_PAYABLE, payee), owed)
+        b.add(Account.FEE_INCOME.value, -owed)
     return _entry(
         entry_id,
         EntryKind.CANCELLATION,

@@ -19,8 +19,8 @@ principal of installments overdue by more than ``penalty_grace_days``
 (days 1..grace after the due date carry no penalty).
 
 Repayments settle what is due on the payment date (and, by default, the next
-installment ahead of its date, at its full scheduled interest) in waterfall
-order; the rest is held as a credit balance and applied as later installments
+installment ahead of its date, with interest only to the day of payment on the
+principal it brings back early: ``loans_early``) in waterfall order; the rest is held as a credit balance and applied as later installments
 fall due. Paying interest or fees before they are recognised recognises them
 first (an accrual or fee entry), so receivables never go negative. Early
 payoff and partial prepayment live in ``prepayment``.
@@ -52,6 +52,9 @@ from mobilend.domain.ledger import (
     repayment_entry,
     write_off_entry,
 )
+from mobilend.domain.loans_early import open_items_of, recognition_entries, repay_ahead
+from mobilend.domain.loans_fees import has_third_party_fees as fees_for_others
+from mobilend.domain.loans_fees import payable_change, third_party_fees
 from mobilend.domain.loans_installments import InstallmentKind, InstallmentState, InstallmentStatus
 from mobilend.domain.loans_rules import (
     ONE_DAY,
@@ -287,31 +290,20 @@ class Loan:
 
     def open_items(self, on: dt.date, *, include_next: bool | None = None) -> list[OpenItem]:
         """What a payment on ``on`` may settle: every installment due by then, and the next one
-        ahead of its date when the rules allow it."""
+        ahead of its date when the rules allow it (``loans_early``)."""
         ahead = self.rules.pay_next_installment_early if include_next is None else include_next
-        chosen = [i for i in self.installments if i.due_date <= on]
-        if ahead:
-            # The next installment still owing something: one already paid ahead is skipped.
-            future = [
-                i for i in self.installments if i.due_date > on and i.unpaid.total.is_positive()
-            ]
-            if future:
-                chosen.append(min(future, key=lambda i: (i.due_date, i.n)))
-        items: list[OpenItem] = []
-        for inst in chosen:
-            unpaid = inst.unpaid
-            for component, amount in (
-                (Component.PENALTY, unpaid.penalty),
-                (Component.FEES, unpaid.fees),
-                (Component.INTEREST, unpaid.interest),
-                (Component.PRINCIPAL, unpaid.principal),
-            ):
-                if amount.is_positive():
-                    items.append(OpenItem(inst.n, inst.due_date, component, amount))
-        return items
+        return open_items_of(self.installments, self.terms, on, ahead)
 
-    def _apply_allocation(self, allocation: Allocation, on: dt.date) -> tuple[Money, Money]:
-        """Mark the allocated amounts paid; return (interest, fees) recognised early to allow it."""
+    def third_party_fees(self) -> dict[str, Money]:
+        """Recognised fees owed to third parties, by payee (``loans_fees``)."""
+        return third_party_fees(self.terms, self.installments)
+
+    def _apply_allocation(
+        self, allocation: Allocation, on: dt.date
+    ) -> tuple[Money, Money, dict[str, Money]]:
+        """Mark the allocated amounts paid; return (interest, fees, the fees' third-party
+        parts) recognised early to allow it."""
+        owed_before = self.third_party_fees()
         early_interest = self._zero()
         early_fees = self._zero()
         for line in allocation.lines:
@@ -334,7 +326,7 @@ class Loan:
         for inst in self.installments:
             if inst.settled_on is None and inst.is_settled:
                 inst.settled_on = on
-        return early_interest, early_fees
+        return early_interest, early_fees, payable_change(owed_before, self.third_party_fees())
 
     def _close_if_settled(self, on: dt.date) -> bool:
         if self.status is LoanStatus.ACTIVE and all(i.is_settled for i in self.installments):
@@ -344,16 +336,14 @@ class Loan:
         return False
 
     def _recognition_entries(
-        self, ids: IdFactory, on: dt.date, interest: Money, fees: Money
+        self,
+        ids: IdFactory,
+        on: dt.date,
+        interest: Money,
+        fees: Money,
+        payable: dict[str, Money] | None = None,
     ) -> list[JournalEntry]:
-        entries: list[JournalEntry] = []
-        if interest.is_positive():
-            entries.append(
-                accrual_entry(ids(), on, self.loan_id, interest, "interest recognised on payment")
-            )
-        if fees.is_positive():
-            entries.append(fee_entry(ids(), on, self.loan_id, fees, "fees recognised on payment"))
-        return entries
+        return recognition_entries(self.loan_id, ids, on, interest, fees, payable)
 
     # -- commands ----------------------------------------------------------------------
     def disburse(self, on: dt.date, new_id: IdFactory | None = None) -> list[JournalEntry]:
@@ -372,10 +362,11 @@ class Loan:
             i.fees_due for i in self.installments if i.kind is InstallmentKind.UPFRONT_FEE
         )
         if upfront.is_positive():
-            entries.append(fee_entry(ids(), on, self.loan_id, upfront, "upfront fees"))
             for inst in self.installments:
                 if inst.kind is InstallmentKind.UPFRONT_FEE:
                     inst.fees_charged = inst.fees_due
+            payable = self.third_party_fees()
+            entries.append(fee_entry(ids(), on, self.loan_id, upfront, "upfront fees", payable))
         self.status = LoanStatus.ACTIVE
         self.disbursed_on = on
         self.accrued_through = on - ONE_DAY
@@ -402,8 +393,9 @@ class Loan:
         )
         ids = self._id_source(new_id)
         entry = cancellation_entry(
-            ids(), on, self.loan_id, self.principal, recognised, self.funding_account
-        )
+            ids(), on, self.loan_id, self.principal, recognised, self.funding_account,
+            payable=self.third_party_fees(),
+        )  # fmt: skip
         self.status = LoanStatus.CANCELLED
         self.closed_on = on
         return [entry]
@@ -436,6 +428,7 @@ class Loan:
         entries: list[JournalEntry] = []
         interest = self._zero()
         fees = self._zero()
+        owed_before = self.third_party_fees() if fees_for_others(terms) else {}
         for inst in self.installments:
             if inst.accrued < inst.interest_scheduled and inst.period_start <= day:
                 target = inst.interest_target(day, terms.day_count, terms.rounding)
@@ -448,7 +441,10 @@ class Loan:
         if interest.is_positive():
             entries.append(accrual_entry(ids(), day, self.loan_id, interest))
         if fees.is_positive():
-            entries.append(fee_entry(ids(), day, self.loan_id, fees, "installment fees due"))
+            payable = payable_change(owed_before, self.third_party_fees())
+            entries.append(
+                fee_entry(ids(), day, self.loan_id, fees, "installment fees due", payable)
+            )
         if self.held_credit.is_positive():
             entries.extend(self._apply_credit(day, ids))
         penalty = self._zero()
@@ -470,8 +466,8 @@ class Loan:
         )
         if not allocation.lines:
             return []
-        early_interest, early_fees = self._apply_allocation(allocation, day)
-        entries = self._recognition_entries(ids, day, early_interest, early_fees)
+        early_interest, early_fees, payable = self._apply_allocation(allocation, day)
+        entries = self._recognition_entries(ids, day, early_interest, early_fees, payable)
         entries.append(
             credit_application_entry(ids(), day, self.loan_id, allocation.by_component())
         )
@@ -509,8 +505,12 @@ class Loan:
         entries = self.accrue_to(on - ONE_DAY, ids)
         items = self.open_items(on) if self.status is LoanStatus.ACTIVE else []
         allocation = allocate_payment(items, amount, self.rules.waterfall)
-        early_interest, early_fees = self._apply_allocation(allocation, on)
-        entries.extend(self._recognition_entries(ids, on, early_interest, early_fees))
+        for line in allocation.lines:  # principal back early: rest of its period re-based
+            inst = self.installment(line.installment)
+            if line.component is Component.PRINCIPAL and inst.due_date > on:
+                repay_ahead(self.installments, inst, self.terms, on, line.amount)
+        early_interest, early_fees, payable = self._apply_allocation(allocation, on)
+        entries.extend(self._recognition_entries(ids, on, early_interest, early_fees, payable))
         entries.append(
             repayment_entry(
                 ids(),

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, Account, ComponentAmounts
+from mobilend.domain.loans_fees import third_party_fees
 from mobilend.domain.loans_installments import InstallmentState
 from mobilend.domain.loans_rules import LoanStatus, ServicingRules
 from mobilend.domain.loans_terms import terms_from_state, terms_to_state
@@ -25,6 +26,7 @@ def loan_ledger_balances(loan: Loan) -> dict[Account, Money]:
     wo = loan.written_off or ComponentAmounts.zero(currency)
     accrued = total((i.accrued for i in loan.installments), currency)
     charged = total((i.charged for i in loan.installments), currency)
+    others = total(third_party_fees(loan.terms, loan.installments).values(), currency)
     penalty = total((i.penalty for i in loan.installments), currency)
     assert loan.cash_received is not None and loan.cash_refunded is not None
     assert loan.recovered is not None
@@ -38,7 +40,8 @@ def loan_ledger_balances(loan: Loan) -> dict[Account, Money]:
         Account.FEE_RECEIVABLE: recv.fees - wo.fees,
         Account.PENALTY_RECEIVABLE: recv.penalty - wo.penalty,
         Account.INTEREST_INCOME: -accrued,
-        Account.FEE_INCOME: -charged,
+        Account.FEE_INCOME: -(charged - others),
+        Account.THIRD_PARTY_PAYABLE: -others,
         Account.PENALTY_INCOME: -penalty,
         Account.BORROWER_CREDIT_BALANCE: -loan.held_credit,
         Account.WRITE_OFF_EXPENSE: wo.total,

@@ -36,6 +36,7 @@ from mobilend.domain.allocation import (
     OpenItem,
     allocate_payment,
 )
+from mobilend.domain.daycount import period_year_fraction
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed
 from mobilend.domain.ledger import (
     DEFAULT_CASH_ACCOUNT,
@@ -228,8 +229,8 @@ def _pay_off(
         lines=tuple(AllocationLine(i.installment, i.component, i.amount) for i in items),
         leftover=Money.zero(loan.currency),
     )
-    early_interest, early_fees = loan._apply_allocation(allocation, on)
-    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees))
+    early_interest, early_fees, payable = loan._apply_allocation(allocation, on)
+    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees, payable))
     credit_used = credit.min(owed.total)
     overpayment = amount + credit_used - owed.total
     if owed.total.is_positive() or overpayment.is_positive():
@@ -322,6 +323,23 @@ def _new_schedule(
     return _reamortise(loan, remaining, principal, start, count)
 
 
+def _first_period_interest(
+    loan: Loan, scheduled: Money, principal: Money, start: dt.date, current: InstallmentState
+) -> Money:
+    """Interest for the rest of the current period on the principal left. A flat-rate
+    schedule charges a whole period whatever its length; the rest of a period is charged
+    pro rata (principal × rate × the days left), as balance-based methods do."""
+    terms = loan.terms
+    if terms.method is not RepaymentMethod.FLAT:
+        return scheduled
+    fraction = period_year_fraction(
+        start, current.due_date, terms.day_count, terms.frequency, regular=False
+    )
+    return Money(principal.amount * terms.annual_rate * fraction, loan.currency).round(
+        terms.rounding
+    )
+
+
 def prepay(
     loan: Loan,
     amount: Money,
@@ -409,6 +427,7 @@ def _prepay(
     # fixed and paid now, the prepaid principal is paid now, and the rest of the
     # period follows the first installment of the new schedule.
     first = schedule.installments[0]
+    first_interest = _first_period_interest(loan, first.interest, new_principal, start, current)
     interest_to_date = current_paid.interest + to_date.interest
     lines = list(arrears.lines)
     for component, value in (
@@ -420,13 +439,13 @@ def _prepay(
         if value.is_positive():
             lines.append(AllocationLine(current.n, component, value))
     allocation = Allocation(amount, tuple(lines), Money.zero(loan.currency))
-    current.interest_scheduled = interest_to_date + first.interest
+    current.interest_scheduled = interest_to_date + first_interest
     current.principal_due = current_paid.principal + prepaid + first.principal
     current.interest_base = interest_to_date
     current.accrual_start = start
     principal_before = loan.principal_repaid
-    early_interest, early_fees = loan._apply_allocation(allocation, on)
-    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees))
+    early_interest, early_fees, payable = loan._apply_allocation(allocation, on)
+    entries.extend(loan._recognition_entries(ids, on, early_interest, early_fees, payable))
     entries.append(
         repayment_entry(
             ids(),

@@ -1,5 +1,6 @@
 """Funding work on the job queue: partner approvals and payouts on every outbox dispatch,
-and the nightly reconciliation of the payment rail's statement with the ledger."""
+the nightly reconciliation of the payment rail's statement with the ledger, and the
+partners' shares of the day's collections posted as owed to them."""
 
 from __future__ import annotations
 
@@ -44,6 +45,18 @@ def _reconcile(wired: ServicingRuntime) -> Any:
     return {"business_date": day.isoformat(), "breaks": len(report.breaks)}
 
 
+def _funder_shares(wired: ServicingRuntime) -> Any:
+    """What partner funders are owed out of the business date that just ended."""
+    from mobilend.app.funding.funder_shares import post_funder_shares
+
+    day = previous_business_date(wired.lending.clock.now())
+    return {
+        "business_date": day.isoformat(),
+        "posted": post_funder_shares(wired.lending.uow_factory, day),
+    }
+
+
 register_dispatcher("funding.payouts", _payouts)
 # 01:00 in Shanghai, once the rail's statement of the previous day is final.
 register_periodic("funding.reconcile", "0 17 * * *", _reconcile)
+register_periodic("funding.shares", "0 17 * * *", _funder_shares)

@@ -18,6 +18,7 @@ from typing import Any
 from procrastinate.exceptions import AlreadyEnqueued
 
 from mobilend.app.servicing.autodebit import plan_debits, poll_debits, submit_debits
+from mobilend.app.servicing.collection_settlement import settle_collections
 from mobilend.app.servicing.notifications import (
     SendReport,
     plan_reminders,
@@ -114,5 +115,15 @@ def _refunds(wired: ServicingRuntime) -> dict[str, int]:
     return {"sent": send_refunds(wired.desk), "resolved": poll_refunds(wired.desk)}
 
 
+def _collections(wired: ServicingRuntime) -> dict[str, int]:
+    """Debits the rail's statements of yesterday and today say reached the bank."""
+    today = wired.desk.now().date()
+    moved = 0
+    for day in (today - dt.timedelta(days=1), today):
+        moved += settle_collections(wired.desk, day)
+    return {"settled": moved}
+
+
+register_dispatcher("servicing.collections", _collections)
 register_dispatcher("servicing.refunds", _refunds)
 register_after_close("servicing.wake_senders", wake_senders)

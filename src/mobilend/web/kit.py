@@ -160,8 +160,11 @@ def _escape(text: str) -> str:
 #: Refusals whose own message is written for engineers (ids, raw amounts): the borrower
 #: reads these catalogue texts instead.
 PLAIN_REFUSALS = frozenset(
-    {"line_limit_exceeded", "line_frozen", "line_expired", "line_closed", "apr_above_cap"}
-)
+    {
+        "line_limit_exceeded", "line_frozen", "line_expired", "line_closed", "apr_above_cap",
+        "nothing_owed", "nothing_due", "payment_in_progress",
+    }
+)  # fmt: skip
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -1,6 +1,10 @@
-"""Pages: repaying a loan (the installment due, a chosen amount, or the full payoff) and
-the receipt. Each form carries an idempotency key made when it was rendered, so a double
-tap or a resubmitted page pays once."""
+"""Pages: repaying a loan (the installment due, a chosen amount, or the full payoff), the
+payment's progress and the receipt. Each form carries an idempotency key made when it
+was rendered, so a double tap or a resubmitted page pays once.
+
+A payment is a debit of the borrower's card through the payment rail: after paying, the
+borrower sees it ``pending`` (the page asks again every second) until the rail confirms
+it — ``paid``, with the receipt — or refuses it — ``failed``, with the reason."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ REPAY_KINDS = ("due", "amount", "payoff")
 
 
 def _paid_response(outcome: PaymentOutcome) -> dict[str, Any]:
-    return {"repayment_id": outcome.receipt.record.repayment_id}
+    return {"payment_id": outcome.payment.payment_id}
 
 
 def routes(kit: WebKit) -> APIRouter:
@@ -94,11 +98,18 @@ def routes(kit: WebKit) -> APIRouter:
                 form={"kind": kind, "amount": amount_text},
                 errors=problems_by_field(exc, page.t),
             )
-        repayment_id = once.response["repayment_id"]
-        response = kit.redirect(request, f"/loans/{loan_id}/receipts/{repayment_id}")
+        payment_id = once.response["payment_id"]
+        response = kit.redirect(request, f"/loans/{loan_id}/payments/{payment_id}")
         if once.result is not None:
-            response.background = BackgroundTask(journey.dispatch, once.result.outbox)
+            response.background = BackgroundTask(journey.collect, [once.result.debit_key])
         return response
+
+    @router.get("/loans/{loan_id}/payments/{payment_id}")
+    async def payment(request: Request, loan_id: str, payment_id: str) -> Response:
+        borrower_id = await kit.signed_in(request)
+        view = await kit.call(journey.payment, borrower_id, loan_id, payment_id)
+        fragment = bool(request.headers.get("HX-Request"))
+        return kit.render(request, "_payment.html" if fragment else "payment.html", payment=view)
 
     @router.get("/loans/{loan_id}/receipts/{repayment_id}")
     async def receipt(request: Request, loan_id: str, repayment_id: str) -> Response:

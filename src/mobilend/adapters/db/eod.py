@@ -21,7 +21,8 @@ of loans, each chunk one transaction. ``eod_runs`` records progress per (date, p
 Running a date again changes nothing: loans already at that date are not picked.
 
 Loans holding money for the borrower (``credit_balance > 0``) need the payment waterfall
-to apply it, which lives in the domain; they are handed to ``per_loan`` (inside the
+to apply it, and loans with fees owed to third parties need them split by payee, both of
+which live in the domain; they are handed to ``per_loan`` (inside the
 chunk's transaction) or, without one, left behind and reported in ``EodResult.skipped``.
 """
 
@@ -75,7 +76,11 @@ _MAKE_CHUNK = sa.text(
     """
     CREATE TEMP TABLE eod_chunk ON COMMIT DROP AS
     SELECT id, borrower_id, currency, penalty_rate, penalty_grace_days, day_count, rounding,
-           accrued_through, credit_balance > 0 AS holds_credit
+           accrued_through,
+           -- left to the domain: held credit (the waterfall applies it) and fees owed to
+           -- third parties (split by payee as they are recognised, domain.loans_fees)
+           credit_balance > 0
+           OR jsonb_path_exists(terms, '$.fees[*] ? (@.payee != "lender")') AS holds_credit
     FROM loans WHERE id = ANY(:ids)
     """
 )

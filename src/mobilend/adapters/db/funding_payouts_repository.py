@@ -309,6 +309,16 @@ _RECEIVABLES = {
 }
 
 
+_reversing = t.journal_entries.alias("reversing")
+
+#: How a ``funder_share`` posting's account maps to the component it moved.
+_SHARE_COMPONENTS = {
+    Account.INTEREST_INCOME.value: "interest",
+    Account.FEE_INCOME.value: "fees",
+    Account.PENALTY_INCOME.value: "penalty",
+}
+
+
 class SqlFundingLedgerQueries:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -332,6 +342,41 @@ class SqlFundingLedgerQueries:
         )
         return {r[0]: (int(r[2]), Money.from_minor(int(r[3]), r[1])) for r in rows}
 
+    def shares_posted(self, day: dt.date) -> dict[tuple[str, str], ComponentAmounts]:
+        e, p = t.journal_entries, t.postings
+        rows = self._conn.execute(
+            sa.select(
+                e.c.loan_id, p.c.party, p.c.account, p.c.currency, sa.func.sum(p.c.amount_minor)
+            )
+            .join(p, p.c.entry_id == e.c.id)
+            .where(e.c.kind == "funder_share", e.c.business_date == day, p.c.amount_minor != 0)
+            .group_by(e.c.loan_id, p.c.party, p.c.account, p.c.currency)
+        )
+        parts: dict[tuple[str, str], dict[str, Money]] = {}
+        for loan_id, party, account, currency, amount in rows:
+            if account.startswith("funder_payable"):
+                continue
+            component = _SHARE_COMPONENTS.get(account, "principal")
+            found = parts.setdefault((loan_id, party), {})
+            money = Money.from_minor(int(amount), currency)
+            found[component] = found[component] + money if component in found else money
+        result = {}
+        for key, found in parts.items():
+            zero = Money.zero(next(iter(found.values())).currency)
+            result[key] = ComponentAmounts(
+                found.get("principal", zero),
+                found.get("interest", zero),
+                found.get("fees", zero),
+                found.get("penalty", zero),
+            )
+        return result
+
+    def has_entry(self, entry_id: str) -> bool:
+        found = self._conn.execute(
+            sa.select(t.journal_entries.c.id).where(t.journal_entries.c.id == entry_id)
+        ).first()
+        return found is not None
+
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
         e, p = t.journal_entries, t.postings
         rows = self._conn.execute(
@@ -348,6 +393,7 @@ class SqlFundingLedgerQueries:
                 e.c.business_date.between(first, last),
                 p.c.account.in_(list(_RECEIVABLES)),
                 p.c.amount_minor < 0,
+                ~sa.exists().where(_reversing.c.reverses == e.c.id),
             )
             .group_by(e.c.loan_id, e.c.business_date, p.c.account, p.c.currency)
             .order_by(e.c.loan_id, e.c.business_date)

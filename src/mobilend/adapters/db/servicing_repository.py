@@ -219,6 +219,10 @@ def _debit(row: sa.Row[Any]) -> DebitAttempt:
         rail_reference=row.rail_reference,
         repayment_id=row.repayment_id,
         settled_on=row.settled_on,
+        purpose=row.purpose,
+        mode=row.mode,
+        last_sequence=row.last_sequence,
+        bank_settled_on=row.bank_settled_on,
     )
 
 
@@ -236,6 +240,24 @@ class SqlDebitStore:
     ) -> int:
         return servicing_sql.plan_debits(
             self._conn, business_date, plan_days, minimum_fen, partition, partitions
+        )
+
+    def add(self, attempt: DebitAttempt) -> None:
+        self._conn.execute(
+            _d.insert().values(
+                id=attempt.attempt_id,
+                loan_id=attempt.loan_id,
+                borrower_id=attempt.borrower_id,
+                business_date=attempt.business_date,
+                due_date=attempt.due_date,
+                plan_day=attempt.plan_day,
+                amount=attempt.amount.to_minor(),
+                currency=attempt.amount.currency,
+                idempotency_key=attempt.idempotency_key,
+                status=attempt.status,
+                purpose=attempt.purpose,
+                mode=attempt.mode,
+            )
         )
 
     def open(self, status: str, limit: int) -> list[DebitAttempt]:
@@ -263,13 +285,15 @@ class SqlDebitStore:
                 rail_reference=attempt.rail_reference,
                 repayment_id=attempt.repayment_id,
                 settled_on=attempt.settled_on,
+                last_sequence=attempt.last_sequence,
+                bank_settled_on=attempt.bank_settled_on,
                 updated_at=sa.func.now(),
             )
         )
 
     def for_loan(self, loan_id: str) -> list[DebitAttempt]:
         rows = self._conn.execute(
-            sa.select(_d).where(_d.c.loan_id == loan_id).order_by(_d.c.business_date)
+            sa.select(_d).where(_d.c.loan_id == loan_id).order_by(_d.c.created_at, _d.c.id)
         )
         return [_debit(r) for r in rows]
 
@@ -422,6 +446,7 @@ def _refund(row: sa.Row[Any]) -> RefundRecord:
         attempts=row.attempts,
         rail_reference=row.rail_reference,
         failure_code=row.failure_code,
+        approved_by=row.approved_by,
     )
 
 
@@ -464,12 +489,16 @@ class SqlRefundStore:
                 attempts=refund.attempts,
                 rail_reference=refund.rail_reference,
                 failure_code=refund.failure_code,
+                approved_by=refund.approved_by,
+                entry_id=refund.entry_id,
             )
         )
 
     def closed_loans_holding_credit(self, limit: int = 1000) -> list[str]:
         failed = (
-            sa.select(_r.c.id).where(_r.c.loan_id == t.loans.c.id, _r.c.status == "failed").exists()
+            sa.select(_r.c.id)
+            .where(_r.c.loan_id == t.loans.c.id, _r.c.status.in_(("failed", "awaiting_approval")))
+            .exists()
         )
         rows = self._conn.execute(
             sa.select(t.loans.c.id)

@@ -126,7 +126,7 @@ _PLAN_DEBITS = sa.text(
               WHERE a.loan_id = w.loan_id AND a.status = 'failed'
                 AND a.failure_code = ANY(CAST(:permanent AS text[]))
                 AND a.business_date >= w.due_date)
-        ON CONFLICT (loan_id, business_date) DO NOTHING
+        ON CONFLICT (loan_id, business_date) WHERE purpose = 'schedule' DO NOTHING
         RETURNING 1
     )
     SELECT count(*) FROM inserted

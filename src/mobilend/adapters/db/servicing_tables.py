@@ -22,7 +22,9 @@ MESSAGE_CHANNELS = ("sms", "push")
 MESSAGE_STATUSES = ("pending", "sent", "delivered", "failed", "dead", "suppressed")
 DEBIT_STATUSES = ("pending", "submitted", "succeeded", "failed")
 TRANSFER_STATUSES = ("matched", "suspense", "assigned")
-REFUND_STATUSES = ("pending", "sent", "paid", "failed")
+REFUND_STATUSES = ("awaiting_approval", "pending", "sent", "paid", "failed")
+#: What a card debit is for: the auto-debit plan, or the borrower's own payment in the app.
+DEBIT_PURPOSES = ("schedule", "due", "amount", "payoff", "prepay")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -168,11 +170,26 @@ autodebit_attempts = sa.Table(
     sa.Column("rail_reference", sa.Text, nullable=False, server_default=""),
     sa.Column("repayment_id", sa.Text, nullable=True),
     sa.Column("settled_on", sa.Date, nullable=True),
+    sa.Column("purpose", sa.Text, nullable=False, server_default="schedule"),
+    sa.Column("mode", sa.Text, nullable=False, server_default=""),
+    # The highest rail event sequence applied: an older event never overrides a newer one.
+    sa.Column("last_sequence", sa.Integer, nullable=False, server_default="0"),
+    # The day the rail paid the money it collected into the lender's bank.
+    sa.Column("bank_settled_on", sa.Date, nullable=True),
     _instant("created_at", default_now=True),
     _instant("updated_at", default_now=True),
     sa.CheckConstraint(_in("status", DEBIT_STATUSES), name="status_known"),
+    sa.CheckConstraint(_in("purpose", DEBIT_PURPOSES), name="purpose_known"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
-    sa.UniqueConstraint("loan_id", "business_date", name="uq_autodebit_attempts_loan_day"),
+    # The plan debits a loan at most once a business date; the borrower may pay often.
+    sa.Index(
+        "uq_autodebit_attempts_loan_day",
+        "loan_id",
+        "business_date",
+        unique=True,
+        postgresql_where=sa.text("purpose = 'schedule'"),
+    ),
+    sa.Index("ix_autodebit_attempts_loan_id", "loan_id"),
     sa.Index(
         "ix_autodebit_attempts_open",
         "business_date",
@@ -240,6 +257,7 @@ credit_refunds = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rail_reference", sa.Text, nullable=False, server_default=""),
     sa.Column("failure_code", sa.Text, nullable=False, server_default=""),
+    sa.Column("approved_by", sa.Text, nullable=False, server_default=""),
     _instant("created_at", default_now=True),
     sa.CheckConstraint(_in("status", REFUND_STATUSES), name="status_known"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),

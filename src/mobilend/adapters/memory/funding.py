@@ -406,11 +406,35 @@ class _LedgerQueries:
                     result[p.loan_id] = (count + 1, amount + p.amount)
         return result
 
+    def has_entry(self, entry_id: str) -> bool:
+        return any(e.entry_id == entry_id for e in self._lending.entries)
+
+    def shares_posted(self, day: dt.date) -> dict[tuple[str, str], ComponentAmounts]:
+        result: dict[tuple[str, str], ComponentAmounts] = {}
+        for entry in self._lending.entries:
+            if entry.kind is not EntryKind.FUNDER_SHARE or entry.business_date != day:
+                continue
+            for p in entry.postings:
+                if p.base is Account.FUNDER_PAYABLE or entry.loan_id is None:
+                    continue
+                key = (entry.loan_id, p.party or "")
+                zero = Money.zero(p.amount.currency)
+                part = {
+                    Account.INTEREST_INCOME: ComponentAmounts(zero, p.amount, zero, zero),
+                    Account.FEE_INCOME: ComponentAmounts(zero, zero, p.amount, zero),
+                    Account.PENALTY_INCOME: ComponentAmounts(zero, zero, zero, p.amount),
+                }.get(p.base, ComponentAmounts(p.amount, zero, zero, zero))
+                result[key] = result[key] + part if key in result else part
+        return result
+
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
         grouped: dict[tuple[str, dt.date], dict[str, Money]] = {}
+        reversed_ids = {e.reverses for e in self._lending.entries if e.reverses}
         for entry in self._lending.entries:
             kinds = (EntryKind.REPAYMENT, EntryKind.CREDIT_APPLICATION)
             if entry.kind not in kinds or not first <= entry.business_date <= last:
+                continue
+            if entry.entry_id in reversed_ids:
                 continue
             for p in entry.postings:
                 component = _COMPONENT.get(p.base)

@@ -326,7 +326,20 @@ class FundingLedgerQueries(Protocol):
         their sum (a payout settled or cancelled debits the rail's in-transit once)."""
         ...
 
-    def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]: ...
+    def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
+        """Money repayments and credit applications dated in the period took off each
+        loan's receivables, per loan and day; a repayment since reversed (bounced) counts
+        for nothing."""
+        ...
+
+    def has_entry(self, entry_id: str) -> bool:
+        """Whether a journal entry with this id was posted."""
+        ...
+
+    def shares_posted(self, day: dt.date) -> dict[tuple[str, str], ComponentAmounts]:
+        """What ``funder_share`` entries dated ``day`` moved, per (loan id, funder code):
+        principal (the funder's cash account), interest, fees and penalty (income)."""
+        ...
 
 
 class ReconciliationStore(Protocol):

@@ -35,7 +35,8 @@ from mobilend.app.funding.disbursement import (
 from mobilend.app.funding.ports import PayoutStatus
 from mobilend.app.unit_of_work import UnitOfWorkFactory
 from mobilend.domain.funding import OWN_POOL, FunderTake, Tranche, split_collection
-from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT
+from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, ComponentAmounts
+from mobilend.domain.loans_fees import lenders_fees
 from mobilend.domain.money import Money
 
 #: Payouts whose disbursement is booked but whose money has not been confirmed.
@@ -229,17 +230,25 @@ def partner_settlement(
     currency: str = "CNY",
 ) -> list[FunderSettlement]:
     """Split every collection of the period between the loan's funders (exactly, by
-    share; see ``domain.funding.split_collection``) and sum per funder."""
+    share; see ``domain.funding.split_collection``) and sum per funder. What partners are
+    owed is also posted, day by day (``funder_shares.post_funder_shares``)."""
     with uow_factory() as uow:
         stores = uow.funding
         collections = stores.ledger_queries.collections(first, last)
-        tranches = stores.tranches.for_loans(sorted({c.loan_id for c in collections}))
+        loan_ids = sorted({c.loan_id for c in collections})
+        tranches = stores.tranches.for_loans(loan_ids)
+        # Fees owed to third parties (an insurer) are no funder's: left out of the split.
+        terms = {loan_id: uow.lending.loans.get(loan_id).terms for loan_id in loan_ids}
     zero = Money.zero(currency)
     sums: dict[str, list[Money]] = {}
     loans: dict[str, set[str]] = defaultdict(set)
     for line in collections:
         parts = tranches.get(line.loan_id) or [_own_pool_tranche(line.collected.principal)]
-        takes: list[FunderTake] = split_collection(line.collected, parts)
+        c = line.collected
+        shared = ComponentAmounts(
+            c.principal, c.interest, lenders_fees(terms[line.loan_id], c.fees), c.penalty
+        )
+        takes: list[FunderTake] = split_collection(shared, parts)
         for take in takes:
             row = sums.setdefault(take.funder_code, [zero] * 5)
             values = (take.principal, take.interest, take.fees, take.penalty, take.platform_margin)

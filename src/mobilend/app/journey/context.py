@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -61,6 +61,9 @@ class JourneyContext:
     decisions: DecisionEngine
     messages: MessageGateway
     settings: JourneySettings = field(default_factory=JourneySettings)
+    #: Sends the card debits of the borrower's payments now (by key), after the commit;
+    #: None: the background pass sends them.
+    collector: Callable[[Sequence[str]], object] | None = None
 
     def now(self) -> dt.datetime:
         return self.clock.now()

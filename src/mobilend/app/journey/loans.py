@@ -2,9 +2,13 @@
 ``disbursement_view`` tells it: pending / paid / failed) and paying them from the app —
 the installment due, a chosen amount, the full payoff, or a partial prepayment.
 
-Every payment is a once-only request (``run_once``): the client's key is claimed in the
-transaction that posts the payment, so a replay returns the first receipt and moves no
-money twice. A loan whose payout has not reached the borrower takes no payment.
+A payment from the app is a card debit through the payment rail
+(``app.servicing.card_payments``): asking for it books nothing and answers ``pending``;
+the rail's confirmation books it and the borrower is told (``PaymentNotices``). Every
+request is once-only (``run_once``): the client's key is claimed in the transaction that
+records the debit, so a replay returns the first answer and never debits twice. The
+amount is checked against what is owed today under the loan's lock, in that same
+transaction. A loan whose payout has not reached the borrower takes no payment.
 """
 
 from __future__ import annotations
@@ -16,15 +20,12 @@ from decimal import Decimal
 from typing import Any
 
 from mobilend.app.funding.disbursement import DisbursementView, disbursement_view
-from mobilend.app.journey.context import JourneyContext, Once, notify, run_once
+from mobilend.app.journey.context import JourneyContext, Once, queue_notice, run_once
 from mobilend.app.lending.ports import RepaymentRecord
-from mobilend.app.lending.repayments import (
-    RepaymentReceipt,
-    pay_off_loan_in,
-    post_repayment_in,
-    prepay_loan_in,
-    quote_payoff_in,
-)
+from mobilend.app.lending.repayments import quote_payoff_in
+from mobilend.app.ports import Clock
+from mobilend.app.servicing.card_payments import in_flight_amount, request_card_payment_in
+from mobilend.app.servicing.ports import DebitAttempt
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from mobilend.domain.loans import ONE_DAY, Loan, LoanStatus
@@ -54,14 +55,14 @@ class LoanView:
     due_now: Money
     #: The APR the contract disclosed (None for a loan drawn without one).
     apr: Decimal | None = None
+    #: Card payments asked for and not yet confirmed by the rail (nothing booked yet).
+    in_flight: Money | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class PaymentOutcome:
-    kind: str
-    receipt: RepaymentReceipt
-    loan: LoanView
-    outbox: tuple[str, ...]
+    @property
+    def credit_balance(self) -> Money:
+        """Money received beyond what was owed, held for the borrower (applied to the
+        next installments, or refunded)."""
+        return self.loan.held_credit
 
 
 def due_now(loan: Loan, on: dt.date) -> Money:
@@ -97,6 +98,7 @@ def loan_view(
         as_of=on,
         due_now=due_now(loan, on),
         apr=contract.terms.apr if contract else None,
+        in_flight=in_flight_amount(uow, loan),
     )
 
 
@@ -157,6 +159,82 @@ def _require_amount(amount: Money | None) -> Money:
     return amount
 
 
+#: Why a card payment failed, in words a borrower understands (rail and our own codes).
+PAYMENT_FAILURES = {
+    "insufficient_funds": "银行卡余额不足 (insufficient funds)",
+    "card_expired": "银行卡已过期 (card expired)",
+    "invalid_card": "银行卡无效 (invalid card)",
+    "card_restricted": "银行卡受限 (card restricted)",
+    "no_card": "未绑定可扣款的银行卡 (no card to debit)",
+    "invalid_request": "扣款信息有误 (the debit was refused as invalid)",
+    "loan_closed": "借款已结清，未扣款 (the loan was already settled; nothing was taken)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    """One card payment as the borrower sees it: ``pending`` until the rail confirms,
+    then ``paid`` (with its receipt) or ``failed`` (with the reason)."""
+
+    payment_id: str
+    loan_id: str
+    kind: str  # due | amount | payoff | prepay | autodebit
+    status: str  # pending | paid | failed
+    amount: Money
+    requested_on: dt.date
+    failure_code: str = ""
+    settled_on: dt.date | None = None
+    repayment_id: str | None = None
+    mode: str = ""
+
+    @property
+    def failure_reason(self) -> str:
+        if not self.failure_code:
+            return ""
+        return PAYMENT_FAILURES.get(self.failure_code, self.failure_code)
+
+
+def payment_view(attempt: DebitAttempt) -> PaymentView:
+    status = {"succeeded": "paid", "failed": "failed"}.get(attempt.status, "pending")
+    return PaymentView(
+        payment_id=attempt.attempt_id,
+        loan_id=attempt.loan_id,
+        kind=attempt.purpose if attempt.from_app else "autodebit",
+        status=status,
+        amount=attempt.amount,
+        requested_on=attempt.business_date,
+        failure_code=attempt.failure_code,
+        settled_on=attempt.settled_on,
+        repayment_id=attempt.repayment_id,
+        mode=attempt.mode,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    """A payment asked for: collected from the card through the rail, so ``pending``
+    until the rail confirms (``debit_key`` is sent after the commit)."""
+
+    kind: str
+    payment: PaymentView
+    loan: LoanView
+    debit_key: str
+
+
+def payments(ctx: JourneyContext, borrower_id: str, loan_id: str) -> list[PaymentView]:
+    with ctx.uow() as uow:
+        _owned_loan(uow, borrower_id, loan_id)
+        attempts = uow.servicing.debits.for_loan(loan_id)
+    return [payment_view(a) for a in reversed(attempts)]
+
+
+def payment(ctx: JourneyContext, borrower_id: str, loan_id: str, payment_id: str) -> PaymentView:
+    for view in payments(ctx, borrower_id, loan_id):
+        if view.payment_id == payment_id:
+            return view
+    raise NotFound(f"payment {payment_id} not found")
+
+
 def _settle(
     ctx: JourneyContext,
     uow: UnitOfWork,
@@ -166,9 +244,12 @@ def _settle(
     kind: str,
     amount: Money | None,
     mode: str | None,
-    key: str,
 ) -> PaymentOutcome:
-    loan = _owned_loan(uow, borrower_id, loan_id)
+    if kind not in PAYMENT_KINDS:
+        raise ValidationFailed([Problem("kind", f"one of {', '.join(PAYMENT_KINDS)}")])
+    loan = uow.lending.loans.get(loan_id, for_update=True)
+    if loan.borrower_id != borrower_id:
+        raise NotFound(f"loan {loan_id} not found")
     payout = disbursement_view(uow, loan_id)
     if payout is not None and payout.status != "paid":
         raise DisbursementNotPaid(
@@ -177,48 +258,20 @@ def _settle(
             )
         )
     on = ctx.today()
-    inner_key = f"{borrower_id}:{key}"
-    common: dict[str, Any] = {
-        "loan_id": loan_id, "on": on, "idempotency_key": inner_key, "borrower_id": borrower_id,
-    }  # fmt: skip
     if kind == "due":
-        owed = due_now(loan, on)
+        owed = due_now(loan, on) - in_flight_amount(uow, loan)
         if not owed.is_positive():
             raise NothingDue(_text("当前没有应还款项", "nothing is due now"))
-        receipt = post_repayment_in(uow, ctx.new_id, amount=owed, **common)
-    elif kind == "amount":
-        receipt = post_repayment_in(uow, ctx.new_id, amount=_require_amount(amount), **common)
-    elif kind == "payoff":
-        if amount is None:
-            amount = quote_payoff_in(
-                uow, loan_id=loan_id, on=on, borrower_id=borrower_id
-            ).amount_due
-        receipt = pay_off_loan_in(uow, ctx.new_id, amount=amount, **common)
-    elif kind == "prepay":
-        chosen = mode or PrepaymentMode.SHORTEN_TERM.value
-        receipt = prepay_loan_in(
-            uow, ctx.new_id, amount=_require_amount(amount), mode=chosen, **common
-        )
-    else:
-        raise ValidationFailed([Problem("kind", f"one of {', '.join(PAYMENT_KINDS)}")])
-    after = uow.lending.loans.get(loan_id)
-    outbox = [
-        notify(
-            uow,
-            ctx,
-            borrower_id,
-            "repayment_received",
-            {
-                "amount": receipt.record.amount.format(),
-                "outstanding": after.outstanding_principal.format(),
-            },
-        )
-    ]
-    if receipt.closed:
-        outbox.append(
-            notify(uow, ctx, borrower_id, "loan_closed", {"loan_ref": loan_id[-8:].upper()})
-        )
-    return PaymentOutcome(kind, receipt, loan_view(uow, after, on), tuple(outbox))
+        amount = owed
+    elif kind in ("amount", "prepay"):
+        amount = _require_amount(amount)
+    chosen = (mode or PrepaymentMode.SHORTEN_TERM.value) if kind == "prepay" else ""
+    attempt = request_card_payment_in(
+        uow, ctx.new_id, loan, purpose=kind, amount=amount, on=on, mode=chosen
+    )
+    return PaymentOutcome(
+        kind, payment_view(attempt), loan_view(uow, loan, on), attempt.idempotency_key
+    )
 
 
 def pay(
@@ -232,7 +285,8 @@ def pay(
     render: Callable[[PaymentOutcome], Mapping[str, Any]],
     mode: str | None = None,
 ) -> Once[PaymentOutcome]:
-    """Take a payment from the app, once per key."""
+    """Ask for a payment from the app, once per key: a card debit through the rail,
+    ``pending`` until the rail confirms it."""
     request = {
         "loan_id": loan_id,
         "kind": kind,
@@ -253,7 +307,34 @@ def pay(
             kind=kind,
             amount=amount,
             mode=mode,
-            key=str(idempotency_key),
         ),
         render=render,
     )
+
+
+class PaymentNotices:
+    """The servicing desk's ``on_collection`` listener: the borrower's inbox notice (and
+    its SMS) in the transaction that books their payment or records its failure."""
+
+    def __init__(self, new_id: Callable[[], str], clock: Clock) -> None:
+        self._new_id = new_id
+        self._clock = clock
+
+    def __call__(
+        self, uow: UnitOfWork, attempt: DebitAttempt, record: RepaymentRecord | None
+    ) -> None:
+        now = self._clock.now()
+        view = payment_view(attempt)
+        if view.status == "failed":
+            params = {"amount": view.amount.format(), "reason": view.failure_reason}
+            queue_notice(uow, self._new_id, now, attempt.borrower_id, "repayment_failed", params)
+            return
+        loan = uow.lending.loans.get(attempt.loan_id)
+        params = {
+            "amount": view.amount.format(),
+            "outstanding": loan.outstanding_principal.format(),
+        }
+        queue_notice(uow, self._new_id, now, attempt.borrower_id, "repayment_received", params)
+        if loan.status is LoanStatus.CLOSED and record is not None:
+            ref = {"loan_ref": loan.loan_id[-8:].upper()}
+            queue_notice(uow, self._new_id, now, attempt.borrower_id, "loan_closed", ref)

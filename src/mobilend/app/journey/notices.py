@@ -66,6 +66,12 @@ TEMPLATES: Mapping[str, NoticeText] = {
         "已收到您的还款{amount}元，剩余应还本金{outstanding}元。",
         "We received your payment of CNY {amount}; principal outstanding CNY {outstanding}.",
     ),
+    "repayment_failed": NoticeText(
+        "还款未成功",
+        "Payment failed",
+        "您的还款{amount}元未能从银行卡扣款：{reason}。未扣款，借款未变，请处理后重试。",
+        "Your payment of CNY {amount} could not be taken from your card: {reason}. Nothing was taken and your loan is unchanged; please try again.",
+    ),
     "loan_closed": NoticeText(
         "借款已结清",
         "Loan settled",

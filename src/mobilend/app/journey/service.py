@@ -24,7 +24,7 @@ from mobilend.app.journey import loans as _loans
 from mobilend.app.journey.applications import LineView
 from mobilend.app.journey.context import JourneyContext, JourneySettings, Once, notify, run_once
 from mobilend.app.journey.contracts import SignedContract
-from mobilend.app.journey.loans import LoanView, PaymentOutcome
+from mobilend.app.journey.loans import LoanView, PaymentOutcome, PaymentView
 from mobilend.app.journey.outbox import dispatch, dispatch_due
 from mobilend.app.journey.ports import CreditApplication, LoanContract, Notification, OfferTerms
 from mobilend.app.lending.ports import RepaymentRecord
@@ -63,6 +63,16 @@ class BorrowerJourney:
 
     def dispatch_due(self, limit: int = 100) -> int:
         return dispatch_due(self.ctx, limit)
+
+    def collect(self, debit_keys: Sequence[str]) -> None:
+        """Send the card debits of payments just asked for; failures stay pending for the
+        background pass."""
+        if self.ctx.collector is None or not debit_keys:
+            return
+        try:
+            self.ctx.collector(debit_keys)
+        except Exception as exc:  # after the response: the debit stays pending
+            log.error("sending debits failed (%s); they stay pending", type(exc).__name__)
 
     # -- credit line (授信) -----------------------------------------------------------
     def apply_for_line(
@@ -170,7 +180,9 @@ class BorrowerJourney:
         mode: str | None = None,
     ) -> Once[PaymentOutcome]:
         """``kind``: ``due`` (the installment due), ``amount`` (a chosen amount), ``payoff``
-        (everything, interest to today) or ``prepay`` (partial, re-amortised by ``mode``)."""
+        (everything, interest to today) or ``prepay`` (partial, re-amortised by ``mode``).
+        Collected from the card through the rail: the outcome is ``pending`` until the
+        rail confirms; send it with ``collect(outcome.debit_key)`` after the response."""
         return _loans.pay(
             self.ctx,
             borrower_id=borrower_id,
@@ -181,6 +193,12 @@ class BorrowerJourney:
             render=render,
             mode=mode,
         )
+
+    def payments(self, borrower_id: str, loan_id: str) -> list[PaymentView]:
+        return _loans.payments(self.ctx, borrower_id, loan_id)
+
+    def payment(self, borrower_id: str, loan_id: str, payment_id: str) -> PaymentView:
+        return _loans.payment(self.ctx, borrower_id, loan_id, payment_id)
 
     def receipts(self, borrower_id: str, loan_id: str) -> list[RepaymentRecord]:
         return _loans.receipts(self.ctx, borrower_id, loan_id)

@@ -134,3 +134,56 @@ class EndOfDayRunner(Protocol):
     def run(
         self, business_date: dt.date, partition: int = 0, partitions: int = 1
     ) -> EndOfDaySummary: ...
+
+
+# --------------------------------------------------------------------------- ledger audit
+
+
+@dataclass(frozen=True, slots=True)
+class EntryImbalance:
+    """A journal entry whose postings do not form a double entry."""
+
+    entry_id: str
+    currency: str
+    sum_minor: int
+    postings: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinePrincipal:
+    """What a credit line's loans hold (see ``LedgerAudit.line_principal``)."""
+
+    outstanding: Money
+    drawn: Money
+
+
+class LedgerAudit(Protocol):
+    """Read-only aggregate queries a ledger verification runs over the whole book."""
+
+    def counts(self) -> tuple[int, int]:
+        """(journal entries, postings)."""
+        ...
+
+    def imbalances(self, limit: int = 100) -> list[EntryImbalance]:
+        """Entries whose postings, per currency, do not sum to zero or are fewer than two."""
+        ...
+
+    def currency_totals(self) -> dict[str, int]:
+        """Every posting summed per currency, in minor units."""
+        ...
+
+    def loans_after(self, after: str, limit: int) -> list[Loan]:
+        """Loans with an id greater than ``after``, in id order."""
+        ...
+
+    def loan_balances(self, loan_ids: Sequence[str]) -> dict[str, dict[str, Money]]:
+        """Postings of each loan summed per chart account (base account value), leaving
+        out entries that share collections with funders (kind ``funder_share``)."""
+        ...
+
+    def lines_after(self, after: str, limit: int) -> list[CreditLine]: ...
+
+    def line_principal(self, line_ids: Sequence[str]) -> dict[str, LinePrincipal]:
+        """Per line: unpaid principal of its pending, active and written-off loans, and
+        the principal of every loan drawn on it that was not cancelled."""
+        ...

@@ -15,10 +15,14 @@ from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.unit_of_work import UnitOfWork, command
 from mobilend.domain.allocation import Allocation
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from mobilend.domain.ledger import JournalEntry
+from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, JournalEntry
 from mobilend.domain.loans import Loan
 from mobilend.domain.money import Money
 from mobilend.domain.prepayment import PayoffQuote, PrepaymentMode, pay_off, payoff_quote, prepay
+
+
+class NothingToPay(Conflict):
+    code = "nothing_owed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,14 @@ def allocation_to_state(allocation: Allocation, overpayment: Money) -> dict[str,
         ],
         "overpayment": overpayment.format(),
     }
+
+
+def state_before(loan: Loan) -> dict[str, Any]:
+    """What a payoff or a prepayment re-writes, as it was: kept on the receipt so a
+    bounced one can be undone (``app.servicing.reversals``)."""
+    state = loan.to_state()
+    keys = ("installments", "credit_balance_minor", "cash_received_minor", "cash_refunded_minor")
+    return {key: state[key] for key in keys}
 
 
 def _load_for_payment(uow: UnitOfWork, loan_id: str, borrower_id: str | None) -> Loan:
@@ -90,6 +102,10 @@ def _take_payment(
     """The one path every kind of payment takes: replay check, row lock, domain rule,
     line restore, ledger, receipt — in the caller's unit of work."""
     _check_key(idempotency_key)
+    if not amount.is_positive():
+        raise NothingToPay(
+            "没有需要支付的金额，已存余额足以抵扣 (nothing to pay: money already held covers it)"
+        )
     replayed = _replay(uow, idempotency_key, loan_id, amount)
     if replayed is not None:
         return replayed
@@ -125,11 +141,12 @@ def post_repayment_in(
     idempotency_key: str,
     channel: str = "app",
     borrower_id: str | None = None,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
 ) -> RepaymentReceipt:
     """Take a payment: allocate by the product's waterfall, post the ledger, restore the line."""
 
     def apply(loan: Loan) -> _Outcome:
-        result = loan.repay(amount, on, new_id=new_id)
+        result = loan.repay(amount, on, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, result.overpayment)
         return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
 
@@ -162,12 +179,15 @@ def pay_off_loan_in(
     idempotency_key: str,
     channel: str = "app",
     borrower_id: str | None = None,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
 ) -> RepaymentReceipt:
     """Settle the loan in full (interest only to the payment date)."""
 
     def apply(loan: Loan) -> _Outcome:
-        result = pay_off(loan, amount, on, new_id=new_id)
+        before = state_before(loan)
+        result = pay_off(loan, amount, on, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, result.overpayment)
+        allocation["before"] = before
         return _Outcome(result.entries, result.principal_repaid, allocation, result.closed)
 
     return _take_payment(
@@ -187,12 +207,15 @@ def prepay_loan_in(
     idempotency_key: str,
     channel: str = "app",
     borrower_id: str | None = None,
+    cash_account: str = DEFAULT_CASH_ACCOUNT,
 ) -> RepaymentReceipt:
     """Partial prepayment: shorter term or lower installment, the schedule re-amortised."""
 
     def apply(loan: Loan) -> _Outcome:
-        result = prepay(loan, amount, on, mode, new_id=new_id)
+        before = state_before(loan)
+        result = prepay(loan, amount, on, mode, cash_account=cash_account, new_id=new_id)
         allocation = allocation_to_state(result.allocation, Money.zero(amount.currency))
+        allocation["before"] = before
         allocation["mode"] = str(mode)
         allocation["periods_before"] = result.periods_before
         allocation["periods_after"] = result.periods_after

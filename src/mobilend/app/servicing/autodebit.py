@@ -18,14 +18,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
+from mobilend.app.funding.ports import RailEvent, RailEventRecord
 from mobilend.app.ports import DebitRequest, RailAck
+from mobilend.app.servicing.card_payments import in_flight_amount, post_collection
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.notifications import queue_notice
-from mobilend.app.servicing.payments import payment_date, take_payment
 from mobilend.app.servicing.ports import DebitAttempt
-from mobilend.app.servicing.settings import PERMANENT_DEBIT_FAILURES
-from mobilend.app.servicing.transfers import suspense_entry
+from mobilend.app.servicing.settings import COLLECTIONS_IN_TRANSIT, PERMANENT_DEBIT_FAILURES
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.errors import NotFound
 from mobilend.domain.loans import Loan, LoanStatus
@@ -33,7 +34,8 @@ from mobilend.domain.money import Money
 
 log = logging.getLogger(__name__)
 
-DEBIT_CASH_ACCOUNT = "cash:rail:collection"
+#: Debits are collected into the rail's in-transit account (see ``card_payments``).
+DEBIT_CASH_ACCOUNT = COLLECTIONS_IN_TRANSIT
 
 
 def plan_debits(
@@ -61,24 +63,41 @@ def owed_by(loan: Loan, day: dt.date) -> Money:
     return (owed - loan.held_credit).max(Money.zero(loan.currency))
 
 
-def submit_debits(desk: ServicingDesk, limit: int = 500) -> int:
-    """Send planned debits to the rail; returns how many the rail answered."""
+def _amount_to_send(uow: UnitOfWork, attempt: DebitAttempt) -> Money:
+    """The borrower's own payment as asked (reserved under the loan's lock), unless the
+    loan closed meanwhile; the plan's debit for no more than is still owed, less the
+    borrower's own payments already on their way."""
+    loan = uow.lending.loans.get(attempt.loan_id)
+    if attempt.from_app:
+        open_loan = loan.status is LoanStatus.ACTIVE
+        return attempt.amount if open_loan else Money.zero(loan.currency)
+    others = in_flight_amount(uow, loan) - attempt.amount
+    owed = owed_by(loan, attempt.business_date) - others
+    return owed.min(attempt.amount)
+
+
+def submit_debits(
+    desk: ServicingDesk, limit: int = 500, *, keys: Sequence[str] | None = None
+) -> int:
+    """Send pending debits (the listed ones, or every pending one) to the rail; returns
+    how many the rail answered."""
     if desk.rail is None or desk.debit_accounts is None:
         return 0
-    with desk.uow_factory() as uow:
-        keys = [a.idempotency_key for a in uow.servicing.debits.open("pending", limit)]
+    if keys is None:
+        with desk.uow_factory() as uow:
+            keys = [a.idempotency_key for a in uow.servicing.debits.open("pending", limit)]
     answered = 0
     for key in keys:
         with desk.uow_factory() as uow:
             attempt = uow.servicing.debits.get(key, for_update=True)
             if attempt is None or attempt.status != "pending":
                 continue
-            loan = uow.lending.loans.get(attempt.loan_id)
-            amount = owed_by(loan, attempt.business_date).min(attempt.amount)
+            amount = _amount_to_send(uow, attempt)
             if not amount.is_positive():
-                _finish(
-                    uow, dataclasses.replace(attempt, status="failed", failure_code="nothing_due")
-                )
+                failure = "loan_closed" if attempt.from_app else "nothing_due"
+                _finish(uow, dataclasses.replace(attempt, status="failed", failure_code=failure))
+                if attempt.from_app:
+                    desk.announce(uow, dataclasses.replace(attempt, status="failed"), None)
                 uow.commit()
                 continue
             attempt = dataclasses.replace(attempt, amount=amount)
@@ -136,6 +155,44 @@ def apply_debit_outcome(desk: ServicingDesk, idempotency_key: str, ack: RailAck)
         return result
 
 
+def apply_debit_event(desk: ServicingDesk, event: RailEvent, sequence: int, final: bool) -> str:
+    """Apply one verified rail callback about a debit; returns what became of it.
+
+    Recorded once per event id (a duplicate changes nothing); only a final event with a
+    sequence not yet passed moves the attempt, and only while it is not final itself."""
+    with desk.uow_factory() as uow:
+        fresh = uow.funding.rail_events.record(
+            RailEventRecord(
+                event.event_id, event.idempotency_key, event.event_type, sequence, final,
+                "received", desk.now(),
+            )
+        )  # fmt: skip
+        if not fresh:
+            return "duplicate"
+        attempt = uow.servicing.debits.get(event.idempotency_key, for_update=True)
+        if attempt is None:
+            outcome = "unknown_debit"
+        elif not final:
+            outcome = "not_final"
+        elif sequence <= attempt.last_sequence:
+            outcome = "stale"
+        elif attempt.status in ("succeeded", "failed"):
+            outcome = "already_applied"
+        elif event.amount != attempt.amount:
+            log.warning("debit %s: the rail reports another amount", attempt.idempotency_key)
+            outcome = "amount_mismatch"
+        else:
+            ack = RailAck(
+                True, event.rail_reference, event.status, event.failure_code, event.settled_on
+            )
+            moved = dataclasses.replace(attempt, last_sequence=sequence)
+            done = apply_debit_ack(desk, uow, moved, ack)
+            outcome = "collected" if done.status == "succeeded" else done.status
+        uow.funding.rail_events.set_outcome(event.event_id, outcome)
+        uow.commit()
+    return outcome
+
+
 def apply_debit_ack(
     desk: ServicingDesk, uow: UnitOfWork, attempt: DebitAttempt, ack: RailAck
 ) -> DebitAttempt:
@@ -146,6 +203,9 @@ def apply_debit_ack(
         failure = ack.failure_code or "failed"
         failed = dataclasses.replace(attempt, status="failed", failure_code=failure)
         _finish(uow, failed)
+        if attempt.from_app:
+            desk.announce(uow, failed, None)
+            return failed
         template = (
             "card_update_needed" if failure in PERMANENT_DEBIT_FAILURES else "autodebit_failed"
         )
@@ -170,38 +230,28 @@ def apply_debit_ack(
 def _collected(
     desk: ServicingDesk, uow: UnitOfWork, attempt: DebitAttempt, ack: RailAck
 ) -> DebitAttempt:
-    on = ack.settled_on or attempt.business_date
-    loan = uow.lending.loans.get(attempt.loan_id)
-    if loan.status is LoanStatus.ACTIVE:
-        record, _ = take_payment(
-            uow,
-            desk.new_id,
-            loan_id=attempt.loan_id,
-            amount=attempt.amount,
-            on=on,
-            channel="autodebit",
-            idempotency_key=attempt.idempotency_key,
-            cash_account=DEBIT_CASH_ACCOUNT,
-        )
-        repayment_id: str | None = record.repayment_id
-    else:
-        # The loan closed while the debit was out: hold the money for an operator to refund.
-        uow.lending.ledger.append(
-            [
-                suspense_entry(
-                    desk.new_id(), payment_date(loan, on), attempt.amount, DEBIT_CASH_ACCOUNT, True
-                )
-            ]
-        )
-        repayment_id = None
+    settled = ack.settled_on or attempt.business_date
+    # The borrower's own payment is theirs from the day they paid (interest runs to that
+    # day), whenever the rail settles it; the plan's debit counts from the rail's day.
+    on = attempt.business_date if attempt.from_app else settled
+    repayment_id = post_collection(desk, uow, attempt, on)
     done = dataclasses.replace(
         attempt,
         status="succeeded",
         rail_reference=ack.rail_reference or attempt.rail_reference,
         repayment_id=repayment_id,
-        settled_on=on,
+        settled_on=settled,
     )
     _finish(uow, done)
+    if attempt.from_app:
+        record = None
+        if repayment_id is not None:
+            record = next(
+                r
+                for r in uow.lending.repayments.for_loan(attempt.loan_id)
+                if r.repayment_id == repayment_id
+            )
+        desk.announce(uow, done, record)
     return done
 
 

@@ -7,10 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mobilend.app.funding.ports import PayoutAccounts
+from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.ports import Clock, MessageGateway, PaymentRail
-from mobilend.app.servicing.ports import ContactDirectory, DebitStatusSource, ReceiptSource
+from mobilend.app.servicing.ports import (
+    ContactDirectory,
+    DebitAttempt,
+    DebitStatusSource,
+    ReceiptSource,
+)
 from mobilend.app.servicing.settings import ServicingSettings
-from mobilend.app.unit_of_work import UnitOfWorkFactory
+from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+#: Told of each of the borrower's own card payments that became final (with its receipt
+#: when the money was booked), inside the transaction that made it so.
+CollectionListener = Callable[[UnitOfWork, DebitAttempt, RepaymentRecord | None], None]
 
 
 @dataclass
@@ -28,6 +38,13 @@ class ServicingDesk:
     debit_status: DebitStatusSource | None = None
     #: The borrowers' verified cards (the same ones payouts go to).
     debit_accounts: PayoutAccounts | None = None
+    on_collection: CollectionListener | None = None
 
     def now(self) -> dt.datetime:
         return self.clock.now()
+
+    def announce(
+        self, uow: UnitOfWork, attempt: DebitAttempt, record: RepaymentRecord | None
+    ) -> None:
+        if self.on_collection is not None:
+            self.on_collection(uow, attempt, record)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.lending.repayments import allocation_to_state
 from mobilend.app.ports import PayoutRequest, RailAck
+from mobilend.app.servicing.collection_settlement import unsettled_debits
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.ports import RefundRecord
 from mobilend.app.unit_of_work import UnitOfWork
@@ -87,6 +88,16 @@ def take_payment(
 # --------------------------------------------------------------------------- refunds
 
 
+class RefundNotReady(Conflict):
+    code = "refund_not_ready"
+
+
+def collections_unsettled(uow: UnitOfWork, loan_id: str) -> bool:
+    """Whether money the rail took for this loan has not reached the lender's bank yet
+    (a debit still being collected, or collected and not yet settled)."""
+    return bool(unsettled_debits(uow, loan_id))
+
+
 def refund_credit(
     desk: ServicingDesk,
     loan_id: str,
@@ -97,35 +108,89 @@ def refund_credit(
 ) -> RefundRecord:
     """Pay money held for the borrower back to their card (all of it unless ``amount``).
 
-    The ledger moves at once (Dr borrower credit balance / Cr refunds cash); the payout
-    leaves through the rail after the commit and is retried by ``send_refunds``; a payout
-    the rail refuses for good gives the money back to the loan's credit balance.
+    Only money that has settled is paid back: while a debit of the loan is being
+    collected, or collected and not yet paid into the lender's bank, the refund waits
+    (``RefundNotReady``). A refund above ``refund_approval_above_fen`` is recorded
+    ``awaiting_approval`` and moves no money until an operator approves it
+    (``approve_refund``). Otherwise the ledger moves at once (Dr borrower credit balance /
+    Cr refunds cash); the payout leaves through the rail after the commit and is retried
+    by ``send_refunds``; a payout the rail refuses for good gives the money back to the
+    loan's credit balance.
     """
     with desk.uow_factory() as uow:
         loan = uow.lending.loans.get(loan_id, for_update=True)
         if not loan.held_credit.is_positive():
             raise Conflict(f"loan {loan_id} holds no money for the borrower")
-        entry = loan.refund_credit(
-            on, amount=amount, cash_account=desk.settings.refund_cash_account, new_id=desk.new_id
-        )
+        if collections_unsettled(uow, loan_id):
+            raise RefundNotReady(
+                "还款资金尚未到账，暂不能退款 (money collected for this loan has not settled yet)"
+            )
         refund_id = desk.new_id()
+        value = amount if amount is not None else loan.held_credit
         record = RefundRecord(
             refund_id=refund_id,
             loan_id=loan.loan_id,
             borrower_id=loan.borrower_id,
-            amount=entry.total_debits,
+            amount=value,
             business_date=on,
-            entry_id=entry.entry_id,
+            entry_id="",
             idempotency_key=f"refund-{refund_id}",
         )
-        uow.lending.loans.save(loan)
-        uow.lending.ledger.append([entry], loan.borrower_id)
+        if value.to_minor() > desk.settings.refund_approval_above_fen:
+            if value > loan.held_credit:
+                raise Conflict(f"loan {loan_id} holds only {loan.held_credit} for the borrower")
+            record = dataclasses.replace(record, status="awaiting_approval")
+            uow.servicing.refunds.add(record)
+            uow.commit()
+            return record
+        record = _book_refund(desk, uow, loan, record, on)
         uow.servicing.refunds.add(record)
         uow.commit()
     if send:
         send_refunds(desk, [refund_id])
     with desk.uow_factory() as uow:
         return uow.servicing.refunds.get(refund_id) or record
+
+
+def _book_refund(
+    desk: ServicingDesk, uow: UnitOfWork, loan: Loan, record: RefundRecord, on: dt.date
+) -> RefundRecord:
+    entry = loan.refund_credit(
+        on, amount=record.amount, cash_account=desk.settings.refund_cash_account,
+        new_id=desk.new_id,
+    )  # fmt: skip
+    uow.lending.loans.save(loan)
+    uow.lending.ledger.append([entry], loan.borrower_id)
+    return dataclasses.replace(record, entry_id=entry.entry_id, status="pending")
+
+
+def approve_refund(
+    desk: ServicingDesk, refund_id: str, *, operator: str, on: dt.date, send: bool = True
+) -> RefundRecord:
+    """An operator approves a refund waiting for approval: the ledger moves and the payout
+    is queued, as for a refund under the threshold."""
+    if not operator:
+        raise Conflict("an approval names the operator")
+    with desk.uow_factory() as uow:
+        refund = uow.servicing.refunds.get(refund_id, for_update=True)
+        if refund is None:
+            raise NotFound(f"refund {refund_id} not found")
+        if refund.status != "awaiting_approval":
+            raise Conflict(f"refund {refund_id} is {refund.status}, not awaiting approval")
+        loan = uow.lending.loans.get(refund.loan_id, for_update=True)
+        if collections_unsettled(uow, loan.loan_id):
+            raise RefundNotReady(
+                "还款资金尚未到账，暂不能退款 (money collected for this loan has not settled yet)"
+            )
+        booked = dataclasses.replace(
+            _book_refund(desk, uow, loan, refund, on), approved_by=operator
+        )
+        uow.servicing.refunds.save(booked)
+        uow.commit()
+    if send:
+        send_refunds(desk, [refund_id])
+    with desk.uow_factory() as uow:
+        return uow.servicing.refunds.get(refund_id) or booked
 
 
 def refund_closed_loans(
@@ -138,7 +203,7 @@ def refund_closed_loans(
         try:
             refund_credit(desk, loan_id, on=on, send=send)
         except Conflict:
-            continue  # refunded meanwhile
+            continue  # refunded meanwhile, or its money has not settled yet
     return len(loan_ids)
 
 

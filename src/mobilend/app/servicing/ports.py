@@ -171,6 +171,22 @@ class DebitAttempt:
     rail_reference: str = ""
     repayment_id: str | None = None
     settled_on: dt.date | None = None
+    #: ``schedule`` (the auto-debit plan) or the borrower's own payment from the app:
+    #: ``due``, ``amount``, ``payoff``, ``prepay`` (with its ``mode``).
+    purpose: str = "schedule"
+    mode: str = ""
+    #: The highest rail event sequence applied to it.
+    last_sequence: int = 0
+    #: The day the rail paid the money it took into the lender's bank (None: not yet).
+    bank_settled_on: dt.date | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in ("pending", "submitted")
+
+    @property
+    def from_app(self) -> bool:
+        return self.purpose != "schedule"
 
 
 class DebitStore(Protocol):
@@ -186,6 +202,10 @@ class DebitStore(Protocol):
         ``business_date - d`` for a ``d`` in ``plan_days``, for everything due and unpaid,
         unless the loan had a debit fail for good (card expired…) since that due date.
         Idempotent per loan and date. Returns how many were new."""
+        ...
+
+    def add(self, attempt: DebitAttempt) -> None:
+        """Record a debit the borrower asked for in the app (the plan's come from ``plan``)."""
         ...
 
     def open(self, status: str, limit: int) -> list[DebitAttempt]: ...
@@ -255,10 +275,11 @@ class RefundRecord:
     business_date: dt.date
     entry_id: str
     idempotency_key: str
-    status: str = "pending"  # pending | sent | failed
+    status: str = "pending"  # awaiting_approval | pending | sent | paid | failed
     attempts: int = 0
     rail_reference: str = ""
     failure_code: str = ""
+    approved_by: str = ""
 
 
 class ReversalStore(Protocol):

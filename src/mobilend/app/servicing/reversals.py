@@ -10,17 +10,19 @@ entry (Dr receivables / Cr borrower credit balance).
 
 Penalty is not charged backwards for the days the payment was believed good; end of day
 charges it from the reversal date on. Payoffs and partial prepayments re-write the
-schedule and are not reversed here (an operator reverses them by hand).
+schedule: they are undone from the state their receipt kept (``rewrite_reversals``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from mobilend.app.funding.funder_shares import post_funder_shares_in
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.payments import REPAY_METHOD
 from mobilend.app.servicing.ports import ReversalRecord
+from mobilend.app.servicing.rewrite_reversals import rewrites_schedule, undo_rewrite
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.allocation import Component
 from mobilend.domain.errors import Conflict, NotFound
@@ -65,19 +67,15 @@ def reverse_repayment(
         _check_reversible(record, loan)
         on = max(on, loan.accrued_through or on)
         original = _original_entry(uow, loan, record)
-        entries = [original.reversal(desk.new_id(), on, f"bounced: {reason}")]
-        principal_back = _unpay_allocation(loan, record)
-        overpayment = Money(record.allocation.get("overpayment", "0"), loan.currency)
-        from_credit = overpayment.min(loan.held_credit)
-        loan.credit_balance = loan.held_credit - from_credit
-        applied = overpayment - from_credit
-        if applied.is_positive():
-            unapplied = _unpay_newest(loan, applied)
-            principal_back = principal_back + unapplied.principal
-            entries.append(_unapply_entry(desk.new_id(), on, loan, unapplied))
-        assert loan.cash_received is not None
-        loan.cash_received = loan.cash_received - record.amount
-        _reopen(loan, on)
+        if rewrites_schedule(record):
+            cash = next(p.account for p in original.postings if p.base is Account.CASH)
+            entries, principal_back = undo_rewrite(
+                uow, desk.new_id, loan, record, cash_account=cash, on=on, reason=reason,
+                reverses=original.entry_id,
+            )  # fmt: skip
+        else:
+            entries = [original.reversal(desk.new_id(), on, f"bounced: {reason}")]
+            principal_back = _undo_waterfall(desk, loan, record, on, entries)
         if loan.line_id is not None and principal_back.is_positive():
             line = uow.lending.lines.get(loan.line_id, for_update=True)
             _draw_back(line, principal_back)
@@ -95,8 +93,33 @@ def reverse_repayment(
         uow.lending.loans.save(loan)
         uow.lending.ledger.append(entries, loan.borrower_id)
         uow.servicing.reversals.add(reversal)
+        # Partners' shares of that day's collections, already posted, give this one back.
+        post_funder_shares_in(uow, record.received_on, {loan_id})
         uow.commit()
         return reversal
+
+
+def _undo_waterfall(
+    desk: ServicingDesk,
+    loan: Loan,
+    record: RepaymentRecord,
+    on: dt.date,
+    entries: list[JournalEntry],
+) -> Money:
+    """Owe again what a waterfall payment settled; returns the principal among it."""
+    principal_back = _unpay_allocation(loan, record)
+    overpayment = Money(record.allocation.get("overpayment", "0"), loan.currency)
+    from_credit = overpayment.min(loan.held_credit)
+    loan.credit_balance = loan.held_credit - from_credit
+    applied = overpayment - from_credit
+    if applied.is_positive():
+        unapplied = _unpay_newest(loan, applied)
+        principal_back = principal_back + unapplied.principal
+        entries.append(_unapply_entry(desk.new_id(), on, loan, unapplied))
+    assert loan.cash_received is not None
+    loan.cash_received = loan.cash_received - record.amount
+    _reopen(loan, on)
+    return principal_back
 
 
 def _repayment(uow: UnitOfWork, loan_id: str, repayment_id: str) -> RepaymentRecord:
@@ -109,10 +132,12 @@ def _repayment(uow: UnitOfWork, loan_id: str, repayment_id: str) -> RepaymentRec
 def _check_reversible(record: RepaymentRecord, loan: Loan) -> None:
     if record.channel not in BOUNCEABLE_CHANNELS:
         raise Conflict(f"a {record.channel} repayment cannot bounce")
+    if rewrites_schedule(record):
+        return  # payoff or prepayment: undone from the state kept on its receipt
     if "mode" in record.allocation:
-        raise Conflict("a partial prepayment re-wrote the schedule; reverse it by hand")
+        raise Conflict("a partial prepayment from before receipts kept the schedule; by hand")
     if loan.status is LoanStatus.CLOSED and record.allocation.get("method") != REPAY_METHOD:
-        raise Conflict("the loan was paid off; reverse the payoff by hand")
+        raise Conflict("the loan was paid off before receipts kept the schedule; by hand")
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED):
         raise Conflict(f"loan {loan.loan_id} is {loan.status}")
 

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
+#: Money the rail has taken from borrowers' cards and not yet paid into the lender's
+#: bank account (``collection_settlement`` moves it there from the rail's statement).
+COLLECTIONS_IN_TRANSIT = "cash:rail:collections_in_transit"
+#: Where the rail pays collected money (and where bank transfers land).
+COLLECTIONS_BANK = "cash:bank:collection"
+
 
 @dataclass(frozen=True, slots=True)
 class ReminderStep:
@@ -122,3 +128,5 @@ class ServicingSettings:
     #: Where bank transfers land, and the cash account a refund leaves from.
     transfer_cash_account: str = "cash:bank:collection"
     refund_cash_account: str = "cash:rail:refunds"
+    #: A refund above this (fen) waits for an operator's approval before any money moves.
+    refund_approval_above_fen: int = 50_000
