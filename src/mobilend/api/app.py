@@ -22,10 +22,13 @@ from mobilend.api import (
     lines,
     loans,
     notifications,
+    ops_analytics,
+    ops_console,
     ops_routes,
     profile,
     repayments,
 )
+from mobilend.api.docs import install_offline_docs
 from mobilend.api.errors import (
     ERROR_STATUSES,
     error_body,
@@ -56,9 +59,10 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         title="mobilend borrower API",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served offline below: Swagger UI from the installed package
         openapi_url="/openapi.json",
     )
+    install_offline_docs(app)
     app.state.journey = journey
     app.state.container = container
     install_error_handlers(app)
@@ -73,6 +77,8 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         notifications.router,
         callbacks.router,
         ops_routes.router,
+        ops_console.router,
+        ops_analytics.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

@@ -15,14 +15,20 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
+from mobilend.adapters.db.analytics_queries import SqlAnalyticsQueries
+from mobilend.adapters.db.analytics_refresh import SqlAnalyticsRefresher
 from mobilend.adapters.db.backoffice_queries import SqlBackofficeQueries
+from mobilend.adapters.db.operations_queries import SqlOperationsQueries
+from mobilend.app.analytics.ports import ScoreBaseline
+from mobilend.app.analytics.reports import Analytics
 from mobilend.app.onboarding.ports import TokenPair
 from mobilend.app.operations.approvals import ApprovalDesk
 from mobilend.app.operations.backoffice import Backoffice
 from mobilend.app.operations.executors import platform_executors
-from mobilend.app.operations.ports import StaffActor
+from mobilend.app.operations.ports import OperationsQueries, StaffActor
 from mobilend.bootstrap.operations import OperationsDesk, build_operations_desk
 from mobilend.bootstrap.platform import Platform
+from mobilend.config import Settings
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.money import Money
 
@@ -42,6 +48,9 @@ class ConsoleDesk:
     operations: OperationsDesk
     backoffice: Backoffice
     approvals: ApprovalDesk
+    analytics: Analytics
+    refresher: SqlAnalyticsRefresher
+    ops_queries: OperationsQueries
     single_person_limit: Money = SINGLE_PERSON_LIMIT
 
     def now(self) -> dt.datetime:
@@ -105,7 +114,38 @@ def build_console_desk(platform: Platform) -> ConsoleDesk:
         refund_cash_account=operations.servicing.settings.refund_cash_account,
         executors=platform_executors(),
     )
-    return ConsoleDesk(platform, operations, backoffice, approvals)
+    analytics = Analytics(
+        SqlAnalyticsQueries(platform.engine),
+        lending.today,
+        baseline=lambda: score_baseline(platform.settings),
+    )
+    return ConsoleDesk(
+        platform,
+        operations,
+        backoffice,
+        approvals,
+        analytics,
+        SqlAnalyticsRefresher(platform.engine),
+        SqlOperationsQueries(platform.engine),
+    )
+
+
+def score_baseline(settings: Settings) -> ScoreBaseline | None:
+    """The champion model's training score distribution, from its manifest (no model is
+    loaded); None when there is no model on disk."""
+    from mobilend.bootstrap.risk import risk_model_dir
+    from mobilend.risk.model.artifact import ModelArtifactError, read_manifest
+
+    try:
+        manifest, version = read_manifest(risk_model_dir(settings))
+        bins = manifest["score_bins"]
+        return ScoreBaseline(
+            version[:12],
+            tuple(float(e) for e in bins["edges"]),
+            tuple(float(x) for x in bins["expected"]),
+        )
+    except (ModelArtifactError, KeyError, TypeError, ValueError, OSError):
+        return None
 
 
 _desks: dict[int, tuple[Platform, ConsoleDesk]] = {}

@@ -24,7 +24,7 @@ from mobilend.domain.approvals import (
     new_request,
 )
 from mobilend.domain.compliance import CostCapPolicy
-from mobilend.domain.errors import Conflict, DomainError
+from mobilend.domain.errors import Conflict
 from mobilend.domain.staff import Permission, require
 
 
@@ -54,8 +54,8 @@ class Executor(Protocol):
         ...
 
 
-class NoExecutor(DomainError):
-    code = "not_implemented"
+class NoExecutor(Conflict):
+    code = "no_executor"
 
 
 @dataclass

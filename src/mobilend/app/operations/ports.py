@@ -397,3 +397,65 @@ class BackofficeQueries(Protocol):
     def review_queue(self, limit: int) -> list[ReviewQueueItem]: ...
 
     def review_queue_size(self) -> int: ...
+
+
+# --------------------------------------------------------------------------- operations pages
+
+
+@dataclass(frozen=True, slots=True)
+class EodDateRow:
+    business_date: dt.date
+    status: str
+    partitions: int
+    started_at: dt.datetime
+    closed_at: dt.datetime | None
+    summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class JobCount:
+    queue: str
+    task: str
+    status: str
+    jobs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationRow:
+    business_date: dt.date
+    clean: bool
+    breaks: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyUse:
+    policy_id: str
+    model_version: str
+    arm: str
+    decisions: int
+    approved: int
+    first_on: dt.date
+    last_on: dt.date
+
+
+class OperationsQueries(Protocol):
+    def eod_dates(self, limit: int) -> list[EodDateRow]: ...
+
+    def job_counts(self) -> list[JobCount]: ...
+
+    def reconciliations(self, limit: int) -> list[ReconciliationRow]: ...
+
+    def audit(self, before_seq: int | None, target: str | None, limit: int) -> list[AuditRow]: ...
+
+    def policy_use(self, since: dt.date) -> list[PolicyUse]: ...
