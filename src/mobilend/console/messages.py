@@ -195,6 +195,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "您的角色无权访问此页面或操作。",
         "Your role may not open this page or do this.",
     ),
+    "error.second_person": (
+        "须由另一名员工复核：发起人不能批准自己的申请。",
+        "A second person must check this: the maker may not approve their own request.",
+    ),
     "error.csrf": ("页面已过期，请刷新后重试。", "This page has expired; reload it and try again."),
     "error.not_found": ("没有找到这条记录。", "No such record."),
     "error.refused": ("操作未完成：{detail}", "Not done: {detail}"),

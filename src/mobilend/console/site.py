@@ -41,6 +41,7 @@ from mobilend.console.security import (
     set_csrf_cookie,
     set_staff_session,
 )
+from mobilend.domain.approvals import SecondPersonRequired
 from mobilend.domain.errors import DomainError, NotFound
 from mobilend.domain.staff import Forbidden
 
@@ -125,6 +126,10 @@ def create_console(platform: Platform | ConsoleDesk) -> FastAPI:
         if request.method == "GET" and request.url.path not in (PREFIX + "/", PREFIX + "/login"):
             target += "?next=" + quote(request.url.path, safe="/")
         return kit.redirect(request, target)
+
+    @console.exception_handler(SecondPersonRequired)
+    async def second_person(request: Request, _exc: Exception) -> Response:
+        return error(request, 403, "error.second_person")
 
     @console.exception_handler(Forbidden)
     async def forbidden(request: Request, _exc: Exception) -> Response:
