@@ -129,9 +129,11 @@ def test_each_role_reaches_its_pages_and_is_refused_the_others(
                     assert response.status == 403, (role, name, response.status)
                     expect(staff_page.get_by_test_id("error")).to_be_visible()
             # The navigation offers exactly the pages the role may open.
-            shown = set(staff_page.locator("nav.side a").evaluate_all(
-                "links => links.map(a => a.dataset.nav)"
-            ))
+            shown = set(
+                staff_page.locator("nav.side a").evaluate_all(
+                    "links => links.map(a => a.dataset.nav)"
+                )
+            )
             assert ("audit" in shown) == permits([role.value], P.VIEW_AUDIT)
             assert ("analytics" in shown) == permits([role.value], P.VIEW_ANALYTICS)
             # The staff API refuses what the pages refuse (here with the console's cookie).
@@ -164,11 +166,15 @@ def test_personal_data_is_masked_and_a_reveal_is_audited(
         staff.fill("#q", "13812345678")
         staff.locator("form.search button").click()
         expect(staff).to_have_url(re.compile(rf"/console/borrowers/{book.borrower_id}$"))
-        expect(staff.get_by_test_id("masked-national_id")).to_have_text(re.compile(r"^110\*+\d{3}[\dX]$"))
+        expect(staff.get_by_test_id("masked-national_id")).to_have_text(
+            re.compile(r"^110\*+\d{3}[\dX]$")
+        )
         expect(staff.get_by_test_id("masked-phone")).to_have_text("138****5678")
         shots.shot(staff, "masked")
         staff.get_by_test_id("reveal-national_id").click()
-        expect(staff.get_by_test_id("revealed-national_id")).to_have_text(re.compile(r"^110101\d{11}[\dX]$"))
+        expect(staff.get_by_test_id("revealed-national_id")).to_have_text(
+            re.compile(r"^110101\d{11}[\dX]$")
+        )
         shots.shot(staff, "revealed")
     with staff_browser(browser) as context:
         auditor = context.new_page()
@@ -227,7 +233,9 @@ def test_maker_checker_blocks_a_single_person_write_off(
         checker = context.new_page()
         sign_in(checker, service, "finance-2")
         checker.goto(f"{service.base_url}/console/approvals")
-        checker.locator(f"tr[data-request='{request_id}']").get_by_test_id("approve-request").click()
+        checker.locator(f"tr[data-request='{request_id}']").get_by_test_id(
+            "approve-request"
+        ).click()
         checker.goto(f"{service.base_url}/console/approvals?status=approved")
         expect(checker.locator(f"tr[data-request='{request_id}']")).to_be_visible()
         checker.goto(f"{service.base_url}/console/loans/{book.loan_id}")

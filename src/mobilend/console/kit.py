@@ -23,6 +23,7 @@ from mobilend.app.operations.ports import StaffActor
 from mobilend.bootstrap.console import STAFF_ACCESS_COOKIE, STAFF_REFRESH_COOKIE, ConsoleDesk
 from mobilend.console import formatting
 from mobilend.console.i18n import Translator
+from mobilend.console.messages import CATALOGUE
 from mobilend.console.security import CSRF_FIELD, CSRF_HEADER, check_csrf
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.staff import Permission, permissions_of, require
@@ -131,6 +132,7 @@ class ConsoleKit:
             "staff": page.staff,
             "can": page.can,
             "nav": self.visible_nav(page),
+            "chart_labels": {k[4:]: page.t(k) for k in CATALOGUE if k.startswith("col.")},
             "errors": {},
             "form": {},
         }

@@ -49,6 +49,11 @@ from mobilend.domain.staff import Forbidden
 #: (The collections workbench joins here when the collections feature lands.)
 PAGE_MODULES = (auth, records, reviews, approvals, analytics, stress, configuration, operations)
 
+#: Where each page sits in the navigation (pages not listed go last).
+NAV_ORDER = (
+    "dashboard", "reviews", "approvals", "borrowers", "loans", "collections", "analytics",
+    "finance", "stress", "products", "funders", "policies", "eod", "reconciliation", "audit",
+)  # fmt: skip
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _YEAR = 60 * 60 * 24 * 365
 
@@ -72,6 +77,7 @@ def create_console(platform: Platform | ConsoleDesk) -> FastAPI:
     kit = ConsoleKit(desk)
     for module in PAGE_MODULES:
         kit.nav.extend(module.NAV)
+    kit.nav.sort(key=lambda entry: NAV_ORDER.index(entry.key) if entry.key in NAV_ORDER else 99)
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.state.kit = kit
     console.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

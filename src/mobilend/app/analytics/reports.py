@@ -116,9 +116,15 @@ class Analytics:
         require(staff.roles, Permission.VIEW_ANALYTICS)
         start, end = self._window(first, last)
         days = self.queries.funnel(start, end)
-        stages = ("registered", "kyc_passed", "applied", "approved", "contracts_signed",
-                  "loans_disbursed")  # fmt: skip
-        totals = {s: sum(int(getattr(d, s)) for d in days) for s in stages}
+        stages = {
+            "registered": "registered",
+            "kyc_passed": "kyc_passed",
+            "applications": "applied",
+            "approved": "approved",
+            "contracts_signed": "contracts_signed",
+            "loans_disbursed": "loans_disbursed",
+        }
+        totals = {s: sum(int(getattr(d, field)) for d in days) for s, field in stages.items()}
         previous = None
         stage_rows = []
         for stage in stages:
@@ -148,7 +154,7 @@ class Analytics:
                         "day",
                         "registered",
                         "kyc_passed",
-                        "applied",
+                        "applications",
                         "approved",
                         "contracts_signed",
                         "loans_disbursed",
@@ -180,7 +186,7 @@ class Analytics:
                     "daily",
                     (
                         "day",
-                        "applied",
+                        "applications",
                         "approved",
                         "declined",
                         "referred",

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   var layoutBase = { margin: { t: 30, r: 20, b: 50, l: 60 }, height: 340, legend: { orientation: "h" } };
-  var config = { displaylogo: false, responsive: true };
+  // No mode bar: its styles are injected inline, which the console's CSP forbids.
+  var config = { displaylogo: false, displayModeBar: false, responsive: true };
 
   function table(report, name) {
     var found = report.tables.filter(function (t) { return t.name === name; })[0];
@@ -15,6 +16,8 @@
       return o;
     });
   }
+  var labels = {};
+  function label(key) { return labels[key] || key; }
   function num(v) { return v === null || v === undefined ? null : Number(v); }
   function col(rows, c) { return rows.map(function (r) { return r[c]; }); }
   function ncol(rows, c) { return rows.map(function (r) { return num(r[c]); }); }
@@ -22,13 +25,14 @@
   var draw = {
     funnel: function (r) {
       var s = table(r, "stages");
-      return [[{ type: "funnel", y: col(s, "stage"), x: ncol(s, "count") }], {}];
+      return [[{ type: "funnel", y: col(s, "stage").map(label), x: ncol(s, "count") }],
+              { margin: { t: 20, r: 20, b: 30, l: 110 } }];
     },
     approvals: function (r) {
       var d = table(r, "daily");
       return [[
-        { type: "scatter", name: "approval rate", x: col(d, "day"), y: ncol(d, "approval_rate") },
-        { type: "scatter", name: "average score", x: col(d, "day"), y: ncol(d, "average_score"), yaxis: "y2" }
+        { type: "scatter", name: label("approval_rate"), x: col(d, "day"), y: ncol(d, "approval_rate") },
+        { type: "scatter", name: label("average_score"), x: col(d, "day"), y: ncol(d, "average_score"), yaxis: "y2" }
       ], { yaxis: { tickformat: ".0%" }, yaxis2: { overlaying: "y", side: "right" } }];
     },
     vintage: function (r) {
@@ -56,12 +60,12 @@
     },
     dpd: function (r) {
       var b = table(r, "buckets");
-      return [[{ type: "bar", x: col(b, "bucket"), y: ncol(b, "outstanding_yuan"), name: "outstanding" }], {}];
+      return [[{ type: "bar", x: col(b, "bucket"), y: ncol(b, "outstanding_yuan"), name: label("outstanding_yuan") }], {}];
     },
     recovery: function (r) {
       var b = table(r, "buckets").filter(function (x) { return x.cure_rate !== null; });
       return [[{ type: "bar", x: b.map(function (x) { return x.period_end + " " + x.bucket; }),
-                 y: ncol(b, "cure_rate"), name: "cure rate" }], { yaxis: { tickformat: ".0%" } }];
+                 y: ncol(b, "cure_rate"), name: label("cure_rate") }], { yaxis: { tickformat: ".0%" } }];
     },
     monitoring: function (r) {
       var p = table(r, "psi");
@@ -72,9 +76,9 @@
     funders: function (r) {
       var u = table(r, "utilisation");
       return [[
-        { type: "bar", name: "concentration", x: col(u, "funder"), y: ncol(u, "concentration") },
-        { type: "bar", name: "quota use", x: col(u, "funder"), y: ncol(u, "quota_use") },
-        { type: "bar", name: "daily use", x: col(u, "funder"), y: ncol(u, "daily_use") }
+        { type: "bar", name: label("concentration"), x: col(u, "funder"), y: ncol(u, "concentration") },
+        { type: "bar", name: label("quota_use"), x: col(u, "funder"), y: ncol(u, "quota_use") },
+        { type: "bar", name: label("daily_use"), x: col(u, "funder"), y: ncol(u, "daily_use") }
       ], { barmode: "group", yaxis: { tickformat: ".0%" } }];
     },
     pnl: function (r) {
@@ -83,20 +87,21 @@
                     "cost_of_funds", "credit_losses", "data_costs", "net"];
       return [series.map(function (s) {
         var sign = ["cost_of_funds", "credit_losses", "data_costs"].indexOf(s) >= 0 ? -1 : 1;
-        return { type: s === "net" ? "scatter" : "bar", name: s, x: col(m, "month"),
+        return { type: s === "net" ? "scatter" : "bar", name: label(s), x: col(m, "month"),
                  y: ncol(m, s).map(function (v) { return v === null ? null : sign * v; }) };
       }), { barmode: "relative" }];
     },
     stress: function (r) {
       var p = table(r, "by_product");
       return [[
-        { type: "bar", name: "expected loss", x: col(p, "key"), y: ncol(p, "expected_loss_yuan") },
-        { type: "bar", name: "capital", x: col(p, "key"), y: ncol(p, "capital_yuan") }
+        { type: "bar", name: label("expected_loss_yuan"), x: col(p, "key"), y: ncol(p, "expected_loss_yuan") },
+        { type: "bar", name: label("capital_yuan"), x: col(p, "key"), y: ncol(p, "capital_yuan") }
       ], { barmode: "group" }];
     }
   };
 
   function render(el) {
+    labels = JSON.parse(el.dataset.labels || "{}");
     fetch(el.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
         if (!response.ok) { throw new Error(response.status); }
