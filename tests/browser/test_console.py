@@ -26,7 +26,7 @@ from tests.browser.console_steps import (
     sign_in,
     staff_browser,
 )
-from tests.browser.steps import Journey
+from tests.browser.steps import Journey, ledger_balanced
 
 from mobilend.domain.staff import Permission as P
 from mobilend.domain.staff import Role, permits
@@ -240,6 +240,9 @@ def test_maker_checker_blocks_a_single_person_write_off(
         expect(checker.locator(f"tr[data-request='{request_id}']")).to_be_visible()
         checker.goto(f"{service.base_url}/console/loans/{book.loan_id}")
         expect(checker.get_by_test_id("loan-status")).to_have_text("已核销")
+        # The write-off's entry (receivables to write-off expense) keeps the ledger balanced.
+        expect(checker.get_by_test_id("postings")).to_contain_text("write_off_expense")
+        assert ledger_balanced(service)
         shots.shot(checker, "written-off")
 
 

@@ -57,4 +57,8 @@ class Translator:
             zh, _, en = text[:-1].partition(" (")
             if zh and en:
                 return zh if self.lang == "zh" else en
+        if " / " in text:  # product names: 中文 / English
+            zh, _, en = text.partition(" / ")
+            if zh and en:
+                return zh if self.lang == "zh" else en
         return text
