@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from mobilend.app.analytics.reports import Report
+from mobilend.app.operations.approvals import approvals
 from mobilend.console.kit import PREFIX, ConsoleKit, NavEntry
 from mobilend.domain.approvals import ApprovalStatus
 from mobilend.domain.staff import Permission as P
@@ -39,11 +40,12 @@ def routes(kit: ConsoleKit) -> APIRouter:
     async def dashboard(request: Request) -> Response:
         staff = await kit.allowed(request, P.VIEW_DASHBOARD)
         desk = kit.desk
-        queue = pending = None
+        queue = None
         if permits(staff.roles, P.VIEW_REVIEWS):
             queue = await kit.call(desk.backoffice.queries.review_queue_size)
-        with desk.approvals.uow_factory() as uow:
-            pending = len(uow.operations.approvals.list(ApprovalStatus.PENDING, 1000))
+        pending = len(
+            await kit.call(approvals, desk.approvals, staff, ApprovalStatus.PENDING, 1000)
+        )
         book = await kit.call(analytics.queries.book)
         state = await kit.call(analytics.state)
         today = None
