@@ -137,6 +137,7 @@ analytics_funder_daily = sa.Table(
 # Indexes the console's look-ups and the refresh need on other features' tables.
 CONSOLE_INDEXES = (
     sa.Index("ix_loans_status_id", t.loans.c.status, t.loans.c.id),
+    sa.Index("ix_loans_bucket_id", t.loans.c.bucket, t.loans.c.id),
     sa.Index("ix_loans_disbursed_on", t.loans.c.disbursed_on),
     sa.Index("ix_journal_entries_business_date", t.journal_entries.c.business_date),
     sa.Index("ix_borrowers_created_at_id", t.borrowers.c.created_at, t.borrowers.c.id),

@@ -38,6 +38,7 @@ ANALYTICS_TABLES = (
 
 INDEXES = (
     ("ix_loans_status_id", "loans", ["status", "id"], None),
+    ("ix_loans_bucket_id", "loans", ["bucket", "id"], None),
     ("ix_loans_disbursed_on", "loans", ["disbursed_on"], None),
     ("ix_journal_entries_business_date", "journal_entries", ["business_date"], None),
     ("ix_borrowers_created_at_id", "borrowers", ["created_at", "id"], None),
