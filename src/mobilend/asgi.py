@@ -1,7 +1,8 @@
 """The service's ASGI application: ``uvicorn mobilend.asgi:create_app --factory``
-(what ``mobilend serve`` runs): the borrower API under ``/api/v1`` and the mobile web app
-beside it, on the platform ``bootstrap.service.build_service`` starts, behind the edge
-middleware (proxy headers, access log, security headers, body-size limit)."""
+(what ``mobilend serve`` runs): the borrower API under ``/api/v1``, the staff console
+under ``/console`` and the mobile web app beside them, on the platform
+``bootstrap.service.build_service`` starts, behind the edge middleware (proxy headers,
+access log, security headers, body-size limit)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from mobilend.api import create_api
 from mobilend.bootstrap.platform import Platform
 from mobilend.bootstrap.service import build_service
+from mobilend.console import create_console
 from mobilend.edge import install_edge
 from mobilend.web import create_web
 
@@ -28,9 +30,11 @@ def create_app(platform: Platform | None = None) -> FastAPI:
             service.close()
 
     app = create_api(service, lifespan=lifespan)
+    # The staff console has its own entry point, mounted before the borrower app's "/".
+    app.mount("/console", create_console(service))
     # The server-rendered borrower pages, beside the API (mounted last: /api/v1, /docs
     # and /health match first).
     app.mount("/", create_web(service))
-    # Proxy headers, access log, security headers and the body-size limit, around both.
+    # Proxy headers, access log, security headers and the body-size limit, around all.
     install_edge(app, service.settings)
     return app

@@ -22,11 +22,14 @@ from mobilend.api import (
     lines,
     loans,
     notifications,
+    ops_analytics,
+    ops_console,
     ops_refunds,
     ops_routes,
     profile,
     repayments,
 )
+from mobilend.api.docs import install_offline_docs
 from mobilend.api.errors import (
     ERROR_STATUSES,
     error_body,
@@ -57,9 +60,10 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         title="mobilend borrower API",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served offline below: Swagger UI from the installed package
         openapi_url="/openapi.json",
     )
+    install_offline_docs(app)
     app.state.journey = journey
     app.state.container = container
     install_error_handlers(app)
@@ -75,6 +79,8 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         callbacks.router,
         ops_routes.router,
         ops_refunds.router,
+        ops_console.router,
+        ops_analytics.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

@@ -50,6 +50,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "invalid_signature": 401,  # a callback whose signature or timestamp does not check out
     "malformed_callback": 400,
     "forbidden": 403,
+    "second_person_required": 403,  # maker-checker: the maker may not check their own request
     "otp_rate_limited": 429,
     "otp_delivery_failed": 503,
     "money_invalid": 422,

@@ -22,6 +22,7 @@ from mobilend.app.funding.ports import FundingStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.lending.ports import LendingStores
 from mobilend.app.onboarding.ports import OnboardingStores
+from mobilend.app.operations.ports import OperationsStores
 from mobilend.app.reviews.ports import ReviewStores
 from mobilend.app.servicing.ports import ServicingStores
 
@@ -44,6 +45,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reviews(self) -> ReviewStores: ...
+
+    @property
+    def operations(self) -> OperationsStores: ...
 
     def __enter__(self) -> Self: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from mobilend.cli import (
+    analytics,
     db,
     decision,
     demo,
@@ -41,6 +42,7 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 
 # Command groups.
+app.add_typer(analytics.analytics_app, name="analytics")
 app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")

@@ -8,7 +8,6 @@ clear; everyone else sees it masked.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 import secrets
 import threading
@@ -22,22 +21,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"  # staff accounts and configuration
-    RISK = "risk"  # policies, models, limits
-    OPERATIONS = "operations"  # borrower service, KYC review, disbursement exceptions
-    COLLECTIONS = "collections"  # overdue accounts and contact
-    FINANCE = "finance"  # ledger, reconciliation, funders
-    AUDITOR = "auditor"  # reads everything, changes nothing
-
-
-#: Roles whose work needs names, ID numbers, phones and cards in the clear.
-ROLES_SEEING_FULL_PII: frozenset[Role] = frozenset({Role.OPERATIONS, Role.COLLECTIONS})
-
-
-def sees_full_pii(roles: Iterable[str]) -> bool:
-    return any(role in ROLES_SEEING_FULL_PII for role in roles)
+# Roles and permissions are domain rules; re-exported for the callers that read them here.
+from mobilend.domain.staff import ROLES_SEEING_FULL_PII as ROLES_SEEING_FULL_PII
+from mobilend.domain.staff import Role as Role
+from mobilend.domain.staff import sees_full_pii as sees_full_pii
 
 
 @dataclass(frozen=True, slots=True)

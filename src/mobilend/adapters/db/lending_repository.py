@@ -48,6 +48,15 @@ class SqlProductRepository:
         rows = self._conn.execute(sa.select(t.products.c.definition).order_by(t.products.c.code))
         return [product_from_state(dict(r.definition)) for r in rows]
 
+    def save(self, product: LoanProduct) -> None:
+        changed = self._conn.execute(
+            t.products.update()
+            .where(t.products.c.code == product.code)
+            .values(definition=product_to_state(product), version=t.products.c.version + 1)
+        ).rowcount
+        if changed == 0:
+            raise NotFound(f"product {product.code!r} not found")
+
 
 class SqlBorrowerDirectory:
     def __init__(self, conn: sa.Connection) -> None:

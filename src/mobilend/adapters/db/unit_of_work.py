@@ -19,6 +19,7 @@ from mobilend.adapters.db.journey_repository import SqlJourneyStores
 from mobilend.adapters.db.lending_repository import SqlLendingStores
 from mobilend.adapters.db.line_review_repository import SqlReviewStores
 from mobilend.adapters.db.onboarding_repository import SqlOnboardingStores
+from mobilend.adapters.db.operations_repository import SqlOperationsStores
 from mobilend.adapters.db.servicing_repository import SqlServicingStores
 from mobilend.app.ports import PiiVault
 
@@ -114,6 +115,14 @@ class SqlUnitOfWork:
         if group is None:
             group = self._groups["reviews"] = SqlReviewStores(self.connection)
         assert isinstance(group, SqlReviewStores)
+        return group
+
+    @property
+    def operations(self) -> SqlOperationsStores:
+        group = self._groups.get("operations")
+        if group is None:
+            group = self._groups["operations"] = SqlOperationsStores(self.connection)
+        assert isinstance(group, SqlOperationsStores)
         return group
 
 

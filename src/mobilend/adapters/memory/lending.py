@@ -52,6 +52,11 @@ class _Products:
     def list(self) -> list[LoanProduct]:
         return [product_from_state(s) for _, s in sorted(self._data.items())]
 
+    def save(self, product: LoanProduct) -> None:
+        if product.code not in self._data:
+            raise NotFound(f"product {product.code!r} not found")
+        self._data[product.code] = product_to_state(product)
+
 
 class _Borrowers:
     def __init__(self, data: set[str]) -> None:

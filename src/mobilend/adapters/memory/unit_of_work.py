@@ -19,6 +19,7 @@ from mobilend.adapters.memory.funding import FundingStore, InMemoryFundingStores
 from mobilend.adapters.memory.lending import InMemoryLendingStores, LendingStore
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.onboarding.ports import OnboardingStores
+from mobilend.app.operations.ports import OperationsStores
 from mobilend.app.reviews.ports import ReviewStores
 from mobilend.app.servicing.ports import ServicingStores
 
@@ -45,6 +46,7 @@ class InMemoryUnitOfWork:
     journey: JourneyStores
     servicing: ServicingStores
     reviews: ReviewStores
+    operations: OperationsStores
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class InMemoryUnitOfWork:
         self.journey = cast(JourneyStores, self._group("journey"))
         self.servicing = cast(ServicingStores, self._group("servicing"))
         self.reviews = cast(ReviewStores, self._group("reviews"))
+        self.operations = cast(OperationsStores, self._group("operations"))
 
     def _group(self, name: str) -> object:
         return self._extra.get(name) or MissingStores(name)

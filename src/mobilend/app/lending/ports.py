@@ -28,6 +28,11 @@ class ProductRepository(Protocol):
 
     def list(self) -> list[LoanProduct]: ...
 
+    def save(self, product: LoanProduct) -> None:
+        """Replace an existing product's definition (loans keep the terms they were drawn
+        on); NotFound when there is no such product."""
+        ...
+
 
 class BorrowerDirectory(Protocol):
     """The lending core only needs to know that a borrower exists."""

@@ -98,6 +98,42 @@ def collections_unsettled(uow: UnitOfWork, loan_id: str) -> bool:
     return bool(unsettled_debits(uow, loan_id))
 
 
+def refund_credit_in(
+    uow: UnitOfWork,
+    new_id: Callable[[], str],
+    loan_id: str,
+    *,
+    on: dt.date,
+    cash_account: str,
+    amount: Money | None = None,
+) -> RefundRecord:
+    """The refund's core once a second person approved it (the console's maker-checker
+    request carries it out): settled money only; the ledger moves (Dr borrower credit
+    balance / Cr refunds cash) and the refund waits to be sent."""
+    loan = uow.lending.loans.get(loan_id, for_update=True)
+    if not loan.held_credit.is_positive():
+        raise Conflict(f"loan {loan_id} holds no money for the borrower")
+    if collections_unsettled(uow, loan_id):
+        raise RefundNotReady(
+            "还款资金尚未到账，暂不能退款 (money collected for this loan has not settled yet)"
+        )
+    entry = loan.refund_credit(on, amount=amount, cash_account=cash_account, new_id=new_id)
+    refund_id = new_id()
+    record = RefundRecord(
+        refund_id=refund_id,
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        amount=entry.total_debits,
+        business_date=on,
+        entry_id=entry.entry_id,
+        idempotency_key=f"refund-{refund_id}",
+    )
+    uow.lending.loans.save(loan)
+    uow.lending.ledger.append([entry], loan.borrower_id)
+    uow.servicing.refunds.add(record)
+    return record
+
+
 def refund_credit(
     desk: ServicingDesk,
     loan_id: str,
@@ -147,9 +183,9 @@ def refund_credit(
         uow.servicing.refunds.add(record)
         uow.commit()
     if send:
-        send_refunds(desk, [refund_id])
+        send_refunds(desk, [record.refund_id])
     with desk.uow_factory() as uow:
-        return uow.servicing.refunds.get(refund_id) or record
+        return uow.servicing.refunds.get(record.refund_id) or record
 
 
 def _book_refund(

@@ -1,0 +1,1 @@
+"""Portfolio analytics: summaries rebuilt after end of day, reports, stress test."""

@@ -1,0 +1,1 @@
+"""The back office: staff look-ups, the manual review queue and maker-checker."""

@@ -1,0 +1,120 @@
+// Charts of the analytics pages: each .chart[data-src] reads its JSON analytics
+// endpoint (the staff API, same origin, the console's session cookie) and draws it with
+// plotly (served from the installed Python package, never a CDN).
+(function () {
+  "use strict";
+  var layoutBase = { margin: { t: 30, r: 20, b: 50, l: 60 }, height: 340, legend: { orientation: "h" } };
+  // No mode bar: its styles are injected inline, which the console's CSP forbids.
+  var config = { displaylogo: false, displayModeBar: false, responsive: true };
+
+  function table(report, name) {
+    var found = report.tables.filter(function (t) { return t.name === name; })[0];
+    if (!found) { return []; }
+    return found.rows.map(function (row) {
+      var o = {};
+      found.columns.forEach(function (c, i) { o[c] = row[i]; });
+      return o;
+    });
+  }
+  var labels = {};
+  function label(key) { return labels[key] || key; }
+  function num(v) { return v === null || v === undefined ? null : Number(v); }
+  function col(rows, c) { return rows.map(function (r) { return r[c]; }); }
+  function ncol(rows, c) { return rows.map(function (r) { return num(r[c]); }); }
+
+  var draw = {
+    funnel: function (r) {
+      var s = table(r, "stages");
+      return [[{ type: "funnel", y: col(s, "stage").map(label), x: ncol(s, "count") }],
+              { margin: { t: 20, r: 20, b: 30, l: 110 } }];
+    },
+    approvals: function (r) {
+      var d = table(r, "daily");
+      return [[
+        { type: "scatter", name: label("approval_rate"), x: col(d, "day"), y: ncol(d, "approval_rate") },
+        { type: "scatter", name: label("average_score"), x: col(d, "day"), y: ncol(d, "average_score"), yaxis: "y2" }
+      ], { yaxis: { tickformat: ".0%" }, yaxis2: { overlaying: "y", side: "right" } }];
+    },
+    vintage: function (r) {
+      var rows = table(r, "curves"), cohorts = {};
+      rows.forEach(function (x) { (cohorts[x.cohort] = cohorts[x.cohort] || []).push(x); });
+      return [Object.keys(cohorts).sort().map(function (c) {
+        return { type: "scatter", mode: "lines+markers", name: c,
+                 x: col(cohorts[c], "mob"), y: ncol(cohorts[c], "bad_rate") };
+      }), { xaxis: { title: "MOB" }, yaxis: { tickformat: ".1%", title: "30+ DPD" } }];
+    },
+    roll_rates: function (r) {
+      var m = table(r, "matrix"), from = [], to = [];
+      m.forEach(function (x) {
+        if (from.indexOf(x.from_state) < 0) { from.push(x.from_state); }
+        if (to.indexOf(x.to_state) < 0) { to.push(x.to_state); }
+      });
+      var z = from.map(function (f) {
+        return to.map(function (t) {
+          var cell = m.filter(function (x) { return x.from_state === f && x.to_state === t; })[0];
+          return cell ? num(cell.share) : null;
+        });
+      });
+      return [[{ type: "heatmap", x: to, y: from, z: z, colorscale: "Reds", texttemplate: "%{z:.0%}" }],
+              { yaxis: { autorange: "reversed" } }];
+    },
+    dpd: function (r) {
+      var b = table(r, "buckets");
+      return [[{ type: "bar", x: col(b, "bucket"), y: ncol(b, "outstanding_yuan"), name: label("outstanding_yuan") }], {}];
+    },
+    recovery: function (r) {
+      var b = table(r, "buckets").filter(function (x) { return x.cure_rate !== null; });
+      return [[{ type: "bar", x: b.map(function (x) { return x.period_end + " " + x.bucket; }),
+                 y: ncol(b, "cure_rate"), name: label("cure_rate") }], { yaxis: { tickformat: ".0%" } }];
+    },
+    monitoring: function (r) {
+      var p = table(r, "psi");
+      return [[{ type: "bar", x: col(p, "month"), y: ncol(p, "psi"), name: "PSI" }],
+              { shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.25, y1: 0.25,
+                           line: { color: "#c0392b", dash: "dash" } }] }];
+    },
+    funders: function (r) {
+      var u = table(r, "utilisation");
+      return [[
+        { type: "bar", name: label("concentration"), x: col(u, "funder"), y: ncol(u, "concentration") },
+        { type: "bar", name: label("quota_use"), x: col(u, "funder"), y: ncol(u, "quota_use") },
+        { type: "bar", name: label("daily_use"), x: col(u, "funder"), y: ncol(u, "daily_use") }
+      ], { barmode: "group", yaxis: { tickformat: ".0%" } }];
+    },
+    pnl: function (r) {
+      var m = table(r, "monthly");
+      var series = ["interest_income", "fee_income", "penalty_income", "recovery_income",
+                    "cost_of_funds", "credit_losses", "data_costs", "net"];
+      return [series.map(function (s) {
+        var sign = ["cost_of_funds", "credit_losses", "data_costs"].indexOf(s) >= 0 ? -1 : 1;
+        return { type: s === "net" ? "scatter" : "bar", name: label(s), x: col(m, "month"),
+                 y: ncol(m, s).map(function (v) { return v === null ? null : sign * v; }) };
+      }), { barmode: "relative" }];
+    },
+    stress: function (r) {
+      var p = table(r, "by_product");
+      return [[
+        { type: "bar", name: label("expected_loss_yuan"), x: col(p, "key"), y: ncol(p, "expected_loss_yuan") },
+        { type: "bar", name: label("capital_yuan"), x: col(p, "key"), y: ncol(p, "capital_yuan") }
+      ], { barmode: "group" }];
+    }
+  };
+
+  function render(el) {
+    labels = JSON.parse(el.dataset.labels || "{}");
+    fetch(el.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.json();
+      })
+      .then(function (report) {
+        var make = draw[el.dataset.report];
+        if (!make || !window.Plotly) { return; }
+        var spec = make(report);
+        window.Plotly.newPlot(el, spec[0], Object.assign({}, layoutBase, spec[1]), config)
+          .then(function () { el.dataset.drawn = "true"; });
+      })
+      .catch(function () { el.dataset.drawn = "failed"; el.classList.add("failed"); });
+  }
+  document.querySelectorAll(".chart[data-src]").forEach(render);
+})();
