@@ -17,6 +17,7 @@ from typing import Any, Self, cast
 
 from mobilend.adapters.memory.funding import FundingStore, InMemoryFundingStores
 from mobilend.adapters.memory.lending import InMemoryLendingStores, LendingStore
+from mobilend.app.collections.ports import CollectionStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.onboarding.ports import OnboardingStores
 from mobilend.app.reviews.ports import ReviewStores
@@ -45,6 +46,7 @@ class InMemoryUnitOfWork:
     journey: JourneyStores
     servicing: ServicingStores
     reviews: ReviewStores
+    collections: CollectionStores
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class InMemoryUnitOfWork:
         self.journey = cast(JourneyStores, self._group("journey"))
         self.servicing = cast(ServicingStores, self._group("servicing"))
         self.reviews = cast(ReviewStores, self._group("reviews"))
+        self.collections = cast(CollectionStores, self._group("collections"))
 
     def _group(self, name: str) -> object:
         return self._extra.get(name) or MissingStores(name)

@@ -1,0 +1,61 @@
+"""Collections on PostgreSQL: the desk its use cases take, with the conduct gate built here
+— the one place that hands the message gateway and the dialer to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mobilend.adapters.collections.case_file_pdf import PdfCaseFileRenderer
+from mobilend.adapters.collections.dialer import SandboxDialer
+from mobilend.adapters.collections.reach import SqlBorrowerReach
+from mobilend.adapters.vault import FieldVault
+from mobilend.app.collections.channels import Dialer
+from mobilend.app.collections.desk import CollectionsDesk
+from mobilend.app.collections.gate import ConductGate
+from mobilend.app.collections.ports import BorrowerReach
+from mobilend.app.collections.settings import CollectionsSettings
+from mobilend.app.ports import MessageGateway
+from mobilend.bootstrap.lending import Lending
+
+
+@dataclass
+class Collections:
+    desk: CollectionsDesk
+    reach: SqlBorrowerReach
+
+
+def build_collections(
+    lending: Lending,
+    *,
+    vault: FieldVault,
+    messages: MessageGateway | None,
+    dialer: Dialer | None = None,
+    settings: CollectionsSettings | None = None,
+    reach: BorrowerReach | None = None,
+) -> Collections:
+    """The collections desk on the platform's database. With no ``dialer`` the sandbox
+    dialer stands in for a call-centre system; ``reach`` replaces the SQL lookup of
+    borrowers' contact details (tests and simulations)."""
+    if lending.engine is None:
+        raise ValueError("collections run on PostgreSQL")
+    settings = settings or CollectionsSettings()
+    sql_reach = SqlBorrowerReach(lending.engine, vault, settings.default_time_zone)
+    gate = ConductGate(
+        uow=lending.uow_factory,
+        reach=reach or sql_reach,
+        messages=messages,
+        dialer=dialer if dialer is not None else SandboxDialer(),
+        new_id=lending.new_id,
+        now=lending.clock.now,
+        settings=settings,
+    )
+    desk = CollectionsDesk(
+        uow_factory=lending.uow_factory,
+        new_id=lending.new_id,
+        now=lending.clock.now,
+        gate=gate,
+        settings=settings,
+        case_files=PdfCaseFileRenderer(),
+        identities=sql_reach,
+    )
+    return Collections(desk, sql_reach)
