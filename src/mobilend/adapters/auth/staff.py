@@ -27,12 +27,16 @@ class Role(enum.StrEnum):
     RISK = "risk"  # policies, models, limits
     OPERATIONS = "operations"  # borrower service, KYC review, disbursement exceptions
     COLLECTIONS = "collections"  # overdue accounts and contact
+    COLLECTIONS_MANAGER = "collections_manager"  # strategies, approvals, complaints review
+    AGENCY = "agency"  # an external collection agency's agent: its own cases only
     FINANCE = "finance"  # ledger, reconciliation, funders
     AUDITOR = "auditor"  # reads everything, changes nothing
 
 
 #: Roles whose work needs names, ID numbers, phones and cards in the clear.
-ROLES_SEEING_FULL_PII: frozenset[Role] = frozenset({Role.OPERATIONS, Role.COLLECTIONS})
+ROLES_SEEING_FULL_PII: frozenset[Role] = frozenset(
+    {Role.OPERATIONS, Role.COLLECTIONS, Role.COLLECTIONS_MANAGER}
+)
 
 
 def sees_full_pii(roles: Iterable[str]) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from fractions import Fraction
 
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import STRATEGY_ACTOR, ContactRequest
@@ -174,7 +175,7 @@ def assign_cases(desk: CollectionsDesk, *, limit: int = 5000) -> AssignmentSumma
             if not free:
                 unassigned += 1
                 continue
-            chosen = min(free, key=lambda a: (loads.get(a.code, 0) * 1000 // a.capacity, a.code))
+            chosen = min(free, key=lambda a: (Fraction(loads.get(a.code, 0), a.capacity), a.code))
             loads[chosen.code] = loads.get(chosen.code, 0) + 1
             case = store.get(case_id, for_update=True)
             store.save(dataclasses.replace(case, agency=chosen.code, version=case.version + 1))
