@@ -139,7 +139,7 @@ def banned_words_in(text: str, words: Iterable[str] = DEFAULT_BANNED_WORDS) -> l
 #: Words that tell a contact person about the debt. A message to a contact person is a
 #: call-back request and must carry none of them, nor any amount.
 DEBT_WORDS: tuple[str, ...] = (
-    "欠款", "欠钱", "借款", "贷款", "逾期", "还款", "还钱", "催收", "债务", "拖欠", "元",
+    "欠", "钱", "借款", "贷款", "逾期", "还款", "还钱", "催收", "债务", "拖欠", "元",
     "debt", "loan", "overdue", "repay", "owe", "arrears", "collection",
 )  # fmt: skip
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from mobilend.app.collections.ports import CaseFileData
 
@@ -132,7 +133,9 @@ class _Writer:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.pdf.set_font("cjk", size=7)
-        with self.pdf.table(text_align="LEFT", line_height=4.5) as table:
+        # One face only (the CJK font has no bold): headings are set plain.
+        plain = FontFace(emphasis="")
+        with self.pdf.table(text_align="LEFT", line_height=4.5, headings_style=plain) as table:
             for values in [header, *rows]:
                 row = table.row()
                 for value in values:
