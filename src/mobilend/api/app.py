@@ -19,6 +19,8 @@ from mobilend.adapters.vault import install_log_redaction
 from mobilend.api import (
     auth,
     callbacks,
+    collections,
+    collections_admin,
     lines,
     loans,
     notifications,
@@ -73,6 +75,8 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         notifications.router,
         callbacks.router,
         ops_routes.router,
+        collections.router,
+        collections_admin.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

@@ -16,6 +16,7 @@ from mobilend.app.collections.ports import BorrowerReach
 from mobilend.app.collections.settings import CollectionsSettings
 from mobilend.app.ports import MessageGateway
 from mobilend.bootstrap.lending import Lending
+from mobilend.bootstrap.platform import Platform
 
 
 @dataclass
@@ -59,3 +60,10 @@ def build_collections(
         identities=sql_reach,
     )
     return Collections(desk, sql_reach)
+
+
+def build_platform_collections(platform: Platform) -> Collections:
+    """Collections on the service's platform: its database, PII vault and SMS gateway."""
+    return build_collections(
+        platform.lending, vault=platform.vault, messages=platform.journey.ctx.messages
+    )

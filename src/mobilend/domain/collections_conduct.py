@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mobilend.domain.errors import DomainError, Problem
+from mobilend.domain.errors import ComplianceViolation, Problem
 
 
 class Channel(enum.StrEnum):
@@ -86,7 +86,7 @@ RULE_TEXT: Mapping[ConductRule, str] = {
 }
 
 
-class ConductRefused(DomainError):
+class ConductRefused(ComplianceViolation):
     """A proposed contact broke one or more conduct rules; nothing was sent."""
 
     code = "conduct_refused"
