@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from mobilend.adapters.collections.case_file_pdf import PdfCaseFileRenderer
 from mobilend.adapters.collections.dialer import SandboxDialer
 from mobilend.adapters.collections.reach import SqlBorrowerReach
+from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.collections.channels import Dialer
 from mobilend.app.collections.desk import CollectionsDesk
@@ -15,8 +16,10 @@ from mobilend.app.collections.gate import ConductGate
 from mobilend.app.collections.ports import BorrowerReach
 from mobilend.app.collections.settings import CollectionsSettings
 from mobilend.app.ports import MessageGateway
-from mobilend.bootstrap.lending import Lending
+from mobilend.bootstrap.infra import build_infrastructure
+from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.bootstrap.platform import Platform
+from mobilend.config import Settings, get_settings
 
 
 @dataclass
@@ -67,3 +70,17 @@ def build_platform_collections(platform: Platform) -> Collections:
     return build_collections(
         platform.lending, vault=platform.vault, messages=platform.journey.ctx.messages
     )
+
+
+def build_standalone_collections(settings: Settings | None = None) -> Collections:
+    """Collections for a command-line run: the settings' database, PII vault and (when one
+    is configured) SMS gateway; without one, messages the gate clears fail and are logged."""
+    settings = settings or get_settings()
+    infra = build_infrastructure(settings)
+    lending = build_lending(infra=infra)
+    messages: MessageGateway | None = None
+    if settings.sms_gateway_url:
+        messages = HttpMessageGateway(
+            settings.sms_gateway_url, settings.gateway_secret.get_secret_value(), timeout=3.0
+        )
+    return build_collections(lending, vault=infra.vault, messages=messages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from mobilend.cli import (
+    collections,
     db,
     decision,
     demo,
@@ -38,6 +39,7 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 
 # Command groups.
+app.add_typer(collections.collections_app, name="collections")
 app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")

@@ -283,3 +283,15 @@ def run_strategy(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> Str
         if len(due) < batch:
             return StrategySummary(sent, refused, failed)
         after = due[-1].case_id
+
+
+def follow_up(desk: CollectionsDesk, case_id: str, *, on: dt.date) -> CaseRecord:
+    """After working a case, when it comes back to the agent's queue (a promise sets its
+    own date; this one is for calls that ended without one)."""
+    with desk.uow_factory() as uow:
+        case = uow.collections.cases.get(case_id, for_update=True)
+        later = case.next_action_on if case.next_action_on and case.next_action_on > on else on
+        moved = dataclasses.replace(case, next_action_on=later, version=case.version + 1)
+        uow.collections.cases.save(moved)
+        uow.commit()
+    return moved
