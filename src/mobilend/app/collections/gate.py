@@ -134,7 +134,7 @@ class ConductGate:
             )
             template = approved_templates(policy).get(request.template)
             text = self._render(request, case, reach, template) if template else ""
-            unknown = set(request.free_text) - set(template.free_text if template else ())
+            unknown = set(request.free_text) - set(template.free_text) if template else set()
             if unknown:
                 raise ValidationFailed(
                     [
