@@ -33,6 +33,7 @@ from mobilend.app.collections.resolutions import (
     propose_plan,
     propose_settlement,
     propose_write_off,
+    propose_write_offs,
     record_recovery,
     review_resolutions,
 )
@@ -49,7 +50,7 @@ from mobilend.domain.collections import (
     SameApprover,
     StrategyBook,
 )
-from mobilend.domain.errors import ValidationFailed
+from mobilend.domain.errors import Conflict, ValidationFailed
 from mobilend.domain.loans_rules import LoanStatus
 from mobilend.domain.money import Money
 
@@ -267,10 +268,20 @@ def test_write_off_after_the_configured_days_then_recoveries(db: sa.Engine, cloc
         propose_write_off(world.desk, case.case_id, on=on, actor="staff:a-1")
     age_loan(world.wired, "l-1", on + 10 * DAY)
     sync_cases(world.desk, on + 10 * DAY)
-    proposal = propose_write_off(world.desk, case.case_id, on=on + 10 * DAY, actor="staff:a-1")
-    with pytest.raises(SameApprover):
+    assert propose_write_offs(world.desk, on + 10 * DAY) == 1  # the nightly run finds it
+    assert propose_write_offs(world.desk, on + 10 * DAY) == 0  # once
+    with pytest.raises(Conflict):  # one proposal waits at a time
+        propose_write_off(world.desk, case.case_id, on=on + 10 * DAY, actor="staff:a-1")
+    with world.desk.uow_factory() as uow:
+        [proposal] = uow.collections.resolutions.for_case(case.case_id)
+    assert proposal.proposed_by == "system:collections"
+    with pytest.raises(SameApprover):  # the system proposed: it cannot approve as well
         decide(
-            world.desk, proposal.resolution_id, approve=True, on=on + 10 * DAY, actor="staff:a-1"
+            world.desk,
+            proposal.resolution_id,
+            approve=True,
+            on=on + 10 * DAY,
+            actor="system:collections",
         )
     done = decide(
         world.desk, proposal.resolution_id, approve=True, on=on + 10 * DAY, actor="staff:mgr"

@@ -251,6 +251,19 @@ class SqlCaseStore:
         )
         return [_case(r) for r in rows]
 
+    def write_off_candidates(self, min_dpd: int, limit: int = 1000) -> list[str]:
+        r = ct.collection_resolutions.c
+        waiting = sa.exists().where(
+            r.case_id == _c.c.id, r.kind == "write_off", r.status == "proposed"
+        )
+        query = (
+            sa.select(_c.c.id)
+            .where(_c.c.status.in_(("open", "legal")), _c.c.dpd >= min_dpd, ~waiting)
+            .order_by(_c.c.dpd.desc(), _c.c.id)
+            .limit(limit)
+        )
+        return list(self._conn.execute(query).scalars())
+
     def all_cases(self, after_case_id: str = "", limit: int = 1000) -> list[CaseRecord]:
         rows = self._conn.execute(
             sa.select(_c).where(_c.c.id > after_case_id).order_by(_c.c.id).limit(limit)

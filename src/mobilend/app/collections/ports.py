@@ -125,6 +125,11 @@ class CaseStore(Protocol):
 
     def all_cases(self, after_case_id: str = "", limit: int = 1000) -> list[CaseRecord]: ...
 
+    def write_off_candidates(self, min_dpd: int, limit: int = 1000) -> list[str]:
+        """Open or legal cases at least ``min_dpd`` days past due with no write-off waiting
+        for approval, most overdue first."""
+        ...
+
 
 # --------------------------------------------------------------------------- agents and agencies
 

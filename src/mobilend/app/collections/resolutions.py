@@ -162,16 +162,7 @@ def propose_write_offs(desk: CollectionsDesk, on: dt.date, *, limit: int = 5000)
     after_dpd = desk.settings.resolution.write_off_after_dpd
     proposed = 0
     with desk.uow_factory() as uow:
-        candidates = [
-            c.case_id
-            for c in uow.collections.cases.listing(status=CaseStatus.OPEN.value, limit=limit)
-            + uow.collections.cases.listing(status=CaseStatus.LEGAL.value, limit=limit)
-            if c.dpd >= after_dpd
-            and not any(
-                r.kind == WRITE_OFF and r.status is ApprovalStatus.PROPOSED
-                for r in uow.collections.resolutions.for_case(c.case_id)
-            )
-        ]
+        candidates = uow.collections.cases.write_off_candidates(after_dpd, limit)
     for case_id in candidates:
         try:
             propose_write_off(desk, case_id, on=on, actor=SYSTEM_MAKER)
