@@ -19,6 +19,8 @@ from mobilend.adapters.vault import install_log_redaction
 from mobilend.api import (
     auth,
     callbacks,
+    collections,
+    collections_admin,
     lines,
     loans,
     notifications,
@@ -81,6 +83,8 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         ops_refunds.router,
         ops_console.router,
         ops_analytics.router,
+        collections.router,
+        collections_admin.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, Self, TypeVar
 
+from mobilend.app.collections.ports import CollectionStores
 from mobilend.app.funding.ports import FundingStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.lending.ports import LendingStores
@@ -48,6 +49,9 @@ class UnitOfWork(Protocol):
 
     @property
     def operations(self) -> OperationsStores: ...
+
+    @property
+    def collections(self) -> CollectionStores: ...
 
     def __enter__(self) -> Self: ...
 

@@ -10,6 +10,7 @@ import typer
 
 from mobilend.cli import (
     analytics,
+    collections,
     db,
     decision,
     demo,
@@ -43,6 +44,7 @@ app.command("worker")(worker.worker_command)
 
 # Command groups.
 app.add_typer(analytics.analytics_app, name="analytics")
+app.add_typer(collections.collections_app, name="collections")
 app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")

@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     RISK = "risk"  # credit decisions, policies, models, limits, portfolio risk
     OPERATIONS = "operations"  # borrower service, disbursement exceptions, suspense
     COLLECTIONS = "collections"  # overdue accounts and contact
+    COLLECTIONS_MANAGER = "collections_manager"  # strategies, approvals, complaints review
+    AGENCY = "agency"  # an external collection agency's agent: its own cases only, no console
     FINANCE = "finance"  # ledger, reconciliation, funders, P&L
     AUDITOR = "auditor"  # reads everything but personal data; changes nothing
 
@@ -122,6 +124,20 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.VIEW_COLLECTIONS,
         }
     ),
+    Role.COLLECTIONS_MANAGER: frozenset(
+        {
+            *_EVERYONE,
+            P.VIEW_ACCOUNTS,
+            P.REVEAL_PII,
+            P.REQUEST_WRITE_OFF,
+            P.REQUEST_SETTLEMENT,
+            P.APPROVE_SETTLEMENT,
+            P.VIEW_COLLECTIONS,
+        }
+    ),
+    # Agencies work their assigned cases through the collections API; in the console they
+    # see only the dashboard.
+    Role.AGENCY: frozenset({P.VIEW_DASHBOARD}),
     Role.FINANCE: frozenset(
         {
             *_EVERYONE,

@@ -14,6 +14,7 @@ from typing import Self
 
 import sqlalchemy as sa
 
+from mobilend.adapters.db.collections_repository import SqlCollectionStores
 from mobilend.adapters.db.funding_repository import SqlFundingStores
 from mobilend.adapters.db.journey_repository import SqlJourneyStores
 from mobilend.adapters.db.lending_repository import SqlLendingStores
@@ -123,6 +124,14 @@ class SqlUnitOfWork:
         if group is None:
             group = self._groups["operations"] = SqlOperationsStores(self.connection)
         assert isinstance(group, SqlOperationsStores)
+        return group
+
+    @property
+    def collections(self) -> SqlCollectionStores:
+        group = self._groups.get("collections")
+        if group is None:
+            group = self._groups["collections"] = SqlCollectionStores(self.connection)
+        assert isinstance(group, SqlCollectionStores)
         return group
 
 

@@ -17,6 +17,7 @@ from typing import Any, Self, cast
 
 from mobilend.adapters.memory.funding import FundingStore, InMemoryFundingStores
 from mobilend.adapters.memory.lending import InMemoryLendingStores, LendingStore
+from mobilend.app.collections.ports import CollectionStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.onboarding.ports import OnboardingStores
 from mobilend.app.operations.ports import OperationsStores
@@ -47,6 +48,7 @@ class InMemoryUnitOfWork:
     servicing: ServicingStores
     reviews: ReviewStores
     operations: OperationsStores
+    collections: CollectionStores
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class InMemoryUnitOfWork:
         self.servicing = cast(ServicingStores, self._group("servicing"))
         self.reviews = cast(ReviewStores, self._group("reviews"))
         self.operations = cast(OperationsStores, self._group("operations"))
+        self.collections = cast(CollectionStores, self._group("collections"))
 
     def _group(self, name: str) -> object:
         return self._extra.get(name) or MissingStores(name)

@@ -1,0 +1,89 @@
+"""Who a collections contact reaches, from PostgreSQL and the PII vault: the borrower's
+phone, push token, time zone and language (servicing's contact directory), the contact
+persons the borrower listed, and — for the legal case file only — name and masked ID."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+
+from mobilend.adapters.db import collections_tables as ct
+from mobilend.adapters.db import onboarding_tables as ot
+from mobilend.adapters.db.servicing_contacts import SqlContactDirectory
+from mobilend.app.collections.ports import ContactPerson, Identity, Reach
+from mobilend.app.onboarding.pii import NATIONAL_ID, PHONE, REAL_NAME
+from mobilend.app.ports import PiiVault
+from mobilend.domain.borrowers import mask_national_id
+from mobilend.domain.errors import NotFound
+
+
+class SqlBorrowerReach:
+    def __init__(self, engine: sa.Engine, vault: PiiVault, default_time_zone: str) -> None:
+        self._engine = engine
+        self._vault = vault
+        self._directory = SqlContactDirectory(engine, vault, default_time_zone)
+
+    def reach(self, borrower_id: str) -> Reach:
+        contact = self._directory.contact(borrower_id)
+        return Reach(
+            borrower_id=borrower_id,
+            phone=contact.phone,
+            push_token=contact.push_token,
+            time_zone=contact.time_zone,
+            locale=contact.locale,
+            display_name=self._surname_title(borrower_id, contact.locale),
+        )
+
+    def _surname_title(self, borrower_id: str, locale: str) -> str:
+        with self._engine.connect() as conn:
+            sealed = conn.execute(
+                sa.select(ot.borrowers.c.name_enc).where(ot.borrowers.c.id == borrower_id)
+            ).scalar()
+        if not sealed:
+            return ""
+        name = self._vault.decrypt(REAL_NAME, sealed)
+        # Surname and a neutral title: scripts never spell out a full name.
+        return f"{name[:1]}先生/女士" if not locale.startswith("en") else f"Mx {name[:1]}"
+
+    def contact_persons(self, borrower_id: str) -> list[ContactPerson]:
+        p = ct.collection_contact_persons
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(p).where(p.c.borrower_id == borrower_id).order_by(p.c.id))
+            return [
+                ContactPerson(
+                    r.id, r.borrower_id, r.relation, self._vault.decrypt(PHONE, r.phone_enc)
+                )
+                for r in rows
+            ]
+
+    def add_contact_person(self, borrower_id: str, relation: str, phone: str) -> str:
+        """Store a contact person the borrower listed (sealed); returns its id."""
+        person_id = "cp_" + secrets.token_hex(8)
+        with self._engine.begin() as conn:
+            conn.execute(
+                ct.collection_contact_persons.insert().values(
+                    id=person_id,
+                    borrower_id=borrower_id,
+                    relation=relation,
+                    phone_enc=self._vault.encrypt(PHONE, phone),
+                )
+            )
+        return person_id
+
+    def identity(self, borrower_id: str) -> Identity:
+        b = ot.borrowers
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(b.c.name_enc, b.c.national_id_enc, b.c.phone_enc).where(
+                    b.c.id == borrower_id
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"borrower {borrower_id} not found")
+        name = self._vault.decrypt(REAL_NAME, row.name_enc) if row.name_enc else ""
+        national = (
+            self._vault.decrypt(NATIONAL_ID, row.national_id_enc) if row.national_id_enc else ""
+        )
+        phone = self._vault.decrypt(PHONE, row.phone_enc) if row.phone_enc else ""
+        return Identity(name, mask_national_id(national) if national else "", phone)

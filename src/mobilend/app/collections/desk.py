@@ -1,0 +1,24 @@
+"""The collections desk: everything the collections use cases need, wired once by
+bootstrap. It holds the conduct gate, never a raw channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mobilend.app.collections.gate import ConductGate
+from mobilend.app.collections.ports import BorrowerIdentities, CaseFileRenderer
+from mobilend.app.collections.settings import CollectionsSettings
+from mobilend.app.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass
+class CollectionsDesk:
+    uow_factory: UnitOfWorkFactory
+    new_id: Callable[[], str]
+    now: Callable[[], dt.datetime]
+    gate: ConductGate
+    settings: CollectionsSettings = field(default_factory=CollectionsSettings)
+    case_files: CaseFileRenderer | None = None
+    identities: BorrowerIdentities | None = None
