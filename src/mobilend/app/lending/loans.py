@@ -103,8 +103,9 @@ def quote_draw_in(
 ) -> LoanOffer:
     """A live offer: schedule, totals and APR; refuses anything above the cost cap."""
     line = uow.lending.lines.get(line_id)
-    line.draw(amount, on)  # the same checks a real draw makes (frozen, expired, limit)
-    return _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
+    offer = _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
+    line.draw(amount, on)  # the same checks a real draw makes (frozen, expired), not saved
+    return offer
 
 
 def draw_loan_in(
