@@ -9,12 +9,15 @@ from __future__ import annotations
 import typer
 
 from mobilend.cli import (
+    bureau,
+    compliance,
     db,
     decision,
     demo,
     funding,
     lines,
     model,
+    privacy,
     schedule,
     serve,
     staff,
@@ -38,12 +41,15 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 
 # Command groups.
+app.add_typer(bureau.bureau_app, name="bureau")
+app.add_typer(compliance.compliance_app, name="compliance")
 app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")
 app.add_typer(funding.disbursement_app, name="disbursement")
 app.add_typer(lines.lines_app, name="lines")
 app.add_typer(model.model_app, name="model")
+app.add_typer(privacy.privacy_app, name="privacy")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(worker.eod_app, name="eod")
 

@@ -41,7 +41,7 @@ _LOAN_FACTS = sa.text(
                AND split_part(p.account, ':', 1) IN {_RECEIVABLES}
            ) AS charges_balance,
            (SELECT COALESCE(sum(i.principal_due + i.interest_scheduled + i.fees_due), 0)
-              FROM installments i WHERE i.loan_id = l.id AND i.due_date <= :month_end
+              FROM installments i WHERE i.loan_id = l.id AND i.due_date < :month_end
            ) AS due_to_date,
            (SELECT COALESCE(-sum(p.amount_minor), 0)
               FROM postings p
@@ -53,11 +53,11 @@ _LOAN_FACTS = sa.text(
                     OR (e.kind = 'reversal' AND r.kind IN {_PAYMENT_KINDS}))
            ) AS paid_to_date,
            (SELECT min(i.due_date) FROM installments i
-             WHERE i.loan_id = l.id AND i.due_date <= :month_end
+             WHERE i.loan_id = l.id AND i.due_date < :month_end
                AND (i.settled_on IS NULL OR i.settled_on > :month_end)
            ) AS oldest_unpaid_due_on,
            (SELECT count(*) FROM installments i
-             WHERE i.loan_id = l.id AND i.due_date <= :month_end
+             WHERE i.loan_id = l.id AND i.due_date < :month_end
                AND (i.settled_on IS NULL OR i.settled_on > :month_end)
            ) AS installments_unpaid,
            last.business_date AS last_payment_on, last.amount AS last_payment

@@ -26,6 +26,7 @@ from mobilend.app.compliance.ports import (
     OpenLoan,
 )
 from mobilend.domain.lines import CreditLine
+from mobilend.domain.loans_terms import terms_from_state
 from mobilend.domain.money import Money
 from mobilend.domain.products import DEFAULT_LICENCE_TYPE
 
@@ -198,8 +199,11 @@ class SqlCompliancePortfolio:
                 t.loans.c.product_code,
                 licence.label("licence_type"),
                 t.loans.c.penalty_rate,
+                t.loans.c.terms,
+                loan_pricing.c.apr_for_cap,
             )
             .join(t.products, t.products.c.code == t.loans.c.product_code)
+            .outerjoin(loan_pricing, loan_pricing.c.loan_id == t.loans.c.id)
             .where(t.loans.c.status.in_(OWED_STATUSES), t.loans.c.id > after_id)
             .order_by(t.loans.c.id)
             .limit(limit)
@@ -214,6 +218,8 @@ def _open_loan(row: sa.Row[Any]) -> OpenLoan:
         product_code=row.product_code,
         licence_type=row.licence_type,
         penalty_rate=Decimal(row.penalty_rate),
+        terms=terms_from_state(dict(row.terms)),
+        apr_for_cap=Decimal(row.apr_for_cap) if row.apr_for_cap is not None else None,
     )
 
 

@@ -70,9 +70,12 @@ class _Pricing:
 
 
 class _Portfolio:
-    def __init__(self, work: LendingStore, exposures: _Exposures) -> None:
+    def __init__(
+        self, work: LendingStore, exposures: _Exposures, pricing: dict[str, LoanPricing]
+    ) -> None:
         self._work = work
         self._exposures = exposures
+        self._pricing = pricing
 
     def _licence(self, product_code: str) -> str:
         return product_from_state(dict(self._work.products[product_code])).licence_type
@@ -112,6 +115,7 @@ class _Portfolio:
             if loan_id <= after_id or state["status"] not in OWED_STATUSES:
                 continue
             loan = Loan.from_state(copy.deepcopy(state))
+            pricing = self._pricing.get(loan_id)
             found.append(
                 OpenLoan(
                     loan_id,
@@ -119,6 +123,8 @@ class _Portfolio:
                     loan.product_code or "",
                     self._licence(loan.product_code or ""),
                     loan.rules.penalty_rate,
+                    loan.terms,
+                    pricing.apr_for_cap if pricing is not None else None,
                 )
             )
         return found[:limit]
@@ -133,5 +139,5 @@ class InMemoryComplianceStores:
     def __init__(self, work: LendingStore, store: ComplianceStore) -> None:
         self.exposures = _Exposures(work)
         self.pricing = _Pricing(store.pricing)
-        self.portfolio = _Portfolio(work, self.exposures)
+        self.portfolio = _Portfolio(work, self.exposures, store.pricing)
         self.bureau: Any = _NoBureau()

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from mobilend.domain.lines import CreditLine
 from mobilend.domain.money import Money
+from mobilend.domain.terms import LoanTerms
 
 # --------------------------------------------------------------------------- exposure
 
@@ -96,7 +97,9 @@ class OpenLoan:
     borrower_id: str
     product_code: str
     licence_type: str
-    penalty_rate: Decimal
+    penalty_rate: Decimal  # the contract's
+    terms: LoanTerms
+    apr_for_cap: Decimal | None  # as priced at the draw (None: drawn before prices were kept)
 
 
 class CompliancePortfolio(Protocol):
@@ -149,10 +152,10 @@ class LoanMonthFacts:
     closed_on: dt.date | None
     principal_balance: Money  # loan principal receivable at month end
     charges_balance: Money  # interest, fee and penalty receivable at month end
-    due_to_date: Money  # scheduled principal, interest and fees due by month end
+    due_to_date: Money  # scheduled principal, interest and fees due before month end
     paid_to_date: Money  # repayments applied to the loan by month end, net of reversals
-    oldest_unpaid_due_on: dt.date | None  # earliest installment due and unsettled at month end
-    installments_unpaid: int  # installments due by month end and unsettled at month end
+    oldest_unpaid_due_on: dt.date | None  # earliest installment due before month end, unsettled
+    installments_unpaid: int  # installments due before month end and unsettled at month end
     last_payment_on: dt.date | None
     last_payment: Money | None
 
