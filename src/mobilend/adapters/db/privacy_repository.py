@@ -139,9 +139,6 @@ class SqlErasureStore:
                 sa.or_(lines.expires_on.is_(None), lines.expires_on >= on),
             )
         ).scalar_one()
-        last_line = self._conn.execute(
-            sa.select(sa.func.max(lines.expires_on)).where(lines.borrower_id == borrower_id)
-        ).scalar()
         return Relationship(
             borrower_id=row.id,
             status=row.status,
@@ -149,7 +146,6 @@ class SqlErasureStore:
             owes=bool(owes),
             usable_lines=int(usable),
             last_loan_closed_on=last_closed,
-            last_line_ended_on=last_line,
             erased=row.phone_enc is None and row.national_id_enc is None and row.status == "closed",
         )
 

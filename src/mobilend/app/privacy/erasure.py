@@ -1,10 +1,11 @@
 """Erasure of a borrower's personal data (PIPL art. 47), once the law lets it go.
 
 A request (the borrower's, or an operator's on their behalf) ends the relationship as
-far as it can at once: the borrower's unused lines are closed, so nothing new is lent.
+far as it can at once: the borrower's lines are closed, so nothing new is lent (loans
+already drawn run on).
 What the law requires is kept for its retention period after the relationship ends —
 ``settings.privacy_retention_years`` (anti-money-laundering law: five years) after the
-last of: the last loan settled, the last line's expiry, the request. Until then the
+later of the last loan settled and the request. Until then the
 request waits; ``erase_due`` (a daily job, or ``mobilend privacy erase --due``) carries
 out every request whose period has ended. While the borrower still owes, no date can be
 set: the relationship has not ended.
@@ -61,17 +62,13 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 def retention_ends_on(
     relationship: Relationship, requested_on: dt.date, years: int
 ) -> dt.date | None:
-    """``years`` after the relationship ended; None while a loan is still owed."""
-    if relationship.owes:
+    """``years`` after the relationship ended — the last loan settled or the request,
+    whichever came later; None while a loan is owed or a line can still be drawn."""
+    if relationship.owes or relationship.usable_lines:
         return None
     ended = max(
         d
-        for d in (
-            relationship.registered_on,
-            relationship.last_loan_closed_on,
-            relationship.last_line_ended_on,
-            requested_on,
-        )
+        for d in (relationship.registered_on, relationship.last_loan_closed_on, requested_on)
         if d is not None
     )
     return _add_years(ended, years)
@@ -90,11 +87,9 @@ def request_erasure_in(
     uow.privacy.erasures.add_request(request)
     for line in uow.lending.lines.for_borrower(borrower_id):
         if line.status in (LineStatus.ACTIVE, LineStatus.FROZEN):
+            # No new draw; loans drawn on it run on and are repaid as agreed.
             locked = uow.lending.lines.get(line.line_id, for_update=True)
-            if locked.used_amount.is_zero():
-                locked.close()
-            else:  # loans still run on it: no new draw
-                locked.freeze("erasure_requested")
+            locked.close()
             uow.lending.lines.save(locked)
     return request
 

@@ -50,7 +50,6 @@ class Relationship:
     owes: bool  # a loan still active or awaiting its payout
     usable_lines: int  # lines active or frozen and not yet expired
     last_loan_closed_on: dt.date | None
-    last_line_ended_on: dt.date | None  # the latest expiry of any line
     erased: bool
 
 

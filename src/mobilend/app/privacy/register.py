@@ -158,6 +158,7 @@ HOLDINGS: tuple[Holding, ...] = (
             ("national_id_enc", "national_id"), ("bank_card_enc", "bank_card"),
         ),
         shared_with=("funders (contract parties)", "payment rail (payouts)"),
+        found_by=("id", "id"),
     ),
     Holding(
         "consents", "授权记录", "consents", ("borrower", "device"), ("legal_records",),
