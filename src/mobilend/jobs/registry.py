@@ -4,7 +4,7 @@ on the queue. The worker reaches this module through the queue's import paths
 
 from __future__ import annotations
 
-from mobilend.jobs import eod, funding, housekeeping, reviews, servicing
+from mobilend.jobs import compliance, eod, funding, housekeeping, reviews, servicing
 
 #: The feature modules a worker loads (no order among them matters).
-FEATURES = (eod, servicing, funding, reviews, housekeeping)
+FEATURES = (eod, servicing, funding, reviews, compliance, housekeeping)
