@@ -103,9 +103,10 @@ def quote_draw_in(
 ) -> LoanOffer:
     """A live offer: schedule, totals and APR; refuses anything above the cost cap."""
     line = uow.lending.lines.get(line_id)
-    offer = _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
-    line.draw(amount, on)  # the same checks a real draw makes (frozen, expired), not saved
-    return offer
+    # The same checks a real draw makes (frozen, expired, limit), on a copy: the offer
+    # is priced against the line as it stands.
+    CreditLine.from_state(line.to_state()).draw(amount, on)
+    return _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
 
 
 def draw_loan_in(
