@@ -188,7 +188,8 @@ def test_a_review_lowers_freezes_proposes_keeps_and_defers(
     assert (first.national_id, first.phone, first.monthly_income) == (
         national_id(1), "+8613900000001", Money("8000"),
     )  # fmt: skip
-    assert first.declared == {"requested_amount": "10000.00"}
+    # Nothing owed or drawable elsewhere: the line under review is left out.
+    assert first.declared == {"requested_amount": "10000.00", "existing_credit_limits": "0"}
 
 
 def test_running_a_date_twice_changes_nothing_and_lines_come_due_again(

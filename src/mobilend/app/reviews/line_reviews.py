@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from mobilend.app.compliance.exposure import check_limit_raise_in
+from mobilend.app.compliance.exposure import check_limit_raise_in, identity_exposure_in
 from mobilend.app.ports import Clock, DecisionEngine
 from mobilend.app.reviews.ports import LineReviewRecord, ReviewCandidate
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -209,6 +209,11 @@ class LineReviews:
             return None
         with self._uow() as uow:
             withdrawn = missing_consents(uow.onboarding.borrowers.consents(borrower.borrower_id))
+            # What the person owes and may draw elsewhere: the limit leaves room for it.
+            elsewhere = identity_exposure_in(
+                uow, candidate.borrower_id, on, currency=candidate.limit.currency,
+                leave_out_line=candidate.line_id, lock=False,
+            ).exposure  # fmt: skip
         if withdrawn:  # no consent, no bureau query and no re-scoring
             log.info("line %s not reviewed: consent withdrawn", candidate.line_id)
             return None
@@ -223,7 +228,10 @@ class LineReviews:
             bank_card=kyc.bank_card,
             monthly_income=candidate.monthly_income,
             # The amount in question is the line itself.
-            declared={"requested_amount": str(candidate.limit.amount)},
+            declared={
+                "requested_amount": str(candidate.limit.amount),
+                "existing_credit_limits": str(elsewhere.total.amount),
+            },
         )
         decision = self._decisions.decide(applicant, on)
         if decision.outcome is DecisionOutcome.REFER and decision.limit is None:
