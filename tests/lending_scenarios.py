@@ -52,6 +52,7 @@ def make_line(
         uow.commit()
     return open_credit_line(
         lending.uow_factory,
+        lending.cost_caps,
         lending.new_id,
         borrower_id=borrower_id,
         product_code=product_code,

@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     #: versions shipped in ``mobilend/risk/policy/files``.
     policy_dir: Path | None = None
 
+    #: The compliance rulebook (cost caps, per-borrower cap, joint-lending share… per
+    #: licence type and date) as a JSON file in ``Rulebook.from_config`` form. Empty: the
+    #: rules built into the code (24 % cost cap, ¥200,000 per borrower…).
+    compliance_rules: Path | None = None
+    #: Years personal data is kept after the business relationship ends (anti-money-
+    #: laundering law: at least five) before ``mobilend privacy erase`` removes it.
+    privacy_retention_years: int = Field(default=5, ge=1)
+
     #: Number of loan-id partitions the end-of-day batch is split into.
     eod_partitions: int = Field(default=4, ge=1)
     #: Loans per transaction inside one EOD partition.

@@ -108,7 +108,11 @@ class InMemoryBorrowers:
                 continue
             if other.phone_bidx == borrower.phone_bidx:
                 raise Conflict("phone taken")
-            if borrower.national_id_bidx and other.national_id_bidx == borrower.national_id_bidx:
+            if (
+                borrower.national_id_bidx
+                and other.national_id_bidx == borrower.national_id_bidx
+                and "closed" not in (other.status, borrower.status)
+            ):
                 raise NationalIdTaken("national id taken")
 
     def add(self, borrower: SealedBorrower) -> None:
@@ -129,7 +133,12 @@ class InMemoryBorrowers:
 
     def find_by_national_id_index(self, national_id_bidx: str) -> SealedBorrower | None:
         return next(
-            (b for b in self._s.borrowers.values() if b.national_id_bidx == national_id_bidx), None
+            (
+                b
+                for b in self._s.borrowers.values()
+                if b.national_id_bidx == national_id_bidx and b.status != "closed"
+            ),
+            None,
         )
 
     def add_consent(self, consent: Consent) -> None:

@@ -172,7 +172,8 @@ class Batch:
     def accept(self, i: int, amount: str = "3000.00") -> str:
         borrower = f"b{i:05d}"
         line = open_credit_line(
-            self.lending.uow_factory, self.lending.new_id, borrower_id=borrower,
+            self.lending.uow_factory, self.lending.cost_caps, self.lending.new_id,
+            borrower_id=borrower,
             product_code="cash-12m", limit=Money("20000.00"), opened_on=OPENED_ON,
             expires_on=OPENED_ON + dt.timedelta(days=365),
         )  # fmt: skip

@@ -20,7 +20,13 @@ from mobilend.app.lending.catalogue import DEMO_PRODUCTS
 from mobilend.app.lending.lines import open_credit_line
 from mobilend.app.lending.products import ensure_product
 from mobilend.app.onboarding.pii import seal
-from mobilend.domain.borrowers import Borrower, BorrowerStatus, KycProfile
+from mobilend.domain.borrowers import (
+    REQUIRED_FOR_CREDIT,
+    Borrower,
+    BorrowerStatus,
+    Consent,
+    KycProfile,
+)
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.lines import CreditLine
 from mobilend.domain.money import Money
@@ -78,6 +84,12 @@ def seed_borrower(db: sa.Engine, vault: FieldVault, seq: int) -> Borrower:
     )
     with SqlUnitOfWork(db) as uow:
         uow.onboarding.borrowers.add(seal(borrower, vault))
+        for purpose in REQUIRED_FOR_CREDIT:  # what an application needed: reviews need it too
+            uow.onboarding.borrowers.add_consent(
+                Consent.grant(
+                    f"C-{seq}-{purpose.value}", borrower.borrower_id, purpose, "v1", INSTANT
+                )
+            )
         uow.commit()
     return borrower
 
@@ -104,6 +116,7 @@ def open_line(
     ident = line_id or f"L-{borrower_id}"
     line = open_credit_line(
         SqlUnitOfWorkFactory(db),
+        CostCapPolicy(),
         lambda: ident,
         borrower_id=borrower_id,
         product_code=product,

@@ -27,7 +27,8 @@ from mobilend.app.reviews.line_reviews import (
     ProposalUnavailable,
     review_application_id,
 )
-from mobilend.domain.borrowers import Borrower
+from mobilend.domain.borrowers import Borrower, ConsentPurpose
+from mobilend.domain.compliance import BorrowerCapExceeded, CostCapPolicy, Rule, Setting
 from mobilend.domain.decisions import Applicant, CreditDecision, DecisionOutcome, DecisionReason
 from mobilend.domain.errors import NotFound
 from mobilend.domain.lines import CreditLine, LineStatus
@@ -187,7 +188,8 @@ def test_a_review_lowers_freezes_proposes_keeps_and_defers(
     assert (first.national_id, first.phone, first.monthly_income) == (
         national_id(1), "+8613900000001", Money("8000"),
     )  # fmt: skip
-    assert first.declared == {"requested_amount": "10000.00"}
+    # Nothing owed or drawable elsewhere: the line under review is left out.
+    assert first.declared == {"requested_amount": "10000.00", "existing_credit_limits": "0"}
 
 
 def test_running_a_date_twice_changes_nothing_and_lines_come_due_again(
@@ -239,6 +241,51 @@ def test_partitions_split_the_lines_between_workers(db: sa.Engine, vault: FieldV
     counts = [reviews.run(REVIEW, partition=p, partitions=3).reviewed for p in range(3)]
     assert sum(counts) == 8 and len(review_rows(db)) == 8
     assert reviews.run(REVIEW).reviewed == 0
+
+
+def test_an_accepted_increase_must_fit_the_per_borrower_cap(
+    db: sa.Engine, vault: FieldVault
+) -> None:
+    """The line being raised is left out; the person's other line counts in full."""
+    engine = ScriptedDecisions()
+    seed_borrower(db, vault, 51)
+    open_line(db, "B-00051", limit="10000", opened_on=OPENED)
+    open_line(db, "B-00051", limit="10000", opened_on=OPENED, line_id="L-B-00051-2")
+    engine.answers["B-00051"] = decision("approve", "20000")
+    rules = CostCapPolicy(settings=[Setting(Rule.BORROWER_CAP, Money("25000"))])
+    reviews = reviews_over(db, vault, engine, rules=rules)
+    reviews.run(REVIEW)
+    offer = {p.line_id: p for p in reviews.proposals("B-00051", REVIEW)}
+    with pytest.raises(BorrowerCapExceeded) as refused:  # 10 000 + 20 000 > 25 000
+        reviews.accept_proposal("B-00051", offer["L-B-00051"].review_id, REVIEW)
+    assert refused.value.figure == "30000.00"
+    assert line(db, "L-B-00051").limit == Money("10000")
+    roomy = reviews_over(db, vault, engine, rules=CostCapPolicy())
+    assert roomy.accept_proposal("B-00051", offer["L-B-00051"].review_id, REVIEW).limit == Money(
+        "20000"
+    )
+
+
+def test_a_borrower_who_withdrew_the_credit_consent_is_not_re_decided(
+    db: sa.Engine, vault: FieldVault
+) -> None:
+    engine = ScriptedDecisions()
+    seed_borrower(db, vault, 52)
+    open_line(db, "B-00052", limit="10000", opened_on=OPENED)
+    engine.answers["B-00052"] = decision("decline", None, "KO_CURRENT_OVERDUE")
+    with SqlUnitOfWork(db) as uow:
+        consent = next(
+            c
+            for c in uow.onboarding.borrowers.consents("B-00052")
+            if c.purpose is ConsentPurpose.CREDIT_REPORT_QUERY
+        )
+        consent.withdraw(AT)
+        uow.onboarding.borrowers.save_consent(consent)
+        uow.commit()
+    summary = reviews_over(db, vault, engine).run(REVIEW)
+    assert (summary.reviewed, summary.deferred) == (0, 1)
+    assert engine.asked == []  # the bureau is not queried for them
+    assert line(db, "L-B-00052").status is LineStatus.ACTIVE
 
 
 def test_the_borrower_accepts_or_declines_a_proposed_increase(

@@ -19,11 +19,13 @@ from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 from mobilend.app.collections.ports import CollectionStores
+from mobilend.app.compliance.ports import ComplianceStores
 from mobilend.app.funding.ports import FundingStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.lending.ports import LendingStores
 from mobilend.app.onboarding.ports import OnboardingStores
 from mobilend.app.operations.ports import OperationsStores
+from mobilend.app.privacy.ports import PrivacyStores
 from mobilend.app.reviews.ports import ReviewStores
 from mobilend.app.servicing.ports import ServicingStores
 
@@ -52,6 +54,12 @@ class UnitOfWork(Protocol):
 
     @property
     def collections(self) -> CollectionStores: ...
+
+    @property
+    def compliance(self) -> ComplianceStores: ...
+
+    @property
+    def privacy(self) -> PrivacyStores: ...
 
     def __enter__(self) -> Self: ...
 

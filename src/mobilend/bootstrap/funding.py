@@ -74,6 +74,7 @@ def build_disbursement(
         partners=dict(partners or {}),
         settings=settings or DisbursementSettings(),
         on_final=notices,
+        rules=lending.cost_caps,
     )
 
 

@@ -4,8 +4,11 @@ PII vault (the only place the key ring is read), clock, ids and cost caps."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -34,6 +37,24 @@ def load_vault(settings: Settings) -> FieldVault:
         var_dir=settings.var_path,
     )
     return FieldVault.from_secrets(pii)
+
+
+def load_rulebook(settings: Settings) -> CostCapPolicy:
+    """The compliance rulebook from ``settings.compliance_rules`` (a JSON file), or the
+    rules built into the code when no file is set. A file that cannot be read or holds
+    a malformed rule stops the start-up: lending on rules nobody meant is worse."""
+    path = settings.compliance_rules
+    if path is None:
+        return CostCapPolicy()
+    return _rulebook_from_file(path.expanduser().resolve())
+
+
+@lru_cache(maxsize=8)
+def _rulebook_from_file(path: Path) -> CostCapPolicy:
+    config = json.loads(path.read_text("utf-8"))
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the compliance rules must be a JSON object")
+    return CostCapPolicy.from_config(config)
 
 
 def database_engine(settings: Settings, *, pool_size: int | None = None) -> sa.Engine:
@@ -87,7 +108,7 @@ def build_infrastructure(
         settings=settings,
         clock=clock or SystemClock(),
         ids=SortableIds(),
-        cost_caps=CostCapPolicy(),
+        cost_caps=load_rulebook(settings),
         engine=engine,
         _vault=vault,
     )

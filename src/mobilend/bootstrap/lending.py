@@ -50,7 +50,7 @@ def build_lending(
         from mobilend.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 
         memory = InMemoryUnitOfWorkFactory(now=infra.clock.now)
-        eod: EndOfDayRunner = LoanByLoanEndOfDay(memory, infra.new_id)
+        eod: EndOfDayRunner = LoanByLoanEndOfDay(memory, infra.new_id, rules=infra.cost_caps)
         return Lending(memory, infra.new_id, infra.clock, infra.cost_caps, eod)
     from mobilend.adapters.db.eod_runner import SqlEndOfDay
     from mobilend.adapters.db.unit_of_work import SqlUnitOfWorkFactory
@@ -58,5 +58,7 @@ def build_lending(
     factory = SqlUnitOfWorkFactory(infra.engine, lambda: infra.vault)
     # End of day in set-based SQL (the domain's rules; loans holding credit go through
     # the domain itself), partitioned by loan id for the job queue's workers.
-    eod = SqlEndOfDay(infra.engine, infra.ids, chunk_size=infra.settings.eod_chunk_size)
+    eod = SqlEndOfDay(
+        infra.engine, infra.ids, chunk_size=infra.settings.eod_chunk_size, rules=infra.cost_caps
+    )
     return Lending(factory, infra.new_id, infra.clock, infra.cost_caps, eod, infra.engine)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,11 @@ from mobilend.adapters.vault import FieldVault
 from mobilend.app.ports import Clock
 from mobilend.app.reviews.line_reviews import LineReviews, LineReviewSummary
 from mobilend.app.unit_of_work import UnitOfWorkFactory
-from mobilend.bootstrap.infra import database_engine, load_vault
+from mobilend.bootstrap.infra import database_engine, load_rulebook, load_vault
 from mobilend.bootstrap.sandboxes import start_credit_data_sandbox
 from mobilend.config import Settings, get_settings
 from mobilend.domain.decisions import Applicant
+from mobilend.domain.products import LoanProduct
 from mobilend.risk.engine import RiskDecisionEngine
 from mobilend.risk.policy import PolicyBook
 from mobilend.risk.scoring import Challenger, MarketOverlay, Scorer
@@ -143,8 +144,27 @@ def build_risk_engine(
         overlay=market_overlay(book),
         challenger=load_challenger(book),
         records=SqlDecisionRecordStore(db, vault),
+        cost_caps=load_rulebook(settings),
+        products=product_lookup(db),
         **options,
     )
+
+
+def product_lookup(db: sa.Engine) -> Callable[[str], LoanProduct | None]:
+    """Finds a product by code in the catalogue, so a price fits its offers' APR."""
+    from mobilend.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+    from mobilend.domain.errors import NotFound
+
+    factory = SqlUnitOfWorkFactory(db)
+
+    def product(code: str) -> LoanProduct | None:
+        with factory() as uow:
+            try:
+                return uow.lending.products.get(code)
+            except NotFound:
+                return None
+
+    return product
 
 
 def build_decision_records(
@@ -177,6 +197,7 @@ def build_replay_engine(
         policies=book,
         overlay=market_overlay(book),
         challenger=challenger,
+        cost_caps=load_rulebook(settings),
     )
 
 
@@ -229,6 +250,7 @@ def build_line_reviews(
         new_id=SortableIds(),
         clock=clock or SystemClock(),
         every_days=every_days,
+        rules=load_rulebook(settings),
     )
 
 

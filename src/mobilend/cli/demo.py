@@ -74,7 +74,8 @@ def demo_command(
         uow.lending.borrowers.ensure(borrower_id)
         uow.commit()
     line = open_credit_line(
-        lending.uow_factory, lending.new_id, borrower_id=borrower_id, product_code="cash",
+        lending.uow_factory, lending.cost_caps, lending.new_id, borrower_id=borrower_id,
+        product_code="cash",
         limit=Money("20000.00"), opened_on=on, expires_on=on + dt.timedelta(days=365),
     )  # fmt: skip
     console.print(f"[bold]授信 / credit line[/] {line.line_id}: 额度 limit {line.limit}")

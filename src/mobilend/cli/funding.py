@@ -128,10 +128,14 @@ def add_command(
             max_balance=_money(max_balance), cost_of_funds=Decimal(cost_of_funds),
             interest_share=Decimal(interest_share), requires_approval=approval, priority=priority,
         )  # fmt: skip
-        register_funder(_lending().uow_factory, funder, single_programme=not joint_only)
+        lending = _lending()
+        register_funder(lending.uow_factory, funder, single_programme=not joint_only)
     except (DomainError, ValueError) as exc:
         _fail(exc)
     console.print(f"已登记 / registered funder [bold]{code}[/]")
+    # Routing passes over a partner the rules do not allow; say so now, not at a draw.
+    for breach in lending.cost_caps.partner_breaches(funder, "*", lending.today()):
+        console.print(f"[yellow]{breach.message}[/]")
 
 
 @funders_app.command("joint")
@@ -153,7 +157,8 @@ def joint_command(
             funder, _, share = item.partition("=")
             shares.append(ProgrammeShare(funder.strip(), Decimal(share)))
         programme = Programme(code, name or code, tuple(shares), priority, Decimal(weight))
-        add_programme(_lending().uow_factory, programme)
+        lending = _lending()
+        add_programme(lending.uow_factory, programme, rules=lending.cost_caps, on=lending.today())
     except (DomainError, ValueError, ArithmeticError) as exc:
         _fail(exc)
     console.print(f"已添加联合贷方案 / joint programme [bold]{code}[/] added")

@@ -10,7 +10,9 @@ import typer
 
 from mobilend.cli import (
     analytics,
+    bureau,
     collections,
+    compliance,
     db,
     decision,
     demo,
@@ -18,6 +20,7 @@ from mobilend.cli import (
     ledger,
     lines,
     model,
+    privacy,
     refunds,
     schedule,
     security,
@@ -45,6 +48,8 @@ app.command("worker")(worker.worker_command)
 # Command groups.
 app.add_typer(analytics.analytics_app, name="analytics")
 app.add_typer(collections.collections_app, name="collections")
+app.add_typer(bureau.bureau_app, name="bureau")
+app.add_typer(compliance.compliance_app, name="compliance")
 app.add_typer(db.db_app, name="db")
 app.add_typer(decision.decision_app, name="decision")
 app.add_typer(funding.funders_app, name="funders")
@@ -53,6 +58,7 @@ app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(lines.lines_app, name="lines")
 app.add_typer(model.model_app, name="model")
 app.add_typer(refunds.refunds_app, name="refunds")
+app.add_typer(privacy.privacy_app, name="privacy")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(worker.eod_app, name="eod")
 app.add_typer(security.audit_app, name="audit")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from mobilend.domain.allocation import Allocation, Component, OpenItem, allocate_payment
@@ -401,12 +402,17 @@ class Loan:
         return [entry]
 
     def accrue_to(
-        self, business_date: dt.date, new_id: IdFactory | None = None
+        self,
+        business_date: dt.date,
+        new_id: IdFactory | None = None,
+        penalty_rate_on: Callable[[dt.date], Decimal] | None = None,
     ) -> list[JournalEntry]:
         """Run end of day for every date after ``accrued_through`` up to ``business_date``.
 
         Idempotent: a date already run returns no entries. Loans that are not
-        active return nothing.
+        active return nothing. ``penalty_rate_on`` gives the penalty rate that may
+        accrue on a day (the contract's, lowered when a cost cap in force since needs
+        it); by default the contract's.
         """
         if self.status is not LoanStatus.ACTIVE or self.accrued_through is None:
             return []
@@ -416,14 +422,17 @@ class Loan:
         entries: list[JournalEntry] = []
         day = self.accrued_through + ONE_DAY
         while day <= business_date and self.status is LoanStatus.ACTIVE:
-            entries.extend(self._end_of_day(day, ids))
+            rate = self.rules.penalty_rate if penalty_rate_on is None else penalty_rate_on(day)
+            entries.extend(self._end_of_day(day, ids, rate))
             day += ONE_DAY
         self.accrued_through = business_date
         self.dpd = self.days_past_due(business_date)
         self.max_dpd = max(self.max_dpd, self.dpd)
         return entries
 
-    def _end_of_day(self, day: dt.date, ids: IdFactory) -> list[JournalEntry]:
+    def _end_of_day(
+        self, day: dt.date, ids: IdFactory, penalty_rate: Decimal | None = None
+    ) -> list[JournalEntry]:
         terms = self.terms
         entries: list[JournalEntry] = []
         interest = self._zero()
@@ -452,7 +461,9 @@ class Loan:
         for inst in self.installments:
             if inst.due_date < day and (day - inst.due_date).days > grace:
                 penalty = penalty + inst.add_penalty_day(
-                    self.rules.penalty_rate, terms.day_count, terms.rounding
+                    self.rules.penalty_rate if penalty_rate is None else penalty_rate,
+                    terms.day_count,
+                    terms.rounding,
                 )
         if penalty.is_positive():
             entries.append(penalty_accrual_entry(ids(), day, self.loan_id, penalty))

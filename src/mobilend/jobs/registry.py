@@ -4,7 +4,16 @@ on the queue. The worker reaches this module through the queue's import paths
 
 from __future__ import annotations
 
-from mobilend.jobs import analytics, collections, eod, funding, housekeeping, reviews, servicing
+from mobilend.jobs import (
+    analytics,
+    collections,
+    compliance,
+    eod,
+    funding,
+    housekeeping,
+    reviews,
+    servicing,
+)
 
 #: The feature modules a worker loads (no order among them matters).
-FEATURES = (eod, servicing, funding, reviews, collections, housekeeping, analytics)
+FEATURES = (eod, servicing, funding, reviews, collections, compliance, housekeeping, analytics)

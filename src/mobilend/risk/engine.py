@@ -260,6 +260,9 @@ class RiskDecisionEngine:
             cost_caps=self.cost_caps,
             shadow_scorer=self._scorer_for_replay(shadow) if shadow else None,
             product=self._product(str(record["applicant"].get("product_code", ""))),
+            # The price is an input of the record, as the data sources' answers are: the
+            # rules and products of the day it was decided, not today's.
+            recorded_price=(record.get("workings") or {}).get("price"),
         )
         recorded = _RecordedSources(record["inputs"]["sources"])
         evaluation = evaluate(ctx, recorded)
@@ -335,6 +338,9 @@ class RiskDecisionEngine:
         for entry in source_log:
             if entry["status"] == "ok":
                 versions[f"data.{entry['source']}"] = entry["data_version"]
+        price = evaluation.workings.get("price") or {}
+        if "rulebook" in price:  # records from before the rulebook was named have none
+            versions["rulebook"] = str(price["rulebook"])
         record: dict[str, Any] = {
             "record_version": RECORD_VERSION,
             "decision_id": decision_id,

@@ -40,7 +40,7 @@ from mobilend.risk.fraud import fraud_hits, parse_rules
 from mobilend.risk.limits import LimitInputs, compute_limit
 from mobilend.risk.policy.loader import PolicySet
 from mobilend.risk.ports import DataSourceUnavailable
-from mobilend.risk.pricing import price_for_band
+from mobilend.risk.pricing import PriceResult, price_for_band
 from mobilend.risk.records import money_from
 from mobilend.risk.scoring import (
     MarketCondition,
@@ -74,6 +74,9 @@ class EvaluationContext:
     shadow_scorer: Scorer | None = None
     #: The product applied for, when known: the price then fits its offers' APR to the cap.
     product: LoanProduct | None = None
+    #: A replay's recorded price workings: the price (and the per-borrower cap) are then
+    #: the record's inputs, not worked out again under today's rules and products.
+    recorded_price: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -259,20 +262,33 @@ class _Run:
             return self.finish("decline", ["SCORE_BELOW_CUTOFF", *model_codes])
 
         band_limit, band_rate = self.ctx.policy.band_terms(final["band"])
-        price = price_for_band(
-            band_rate,
-            licence_type=self.params.licence_type,
-            on=self.ctx.on,
-            cost_caps=self.ctx.cost_caps,
-            product=self.ctx.product,
-        )
-        self.workings["price"] = {
-            "band_rate": band_rate,
-            "annual_rate": price.annual_rate,
-            "cost_cap": price.cost_cap,
-            "capped": price.capped,
-        }
-        limit = compute_limit(self.limit_inputs(band_limit, price.annual_rate))
+        recorded = self.ctx.recorded_price
+        if recorded is not None:
+            price = PriceResult(
+                Decimal(str(recorded["annual_rate"])),
+                Decimal(str(recorded["cost_cap"])),
+                bool(recorded["capped"]),
+            )
+            self.workings["price"] = dict(recorded)
+            borrower_cap = money_from(recorded.get("borrower_cap"))
+        else:
+            price = price_for_band(
+                band_rate,
+                licence_type=self.params.licence_type,
+                on=self.ctx.on,
+                cost_caps=self.ctx.cost_caps,
+                product=self.ctx.product,
+            )
+            borrower_cap = self.ctx.cost_caps.borrower_cap(self.params.licence_type, self.ctx.on)
+            self.workings["price"] = {
+                "band_rate": band_rate,
+                "annual_rate": price.annual_rate,
+                "cost_cap": price.cost_cap,
+                "capped": price.capped,
+                "borrower_cap": borrower_cap,
+                "rulebook": self.ctx.cost_caps.version,
+            }
+        limit = compute_limit(self.limit_inputs(band_limit, price.annual_rate, borrower_cap))
         self.workings["limit"] = {
             "binding": limit.binding,
             "candidates": limit.candidates,
@@ -299,7 +315,9 @@ class _Run:
             return self.finish("refer", codes, limit.limit, price.annual_rate)
         return self.finish("approve", notes, limit.limit, price.annual_rate)
 
-    def limit_inputs(self, band_limit: Money, annual_rate: Decimal) -> LimitInputs:
+    def limit_inputs(
+        self, band_limit: Money, annual_rate: Decimal, borrower_cap: Money | None = None
+    ) -> LimitInputs:
         applicant = self.ctx.applicant
         declared: Mapping[str, Any] = applicant.get("declared") or {}
         currency = self.params.currency
@@ -335,7 +353,8 @@ class _Run:
             monthly_turnover=turnover,
             purchase_price=Money(price_text, currency) if price_text else None,
             existing_exposure=exposure,
-            regulatory_cap=self.ctx.cost_caps.borrower_cap(self.params.licence_type, self.ctx.on),
+            regulatory_cap=borrower_cap
+            or self.ctx.cost_caps.borrower_cap(self.params.licence_type, self.ctx.on),
             market_factor=self.ctx.market.limit_factor,
         )
 

@@ -485,3 +485,71 @@ def test_a_model_that_needs_other_features_is_refused() -> None:
 
     with pytest.raises(ValueError, match="duration_in_month"):
         make_engine(scorer=GermanModel())
+
+
+# --------------------------------------------------------------------------- the rulebook
+
+
+def _cash_product() -> Any:
+    from mobilend.app.lending.catalogue import DEMO_PRODUCTS
+    from mobilend.domain.products_state import product_from_state
+
+    return product_from_state(dict(next(d for d in DEMO_PRODUCTS if d["code"] == "cash")))
+
+
+def test_with_the_product_known_the_price_fits_its_offers_apr_and_names_the_rulebook() -> None:
+    from mobilend.domain.compliance import CostCap, CostCapPolicy
+
+    product = _cash_product()
+    strict = CostCapPolicy([CostCap(Decimal("0.10"))], version="strict-10")
+    engine = make_engine(
+        scorer=ConstantScorer(0.005), cost_caps=strict, products=lambda code: product
+    )
+    decision, record = engine.decide_with_record(applicant(71), DECISION_DATE)
+    assert decision.outcome == "approve" and decision.annual_rate is not None
+    price = record["workings"]["price"]
+    assert price["capped"] and price["rulebook"] == "strict-10"
+    assert record["versions"]["rulebook"] == "strict-10"
+    # Every offer the product can make at that rate has its APR within the 10 % cap.
+    assert decision.annual_rate == strict.max_rate(product, DECISION_DATE)
+    assert decision.annual_rate < Decimal("0.10")
+
+
+def test_existing_exposure_by_identity_lowers_the_limit_to_the_room_under_the_cap() -> None:
+    engine = make_engine(scorer=ConstantScorer(0.005))
+    alone = engine.decide(applicant(72), DECISION_DATE)
+    assert alone.outcome == "approve" and alone.limit is not None
+    owes = applicant(73, declared={"existing_credit_limits": "199000.00"})
+    near_cap, record = make_engine(scorer=ConstantScorer(0.005)).decide_with_record(
+        owes, DECISION_DATE
+    )
+    # ¥200,000 per person less the ¥199,000 they already owe or may draw elsewhere
+    assert (near_cap.outcome, near_cap.limit) == ("approve", Money("1000"))
+    assert near_cap.reasons[0].code == "LIMIT_BY_REGULATORY_CAP"
+    assert record["workings"]["limit"]["binding"] == "regulatory_cap"
+    assert near_cap.limit < alone.limit
+
+
+def test_a_replay_uses_the_recorded_price_when_the_rules_have_changed_since() -> None:
+    from mobilend.domain.compliance import CostCap, CostCapPolicy
+
+    product = _cash_product()
+    then = CostCapPolicy([CostCap(Decimal("0.12"))], version="then")
+    records = InMemoryDecisionRecordStore()
+    engine = make_engine(
+        scorer=ConstantScorer(0.005), cost_caps=then, products=lambda code: product,
+        records=records,
+    )  # fmt: skip
+    decision = engine.decide(applicant(74), DECISION_DATE)
+    stored = records.raw(decision.decision_id)
+    now = make_engine(
+        scorer=ConstantScorer(0.005),
+        cost_caps=CostCapPolicy([CostCap(Decimal("0.08"))], version="now"),
+        products=lambda code: product,
+    )
+    replayed, rebuilt = now.replay_record(json.loads(stored))
+    assert canonical_json(rebuilt) == stored and replayed == decision
+    # Deciding afresh under today's rules gives another price: the replay did not.
+    fresh = now.decide(applicant(74), DECISION_DATE)
+    assert fresh.annual_rate is not None and decision.annual_rate is not None
+    assert fresh.annual_rate < decision.annual_rate

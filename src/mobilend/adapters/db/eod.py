@@ -29,9 +29,11 @@ chunk's transaction) or, without one, left behind and reported in ``EodResult.sk
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -39,6 +41,8 @@ ONE_DAY = dt.timedelta(days=1)
 
 #: Called for a loan the SQL leaves to the domain: (connection, loan id, business date).
 PerLoan = Callable[[sa.Connection, str, dt.date], None]
+#: The cost cap limit in force per licence type on a day (penalties are kept within it).
+PenaltyCaps = Callable[[dt.date], Mapping[str, Decimal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +79,31 @@ _PICK_CHUNK = sa.text(
 _MAKE_CHUNK = sa.text(
     """
     CREATE TEMP TABLE eod_chunk ON COMMIT DROP AS
-    SELECT id, borrower_id, currency, penalty_rate, penalty_grace_days, day_count, rounding,
-           accrued_through,
+    SELECT l.id, l.borrower_id, l.currency, l.penalty_rate, l.penalty_grace_days, l.day_count,
+           l.rounding, l.accrued_through,
            -- left to the domain: held credit (the waterfall applies it) and fees owed to
            -- third parties (split by payee as they are recognised, domain.loans_fees)
-           credit_balance > 0
-           OR jsonb_path_exists(terms, '$.fees[*] ? (@.payee != "lender")') AS holds_credit
-    FROM loans WHERE id = ANY(:ids)
+           l.credit_balance > 0
+           OR jsonb_path_exists(l.terms, '$.fees[*] ? (@.payee != "lender")') AS holds_credit,
+           l.penalty_rate AS contract_penalty_rate, p.apr_for_cap, p.licence_type
+    FROM loans l LEFT JOIN loan_pricing p ON p.loan_id = l.id
+    WHERE l.id = ANY(:ids)
+    """
+)
+
+# The penalty rate a day may accrue (domain: ``Rulebook.penalty_rate_for``): the contract's,
+# lowered so that the loan's APR plus the penalty stay within the cost cap in force that
+# day for its licence type (``:caps``: [{"licence_type", "cap"}]); floored to the rate step.
+_CAP_PENALTY = sa.text(
+    """
+    UPDATE eod_chunk c
+    SET penalty_rate = LEAST(
+        c.contract_penalty_rate,
+        floor(GREATEST(cap.cap - c.apr_for_cap, 0) * days_in_year(c.day_count) / 365
+              * 1000000) / 1000000)
+    FROM jsonb_to_recordset(CAST(:caps AS jsonb)) AS cap(licence_type text, cap numeric)
+    WHERE cap.licence_type = c.licence_type AND c.apr_for_cap IS NOT NULL
+      AND c.contract_penalty_rate > 0
     """
 )
 
@@ -265,8 +287,10 @@ def run_partition(
     *,
     chunk_size: int = 20_000,
     per_loan: PerLoan | None = None,
+    penalty_caps: PenaltyCaps | None = None,
 ) -> EodResult:
-    """Run end of day for one partition of the loans, chunk by chunk."""
+    """Run end of day for one partition of the loans, chunk by chunk (penalties kept
+    within ``penalty_caps`` when given)."""
     if not 0 <= partition < partition_count:
         raise ValueError("partition must be in [0, partition_count)")
     with engine.connect() as lock_conn:
@@ -276,8 +300,9 @@ def run_partition(
         lock_conn.commit()
         try:
             return _run_locked(
-                engine, business_date, partition, partition_count, chunk_size, per_loan
-            )
+                engine, business_date, partition, partition_count, chunk_size, per_loan,
+                penalty_caps,
+            )  # fmt: skip
         finally:
             lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             lock_conn.commit()
@@ -290,6 +315,7 @@ def _run_locked(
     partition_count: int,
     chunk_size: int,
     per_loan: PerLoan | None,
+    penalty_caps: PenaltyCaps | None = None,
 ) -> EodResult:
     params = {
         "business_date": business_date,
@@ -337,7 +363,7 @@ def _run_locked(
             if not ids:
                 break
             after = ids[-1]
-            chunk_skipped = _run_chunk(conn, ids, business_date, per_loan)
+            chunk_skipped = _run_chunk(conn, ids, business_date, per_loan, penalty_caps)
             skipped.extend(chunk_skipped)
             done += len(ids) - len(chunk_skipped)
             conn.execute(
@@ -364,7 +390,11 @@ def _run_locked(
 
 
 def _run_chunk(
-    conn: sa.Connection, ids: list[str], business_date: dt.date, per_loan: PerLoan | None
+    conn: sa.Connection,
+    ids: list[str],
+    business_date: dt.date,
+    per_loan: PerLoan | None,
+    penalty_caps: PenaltyCaps | None = None,
 ) -> list[str]:
     """Run every pending day for the loans ``ids`` (locked); return the ids left undone."""
     # Room for the chunk's sorts and hashes in memory rather than on disk.
@@ -385,6 +415,9 @@ def _run_chunk(
     ).scalar()
     day = first + ONE_DAY if first is not None else business_date + ONE_DAY
     while day <= business_date:
+        if penalty_caps is not None:
+            caps = [{"licence_type": k, "cap": str(v)} for k, v in penalty_caps(day).items()]
+            conn.execute(_CAP_PENALTY, {"caps": json.dumps(caps)})
         conn.execute(_ONE_DAY, {"day": day, "ids": ids})
         day += ONE_DAY
     conn.execute(_SET_STATUSES, {"business_date": business_date})
@@ -408,6 +441,7 @@ def run_eod(
     partition_count: int = 1,
     chunk_size: int = 20_000,
     per_loan: PerLoan | None = None,
+    penalty_caps: PenaltyCaps | None = None,
 ) -> list[EodResult]:
     """Run every partition of ``business_date`` one after another (in this process)."""
     return [
@@ -418,6 +452,7 @@ def run_eod(
             partition_count,
             chunk_size=chunk_size,
             per_loan=per_loan,
+            penalty_caps=penalty_caps,
         )
         for partition in range(partition_count)
     ]

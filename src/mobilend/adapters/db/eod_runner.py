@@ -21,13 +21,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from mobilend.adapters.db import eod
+from mobilend.adapters.db.compliance_repository import SqlLoanPricingStore
 from mobilend.adapters.db.lending_repository import (
     SqlCreditLineRepository,
     SqlLedgerRepository,
     SqlLoanRepository,
 )
+from mobilend.app.compliance.pricing import caps_on, penalty_rate_on
 from mobilend.app.lending.eod import OVERDUE_FREEZE_REASON
 from mobilend.app.lending.ports import EndOfDaySummary
+from mobilend.domain.compliance import CostCapPolicy
 
 _IN_PARTITION = "(hashtext({column}) & 2147483647) % :partitions = :partition"
 
@@ -112,11 +115,27 @@ class SqlEndOfDay:
     """End of day on PostgreSQL; ``run`` is the ``EndOfDayRunner`` port."""
 
     def __init__(
-        self, engine: sa.Engine, new_id: Callable[[], str], *, chunk_size: int = 20_000
+        self,
+        engine: sa.Engine,
+        new_id: Callable[[], str],
+        *,
+        chunk_size: int = 20_000,
+        rules: CostCapPolicy | None = None,
     ) -> None:
         self.engine = engine
         self._new_id = new_id
         self.chunk_size = chunk_size
+        #: Penalties are kept within the cost cap in force each day when given.
+        self.rules = rules
+
+    def _penalty_caps(self) -> eod.PenaltyCaps | None:
+        if self.rules is None:
+            return None
+        with self.engine.connect() as conn:
+            licences = set(
+                conn.execute(sa.text("SELECT DISTINCT licence_type FROM loan_pricing")).scalars()
+            )
+        return caps_on(self.rules, licences)
 
     # -- the port -------------------------------------------------------------------
     def run(
@@ -153,6 +172,7 @@ class SqlEndOfDay:
             partitions,
             chunk_size=self.chunk_size,
             per_loan=per_loan,
+            penalty_caps=self._penalty_caps(),
         )
         rows_done = result.rows_done
         if result.already_done:
@@ -188,7 +208,13 @@ class SqlEndOfDay:
         loans = SqlLoanRepository(conn)
         loan = loans.get(loan_id, for_update=True)
         repaid_before = loan.principal_repaid
-        entries = loan.accrue_to(on, self._new_id)
+        pricing = SqlLoanPricingStore(conn).get(loan_id) if self.rules is not None else None
+        capped = None
+        if self.rules is not None and pricing is not None:
+            capped = penalty_rate_on(
+                self.rules, pricing, loan.rules.penalty_rate, loan.terms.day_count
+            )
+        entries = loan.accrue_to(on, self._new_id, capped)
         repaid = loan.principal_repaid - repaid_before
         if repaid.is_positive() and loan.line_id is not None:
             lines = SqlCreditLineRepository(conn)

@@ -100,7 +100,7 @@ class SqlBorrowerRepository:
                 self._conn.execute(statement)
         except IntegrityError as error:
             name = constraint_name(error)
-            if name == "uq_borrowers_national_id_bidx":
+            if name == "uq_borrowers_open_national_id_bidx":
                 raise NationalIdTaken("this resident ID belongs to another account") from None
             if name == "uq_borrowers_phone_bidx":
                 raise Conflict("this phone number belongs to another account") from None
@@ -134,7 +134,12 @@ class SqlBorrowerRepository:
         return self._one(borrowers.c.phone_bidx == phone_bidx)
 
     def find_by_national_id_index(self, national_id_bidx: str) -> SealedBorrower | None:
-        return self._one(borrowers.c.national_id_bidx == national_id_bidx)
+        # The open account holding the ID; closed ones keep it only for their loans.
+        return self._one(
+            sa.and_(
+                borrowers.c.national_id_bidx == national_id_bidx, borrowers.c.status != "closed"
+            )
+        )
 
     def add_consent(self, consent: Consent) -> None:
         try:

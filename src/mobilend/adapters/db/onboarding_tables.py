@@ -38,7 +38,9 @@ borrowers = sa.Table(
     sa.Column("phone_bidx", sa.Text, nullable=True, unique=True),
     sa.Column("name_enc", sa.Text, nullable=True),
     sa.Column("national_id_enc", sa.Text, nullable=True),
-    sa.Column("national_id_bidx", sa.Text, nullable=True, unique=True),
+    # One open account per national ID; a closed account (a recycled phone number, say)
+    # keeps its loans under the same identity (migration 0009).
+    sa.Column("national_id_bidx", sa.Text, nullable=True, index=True),
     sa.Column("bank_card_enc", sa.Text, nullable=True),
     sa.Column("bank_card_bidx", sa.Text, nullable=True, index=True),
     sa.Column("birth_date_enc", sa.Text, nullable=True),
@@ -47,6 +49,12 @@ borrowers = sa.Table(
     sa.Column("freeze_reason", sa.Text, nullable=False, server_default=""),
     _instant("updated_at"),
     sa.CheckConstraint(_in("status", BORROWER_STATUSES), name="status_known"),
+    sa.Index(
+        "uq_borrowers_open_national_id_bidx",
+        "national_id_bidx",
+        unique=True,
+        postgresql_where=sa.text("status <> 'closed'"),
+    ),
     extend_existing=True,
 )
 

@@ -15,12 +15,14 @@ from typing import Self
 import sqlalchemy as sa
 
 from mobilend.adapters.db.collections_repository import SqlCollectionStores
+from mobilend.adapters.db.compliance_repository import SqlComplianceStores
 from mobilend.adapters.db.funding_repository import SqlFundingStores
 from mobilend.adapters.db.journey_repository import SqlJourneyStores
 from mobilend.adapters.db.lending_repository import SqlLendingStores
 from mobilend.adapters.db.line_review_repository import SqlReviewStores
 from mobilend.adapters.db.onboarding_repository import SqlOnboardingStores
 from mobilend.adapters.db.operations_repository import SqlOperationsStores
+from mobilend.adapters.db.privacy_repository import SqlPrivacyStores
 from mobilend.adapters.db.servicing_repository import SqlServicingStores
 from mobilend.app.ports import PiiVault
 
@@ -132,6 +134,23 @@ class SqlUnitOfWork:
         if group is None:
             group = self._groups["collections"] = SqlCollectionStores(self.connection)
         assert isinstance(group, SqlCollectionStores)
+        return group
+
+    @property
+    def compliance(self) -> SqlComplianceStores:
+        group = self._groups.get("compliance")
+        if group is None:
+            group = self._groups["compliance"] = SqlComplianceStores(self.connection)
+        assert isinstance(group, SqlComplianceStores)
+        return group
+
+    @property
+    def privacy(self) -> SqlPrivacyStores:
+        group = self._groups.get("privacy")
+        if group is None:
+            vault = self._vault() if self._vault is not None else None
+            group = self._groups["privacy"] = SqlPrivacyStores(self.connection, vault)
+        assert isinstance(group, SqlPrivacyStores)
         return group
 
 

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, cast
 
+from mobilend.adapters.memory.compliance import ComplianceStore, InMemoryComplianceStores
 from mobilend.adapters.memory.funding import FundingStore, InMemoryFundingStores
 from mobilend.adapters.memory.lending import InMemoryLendingStores, LendingStore
 from mobilend.app.collections.ports import CollectionStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.onboarding.ports import OnboardingStores
 from mobilend.app.operations.ports import OperationsStores
+from mobilend.app.privacy.ports import PrivacyStores
 from mobilend.app.reviews.ports import ReviewStores
 from mobilend.app.servicing.ports import ServicingStores
 
@@ -49,6 +51,8 @@ class InMemoryUnitOfWork:
     reviews: ReviewStores
     operations: OperationsStores
     collections: CollectionStores
+    compliance: InMemoryComplianceStores
+    privacy: PrivacyStores
 
     def __init__(
         self,
@@ -56,9 +60,11 @@ class InMemoryUnitOfWork:
         funding: FundingStore,
         now: Now,
         groups: dict[str, object] | None = None,
+        compliance: ComplianceStore | None = None,
     ) -> None:
         self._store = store
         self._funding_store = funding
+        self._compliance_store = compliance or ComplianceStore()
         self._now = now
         self._extra = groups or {}
 
@@ -71,6 +77,9 @@ class InMemoryUnitOfWork:
         self._funding_work = copy.deepcopy(self._funding_store)
         self.lending = InMemoryLendingStores(self._work)
         self.funding = InMemoryFundingStores(self._funding_work, self._work, self._now)
+        self._compliance_work = copy.deepcopy(self._compliance_store)
+        self.compliance = InMemoryComplianceStores(self._work, self._compliance_work)
+        self.privacy = cast(PrivacyStores, self._group("privacy"))
         self.onboarding = cast(OnboardingStores, self._group("onboarding"))
         self.journey = cast(JourneyStores, self._group("journey"))
         self.servicing = cast(ServicingStores, self._group("servicing"))
@@ -95,6 +104,7 @@ class InMemoryUnitOfWork:
             setattr(self._store, name, copy.deepcopy(getattr(self._work, name)))
         for name in FundingStore.__dataclass_fields__:
             setattr(self._funding_store, name, copy.deepcopy(getattr(self._funding_work, name)))
+        self._compliance_store.pricing = copy.deepcopy(self._compliance_work.pricing)
 
     def rollback(self) -> None:
         self._open()
@@ -109,7 +119,8 @@ class InMemoryUnitOfWorkFactory:
     ) -> None:
         self.store = store or LendingStore()
         self.funding = funding or FundingStore()
+        self.compliance = ComplianceStore()
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, self.funding, self._now)
+        return InMemoryUnitOfWork(self.store, self.funding, self._now, compliance=self.compliance)

@@ -43,6 +43,7 @@ from mobilend.app.funding.ports import (
 from mobilend.app.funding.routing import release, route_loan
 from mobilend.app.ports import PartnerApprovalRequest
 from mobilend.app.unit_of_work import UnitOfWork
+from mobilend.domain.compliance import ANY_LICENCE
 from mobilend.domain.errors import GatewayUnavailable
 from mobilend.domain.funding import FundingRequest, score_band
 
@@ -305,6 +306,10 @@ def _reroute(
         borrower_id=loan.borrower_id,
         attempt=attempt,
         excluded=excluded,
+        rules=desk.rules,
+        licence_type=uow.lending.products.get(loan.product_code).licence_type
+        if desk.rules is not None and loan.product_code
+        else ANY_LICENCE,
     )
     if choice.programme is None:
         fail_unfunded(uow, desk, payout, "no_funder_approved")

@@ -45,6 +45,8 @@ from mobilend.app.funding.ports import (
 from mobilend.app.funding.routing import NoFunderAvailable, release, route_loan
 from mobilend.app.ports import Clock, PartnerBank, PaymentRail
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from mobilend.domain.compliance import CostCapPolicy
+from mobilend.domain.compliance.parties import payout_breaches
 from mobilend.domain.errors import Conflict, NotFound, Problem
 from mobilend.domain.funding import FundingRequest, Tranche, payout_settlement_entry
 from mobilend.domain.ledger import JournalEntry
@@ -65,6 +67,9 @@ class DisbursementDesk:
     settings: DisbursementSettings = field(default_factory=DisbursementSettings)
     #: Told of each payout that became final, inside the transaction that made it so.
     on_final: PayoutOutcomeListener | None = None
+    #: The compliance rulebook: a loan re-routed after a partner's decline goes only to
+    #: funders it allows on the day.
+    rules: CostCapPolicy | None = None
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -100,6 +105,7 @@ def accept_offer(
     score_band: str = "",
     region_code: str = "",
     queued_at: dt.datetime | None = None,
+    rules: CostCapPolicy | None = None,
 ) -> Acceptance:
     """Route a new loan (pending disbursement, booked against the rail's in-transit
     account) and write it with its entries, tranches, payout and outbox message.
@@ -107,7 +113,8 @@ def accept_offer(
     Runs inside the caller's unit of work, which commits; refuses with
     ``NoFunderAvailable`` (and writes nothing) when no funder can take the loan.
     ``queued_at``: when the outbox message falls due, by the clock the worker claims
-    with (None: the store's own clock)."""
+    with (None: the store's own clock). ``rules``: the compliance rulebook, so only
+    funders and joint shares it allows on the day are routed to."""
     stores = uow.funding
     on = loan.terms.start_date
     context: dict[str, Any] = {
@@ -117,7 +124,11 @@ def accept_offer(
         "attempt": 1,
     }
     request = FundingRequest(loan.principal, loan.product_code, on, score, region_code)
-    choice = route_loan(stores, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id)
+    licence = uow.lending.products.get(loan.product_code).licence_type if rules else ""
+    choice = route_loan(
+        stores, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id,
+        rules=rules, licence_type=licence,
+    )  # fmt: skip
     if choice.programme is None:
         considered = choice.record.reasons.get("considered", {})
         problems = [
@@ -281,6 +292,19 @@ def apply_outcome(
         rail_reference=outcome.rail_reference or payout.rail_reference,
     )
     if outcome.status == "succeeded":
+        paid_out = outcome.amount if outcome.amount is not None else payout.amount
+        principal = uow.lending.loans.get(payout.loan_id).principal
+        deducted = payout_breaches(principal, paid_out)
+        if deducted:  # the rail paid other than the contract: an operator must look
+            stores.payouts.save(
+                replace(
+                    payout,
+                    status=PayoutStatus.NEEDS_REVIEW,
+                    last_error=deducted[0].message,
+                    updated_at=now,
+                )
+            )
+            return "upfront_deduction"
         entry = payout_settlement_entry(
             desk.new_id(),
             day,

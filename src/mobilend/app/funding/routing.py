@@ -27,6 +27,7 @@ from mobilend.app.funding.ports import (
     Strategy,
 )
 from mobilend.app.unit_of_work import UnitOfWorkFactory
+from mobilend.domain.compliance import ANY_LICENCE, CostCapPolicy
 from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from mobilend.domain.funding import (
     OWN_POOL,
@@ -73,14 +74,27 @@ def update_funder(uow_factory: UnitOfWorkFactory, funder: Funder) -> Funder:
     return funder
 
 
-def add_programme(uow_factory: UnitOfWorkFactory, programme: Programme) -> Programme:
-    """A funding programme over registered funders (joint shares checked by the domain)."""
+def add_programme(
+    uow_factory: UnitOfWorkFactory,
+    programme: Programme,
+    *,
+    rules: CostCapPolicy | None = None,
+    on: dt.date | None = None,
+) -> Programme:
+    """A funding programme over registered funders. Its shares are checked by the domain
+    (the default own share) and, given ``rules`` and ``on``, against the joint-lending
+    rule in force for every licence type the catalogue lends under
+    (``OwnShareTooSmall``)."""
     with uow_factory() as uow:
         stores = uow.funding
         known = {f.code for f in _funders(stores)}
         unknown = [code for code in programme.funder_codes if code not in known]
         if unknown:
             raise ValidationFailed([Problem("shares", f"unknown funders: {', '.join(unknown)}")])
+        if rules is not None and on is not None:
+            licences = {p.licence_type for p in uow.lending.products.list()} or {ANY_LICENCE}
+            for licence in sorted(licences):
+                rules.check_joint_programme(programme.shares, licence, on)
         stores.funders.add_programme(programme)
         uow.commit()
     return programme
@@ -212,8 +226,15 @@ def route_loan(
     attempt: int = 1,
     excluded: Iterable[str] = (),
     context: dict[str, object] | None = None,
+    rules: CostCapPolicy | None = None,
+    licence_type: str = ANY_LICENCE,
 ) -> RoutingChoice:
     """Choose and reserve the funding of one loan; log why. Call inside a unit of work.
+
+    With ``rules``, a programme also fits only if the compliance rules in force on the
+    loan's date allow it: every partner licensed, of an allowed kind and whitelisted
+    (``partner_whitelist``), the own share of a joint programme at least the minimum
+    (``joint_own_share``).
 
     Returns a choice with no programme when nothing can take the loan (also logged)."""
     settings = stores.funders.settings()
@@ -226,7 +247,7 @@ def route_loan(
     counts = stores.positions.programme_counts()
 
     def weigh(programme: Programme, positions: dict[str, FunderPosition]) -> ProgrammeFit:
-        return fit_programme(
+        fit = fit_programme(
             programme,
             by_code,
             positions,
@@ -235,6 +256,9 @@ def route_loan(
             joint_outstanding=joint_outstanding,
             joint_limit=settings.joint_balance_limit,
         )
+        if rules is None:
+            return fit
+        return _within_rules(fit, rules, by_code, licence_type, request.on)
 
     positions = stores.positions.get(list(by_code), request.on, currency)
     fits = [weigh(p, positions) for p in programmes]
@@ -288,6 +312,30 @@ def route_loan(
         return RoutingChoice(None, (), record)
     reserve(stores, chosen, request.on)
     return RoutingChoice(chosen.programme, chosen.tranches, record)
+
+
+def _within_rules(
+    fit: ProgrammeFit,
+    rules: CostCapPolicy,
+    funders: dict[str, Funder],
+    licence_type: str,
+    on: dt.date,
+) -> ProgrammeFit:
+    """The fit with the compliance rules' objections added to its problems."""
+    problems = {code: list(reasons) for code, reasons in fit.problems.items()}
+    for code in fit.programme.funder_codes:
+        funder = funders.get(code)
+        if funder is None:
+            continue
+        for breach in rules.partner_breaches(funder, licence_type, on):
+            problems.setdefault(code, []).append(f"{breach.rule.value}: {breach.figure}")
+    for breach in rules.joint_breaches(fit.programme.shares, licence_type, on):
+        problems.setdefault("programme", []).append(
+            f"{breach.rule.value}: {breach.figure} < {breach.limit}"
+        )
+    if not problems:
+        return fit
+    return replace(fit, problems={code: tuple(r) for code, r in problems.items()})
 
 
 def reserve(stores: FundingStores, fit: ProgrammeFit, on: dt.date) -> None:

@@ -14,18 +14,18 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mobilend.app.compliance.exposure import identity_exposure_in
 from mobilend.app.journey.context import JourneyContext, notify, percent
 from mobilend.app.journey.ports import CreditApplication
 from mobilend.app.lending.lines import open_credit_line_in
 from mobilend.app.unit_of_work import UnitOfWork
-from mobilend.domain.apr import annual_percentage_rate
 from mobilend.domain.borrowers import require_consents
+from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.decisions import Applicant, CreditDecision, DecisionOutcome, DecisionReason
 from mobilend.domain.errors import Conflict, DomainError, NotFound, Problem, ValidationFailed
 from mobilend.domain.lines import CreditLine, LineStatus
 from mobilend.domain.money import Money
 from mobilend.domain.products import LoanProduct
-from mobilend.domain.schedules import generate_schedule
 from mobilend.risk.borrower_reasons import borrower_reasons
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,15 @@ def price_band_of(rate: Decimal) -> str:
 
 
 def apr_range(
-    product: LoanProduct, limit: Money, annual_rate: Decimal, on: dt.date
+    rules: CostCapPolicy, product: LoanProduct, limit: Money, annual_rate: Decimal, on: dt.date
 ) -> AprRange | None:
-    """Lowest and highest APR over the product's terms for a draw of the line's size."""
+    """Lowest and highest APR over the product's terms for a draw of the line's size, each
+    offer priced as a draw would be (``Rulebook.fit_offer``: within the cap in force)."""
     amount = max(product.min_amount, min(limit, product.max_amount))
     aprs: list[Decimal] = []
     for periods in range(product.min_periods, product.max_periods + 1):
         try:
-            terms = product.terms_for(amount, periods, on, None, annual_rate)
-            aprs.append(annual_percentage_rate(generate_schedule(terms), on).apr)
+            aprs.append(rules.fit_offer(product, amount, periods, on, None, annual_rate).apr.apr)
         except DomainError:
             continue
     if not aprs:
@@ -164,6 +164,10 @@ def apply_for_line(
     with ctx.uow() as uow:
         product = _product(uow, code)
         _check_can_apply(ctx, uow, borrower_id, today)
+        # The person's debt and lines over every account: the limit leaves room for them.
+        held = identity_exposure_in(
+            uow, borrower_id, today, currency=product.currency, lock=False
+        ).exposure
     application_id = ctx.new_id()
     applicant = Applicant(
         application_id=application_id,
@@ -177,13 +181,16 @@ def apply_for_line(
         ip_address=ip_address,
         bank_card=kyc.bank_card,
         monthly_income=monthly_income,
+        declared={"existing_credit_limits": str(held.total.amount)},
     )
     decision = _decide(ctx, applicant, today)
     declared = {"monthly_income_fen": monthly_income.to_minor()} if monthly_income else {}
     with ctx.uow() as uow:
         uow.journey.applications.lock_applicant(borrower_id)
         _check_can_apply(ctx, uow, borrower_id, today)  # again, now serialised
-        application = _record(ctx, uow, decision, application_id, borrower_id, product, declared)
+        application = _record(
+            ctx, uow, decision, application_id, borrower_id, product, declared, kyc.birth_date
+        )
         outbox = [_notice(ctx, uow, application, product)]
         uow.commit()
     return application, outbox
@@ -197,6 +204,7 @@ def _record(
     borrower_id: str,
     product: LoanProduct,
     declared: dict[str, int],
+    birth_date: dt.date | None = None,
 ) -> CreditApplication:
     today = ctx.today()
     rate = Decimal(str(decision.annual_rate)) if decision.annual_rate is not None else None
@@ -206,10 +214,17 @@ def _record(
     outcome = decision.outcome
     # The journey takes no purchase price: a price factor can only be about the amount.
     reasons = borrower_reasons(decision.reasons, purchase_price_declared=False)
+    if outcome is DecisionOutcome.APPROVE and limit is not None:
+        # What the person may still be lent, over every account, under the cap in force
+        # (locked until this commit): a larger approval opens a smaller line.
+        limit = limit.min(_room_under_cap(ctx, uow, borrower_id, product, today))
     if outcome is DecisionOutcome.APPROVE and (
         limit is None or rate is None or not limit.is_positive()
     ):
         outcome = DecisionOutcome.REFER  # an approval without a price or limit opens no line
+        if limit is not None and not limit.is_positive():
+            outcome = DecisionOutcome.DECLINE
+            reasons = (_BORROWER_CAP_REACHED,)
     elif outcome is DecisionOutcome.APPROVE and limit is not None and limit < product.min_amount:
         outcome = DecisionOutcome.DECLINE
         reasons = borrower_reasons(
@@ -225,12 +240,14 @@ def _record(
         expires_on = decision.expires_on or today + dt.timedelta(days=DEFAULT_LINE_DAYS)
         line = open_credit_line_in(
             uow,
+            ctx.cost_caps,
             ctx.new_id,
             borrower_id=borrower_id,
             product_code=product.code,
             limit=limit,
             opened_on=today,
             expires_on=max(expires_on, today + dt.timedelta(days=1)),
+            birth_date=birth_date,
         )
         line_id = line.line_id
         expires = line.expires_on
@@ -255,6 +272,23 @@ def _record(
     return application
 
 
+_BORROWER_CAP_REACHED = DecisionReason(
+    "BORROWER_CAP_REACHED",
+    "您的借款与授信额度已达单户上限",
+    "your loans and credit lines have reached the per-borrower cap",
+)
+
+
+def _room_under_cap(
+    ctx: JourneyContext, uow: UnitOfWork, borrower_id: str, product: LoanProduct, on: dt.date
+) -> Money:
+    """The cap in force less the person's exposure, rounded down to ¥100 (never below 0)."""
+    held = identity_exposure_in(uow, borrower_id, on, currency=product.currency)
+    room = ctx.cost_caps.borrower_cap(product.licence_type, on) - held.exposure.total
+    hundreds: Decimal = (room.amount // 100) * 100
+    return Money(hundreds, product.currency).max(Money.zero(product.currency))
+
+
 def _notice(
     ctx: JourneyContext,
     uow: UnitOfWork,
@@ -263,7 +297,9 @@ def _notice(
 ) -> str:
     if application.outcome == "approve":
         assert application.limit is not None and application.annual_rate is not None
-        aprs = apr_range(product, application.limit, application.annual_rate, ctx.today())
+        aprs = apr_range(
+            ctx.cost_caps, product, application.limit, application.annual_rate, ctx.today()
+        )
         shown = percent(application.annual_rate)
         if aprs is not None:
             low, high = percent(aprs.low), percent(aprs.high)
@@ -311,7 +347,7 @@ def application(ctx: JourneyContext, borrower_id: str, application_id: str) -> C
     return found
 
 
-def _view(uow: UnitOfWork, line: CreditLine, on: dt.date) -> LineView:
+def _view(uow: UnitOfWork, rules: CostCapPolicy, line: CreditLine, on: dt.date) -> LineView:
     product = uow.lending.products.get(line.product_code)
     applied = uow.journey.applications.by_line(line.line_id)
     rate = (
@@ -323,7 +359,7 @@ def _view(uow: UnitOfWork, line: CreditLine, on: dt.date) -> LineView:
         product=product,
         annual_rate=rate,
         price_band=applied.price_band if applied and applied.price_band else price_band_of(rate),
-        apr_range=apr_range(product, line.limit, rate, on),
+        apr_range=apr_range(rules, product, line.limit, rate, on),
         application_id=applied.application_id if applied else None,
     )
 
@@ -336,19 +372,21 @@ def lines(ctx: JourneyContext, borrower_id: str) -> list[LineView]:
             key=lambda line: line.opened_on,
             reverse=True,
         )
-        return [_view(uow, line, today) for line in found]
+        return [_view(uow, ctx.cost_caps, line, today) for line in found]
 
 
 def line(ctx: JourneyContext, borrower_id: str, line_id: str) -> LineView:
     with ctx.uow() as uow:
-        return owned_line_view(uow, borrower_id, line_id, ctx.today())
+        return owned_line_view(uow, ctx.cost_caps, borrower_id, line_id, ctx.today())
 
 
-def owned_line_view(uow: UnitOfWork, borrower_id: str, line_id: str, on: dt.date) -> LineView:
+def owned_line_view(
+    uow: UnitOfWork, rules: CostCapPolicy, borrower_id: str, line_id: str, on: dt.date
+) -> LineView:
     found = uow.lending.lines.get(line_id)
     if found.borrower_id != borrower_id:
         raise NotFound(f"credit line {line_id} not found")
-    return _view(uow, found, on)
+    return _view(uow, rules, found, on)
 
 
 def line_rate(uow: UnitOfWork, line: CreditLine) -> Decimal:

@@ -216,7 +216,14 @@ class BorrowerJourney:
     ) -> tuple[CreditLine, list[str]]:
         """The borrower consents: the limit rises, and a notice says so (same commit)."""
         with self.ctx.uow() as uow:
-            line = accept_proposal_in(uow, borrower_id, review_id, self.ctx.today(), self.ctx.now())
+            line = accept_proposal_in(
+                uow,
+                self.ctx.cost_caps,
+                borrower_id,
+                review_id,
+                self.ctx.today(),
+                self.ctx.now(),
+            )
             outbox = notify(
                 uow,
                 self.ctx,

@@ -1,5 +1,8 @@
 """Use cases: end of day for a business date (accrual, aging, penalties, line freezes).
 
+Penalties accrue at the contract's rate, lowered on a day when a cost cap in force
+since the draw needs it (``app.compliance.pricing.penalty_rate_on``).
+
 ``LoanByLoanEndOfDay`` runs the domain rules loan by loan, each loan in its own
 transaction, so a repayment taken concurrently simply waits for the row lock.
 The set-based SQL runner in ``adapters/db`` implements the same rules for large
@@ -12,8 +15,10 @@ import datetime as dt
 import zlib
 from collections.abc import Callable
 
+from mobilend.app.compliance.pricing import loan_pricing_in, penalty_rate_on
 from mobilend.app.lending.ports import EndOfDayRunner, EndOfDaySummary
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.lines import LineStatus
 from mobilend.domain.loans import Loan, LoanStatus
 
@@ -27,11 +32,16 @@ def partition_of(loan_id: str, partitions: int) -> int:
 
 class LoanByLoanEndOfDay:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, new_id: Callable[[], str], batch: int = 500
+        self,
+        uow_factory: UnitOfWorkFactory,
+        new_id: Callable[[], str],
+        batch: int = 500,
+        rules: CostCapPolicy | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._new_id = new_id
         self._batch = batch
+        self._rules = rules
 
     def run(
         self, business_date: dt.date, partition: int = 0, partitions: int = 1
@@ -58,7 +68,13 @@ class LoanByLoanEndOfDay:
         with self._uow_factory() as uow:
             loan = uow.lending.loans.get(loan_id, for_update=True)
             repaid_before = loan.principal_repaid
-            entries = loan.accrue_to(business_date, self._new_id)
+            capped = None
+            pricing = loan_pricing_in(uow, loan) if self._rules is not None else None
+            if self._rules is not None and pricing is not None:
+                capped = penalty_rate_on(
+                    self._rules, pricing, loan.rules.penalty_rate, loan.terms.day_count
+                )
+            entries = loan.accrue_to(business_date, self._new_id, capped)
             # Money held from an overpayment can settle principal during end of day;
             # a revolving line gets that principal back just as with a repayment.
             repaid = loan.principal_repaid - repaid_before

@@ -1,4 +1,10 @@
-"""Use cases: drawdown offers and draws (用信) against a credit line."""
+"""Use cases: drawdown offers and draws (用信) against a credit line.
+
+An offer is priced within the cost cap in force (``Rulebook.fit_offer``); a draw is
+refused when the person's principal balance over every account would pass the
+per-borrower cap (``app.compliance.exposure.check_draw_in``), and the price the loan
+was made at is recorded with the rulebook's version (``loan_pricing``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from mobilend.app.compliance.exposure import check_draw_in
+from mobilend.app.compliance.pricing import record_pricing_in
 from mobilend.app.funding.disbursement import accept_offer
 from mobilend.app.unit_of_work import UnitOfWork, command
 from mobilend.domain.apr import AprResult
@@ -33,6 +41,8 @@ class LoanOffer:
     annual_rate: Decimal
     #: The product's penalty rate, lowered so interest + penalty stay within the cap.
     penalty_rate: Decimal | None = None
+    #: The rate asked for (the line's), before any lowering to fit the cap.
+    requested_rate: Decimal | None = None
 
     @property
     def servicing_rules(self) -> ServicingRules:
@@ -70,9 +80,13 @@ def _offer(
         )
     # Priced within the cap in force: a rate whose APR would break it is lowered.
     priced = cost_caps.fit_offer(product, amount, periods, on, first_due, annual_rate)
+    check_draw_in(
+        uow, cost_caps, borrower_id=line.borrower_id, amount=amount,
+        licence_type=product.licence_type, on=on,
+    )  # fmt: skip
     return LoanOffer(
         line.line_id, product, priced.schedule, priced.apr, priced.annual_rate,
-        priced.penalty_rate,
+        priced.penalty_rate, priced.requested_rate,
     )  # fmt: skip
 
 
@@ -89,7 +103,9 @@ def quote_draw_in(
 ) -> LoanOffer:
     """A live offer: schedule, totals and APR; refuses anything above the cost cap."""
     line = uow.lending.lines.get(line_id)
-    line.draw(amount, on)  # the same checks a real draw makes (frozen, expired, limit)
+    # The same checks a real draw makes (frozen, expired, limit), on a copy: the offer
+    # is priced against the line as it stands.
+    CreditLine.from_state(line.to_state()).draw(amount, on)
     return _offer(uow, cost_caps, line, amount, periods, on, first_due, annual_rate)
 
 
@@ -133,7 +149,12 @@ def draw_loan_in(
     )  # fmt: skip
     accepted = accept_offer(
         uow, new_id, loan, score=score, score_band=score_band,
-        region_code=region_code, queued_at=queued_at,
+        region_code=region_code, queued_at=queued_at, rules=cost_caps,
+    )  # fmt: skip
+    record_pricing_in(
+        uow, cost_caps, loan, licence_type=offer.product.licence_type, apr=offer.apr.apr,
+        apr_for_cap=offer.apr.apr_for_cap, requested_rate=offer.requested_rate or offer.annual_rate,
+        on=on,
     )  # fmt: skip
     return DrawResult(loan, offer, accepted.entries, accepted.payout.status, accepted.tranches)
 

@@ -98,7 +98,7 @@ def _check_terms(
         problems.append(
             Problem("limit_fen", _text("额度低于产品最低借款金额", "below the product minimum"))
         )
-    aprs = apr_range(product, max(limit, product.min_amount), rate, ctx.on)
+    aprs = apr_range(ctx.cost_caps, product, max(limit, product.min_amount), rate, ctx.on)
     if aprs is None:
         problems.append(Problem("annual_rate", _text("无法计算年化利率", "no APR for these terms")))
     else:
@@ -129,8 +129,10 @@ def grant_line_in(
             raise Conflict(_text("借款人已有有效额度", "the borrower already holds an open line"))
     _check_terms(uow, ctx, application, limit, rate)
     expires_on = ctx.on + dt.timedelta(days=DEFAULT_LINE_DAYS)
+    # The per-borrower cap over every account of the person holds here as on every path.
     line = open_credit_line_in(
         uow,
+        ctx.cost_caps,
         ctx.new_id,
         borrower_id=application.borrower_id,
         product_code=application.product_code,
@@ -156,7 +158,7 @@ def grant_line_in(
         reasons=reasons,
     )
     product = uow.lending.products.get(application.product_code)
-    aprs = apr_range(product, limit, rate, ctx.on)
+    aprs = apr_range(ctx.cost_caps, product, limit, rate, ctx.on)
     shown = percent(rate)
     if aprs is not None:
         low, high = percent(aprs.low), percent(aprs.high)

@@ -13,7 +13,9 @@ then, per ``risk.line_review.review_line``:
 
 A referral without terms (a data source down, income unverified) changes nothing and
 writes nothing, so the line is tried again on the next run: a line is never frozen
-for want of data. A line reviewed on a date is not due again for ``every_days``,
+for want of data. A borrower who has withdrawn the credit-report or data-use consent is
+not re-decided at all (the bureau is not queried): the line stays as it is. An accepted
+increase is checked against the per-borrower cap over every account of the person. A line reviewed on a date is not due again for ``every_days``,
 so running a date twice changes nothing. ``review_lines`` is the plain function the
 job scheduler calls.
 """
@@ -25,10 +27,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from mobilend.app.compliance.exposure import check_limit_raise_in, identity_exposure_in
 from mobilend.app.ports import Clock, DecisionEngine
 from mobilend.app.reviews.ports import LineReviewRecord, ReviewCandidate
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from mobilend.domain.borrowers import Borrower
+from mobilend.domain.borrowers import Borrower, missing_consents
+from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.decisions import (
     Applicant,
     CreditDecision,
@@ -99,6 +103,7 @@ class LineReviews:
         every_days: int = 30,
         proposal_days: int = 30,
         min_change: Money | None = None,
+        rules: CostCapPolicy | None = None,
     ) -> None:
         if every_days < 1 or proposal_days < 1:
             raise ValueError("every_days and proposal_days must be at least 1")
@@ -110,6 +115,7 @@ class LineReviews:
         self.every_days = every_days
         self.proposal_days = proposal_days
         self.min_change = min_change
+        self._rules = rules or CostCapPolicy()
 
     # -- the periodic run --------------------------------------------------------------
     def run(
@@ -201,6 +207,16 @@ class LineReviews:
         except DomainError as exc:
             log.info("line %s not reviewed: %s", candidate.line_id, exc)
             return None
+        with self._uow() as uow:
+            withdrawn = missing_consents(uow.onboarding.borrowers.consents(borrower.borrower_id))
+            # What the person owes and may draw elsewhere: the limit leaves room for it.
+            elsewhere = identity_exposure_in(
+                uow, candidate.borrower_id, on, currency=candidate.limit.currency,
+                leave_out_line=candidate.line_id, lock=False,
+            ).exposure  # fmt: skip
+        if withdrawn:  # no consent, no bureau query and no re-scoring
+            log.info("line %s not reviewed: consent withdrawn", candidate.line_id)
+            return None
         applicant = Applicant(
             application_id=review_application_id(candidate.line_id),
             borrower_id=candidate.borrower_id,
@@ -212,7 +228,10 @@ class LineReviews:
             bank_card=kyc.bank_card,
             monthly_income=candidate.monthly_income,
             # The amount in question is the line itself.
-            declared={"requested_amount": str(candidate.limit.amount)},
+            declared={
+                "requested_amount": str(candidate.limit.amount),
+                "existing_credit_limits": str(elsewhere.total.amount),
+            },
         )
         decision = self._decisions.decide(applicant, on)
         if decision.outcome is DecisionOutcome.REFER and decision.limit is None:
@@ -227,7 +246,9 @@ class LineReviews:
     def accept_proposal(self, borrower_id: str, review_id: str, on: dt.date) -> CreditLine:
         """The borrower consents: the line's limit rises to the proposed one."""
         with self._uow() as uow:
-            line = accept_proposal_in(uow, borrower_id, review_id, on, self._clock.now())
+            line = accept_proposal_in(
+                uow, self._rules, borrower_id, review_id, on, self._clock.now()
+            )
             uow.commit()
         return line
 
@@ -257,15 +278,27 @@ def _open_proposal(
 
 
 def accept_proposal_in(
-    uow: UnitOfWork, borrower_id: str, review_id: str, on: dt.date, now: dt.datetime
+    uow: UnitOfWork,
+    rules: CostCapPolicy,
+    borrower_id: str,
+    review_id: str,
+    on: dt.date,
+    now: dt.datetime,
 ) -> CreditLine:
     """The borrower consents to a proposed increase: the line's limit rises to it (in the
-    open unit of work; the caller commits)."""
+    open unit of work; the caller commits) — within the per-borrower cap over every account
+    of the person, checked under the identity's lock."""
     proposal = _open_proposal(uow, borrower_id, review_id, on)
     line = uow.lending.lines.get(proposal.line_id, for_update=True)
     if line.status is not LineStatus.ACTIVE or line.is_expired_on(on):
         raise ProposalUnavailable(f"额度当前不可调整 / line {line.line_id} is {line.status.value}")
     assert proposal.proposed_limit is not None
+    product = uow.lending.products.get(line.product_code)
+    check_limit_raise_in(
+        uow, rules, borrower_id=line.borrower_id, line_id=line.line_id,
+        new_limit=proposal.proposed_limit, used=line.used_amount,
+        licence_type=product.licence_type, on=on,
+    )  # fmt: skip
     line.change_limit(proposal.proposed_limit)
     uow.lending.lines.save(line)
     uow.reviews.line_reviews.save(

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from mobilend.domain.compliance.breaches import NoCostCap, Rule, percent
 from mobilend.domain.errors import Problem, ValidationFailed
-from mobilend.domain.money import Money
+from mobilend.domain.money import Money, MoneyError
 
 ANY_LICENCE = "*"
 DEFAULT_COST_CAP = Decimal("0.24")
@@ -300,7 +300,7 @@ class RuleSettings:
                 )
                 for entry in config.get("rules", ())
             ]
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        except (KeyError, TypeError, ValueError, ArithmeticError, MoneyError) as exc:
             raise ValidationFailed(
                 [Problem("compliance", f"规则配置有误 / malformed rule configuration: {exc}")]
             ) from None

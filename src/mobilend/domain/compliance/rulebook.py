@@ -22,6 +22,8 @@ funding             ``check_joint_programme(shares, licence_type, on)``,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -39,6 +41,9 @@ from mobilend.domain.money import Money
 from mobilend.domain.products import LoanProduct
 from mobilend.domain.schedules import Schedule
 
+#: The version of the rules built into the code (``Rulebook()``).
+DEFAULT_VERSION = "default"
+
 
 class Rulebook(RuleSettings):
     """The rules in force, and every check on them. ``Rulebook()`` holds the defaults:
@@ -52,14 +57,24 @@ class Rulebook(RuleSettings):
         *,
         settings: Iterable[Setting] = (),
         lpr: LprTable | None = None,
+        version: str = DEFAULT_VERSION,
     ) -> None:
         super().__init__(caps, settings=settings, lpr=lpr)
+        #: Which rules these are: ``default``, or a digest of the configuration they were
+        #: read from. Decision records and priced loans name it, so a figure can be traced
+        #: to the rules it was checked against.
+        self.version = version
         self._ceilings: dict[tuple[LoanProduct, dt.date], Decimal] = {}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Rulebook:
-        """From the JSON-ready form (see ``RuleSettings.config_kwargs``)."""
-        return cls(**cls.config_kwargs(config))
+    def from_config(cls, config: Mapping[str, Any], version: str | None = None) -> Rulebook:
+        """From the JSON-ready form (see ``RuleSettings.config_kwargs``); the version is
+        ``rules-`` and the first 12 hex digits of the SHA-256 of its canonical JSON
+        unless given."""
+        if version is None:
+            canonical = json.dumps(config, sort_keys=True, ensure_ascii=False, default=str)
+            version = "rules-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        return cls(**cls.config_kwargs(config), version=version)
 
     # -- cost cap -------------------------------------------------------------------
     def check_offer(self, apr: Decimal | AprResult, licence_type: str, on: dt.date) -> CostCap:
