@@ -1,10 +1,10 @@
 """The legal case file as PDF (fpdf2), with a CJK font embedded so Chinese renders and can
 be searched and extracted: WenQuanYi Micro Hei from Debian's ``fonts-wqy-microhei``
-(``MOBILEND_CJK_FONT`` names another TrueType/TTC file)."""
+(``MOBILEND_PDF_FONT`` names another TrueType/TTC file; the same font as the borrower's
+contract and receipt PDFs, ``adapters.documents.pdf.font_path``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,27 +12,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from mobilend.adapters.documents.pdf import font_path
 from mobilend.app.collections.ports import CaseFileData
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-)
-
-
-class MissingCjkFont(RuntimeError):
-    pass
-
-
-def find_cjk_font() -> Path:
-    named = os.environ.get("MOBILEND_CJK_FONT")
-    for candidate in ([named] if named else []) + list(FONT_CANDIDATES):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise MissingCjkFont(
-        "no CJK font found: install Debian's fonts-wqy-microhei or set MOBILEND_CJK_FONT"
-    )
 
 
 class PdfCaseFileRenderer:
@@ -42,7 +23,7 @@ class PdfCaseFileRenderer:
     def render(self, data: CaseFileData) -> bytes:
         pdf = FPDF(format="A4")
         pdf.set_auto_page_break(True, margin=15)
-        font = self._font or find_cjk_font()
+        font = self._font or font_path()
         pdf.add_font("cjk", "", str(font), collection_font_number=0)
         pdf.set_title(f"Case file {data.case.case_id}")
         pdf.add_page()
