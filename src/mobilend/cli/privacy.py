@@ -25,7 +25,7 @@ def register_command(
     as_json: bool = typer.Option(False, "--json", help="输出 JSON / print JSON"),
 ) -> None:
     """个人信息处理登记 / What is held, from where, for what, on which basis, how long."""
-    from mobilend.app.privacy.register import HOLDINGS, PURPOSES, SOURCES
+    from mobilend.app.privacy.register import BASIS_NAMES, HOLDINGS, PURPOSES, SOURCES
 
     if as_json:
         document = {
@@ -33,7 +33,8 @@ def register_command(
             "purposes": [
                 {
                     "code": p.code, "zh": p.zh, "en": p.en, "basis": p.basis.value,
-                    "consent": p.consent.value if p.consent else None, "withdrawal_stops": p.stops,
+                    "consent": p.consent.value if p.consent else None,
+                    "withdrawal_stops": p.stops, "withdrawal_stops_zh": p.stops_zh,
                 }
                 for p in PURPOSES
             ],
@@ -52,7 +53,8 @@ def register_command(
     purposes = Table("用途 purpose", "依据 basis", "授权 consent", "撤回后停止 withdrawal stops")
     for p in PURPOSES:
         consent = p.consent.value if p.consent else "—"
-        purposes.add_row(f"{p.zh} {p.en}", p.basis.value, consent, p.stops or "—")
+        stops = f"{p.stops_zh} {p.stops}" if p.stops else "—"
+        purposes.add_row(f"{p.zh} {p.en}", BASIS_NAMES[p.basis], consent, stops)
     console.print(purposes)
     holdings = Table("数据 data", "来源 sources", "用途 purposes", "保存 retention", "删除 erasure")
     for h in HOLDINGS:

@@ -409,11 +409,8 @@ class Loan:
     ) -> list[JournalEntry]:
         """Run end of day for every date after ``accrued_through`` up to ``business_date``.
 
-        Idempotent: a date already run returns no entries. Loans that are not
-        active return nothing. ``penalty_rate_on`` gives the penalty rate that may
-        accrue on a day (the contract's, lowered when a cost cap in force since needs
-        it); by default the contract's.
-        """
+        Idempotent: a date already run returns no entries; inactive loans return none.
+        ``penalty_rate_on``: each day's penalty rate (default: the contract's)."""
         if self.status is not LoanStatus.ACTIVE or self.accrued_through is None:
             return []
         if business_date <= self.accrued_through:
@@ -430,9 +427,7 @@ class Loan:
         self.max_dpd = max(self.max_dpd, self.dpd)
         return entries
 
-    def _end_of_day(
-        self, day: dt.date, ids: IdFactory, penalty_rate: Decimal | None = None
-    ) -> list[JournalEntry]:
+    def _end_of_day(self, day: dt.date, ids: IdFactory, rate: Decimal) -> list[JournalEntry]:
         terms = self.terms
         entries: list[JournalEntry] = []
         interest = self._zero()
@@ -460,11 +455,7 @@ class Loan:
         grace = self.rules.penalty_grace_days
         for inst in self.installments:
             if inst.due_date < day and (day - inst.due_date).days > grace:
-                penalty = penalty + inst.add_penalty_day(
-                    self.rules.penalty_rate if penalty_rate is None else penalty_rate,
-                    terms.day_count,
-                    terms.rounding,
-                )
+                penalty = penalty + inst.add_penalty_day(rate, terms.day_count, terms.rounding)
         if penalty.is_positive():
             entries.append(penalty_accrual_entry(ids(), day, self.loan_id, penalty))
         self._close_if_settled(day)

@@ -26,6 +26,13 @@ class Basis(enum.StrEnum):
     LEGAL_OBLIGATION = "legal_obligation"  # art. 13(3): AML, credit reporting, accounting
 
 
+BASIS_NAMES = {
+    Basis.CONSENT: "个人同意 consent",
+    Basis.CONTRACT: "订立履行合同所必需 contract",
+    Basis.LEGAL_OBLIGATION: "履行法定义务 legal obligation",
+}
+
+
 class Erasure(enum.StrEnum):
     CLEAR = "clear"
     DELETE = "delete"
@@ -40,8 +47,9 @@ class Purpose:
     basis: Basis
     #: The consent that covers it (withdrawing it stops this processing), if any.
     consent: ConsentPurpose | None = None
-    #: Where it stops when that consent is withdrawn.
+    #: What stops when that consent is withdrawn (English, then Chinese).
     stops: str = ""
+    stops_zh: str = ""
 
 
 PURPOSES: tuple[Purpose, ...] = (
@@ -53,6 +61,7 @@ PURPOSES: tuple[Purpose, ...] = (
         Basis.CONSENT,
         ConsentPurpose.DATA_USE,
         "no new application is decided and no line is re-scored",
+        "不再审批新的申请，不再复评额度",
     ),
     Purpose(
         "credit_report_query",
@@ -61,6 +70,7 @@ PURPOSES: tuple[Purpose, ...] = (
         Basis.CONSENT,
         ConsentPurpose.CREDIT_REPORT_QUERY,
         "the bureau is not queried again: no application, no line review",
+        "不再查询征信：不审批申请，不复评额度",
     ),
     Purpose("loan_contract", "签订与履行借款合同", "making and servicing the loan", Basis.CONTRACT),
     Purpose(
@@ -70,6 +80,7 @@ PURPOSES: tuple[Purpose, ...] = (
         Basis.CONSENT,
         ConsentPurpose.E_CONTRACT,
         "no new contract is signed",
+        "不再签署新的合同",
     ),
     Purpose(
         "marketing",
@@ -78,6 +89,7 @@ PURPOSES: tuple[Purpose, ...] = (
         Basis.CONSENT,
         ConsentPurpose.MARKETING,
         "no marketing message is sent (checked as each leaves)",
+        "不再发送营销信息（每条发送时核对）",
     ),
     Purpose(
         "fraud_prevention",
@@ -86,6 +98,7 @@ PURPOSES: tuple[Purpose, ...] = (
         Basis.CONSENT,
         ConsentPurpose.DATA_USE,
         "no new sighting is recorded for the borrower",
+        "不再记录新的申请识别信息",
     ),
     Purpose(
         "legal_records",
