@@ -137,7 +137,7 @@ def test_erasure_waits_for_the_retention_period_then_removes_personal_data(
         record = conn.execute(sa.text("SELECT record FROM decisions")).scalar_one()
     assert row.status == "closed"
     assert (row.phone_enc, row.name_enc, row.national_id_enc, row.bank_card_enc) == (None,) * 4
-    assert (row.national_id_bidx, row.phone_bidx, row.birth_date) == (None, None, None)
+    assert (row.national_id_bidx, row.phone_bidx, row.birth_date_enc) == (None, None, None)
     assert (consent.ip_address, consent.device_id, consent.purpose) == ("", "", consent.purpose)
     assert record == {}
     # The ledger, the loan and its repayment are kept.

@@ -64,7 +64,7 @@ def _borrower(row: Any) -> BorrowerRecord:
         status=row.status,
         created_at=row.created_at,
         kyc_verified_at=row.kyc_verified_at,
-        birth_date=row.birth_date,
+        birth_date_enc=row.birth_date_enc,
         freeze_reason=row.freeze_reason or "",
         sealed={
             PiiField.PHONE: row.phone_enc,

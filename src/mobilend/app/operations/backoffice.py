@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mobilend.app.onboarding.pii import (
     BANK_CARD,
+    BIRTH_DATE,
     NATIONAL_ID,
     PHONE,
     REAL_NAME,
@@ -130,7 +131,12 @@ class Backoffice:
             status=record.status,
             created_at=record.created_at,
             kyc_verified_at=record.kyc_verified_at,
-            birth_date=record.birth_date,
+            # Age matters to every review; the date is sealed at rest like the rest of PII.
+            birth_date=(
+                dt.date.fromisoformat(self._vault.decrypt(BIRTH_DATE, record.birth_date_enc))
+                if record.birth_date_enc
+                else None
+            ),
             freeze_reason=record.freeze_reason,
             masked=masked,
             can_reveal=permits(staff.roles, Permission.REVEAL_PII),

@@ -157,7 +157,7 @@ class BorrowerRecord:
     status: str
     created_at: dt.datetime
     kyc_verified_at: dt.datetime | None
-    birth_date: dt.date | None
+    birth_date_enc: str | None  # sealed by the PII vault (field ``birth_date``)
     freeze_reason: str
     sealed: Mapping[PiiField, str | None]
 

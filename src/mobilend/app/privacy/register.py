@@ -164,11 +164,12 @@ HOLDINGS: tuple[Holding, ...] = (
         ("account", "credit_assessment", "loan_contract", "legal_records"), Erasure.CLEAR,
         columns=(
             "phone_enc", "phone_bidx", "name_enc", "national_id_enc", "national_id_bidx",
-            "bank_card_enc", "bank_card_bidx", "birth_date", "freeze_reason",
+            "bank_card_enc", "bank_card_bidx", "birth_date_enc", "freeze_reason",
         ),
         sealed=(
             ("phone_enc", "phone"), ("name_enc", "real_name"),
             ("national_id_enc", "national_id"), ("bank_card_enc", "bank_card"),
+            ("birth_date_enc", "birth_date"),
         ),
         shared_with=("funders (contract parties)", "payment rail (payouts)"),
         found_by=("id", "id"),
@@ -181,6 +182,35 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(
         "credit_applications", "授信申请", "credit applications", ("borrower", "platform"),
         ("credit_assessment",), Erasure.CLEAR, columns=("declared",),
+    ),
+    Holding(
+        "referral_reviews", "人工审核记录", "manual reviews", ("platform",),
+        ("credit_assessment", "legal_records"), Erasure.KEEP,
+        why_kept="who approved or declined a referred application and why: a credit record",
+    ),
+    Holding(
+        "collection_cases", "催收案件", "collection cases", ("platform",),
+        ("loan_contract", "legal_records"), Erasure.KEEP,
+        why_kept="the recovery record of a debt (ids, buckets, amounts; no personal data)",
+    ),
+    Holding(
+        "collection_contacts", "催收联系记录", "collection contact log", ("platform",),
+        ("loan_contract", "legal_records"), Erasure.KEEP,
+        why_kept="conduct evidence (time, channel, outcome, refusals) regulators may ask for",
+    ),
+    Holding(
+        "collection_complaints", "投诉记录", "complaints", ("borrower",),
+        ("loan_contract", "legal_records"), Erasure.KEEP,
+        why_kept="complaint handling is a record the conduct rules require",
+    ),
+    Holding(
+        "collection_contact_persons", "紧急联系人", "emergency contacts", ("borrower",),
+        ("loan_contract",), Erasure.DELETE, sealed=(("phone_enc", "phone"),),
+        retention="until the debt is settled or erasure",
+    ),
+    Holding(
+        "collection_daily_slots", "催收呼叫计数", "collection call counts", ("platform",),
+        ("loan_contract",), Erasure.DELETE, retention="until erasure",
     ),
     Holding(
         "decisions", "审批决策记录", "decision records",
