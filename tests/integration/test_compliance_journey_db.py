@@ -47,8 +47,10 @@ class Approves:
 
 
 class Unused:
+    # AttributeError, so a capability probe (``isinstance`` on a runtime-checkable
+    # Protocol) answers no; any real use still fails the test.
     def __getattr__(self, name: str) -> object:
-        raise AssertionError(f"not expected in this test: {name}")
+        raise AttributeError(f"not expected in this test: {name}")
 
 
 def test_the_line_opened_leaves_the_person_within_the_cap(db: sa.Engine) -> None:

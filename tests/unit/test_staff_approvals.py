@@ -40,7 +40,12 @@ def write_off(maker: str = "staff:a", roles: tuple[str, ...] = ("collections",))
 
 
 def test_only_the_roles_whose_work_needs_it_reveal_personal_data() -> None:
-    assert set(roles_with(Permission.REVEAL_PII)) == {Role.OPERATIONS, Role.COLLECTIONS}
+    assert set(roles_with(Permission.REVEAL_PII)) == {
+        Role.OPERATIONS,
+        Role.COLLECTIONS,
+        Role.COLLECTIONS_MANAGER,
+    }
+    assert not sees_full_pii(["agency"])  # an outside agency never sees personal data here
     assert not sees_full_pii(["auditor", "admin", "risk", "finance"])
     assert sees_full_pii(["auditor", "collections"])
 
