@@ -12,6 +12,8 @@ _ROLES = {
     "risk": ("风控", "risk"),
     "operations": ("运营", "operations"),
     "collections": ("催收", "collections"),
+    "collections_manager": ("催收主管", "collections manager"),
+    "agency": ("委外催收机构", "collection agency"),
     "finance": ("财务", "finance"),
     "auditor": ("审计", "auditor"),
 }

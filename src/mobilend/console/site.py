@@ -80,7 +80,7 @@ def create_console(platform: Platform | ConsoleDesk) -> FastAPI:
     kit.nav.sort(key=lambda entry: NAV_ORDER.index(entry.key) if entry.key in NAV_ORDER else 99)
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.state.kit = kit
-    console.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    console.mount("/static", StaticFiles(directory=str(HERE / "static")), name="console_static")
 
     @console.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
