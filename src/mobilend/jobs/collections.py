@@ -11,8 +11,7 @@ import threading
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mobilend.app.collections.cases import run_strategy
-from mobilend.app.collections.daily import run_collections_day
+from mobilend.app.collections.daily import run_collections_day, send_reminders
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.bootstrap.collections import build_collections
 from mobilend.bootstrap.servicing import ServicingRuntime
@@ -50,7 +49,7 @@ def collections_night(wired: ServicingRuntime) -> dict[str, Any]:
 
 
 def collections_reminders(wired: ServicingRuntime) -> dict[str, Any]:
-    return dataclasses.asdict(run_strategy(desk_for(wired), _today(wired)))
+    return dataclasses.asdict(send_reminders(desk_for(wired), _today(wired)))
 
 
 # 03:00 and 10:00 in Shanghai: after end of day and the line reviews; reminders by day.

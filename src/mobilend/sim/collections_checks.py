@@ -52,7 +52,13 @@ class ConductAudit:
 def audit_conduct(engine: sa.Engine, policy: ConductPolicy | None = None) -> ConductAudit:
     policy = policy or ConductPolicy()
     templates = approved_templates(policy)
-    found: Counter[str] = Counter()
+    found: Counter[str] = Counter(
+        dict.fromkeys(
+            ("contact_hours", "daily_call_cap", "case_paused", "third_party_contact",
+             "unapproved_template", "banned_words", "contact_person_disclosure"),
+            0,
+        )
+    )  # fmt: skip
     with engine.connect() as conn:
         scalar = conn.execute
         found["contact_hours"] = scalar(

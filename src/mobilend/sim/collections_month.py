@@ -29,8 +29,8 @@ from mobilend.adapters.collections.simulated import MessageSink, SimulatedDialer
 from mobilend.adapters.db.onboarding_tables import borrowers
 from mobilend.adapters.db.servicing_tables import borrower_contact_settings
 from mobilend.adapters.vault import FieldVault
-from mobilend.app.collections.cases import follow_up, run_strategy, work_queue
-from mobilend.app.collections.daily import run_collections_day
+from mobilend.app.collections.cases import follow_up, work_queue
+from mobilend.app.collections.daily import run_collections_day, send_reminders
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import ContactRequest
 from mobilend.app.collections.ports import AgencyRecord, AgentRecord, CaseRecord
@@ -326,7 +326,7 @@ class Month:
         self._approve(on)
         self._review_complaints(on)
         self.clock.at(on, 10)
-        strategy = run_strategy(self.desk, on)
+        strategy = send_reminders(self.desk, on)
         self.counts["strategy_messages"] += strategy.sent
         with self.desk.uow_factory() as uow:
             digital = [

@@ -25,6 +25,13 @@ from mobilend.app.collections.resolutions import (
 )
 
 
+def send_reminders(desk: CollectionsDesk, on: dt.date) -> StrategySummary:
+    """The morning's messages: the strategy's reminders and those of promises due tomorrow."""
+    strategy = run_strategy(desk, on)
+    reminded = review_promises(desk, on).reminded
+    return StrategySummary(strategy.sent + reminded, strategy.refused, strategy.failed)
+
+
 @dataclass(frozen=True, slots=True)
 class CollectionsDay:
     business_date: dt.date
@@ -40,7 +47,8 @@ def run_collections_day(
     desk: CollectionsDesk, on: dt.date, *, send_messages: bool = True
 ) -> CollectionsDay:
     cases = sync_cases(desk, on)
-    promises = review_promises(desk, on)
+    # Reminders of promises due tomorrow go with the strategy's messages, in daytime.
+    promises = review_promises(desk, on, remind=send_messages)
     resolutions = review_resolutions(desk, on)
     proposed = propose_write_offs(desk, on)
     assignment = assign_cases(desk)

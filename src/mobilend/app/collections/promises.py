@@ -70,9 +70,11 @@ class PromiseReview:
     reminded: int = 0
 
 
-def review_promises(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> PromiseReview:
-    """Mark promises kept or broken as of ``on``; remind (through the gate) borrowers whose
-    promise falls due tomorrow."""
+def review_promises(
+    desk: CollectionsDesk, on: dt.date, *, batch: int = 500, remind: bool = True
+) -> PromiseReview:
+    """Mark promises kept or broken as of ``on``; with ``remind``, remind (through the gate)
+    borrowers whose promise falls due tomorrow — in daytime: at night the gate refuses."""
     kept = broken = reminded = 0
     grace = desk.settings.resolution.promise_grace_days
     reminders: list[PromiseRecord] = []
@@ -84,7 +86,7 @@ def review_promises(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> 
                 paid = cash_in(uow, promise.loan_id) - promise.cash_in_at_promise
                 status = promise_status(promise.amount, paid, promise.due_on, on, grace)
                 if status is PromiseStatus.PENDING:
-                    if promise.due_on == on + ONE_DAY:
+                    if remind and promise.due_on == on + ONE_DAY:
                         reminders.append(promise)
                     continue
                 uow.collections.promises.save(
