@@ -136,8 +136,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         }
     ),
     # Agencies work their assigned cases through the collections API; in the console they
-    # see only the dashboard.
-    Role.AGENCY: frozenset({P.VIEW_DASHBOARD}),
+    # have only what every signed-in member has (no accounts, no personal data).
+    Role.AGENCY: frozenset(_EVERYONE),
     Role.FINANCE: frozenset(
         {
             *_EVERYONE,
