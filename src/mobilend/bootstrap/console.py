@@ -19,16 +19,20 @@ from mobilend.adapters.db.analytics_queries import SqlAnalyticsQueries
 from mobilend.adapters.db.analytics_refresh import SqlAnalyticsRefresher
 from mobilend.adapters.db.backoffice_queries import SqlBackofficeQueries
 from mobilend.adapters.db.operations_queries import SqlOperationsQueries
+from mobilend.adapters.risk_versions import FileRiskVersions
 from mobilend.app.analytics.ports import ScoreBaseline
 from mobilend.app.analytics.reports import Analytics
 from mobilend.app.onboarding.ports import TokenPair
-from mobilend.app.operations.approvals import ApprovalDesk
+from mobilend.app.operations.approvals import ApprovalDesk, Executor
 from mobilend.app.operations.backoffice import Backoffice
 from mobilend.app.operations.executors import platform_executors
 from mobilend.app.operations.ports import OperationsQueries, StaffActor
+from mobilend.app.operations.promotions import ModelPromotionExecutor, PolicyPromotionExecutor
+from mobilend.app.operations.settlement import SettlementExecutor
 from mobilend.bootstrap.operations import OperationsDesk, build_operations_desk
 from mobilend.bootstrap.platform import Platform
 from mobilend.config import Settings
+from mobilend.domain.approvals import ApprovalKind
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.money import Money
 
@@ -112,7 +116,7 @@ def build_console_desk(platform: Platform) -> ConsoleDesk:
         audit=operations.audit,
         cost_caps=lending.cost_caps,
         refund_cash_account=operations.servicing.settings.refund_cash_account,
-        executors=platform_executors(),
+        executors={**platform_executors(), **feature_executors(platform.settings)},
     )
     analytics = Analytics(
         SqlAnalyticsQueries(platform.engine),
@@ -128,6 +132,29 @@ def build_console_desk(platform: Platform) -> ConsoleDesk:
         SqlAnalyticsRefresher(platform.engine),
         SqlOperationsQueries(platform.engine),
     )
+
+
+def risk_versions(settings: Settings) -> FileRiskVersions:
+    """The policy versions and models in force, kept beside the policy files."""
+    from mobilend.bootstrap.risk import policy_book, risk_model_dir
+
+    return FileRiskVersions(
+        policy_book(settings).root.resolve(),
+        settings.var_path / "models",
+        risk_model_dir(settings),
+        writable=settings.policy_dir is not None,
+    )
+
+
+def feature_executors(settings: Settings) -> dict[ApprovalKind, Executor]:
+    """Maker-checker kinds the features own: a settlement offer on a collection case, and
+    policy and model promotion."""
+    versions = risk_versions(settings)
+    return {
+        ApprovalKind.SETTLEMENT: SettlementExecutor(),
+        ApprovalKind.POLICY_PROMOTION: PolicyPromotionExecutor(versions),
+        ApprovalKind.MODEL_PROMOTION: ModelPromotionExecutor(versions),
+    }
 
 
 def score_baseline(settings: Settings) -> ScoreBaseline | None:

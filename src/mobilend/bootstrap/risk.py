@@ -41,7 +41,14 @@ from mobilend.risk.scoring import Challenger, MarketOverlay, Scorer
 
 
 def risk_model_dir(settings: Settings) -> Path:
-    """Where the scoring engine's PD model lives (``<var_dir>/models/default`` unless set)."""
+    """Where the scoring engine's PD model lives: the one a promotion named in the policy
+    folder's ``active.json``, else ``model_dir``, else ``<var_dir>/models/default``."""
+    from mobilend.adapters.risk_versions import promoted_model_dir
+
+    if settings.policy_dir is not None:
+        promoted = promoted_model_dir(settings.policy_dir.expanduser().resolve())
+        if promoted is not None:
+            return promoted
     if settings.model_dir is not None:
         return settings.model_dir.expanduser().resolve()
     return settings.var_path / "models" / "default"
