@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mobilend.adapters.db.analytics_queries import SqlAnalyticsQueries
 from mobilend.adapters.db.analytics_refresh import SqlAnalyticsRefresher
@@ -35,6 +35,8 @@ from mobilend.config import Settings
 from mobilend.domain.approvals import ApprovalKind
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.money import Money
+from mobilend.risk.engine import RiskDecisionEngine
+from mobilend.risk.ports import DecisionRecordStore
 
 #: The ``kind`` claim of staff tokens (the staff API's too).
 STAFF_KIND = "staff"
@@ -56,9 +58,26 @@ class ConsoleDesk:
     refresher: SqlAnalyticsRefresher
     ops_queries: OperationsQueries
     single_person_limit: Money = SINGLE_PERSON_LIMIT
+    _replay_engines: list[RiskDecisionEngine] = field(default_factory=list, repr=False)
 
     def now(self) -> dt.datetime:
         return self.operations.now()
+
+    # -- decision replay ---------------------------------------------------------------
+    def decision_records(self) -> DecisionRecordStore:
+        from mobilend.bootstrap.risk import build_decision_records
+
+        platform = self.platform
+        return build_decision_records(platform.settings, db=platform.engine, vault=platform.vault)
+
+    def replay_engine(self) -> RiskDecisionEngine:
+        """Built on first use (it loads every model a record may name), then kept."""
+        from mobilend.bootstrap.risk import build_replay_engine
+
+        with _lock:
+            if not self._replay_engines:
+                self._replay_engines.append(build_replay_engine(self.platform.settings))
+            return self._replay_engines[0]
 
     def today(self) -> dt.date:
         return self.operations.today()

@@ -406,3 +406,7 @@ CATALOGUE.update({f"role.{k}": v for k, v in _ROLES.items()})
 CATALOGUE.update({f"nav.{k}": v for k, v in _NAV.items()})
 CATALOGUE.update({f"col.{k}": v for k, v in _COLUMNS.items()})
 CATALOGUE.update({f"report.{k}": v for k, v in _REPORTS.items()})
+
+from mobilend.console.messages_collections import COLLECTIONS  # noqa: E402
+
+CATALOGUE.update(COLLECTIONS)

@@ -28,8 +28,10 @@ from mobilend.console import (
     configuration,
     operations,
     records,
+    replay,
     reviews,
     stress,
+    workbench,
 )
 from mobilend.console.i18n import LANG_COOKIE, Translator, language_of, requested_language
 from mobilend.console.kit import HERE, PREFIX, ConsoleKit, ConsolePage, SignInRequired, page_of
@@ -46,13 +48,16 @@ from mobilend.domain.errors import DomainError, NotFound
 from mobilend.domain.staff import Forbidden
 
 #: Page modules in navigation order; each has ``NAV`` entries and ``routes(kit)``.
-#: (The collections workbench joins here when the collections feature lands.)
-PAGE_MODULES = (auth, records, reviews, approvals, analytics, stress, configuration, operations)
+PAGE_MODULES = (
+    auth, records, replay, reviews, approvals, workbench, analytics, stress, configuration,
+    operations,
+)  # fmt: skip
 
 #: Where each page sits in the navigation (pages not listed go last).
 NAV_ORDER = (
-    "dashboard", "reviews", "approvals", "borrowers", "loans", "collections", "analytics",
-    "finance", "stress", "products", "funders", "policies", "eod", "reconciliation", "audit",
+    "dashboard", "reviews", "approvals", "borrowers", "loans", "collections", "collections_book",
+    "analytics", "finance", "stress", "products", "funders", "policies", "eod", "reconciliation",
+    "audit",
 )  # fmt: skip
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _YEAR = 60 * 60 * 24 * 365

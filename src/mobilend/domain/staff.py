@@ -57,7 +57,10 @@ class Permission(enum.StrEnum):
     RUN_STRESS_TEST = "stress.run"
     VIEW_OPERATIONS = "operations.view"  # end of day, job queue, suspense, payouts
     OPERATE = "operations.act"  # assign suspense money, retry payouts
-    VIEW_COLLECTIONS = "collections.view"
+    VIEW_COLLECTIONS = "collections.view"  # the collections book: buckets, loads, recovery
+    WORK_CASES = "collections.work"  # one's own queue and cases: contacts, promises
+    MANAGE_COLLECTIONS = "collections.manage"  # assignment, four-eyes decisions
+    REPLAY_DECISIONS = "decisions.replay"
     VIEW_AUDIT = "audit.view"
 
 
@@ -85,6 +88,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             *_EVERYONE,
             P.VIEW_ACCOUNTS,
             P.VIEW_DECISIONS,
+            P.REPLAY_DECISIONS,
             P.VIEW_REVIEWS,
             P.DECIDE_REVIEWS,
             P.REQUEST_MANUAL_APPROVAL,
@@ -121,7 +125,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.REVEAL_PII,
             P.REQUEST_WRITE_OFF,
             P.REQUEST_SETTLEMENT,
-            P.VIEW_COLLECTIONS,
+            P.WORK_CASES,
         }
     ),
     Role.COLLECTIONS_MANAGER: frozenset(
@@ -133,11 +137,13 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.REQUEST_SETTLEMENT,
             P.APPROVE_SETTLEMENT,
             P.VIEW_COLLECTIONS,
+            P.WORK_CASES,
+            P.MANAGE_COLLECTIONS,
         }
     ),
-    # Agencies work their assigned cases through the collections API; in the console they
-    # have only what every signed-in member has (no accounts, no personal data).
-    Role.AGENCY: frozenset(_EVERYONE),
+    # An agency's agents work the cases assigned to them (the collections workbench and
+    # API), nothing else: no accounts, no personal data.
+    Role.AGENCY: frozenset({*_EVERYONE, P.WORK_CASES}),
     Role.FINANCE: frozenset(
         {
             *_EVERYONE,
@@ -161,6 +167,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             *_EVERYONE,
             P.VIEW_ACCOUNTS,
             P.VIEW_DECISIONS,
+            P.REPLAY_DECISIONS,
             P.VIEW_REVIEWS,
             P.VIEW_PRODUCTS,
             P.VIEW_FUNDERS,

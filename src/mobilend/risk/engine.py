@@ -241,45 +241,56 @@ class RiskDecisionEngine:
         return self.replay_record(record)[0]
 
     def replay_record(self, record: Mapping[str, Any]) -> tuple[CreditDecision, dict[str, Any]]:
-        if record.get("record_version") != RECORD_VERSION:
-            raise ReplayError(
-                f"record version {record.get('record_version')!r} is not {RECORD_VERSION}"
-            )
-        policy_info = record["policy"]
-        policy = self._policy_for_replay(policy_info)
-        scorer = self._scorer_for_replay(record["model_version"])
-        shadow = record.get("shadow_model_version")
-        ctx = EvaluationContext(
-            policy=policy,
-            reason_texts=self.policies.reason_texts,
-            applicant=record["applicant"],
-            on=dt.date.fromisoformat(record["decided_on"]),
-            fraud=record["inputs"]["fraud"],
-            scorer=scorer,
-            market=MarketCondition.from_json(record["market"]),
-            cost_caps=self.cost_caps,
-            shadow_scorer=self._scorer_for_replay(shadow) if shadow else None,
-            product=self._product(str(record["applicant"].get("product_code", ""))),
-            # The price is an input of the record, as the data sources' answers are: the
-            # rules and products of the day it was decided, not today's.
-            recorded_price=(record.get("workings") or {}).get("price"),
-        )
-        recorded = _RecordedSources(record["inputs"]["sources"])
-        evaluation = evaluate(ctx, recorded)
-        rebuilt = self._record(
-            record["decision_id"],
-            ctx,
-            record["arm"],
-            recorded.log,
-            evaluation,
-            record.get("challenger"),
-        )
+        rebuilt = self.rebuild(record)
         if canonical_json(rebuilt) != canonical_json(record):
             differing = sorted(
                 k for k in set(rebuilt) | set(record) if rebuilt.get(k) != record.get(k)
             )
             raise ReplayMismatch(str(record["decision_id"]), differing)
         return decision_from_record(rebuilt), rebuilt
+
+    def rebuild(self, record: Mapping[str, Any], *, current: bool = False) -> dict[str, Any]:
+        """The record rebuilt from its stored inputs (data sources' answers, fraud
+        signals, market condition): with the policy, model and price it was decided
+        with, or (``current``) with today's champion policy and model for its product
+        and today's pricing — what would be decided now on the same inputs."""
+        if record.get("record_version") != RECORD_VERSION:
+            raise ReplayError(
+                f"record version {record.get('record_version')!r} is not {RECORD_VERSION}"
+            )
+        applicant = record["applicant"]
+        product_code = str(applicant.get("product_code", ""))
+        if current:
+            try:
+                policy = self.policies.for_product(product_code)
+            except Exception as exc:
+                raise ReplayError(f"no policy in force for {product_code!r}: {exc}") from exc
+            scorer, shadow, price, arm, challenger = self.scorer, None, None, "champion", None
+        else:
+            policy = self._policy_for_replay(record["policy"])
+            scorer = self._scorer_for_replay(record["model_version"])
+            shadow_version = record.get("shadow_model_version")
+            shadow = self._scorer_for_replay(shadow_version) if shadow_version else None
+            # The price is an input of the record, as the data sources' answers are: the
+            # rules and products of the day it was decided, not today's.
+            price = (record.get("workings") or {}).get("price")
+            arm, challenger = record["arm"], record.get("challenger")
+        ctx = EvaluationContext(
+            policy=policy,
+            reason_texts=self.policies.reason_texts,
+            applicant=applicant,
+            on=dt.date.fromisoformat(record["decided_on"]),
+            fraud=record["inputs"]["fraud"],
+            scorer=scorer,
+            market=MarketCondition.from_json(record["market"]),
+            cost_caps=self.cost_caps,
+            shadow_scorer=shadow,
+            product=self._product(product_code),
+            recorded_price=price,
+        )
+        recorded = _RecordedSources(record["inputs"]["sources"])
+        evaluation = evaluate(ctx, recorded)
+        return self._record(record["decision_id"], ctx, arm, recorded.log, evaluation, challenger)
 
     def _policy_for_replay(self, info: Mapping[str, Any]) -> PolicySet:
         try:
