@@ -90,3 +90,45 @@ def book_of(service: Service, borrower_phone_bidx_free: bool = True) -> Book:
             )
         ).one()
     return Book(*row)
+
+
+@dataclass
+class OpenCase:
+    case_id: str
+    owed_fen: int
+
+
+def open_case(service: Service, loan_id: str, agency_agent: str, days: int = 45) -> OpenCase:
+    """Age the loan ``days`` past today with the domain's own end of day, open its collection
+    case, and give the case to ``agency_agent`` of agency ``ag1`` (registered here)."""
+    import dataclasses
+
+    from mobilend.app.collections.cases import sync_cases
+    from mobilend.app.collections.ports import AgencyRecord, AgentRecord
+    from mobilend.app.collections.views import add_agency, add_agent
+    from mobilend.bootstrap.collections import build_platform_collections
+    from mobilend.domain.collections import Placement
+
+    lending = service.platform.lending
+    on = lending.today() + dt.timedelta(days=days)
+    with lending.uow_factory() as uow:
+        loan = uow.lending.loans.get(loan_id, for_update=True)
+        entries = loan.accrue_to(on, lending.new_id)
+        uow.lending.loans.save(loan)
+        uow.lending.ledger.append(entries, loan.borrower_id)
+        uow.commit()
+    desk = build_platform_collections(service.platform).desk
+    assert sync_cases(desk, on).opened == 1
+    add_agency(desk, AgencyRecord("ag1", "委外机构一 Agency One"))
+    add_agent(desk, AgentRecord(agency_agent, "Agency agent", "ag1"))
+    with desk.uow_factory() as uow:
+        case = uow.collections.cases.open_for_loan(loan_id, for_update=True)
+        assert case is not None
+        uow.collections.cases.save(
+            dataclasses.replace(
+                case, agency="ag1", agent_id=agency_agent, placement=Placement.AGENCY,
+                version=case.version + 1,
+            )
+        )  # fmt: skip
+        uow.commit()
+    return OpenCase(case.case_id, case.owed.round().to_minor())
