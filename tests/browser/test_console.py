@@ -56,7 +56,11 @@ PAGES = (
     ("audit", "/console/audit", P.VIEW_AUDIT),
     ("collections", "/console/collections", P.WORK_CASES),
     # a case: those who work cases (an agency only its own) and those who oversee them
-    ("collections-case", "/console/collections/cases/{case_id}", (P.WORK_CASES, P.VIEW_COLLECTIONS)),
+    (
+        "collections-case",
+        "/console/collections/cases/{case_id}",
+        (P.WORK_CASES, P.VIEW_COLLECTIONS),
+    ),
     ("collections-book", "/console/collections/book", P.VIEW_COLLECTIONS),
 )
 API = (

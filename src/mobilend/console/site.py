@@ -27,6 +27,7 @@ from mobilend.console import (
     auth,
     configuration,
     operations,
+    promotions,
     records,
     replay,
     reviews,
@@ -50,7 +51,7 @@ from mobilend.domain.staff import Forbidden
 #: Page modules in navigation order; each has ``NAV`` entries and ``routes(kit)``.
 PAGE_MODULES = (
     auth, records, replay, reviews, approvals, workbench, analytics, stress, configuration,
-    operations,
+    promotions, operations,
 )  # fmt: skip
 
 #: Where each page sits in the navigation (pages not listed go last).
