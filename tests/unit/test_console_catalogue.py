@@ -38,3 +38,26 @@ def test_both_languages_agree_and_english_has_no_chinese() -> None:
         assert _placeholders(zh) == _placeholders(en), key
         if key not in OTHER_LANGUAGE:
             assert not CJK.search(en), key
+
+
+def test_the_replay_fragment_shows_each_difference_in_the_page_language() -> None:
+    from fastapi.templating import Jinja2Templates
+
+    from mobilend.app.operations.replay import ReplayReport
+    from mobilend.console.formatting import FILTERS
+    from mobilend.console.i18n import Translator
+    from mobilend.risk.replay import Difference
+
+    env = Jinja2Templates(directory=str(CONSOLE / "templates")).env
+    env.filters.update(FILTERS)
+    fragment = env.get_template("_replay.html")
+    report = ReplayReport(
+        "DEC-1", True, False,
+        [Difference("result.outcome", "approve", "decline")], {"policy": "cash/v2"},
+    )  # fmt: skip
+    zh = fragment.render(t=Translator("zh"), report=report)
+    assert 'data-identical="false"' in zh and 'data-mode="current"' in zh
+    assert 'data-path="result.outcome"' in zh and '<code>"decline"</code>' in zh
+    assert "重放结果与记录不同" in zh and "differs" not in zh
+    same = fragment.render(t=Translator("en"), report=ReplayReport("DEC-1", False, True))
+    assert "The replay matches the record" in same and 'data-mode="recorded"' in same
