@@ -33,7 +33,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mobilend.app.ports import OutgoingMessage
+from mobilend.app.messaging import OutgoingMessage
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.ports import Contact, MessageRecord, ReceiptRecord
 from mobilend.app.servicing.settings import QuietHours
