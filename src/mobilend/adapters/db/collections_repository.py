@@ -5,6 +5,7 @@ resolutions, payments — are in ``collections_records_repository``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -246,6 +247,17 @@ class SqlCaseStore:
                 sa.or_(_c.c.next_action_on.is_(None), _c.c.next_action_on <= on),
                 _c.c.id > after_case_id,
             )
+            .order_by(_c.c.id)
+            .limit(limit)
+        )
+        return [_case(r) for r in rows]
+
+    def at_dpd(
+        self, dpds: Sequence[int], limit: int = 1000, after_case_id: str = ""
+    ) -> list[CaseRecord]:
+        rows = self._conn.execute(
+            sa.select(_c)
+            .where(_c.c.status == "open", _c.c.dpd.in_(list(dpds)), _c.c.id > after_case_id)
             .order_by(_c.c.id)
             .limit(limit)
         )

@@ -123,6 +123,13 @@ class CaseStore(Protocol):
         """Open, unpaused digital cases whose next strategy message is due on ``on``."""
         ...
 
+    def at_dpd(
+        self, dpds: Sequence[int], limit: int = 1000, after_case_id: str = ""
+    ) -> list[CaseRecord]:
+        """Open cases (paused ones too: the gate refuses and logs them) whose loan is
+        exactly one of ``dpds`` days past due."""
+        ...
+
     def all_cases(self, after_case_id: str = "", limit: int = 1000) -> list[CaseRecord]: ...
 
     def write_off_candidates(self, min_dpd: int, limit: int = 1000) -> list[str]:

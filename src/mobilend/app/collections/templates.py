@@ -57,6 +57,16 @@ CATALOGUE: tuple[ContactTemplate, ...] = (
         "still call {callback} to agree a repayment.",
     ),
     ContactTemplate(
+        "credit_report_notice", "2026.1", frozenset({Channel.SMS}), _B,
+        "【移动贷】{name}您好，您的借款（尾号{loan_ref}）已逾期{dpd}天，应还{amount}元。根据借款合同约定，"
+        "逾期期间按日计收罚息，逾期信息将依法报送金融信用信息基础数据库。请尽快在App内还款；"
+        "如有困难，请致电{callback}协商。",
+        "[mobilend] Dear {name}, your loan ending {loan_ref} is {dpd} days past due with "
+        "{amount} CNY owed. Under the loan contract penalty interest accrues daily and the "
+        "arrears will be reported to the credit reference centre as the law requires. Please "
+        "repay in the app, or call {callback} to agree a plan.",
+    ),
+    ContactTemplate(
         "agent_message", "2026.1", frozenset({Channel.SMS}), _B,
         "【移动贷】{name}您好，{note}（借款尾号{loan_ref}，客服电话{callback}）",
         "[mobilend] Dear {name}, {note} (loan ending {loan_ref}; call {callback})",
