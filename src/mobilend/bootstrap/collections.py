@@ -61,6 +61,7 @@ def build_collections(
         settings=settings,
         case_files=PdfCaseFileRenderer(),
         identities=sql_reach,
+        cost_caps=lending.cost_caps,
     )
     return Collections(desk, sql_reach)
 
