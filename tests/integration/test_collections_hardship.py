@@ -32,8 +32,8 @@ from tests.integration.servicing_fixtures import (
 
 from mobilend.api.views import loan_out
 from mobilend.app.collections.cases import sync_cases
-from mobilend.app.journey.loans import loan_view
 from mobilend.app.collections.resolutions import decide, propose_plan, review_resolutions
+from mobilend.app.journey.loans import loan_view
 from mobilend.app.lending.repayments import post_repayment
 from mobilend.bootstrap.ledger import verify_book
 from mobilend.domain.collections import ApprovalStatus, CaseStatus, PlanInstalment
