@@ -20,6 +20,7 @@ from mobilend.adapters.db.collections_records_repository import (
     SqlPromiseStore,
     SqlResolutionStore,
 )
+from mobilend.adapters.db.collections_templates_repository import SqlTemplateStore
 from mobilend.adapters.db.servicing_tables import loan_behaviour_scores
 from mobilend.app.collections.ports import (
     AgencyRecord,
@@ -388,3 +389,4 @@ class SqlCollectionStores:
         self.complaints = SqlComplaintStore(conn)
         self.resolutions = SqlResolutionStore(conn)
         self.payments = SqlCollectionPaymentStore(conn)
+        self.templates = SqlTemplateStore(conn)

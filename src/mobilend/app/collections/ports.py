@@ -23,6 +23,7 @@ from mobilend.domain.collections import (
     RiskSegment,
 )
 from mobilend.domain.collections_conduct import Channel, Party
+from mobilend.domain.collections_templates import TemplateRecord
 from mobilend.domain.money import Money
 
 #: Who does collections work: the lender itself, or an agency by its code.
@@ -368,6 +369,27 @@ class CollectionPaymentStore(Protocol):
     def by_key(self, idempotency_key: str) -> CollectionPayment | None: ...
 
 
+class TemplateStore(Protocol):
+    def add(self, record: TemplateRecord) -> None:
+        """Store a new version (``Conflict`` when its code and version exist, or a
+        proposal for its code is already waiting)."""
+        ...
+
+    def get(self, template_id: str, *, for_update: bool = False) -> TemplateRecord:
+        """``NotFound`` when there is no such template version."""
+        ...
+
+    def save(self, record: TemplateRecord) -> None: ...
+
+    def live(self, code: str) -> TemplateRecord | None:
+        """The approved version of ``code`` (the one the gate uses)."""
+        ...
+
+    def listing(self, status: str | None = None, code: str | None = None) -> list[TemplateRecord]:
+        """Versions, by code then newest first."""
+        ...
+
+
 # --------------------------------------------------------------------------- the store group
 
 
@@ -394,6 +416,9 @@ class CollectionStores(Protocol):
 
     @property
     def payments(self) -> CollectionPaymentStore: ...
+
+    @property
+    def templates(self) -> TemplateStore: ...
 
 
 # --------------------------------------------------------------------------- whom the gate reaches

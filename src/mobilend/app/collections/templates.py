@@ -1,12 +1,20 @@
-"""The approved collection scripts and messages (话术模板). Only these leave the gate; each
-names the channels and parties it is approved for. ``approved_templates()`` refuses to
-load a catalogue in which any template breaks the conduct rules itself."""
+"""The collection scripts and messages (话术模板). Only approved ones leave the gate; each
+names the channels and parties it is approved for.
+
+They are records (``collection_templates``): the gate reads the live (approved) version
+of a code with ``live_template``; new versions are proposed and approved with four eyes
+(``app.collections.template_admin``). ``CATALOGUE`` below is the shipped set that
+migration 0015 seeded the records with; ``approved_templates()`` returns it, checked (it
+refuses a catalogue in which any template breaks the conduct rules itself) — what a
+fresh database starts from, not necessarily what is live now (``live_templates``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
 
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.collections_conduct import (
     Channel,
     ConductPolicy,
@@ -100,9 +108,20 @@ CATALOGUE: tuple[ContactTemplate, ...] = (
 
 @cache
 def approved_templates(policy: ConductPolicy | None = None) -> Mapping[str, ContactTemplate]:
-    """The catalogue by code, each template checked against the conduct rules."""
+    """The shipped catalogue by code, each template checked against the conduct rules."""
     policy = policy or ConductPolicy()
     problems = [p for t in CATALOGUE for p in template_problems(t, policy)]
     if problems:
         raise ValidationFailed(problems, "a collection template breaks the conduct rules")
     return {t.code: t for t in CATALOGUE}
+
+
+def live_templates(uow: UnitOfWork) -> Mapping[str, ContactTemplate]:
+    """Every approved (live) template by code."""
+    return {r.code: r.template for r in uow.collections.templates.listing("approved")}
+
+
+def live_template(uow: UnitOfWork, code: str) -> ContactTemplate | None:
+    """The approved version of ``code``, or None (the gate then refuses the contact)."""
+    record = uow.collections.templates.live(code)
+    return record.template if record is not None else None
