@@ -20,8 +20,8 @@ from stdnum.cn import ric
 
 from mobilend.adapters.auth import InMemoryRefreshTokenStore, JwtTokenIssuer, SecretsRandom
 from mobilend.adapters.vault import FieldVault, KeyRing, redact_text
+from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 from mobilend.app.onboarding.service import Onboarding
-from mobilend.app.ports import DeliveryAck, OutgoingMessage
 from mobilend.domain.borrowers import Consent
 from mobilend.domain.otp import OtpChallenge
 

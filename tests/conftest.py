@@ -37,7 +37,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_SERVER_DIR = REPO_ROOT / "var" / "pg-test"
 
 #: Tables whose rows are set up by migrations and must survive between tests.
-REFERENCE_TABLES = frozenset({"alembic_version"})
+REFERENCE_TABLES = frozenset({"alembic_version", "collection_templates"})
+#: Seeded by migrations: put back as seeded instead of emptied (what tests add goes).
+RESEED = (
+    "DELETE FROM collection_templates WHERE proposed_by <> 'system:catalogue'",
+    "UPDATE collection_templates SET status = 'approved', decided_by = 'system:migration-0015'"
+    " WHERE status <> 'approved'",
+)
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -165,4 +171,6 @@ def db(db_engine: sa.Engine, _resettable_tables: list[str]) -> sa.Engine:
                 conn.execute(sa.text("SET LOCAL mobilend.allow_ledger_truncate = 'on'"))
                 tables = ", ".join(f'"{name}"' for name in dirty)
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for statement in RESEED:
+                conn.execute(sa.text(statement))
     return db_engine

@@ -15,9 +15,9 @@ import hmac
 import itertools
 from dataclasses import dataclass, field, replace
 
+from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 from mobilend.app.onboarding.ports import SealedBorrower, TokenClaims, TokenPair
 from mobilend.app.onboarding.service import Onboarding, OnboardingSettings
-from mobilend.app.ports import DeliveryAck, OutgoingMessage
 from mobilend.domain.borrowers import Consent, NationalIdTaken, Unauthenticated
 from mobilend.domain.errors import Conflict, GatewayUnavailable
 from mobilend.domain.otp import OtpChallenge

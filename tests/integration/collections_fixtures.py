@@ -23,7 +23,7 @@ from mobilend.adapters.vault import FieldVault
 from mobilend.app.collections.channels import CallRequest, CallResult
 from mobilend.app.collections.ports import AgencyRecord, AgentRecord
 from mobilend.app.collections.settings import CollectionsSettings
-from mobilend.app.ports import DeliveryAck, OutgoingMessage
+from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 from mobilend.bootstrap.collections import Collections, build_collections
 from mobilend.bootstrap.servicing import ServicingRuntime
 

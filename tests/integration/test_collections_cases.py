@@ -310,7 +310,7 @@ def test_a_hardship_plan_puts_the_case_in_arrangement_until_missed(world) -> Non
     case = case_for_loan(world, "l-1")
     plan = propose_plan(
         world.desk, case.case_id, on=on, actor="staff:a-1",
-        instalments=[PlanInstalment(on + 7 * DAY, Money("400.00")), PlanInstalment(on + 37 * DAY, Money("400.00"))],
+        instalments=[PlanInstalment(on + 7 * DAY, Money("400.00")), PlanInstalment(on + 37 * DAY, Money("8700.00"))],
     )  # fmt: skip
     decide(world.desk, plan.resolution_id, approve=True, on=on, actor="staff:mgr")
     assert uow_case(world, case.case_id).status is CaseStatus.ARRANGEMENT

@@ -17,7 +17,7 @@ from mobilend.adapters.notify.http_gateway import (
     verify_receipt_webhook,
 )
 from mobilend.adapters.webhook_signature import InvalidWebhook
-from mobilend.app.ports import OutgoingMessage
+from mobilend.app.messaging import OutgoingMessage
 from mobilend.domain.errors import GatewayUnavailable
 
 OTP_TEXT = "【移动贷】您的验证码是 482913，5分钟内有效。Your code is 482913."

@@ -29,8 +29,8 @@ from mobilend.adapters.db.security_repository import (
 )
 from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
 from mobilend.adapters.vault import FieldVault, KeyRing
+from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 from mobilend.app.onboarding.service import Onboarding
-from mobilend.app.ports import DeliveryAck, OutgoingMessage
 from mobilend.domain.borrowers import NationalIdTaken, Unauthenticated
 from mobilend.domain.errors import Conflict
 from mobilend.domain.otp import OtpRejected

@@ -76,7 +76,8 @@ def test_reminders_keep_quiet_hours_and_the_daily_cap(
     wired = make_runtime(db, clock, vault, messages=gateway(messaging_gateway_sandbox))
     desk = wired.desk
     # B1 in Shanghai: four installments due on the send day (push + SMS each: 8 service
-    # reminders) and one loan a week overdue (a legal notice, exempt from the cap).
+    # reminders) and one loan a week overdue (its T+7 notice is collection contact: the
+    # conduct gate sends it, servicing plans nothing for it).
     add_borrower(db, vault, "B1", phone="13900000001")
     desk.contacts.update("B1", push_token="tok-b1")
     for k in range(4):
@@ -88,7 +89,7 @@ def test_reminders_keep_quiet_hours_and_the_daily_cap(
     open_loan(wired, "L2", "B2", SEND_DAY - 27 * DAY, LoanSpec(principal="600.00"))
     wired.eod.run(SEND_DAY - DAY)
     planned = close_business_date(desk, SEND_DAY - DAY)
-    assert planned.reminders == 4 * 2 + 1 + 1
+    assert planned.reminders == 4 * 2 + 1
 
     # Walk the clock through four days, a send pass every half hour; a notice is queued
     # late in the evening (inside quiet hours) on the way.
@@ -106,7 +107,18 @@ def test_reminders_keep_quiet_hours_and_the_daily_cap(
         moment += dt.timedelta(minutes=30)
 
     sent = sent_messages(db)
-    assert len(sent) == 4 * 2 + 1 + 1 + 2  # everything planned or queued went out
+    # Three of B1's due-day reminders went (the cap); the other five, and the night's
+    # failed-debit notice, would have left the next morning — when the installments were
+    # past due, so they were suppressed: servicing says nothing about an overdue loan.
+    assert len(sent) == 3 + 1
+    with db.connect() as conn:
+        suppressed = conn.execute(
+            sa.text(
+                "SELECT template, count(*) FROM servicing_messages"
+                " WHERE status = 'suppressed' AND last_error = 'past_due' GROUP BY template"
+            )
+        ).all()
+    assert dict(suppressed) == {"reminder_due_today": 5, "autodebit_failed": 2}
     per_day: dict[tuple[str, dt.date], int] = {}
     for row in sent:
         local = row.sent_at.astimezone(ZoneInfo(row.zone))
@@ -116,12 +128,7 @@ def test_reminders_keep_quiet_hours_and_the_daily_cap(
             per_day[key] = per_day.get(key, 0) + 1
     assert max(per_day.values()) == 3  # the cap, reached and never passed
     assert per_day[("B1", SEND_DAY)] == 3
-    # The legal notice went on the first morning although the cap was full.
-    legal = [row for row in sent if row.kind == "legal"]
-    assert legal[0].sent_at == at(SEND_DAY, 9, 0)
-    # The night notice waited for 08:00 (and for a free slot under the cap).
-    night = [row for row in sent if "余额不足" in row.body]
-    assert len(night) == 2 and all(row.sent_at >= at(SEND_DAY + DAY, 8, 0) for row in night)
+    assert all(row.sent_at < at(SEND_DAY + DAY, 0, 0) for row in sent)
     # New York: the T-3 push left at 09:00 there, in English.
     b2 = [row for row in sent if row.borrower_id == "B2"]
     assert [row.sent_at for row in b2] == [at(SEND_DAY, 9, 0, NEW_YORK)]
@@ -130,7 +137,7 @@ def test_reminders_keep_quiet_hours_and_the_daily_cap(
     assert messaging_gateway_sandbox.stats()["messages"] == len(sent)
 
 
-def test_marketing_needs_consent_but_service_and_legal_notices_do_not(
+def test_marketing_needs_consent_but_service_notices_do_not(
     db, vault, messaging_gateway_sandbox: Sandbox
 ) -> None:
     clock = FakeClock(at(SEND_DAY, 10, 0))
@@ -142,9 +149,9 @@ def test_marketing_needs_consent_but_service_and_legal_notices_do_not(
         queue_marketing(desk, borrower, "line_increase_offer", {}, campaign="spring", on=SEND_DAY)
         with desk.uow_factory() as uow:
             queue_notice(
-                desk, uow, borrower, "overdue_legal_notice",
-                {"loan_id": "L-x", "amount_fen": 100, "days": 9}, dedupe_key=f"legal-{borrower}",
-                on=SEND_DAY, kind="legal", channels=("sms",),
+                desk, uow, borrower, "repayment_received",
+                {"loan_id": "L-x", "amount_fen": 100}, dedupe_key=f"paid-{borrower}",
+                on=SEND_DAY, channels=("sms",),
             )  # fmt: skip
             uow.commit()
     report = send_due_messages(desk)
@@ -160,7 +167,7 @@ def test_marketing_needs_consent_but_service_and_legal_notices_do_not(
         )
     assert rows["B-out:line_increase_offer"] == "suppressed:marketing_opt_out"
     assert rows["B-in:line_increase_offer"] == "sent:"
-    assert rows["B-out:overdue_legal_notice"] == "sent:"
+    assert rows["B-out:repayment_received"] == "sent:"
     # Receipts come back from the gateway and are stored with the messages.
     messaging_gateway_sandbox.wait_idle()
     assert poll_receipts(desk) == 3

@@ -21,6 +21,7 @@ from mobilend.api import (
     callbacks,
     collections,
     collections_admin,
+    collections_templates,
     lines,
     loans,
     notifications,
@@ -85,6 +86,7 @@ def create_api(container: Any, *, lifespan: Any = None) -> FastAPI:
         ops_analytics.router,
         collections.router,
         collections_admin.router,
+        collections_templates.router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=error_responses(*ERROR_STATUSES))
 

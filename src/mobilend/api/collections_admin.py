@@ -2,7 +2,7 @@
 and write-offs (proposed by one person, decided by a manager who is someone else),
 settlement payments and recoveries (with an ``Idempotency-Key``), legal escalation and
 the case file PDF, assignment, agencies and agents, complaint reviews, the conduct
-refusal log, the recovery report and the approved templates."""
+refusal log and the recovery report (templates: ``api.collections_templates``)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ from mobilend.api.collections_schemas import (
     ResolutionListOut,
     ResolutionOut,
     SettlementIn,
-    TemplateOut,
     WriteOffIn,
 )
 from mobilend.api.deps import IdempotencyKey
@@ -54,7 +53,6 @@ from mobilend.app.collections.resolutions import (
     propose_write_off,
     record_recovery,
 )
-from mobilend.app.collections.templates import approved_templates
 from mobilend.app.collections.views import add_agency, add_agent, complaints, refusals, resolutions
 from mobilend.domain.collections import PlanInstalment
 from mobilend.domain.money import Money
@@ -337,21 +335,3 @@ def report(collections: Collections, _staff: Oversight) -> RecoveryReportOut:
         by_bucket=[RecoveryLineOut.of(line) for line in result.by_bucket],
         by_strategy=[RecoveryLineOut.of(line) for line in result.by_strategy],
     )
-
-
-@router.get(
-    "/templates", response_model=list[TemplateOut], summary="Approved scripts and messages 话术模板"
-)
-def templates(_staff: Worker) -> list[TemplateOut]:
-    return [
-        TemplateOut(
-            code=t.code,
-            version=t.version,
-            channels=sorted(c.value for c in t.channels),
-            parties=sorted(p.value for p in t.parties),
-            body_zh=t.body_zh,
-            body_en=t.body_en,
-            free_text=sorted(t.free_text),
-        )
-        for t in approved_templates().values()
-    ]

@@ -16,6 +16,7 @@ from mobilend.app.collections.ports import (
     ResolutionRecord,
 )
 from mobilend.app.collections.reports import RecoveryLine
+from mobilend.domain.collections_templates import TemplateRecord
 
 AmountFen = Field(gt=0, le=10_000_000_00, description="Amount in fen")
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
@@ -208,13 +209,36 @@ class RecoveryReportOut(BaseModel):
 
 
 class TemplateOut(BaseModel):
+    template_id: str
     code: str
     version: str
+    status: str = Field(description="proposed | approved (live) | rejected | retired")
     channels: list[str]
     parties: list[str]
     body_zh: str
     body_en: str
     free_text: list[str]
+    proposed_by: str
+    proposed_at: dt.datetime
+    decided_by: str
+    decided_at: dt.datetime | None
+    note: str
+
+    @classmethod
+    def of(cls, record: TemplateRecord) -> TemplateOut:
+        t = record.template
+        return cls(
+            template_id=record.template_id, code=t.code, version=t.version,
+            status=record.status.value, channels=sorted(c.value for c in t.channels),
+            parties=sorted(p.value for p in t.parties), body_zh=t.body_zh, body_en=t.body_en,
+            free_text=sorted(t.free_text), proposed_by=record.proposed_by,
+            proposed_at=record.proposed_at, decided_by=record.decided_by,
+            decided_at=record.decided_at, note=record.note,
+        )  # fmt: skip
+
+
+class TemplateListOut(BaseModel):
+    items: list[TemplateOut]
 
 
 class AssignmentOut(BaseModel):
@@ -271,6 +295,23 @@ class WriteOffIn(Body):
 class DecisionIn(Body):
     approve: bool
     reason: str = Field(default="", max_length=500, pattern=TEXT)
+
+
+class TemplateIn(Body):
+    """A new version of a script or message; placeholders in braces are filled by the
+    gate ({name}, {loan_ref}, {dpd}, {amount}, {callback}, {agent_ref}…) or typed by the
+    agent when listed in ``free_text``."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")
+    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
+    channels: list[Literal["call", "sms", "push", "visit"]] = Field(min_length=1, max_length=4)
+    parties: list[Literal["borrower", "contact_person", "third_party"]] = Field(
+        min_length=1, max_length=3
+    )
+    body_zh: str = Field(min_length=1, max_length=500, pattern=TEXT)
+    body_en: str = Field(min_length=1, max_length=500, pattern=TEXT)
+    free_text: list[str] = Field(default_factory=list, max_length=5)
+    note: str = Field(default="", max_length=500, pattern=TEXT)
 
 
 class PaymentIn(Body):

@@ -1,4 +1,4 @@
-"""Ports to the outside world: time, ids, the payment rail, the message gateway, partner
+"""Ports to the outside world: time, ids, the payment rail, partner
 banks, the decision engine and the PII vault. Storage ports live with their feature
 (``app/<feature>/ports.py``); the platform unit of work is in ``app/unit_of_work.py``.
 Wire-level details (HTTP, SQL) never appear here.
@@ -83,29 +83,6 @@ class PaymentRail(Protocol):
     def payout_status(self, idempotency_key: str) -> RailAck: ...
 
     def statement(self, day: dt.date) -> list[RailStatementLine]: ...
-
-
-# --------------------------------------------------------------------------- notifications
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    message_id: str
-    channel: str  # sms | push
-    recipient: str  # phone number (sms) or device token (push)
-    body: str
-    kind: str = "service"  # service | legal | marketing
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryAck:
-    accepted: bool
-    gateway_reference: str = ""
-    error: str = ""
-
-
-class MessageGateway(Protocol):
-    def send(self, message: OutgoingMessage) -> DeliveryAck: ...
 
 
 # --------------------------------------------------------------------------- decisions

@@ -15,7 +15,7 @@ from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import ConductGate
 from mobilend.app.collections.ports import BorrowerReach
 from mobilend.app.collections.settings import CollectionsSettings
-from mobilend.app.ports import MessageGateway
+from mobilend.app.messaging import MessageGateway
 from mobilend.bootstrap.infra import build_infrastructure
 from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.bootstrap.platform import Platform
@@ -61,6 +61,7 @@ def build_collections(
         settings=settings,
         case_files=PdfCaseFileRenderer(),
         identities=sql_reach,
+        cost_caps=lending.cost_caps,
     )
     return Collections(desk, sql_reach)
 

@@ -28,8 +28,9 @@ from mobilend.app.journey.loans import PaymentNotices
 from mobilend.app.journey.service import BorrowerJourney
 from mobilend.app.lending.catalogue import DEMO_PRODUCTS
 from mobilend.app.lending.products import ensure_product
+from mobilend.app.messaging import MessageGateway
 from mobilend.app.onboarding.service import Onboarding, OnboardingSettings
-from mobilend.app.ports import Clock, DecisionEngine, MessageGateway, PaymentRail
+from mobilend.app.ports import Clock, DecisionEngine, PaymentRail
 from mobilend.app.servicing.autodebit import submit_debits
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.bootstrap.funding import build_disbursement

@@ -19,7 +19,8 @@ from mobilend.adapters.db.servicing_contacts import SqlContactDirectory
 from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.adapters.vault import FieldVault
-from mobilend.app.ports import Clock, MessageGateway, PaymentRail
+from mobilend.app.messaging import MessageGateway
+from mobilend.app.ports import Clock, PaymentRail
 from mobilend.app.servicing.business_dates import BusinessDate
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.ports import DebitStatusSource, ReceiptSource

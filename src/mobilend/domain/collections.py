@@ -92,6 +92,31 @@ def segment_for(score: int | None, threshold: int) -> RiskSegment:
     return RiskSegment.HIGH if score is not None and score >= threshold else RiskSegment.LOW
 
 
+# --------------------------------------------------------------------------- overdue notices
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueNotice:
+    """A notice every open case gets on one day past due (T+1, T+3, T+7), whatever its
+    strategy: the early reminders and the credit-reporting notice the contract promises.
+    They leave through the conduct gate like every other collection message."""
+
+    dpd: int
+    template: str
+    channels: tuple[Channel, ...]
+
+    @property
+    def name(self) -> str:
+        return f"T+{self.dpd}"
+
+
+DEFAULT_OVERDUE_NOTICES: tuple[OverdueNotice, ...] = (
+    OverdueNotice(1, "overdue_reminder", (Channel.SMS,)),
+    OverdueNotice(3, "overdue_reminder", (Channel.PUSH, Channel.SMS)),
+    OverdueNotice(7, "credit_report_notice", (Channel.SMS,)),
+)
+
+
 # --------------------------------------------------------------------------- strategies
 
 

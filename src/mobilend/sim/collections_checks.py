@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from mobilend.app.collections.templates import approved_templates
 from mobilend.app.unit_of_work import UnitOfWorkFactory
 from mobilend.domain.collections_conduct import ConductPolicy, banned_words_in, discloses_debt
 from mobilend.domain.ledger import loan_balances
@@ -51,7 +50,6 @@ class ConductAudit:
 
 def audit_conduct(engine: sa.Engine, policy: ConductPolicy | None = None) -> ConductAudit:
     policy = policy or ConductPolicy()
-    templates = approved_templates(policy)
     found: Counter[str] = Counter(
         dict.fromkeys(
             ("contact_hours", "daily_call_cap", "case_paused", "third_party_contact",
@@ -72,9 +70,17 @@ def audit_conduct(engine: sa.Engine, policy: ConductPolicy | None = None) -> Con
         rows = conn.execute(
             sa.text("SELECT template, party, channel, body FROM collection_contacts WHERE allowed")
         ).all()
+        # Every version that was ever live (approved, or retired since) admits its uses.
+        approved: set[tuple[str, str, str]] = set()
+        for code, channels, parties in conn.execute(
+            sa.text(
+                "SELECT code, channels, parties FROM collection_templates"
+                " WHERE status IN ('approved', 'retired')"
+            )
+        ):
+            approved.update((code, c, p) for c in channels for p in parties)
     for template, party, channel, body in rows:
-        approved = templates.get(template)
-        if approved is None or channel not in approved.channels or party not in approved.parties:
+        if (template, channel, party) not in approved:
             found["unapproved_template"] += 1
         if banned_words_in(body, policy.banned_words):
             found["banned_words"] += 1

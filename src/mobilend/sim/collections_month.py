@@ -33,6 +33,7 @@ from mobilend.app.collections.cases import follow_up, work_queue
 from mobilend.app.collections.daily import run_collections_day, send_reminders
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import ContactRequest
+from mobilend.app.collections.hardship import owed_by_component
 from mobilend.app.collections.ports import AgencyRecord, AgentRecord, CaseRecord
 from mobilend.app.collections.promises import file_complaint, make_promise, review_complaint
 from mobilend.app.collections.reports import RecoveryReport, recovery_report
@@ -414,8 +415,12 @@ class Month:
                 )
                 self.counts["settlements_proposed"] += 1
         elif roll < 0.05:
-            part = (owed * Decimal("0.25")).round()
-            plan = [PlanInstalment(on + (7 + 30 * n) * DAY, part) for n in range(3)]
+            # The plan reschedules the loan: principal and fees in three parts, interest
+            # and penalty waived (a concession the cost cap always admits).
+            with self.desk.uow_factory() as uow:
+                due = owed_by_component(uow.lending.loans.get(case.loan_id))
+            parts = (due.principal + due.fees).allocate([Decimal(1)] * 3)
+            plan = [PlanInstalment(on + (7 + 30 * n) * DAY, part) for n, part in enumerate(parts)]
             with contextlib.suppress(DomainError):
                 propose_plan(
                     self.desk,

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from mobilend.app.collections.channels import CallRequest, CallResult
-from mobilend.app.ports import DeliveryAck, OutgoingMessage
+from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 
 
 class SimulatedDialer:

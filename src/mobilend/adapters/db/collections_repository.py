@@ -5,6 +5,7 @@ resolutions, payments — are in ``collections_records_repository``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from mobilend.adapters.db.collections_records_repository import (
     SqlPromiseStore,
     SqlResolutionStore,
 )
+from mobilend.adapters.db.collections_templates_repository import SqlTemplateStore
 from mobilend.adapters.db.servicing_tables import loan_behaviour_scores
 from mobilend.app.collections.ports import (
     AgencyRecord,
@@ -251,6 +253,17 @@ class SqlCaseStore:
         )
         return [_case(r) for r in rows]
 
+    def at_dpd(
+        self, dpds: Sequence[int], limit: int = 1000, after_case_id: str = ""
+    ) -> list[CaseRecord]:
+        rows = self._conn.execute(
+            sa.select(_c)
+            .where(_c.c.status == "open", _c.c.dpd.in_(list(dpds)), _c.c.id > after_case_id)
+            .order_by(_c.c.id)
+            .limit(limit)
+        )
+        return [_case(r) for r in rows]
+
     def write_off_candidates(self, min_dpd: int, limit: int = 1000) -> list[str]:
         r = ct.collection_resolutions.c
         waiting = sa.exists().where(
@@ -376,3 +389,4 @@ class SqlCollectionStores:
         self.complaints = SqlComplaintStore(conn)
         self.resolutions = SqlResolutionStore(conn)
         self.payments = SqlCollectionPaymentStore(conn)
+        self.templates = SqlTemplateStore(conn)

@@ -248,3 +248,42 @@ collection_contact_persons = sa.Table(
     sa.Column("phone_enc", sa.Text, nullable=False),
     _at(),
 )
+
+# Migration ``0015_collection_templates``: the approved scripts and messages as records.
+# One approved (live) version and at most one proposal per code; whoever proposed a
+# version cannot approve it, in the database too.
+TEMPLATE_STATUSES = ("proposed", "approved", "rejected", "retired")
+
+collection_templates = sa.Table(
+    "collection_templates",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="proposed"),
+    sa.Column("channels", ARRAY(sa.Text), nullable=False),
+    sa.Column("parties", ARRAY(sa.Text), nullable=False),
+    sa.Column("free_text", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("body_zh", sa.Text, nullable=False),
+    sa.Column("body_en", sa.Text, nullable=False),
+    sa.Column("proposed_by", sa.Text, nullable=False),
+    sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("code", "version"),
+    sa.CheckConstraint(_in("status", TEMPLATE_STATUSES), name="template_status_known"),
+    sa.CheckConstraint("decided_by = '' OR decided_by <> proposed_by", name="four_eyes"),
+    sa.Index(
+        "uq_collection_templates_live",
+        "code",
+        unique=True,
+        postgresql_where=sa.text("status = 'approved'"),
+    ),
+    sa.Index(
+        "uq_collection_templates_proposed",
+        "code",
+        unique=True,
+        postgresql_where=sa.text("status = 'proposed'"),
+    ),
+)

@@ -25,7 +25,7 @@ from mobilend.adapters.webhook_signature import (
     object_field,
     verify_signed_body,
 )
-from mobilend.app.ports import DeliveryAck, OutgoingMessage
+from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,17 @@ def _sync_one(
         return _bump(
             summary, "written_off" if case.status is not CaseStatus.WRITTEN_OFF else "updated"
         )
+    if loan.status == "active" and loan.dpd <= 0 and case.status is CaseStatus.ARRANGEMENT:
+        # A rescheduled loan is current while its plan is kept: the case stays open for
+        # the plan's review (done, or broken and back to work).
+        if case.owed == loan.owed and case.collected == collected and case.dpd == loan.dpd:
+            return summary
+        cases.save(
+            dataclasses.replace(
+                case, dpd=loan.dpd, owed=loan.owed, collected=collected, version=case.version + 1
+            )
+        )
+        return _bump(summary, "updated")
     if loan.status != "active" or loan.dpd <= 0:
         reason = {
             "closed": CloseReason.PAID_OFF,

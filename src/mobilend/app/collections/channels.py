@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from mobilend.app.ports import DeliveryAck, MessageGateway, OutgoingMessage
+from mobilend.app.messaging import DeliveryAck, MessageGateway, OutgoingMessage
 
 __all__ = [
     "CallRequest",

@@ -5,6 +5,7 @@ job queue runs after end of day closes, and what ``mobilend collections run`` ru
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from mobilend.app.collections.cases import (
     sync_cases,
 )
 from mobilend.app.collections.desk import CollectionsDesk
+from mobilend.app.collections.notices import send_overdue_notices
 from mobilend.app.collections.promises import PromiseReview, review_promises
 from mobilend.app.collections.resolutions import (
     ResolutionReview,
@@ -26,10 +28,21 @@ from mobilend.app.collections.resolutions import (
 
 
 def send_reminders(desk: CollectionsDesk, on: dt.date) -> StrategySummary:
-    """The morning's messages: the strategy's reminders and those of promises due tomorrow."""
-    strategy = run_strategy(desk, on)
+    """The morning's messages: the strategy's reminders, the T+n overdue notices and the
+    reminders of promises due tomorrow."""
+    messages = _messages(desk, on)
     reminded = review_promises(desk, on).reminded
-    return StrategySummary(strategy.sent + reminded, strategy.refused, strategy.failed)
+    return dataclasses.replace(messages, sent=messages.sent + reminded)
+
+
+def _messages(desk: CollectionsDesk, on: dt.date) -> StrategySummary:
+    strategy = run_strategy(desk, on)
+    notices = send_overdue_notices(desk, on)
+    return StrategySummary(
+        strategy.sent + notices.sent,
+        strategy.refused + notices.refused,
+        strategy.failed + notices.failed,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,5 +65,5 @@ def run_collections_day(
     resolutions = review_resolutions(desk, on)
     proposed = propose_write_offs(desk, on)
     assignment = assign_cases(desk)
-    strategy = run_strategy(desk, on) if send_messages else StrategySummary()
+    strategy = _messages(desk, on) if send_messages else StrategySummary()
     return CollectionsDay(on, cases, promises, resolutions, proposed, assignment, strategy)

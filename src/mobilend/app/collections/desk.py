@@ -11,6 +11,7 @@ from mobilend.app.collections.gate import ConductGate
 from mobilend.app.collections.ports import BorrowerIdentities, CaseFileRenderer
 from mobilend.app.collections.settings import CollectionsSettings
 from mobilend.app.unit_of_work import UnitOfWorkFactory
+from mobilend.domain.compliance import CostCapPolicy
 
 
 @dataclass
@@ -22,3 +23,5 @@ class CollectionsDesk:
     settings: CollectionsSettings = field(default_factory=CollectionsSettings)
     case_files: CaseFileRenderer | None = None
     identities: BorrowerIdentities | None = None
+    #: The rules a hardship plan's cost is checked against (the defaults when unset).
+    cost_caps: CostCapPolicy | None = None

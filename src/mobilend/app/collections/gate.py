@@ -41,7 +41,7 @@ from mobilend.app.collections.ports import (
     Reach,
 )
 from mobilend.app.collections.settings import CollectionsSettings
-from mobilend.app.collections.templates import approved_templates
+from mobilend.app.collections.templates import live_template
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from mobilend.domain.collections_conduct import (
     Channel,
@@ -132,7 +132,7 @@ class ConductGate:
             paused = case.paused or bool(
                 uow.collections.complaints.open_for_borrower(case.borrower_id)
             )
-            template = approved_templates(policy).get(request.template)
+            template = live_template(uow, request.template)
             text = self._render(request, case, reach, template) if template else ""
             unknown = set(request.free_text) - set(template.free_text) if template else set()
             if unknown:

@@ -23,6 +23,7 @@ from mobilend.domain.collections import (
     RiskSegment,
 )
 from mobilend.domain.collections_conduct import Channel, Party
+from mobilend.domain.collections_templates import TemplateRecord
 from mobilend.domain.money import Money
 
 #: Who does collections work: the lender itself, or an agency by its code.
@@ -121,6 +122,13 @@ class CaseStore(Protocol):
         self, on: dt.date, limit: int = 1000, after_case_id: str = ""
     ) -> list[CaseRecord]:
         """Open, unpaused digital cases whose next strategy message is due on ``on``."""
+        ...
+
+    def at_dpd(
+        self, dpds: Sequence[int], limit: int = 1000, after_case_id: str = ""
+    ) -> list[CaseRecord]:
+        """Open cases (paused ones too: the gate refuses and logs them) whose loan is
+        exactly one of ``dpds`` days past due."""
         ...
 
     def all_cases(self, after_case_id: str = "", limit: int = 1000) -> list[CaseRecord]: ...
@@ -361,6 +369,27 @@ class CollectionPaymentStore(Protocol):
     def by_key(self, idempotency_key: str) -> CollectionPayment | None: ...
 
 
+class TemplateStore(Protocol):
+    def add(self, record: TemplateRecord) -> None:
+        """Store a new version (``Conflict`` when its code and version exist, or a
+        proposal for its code is already waiting)."""
+        ...
+
+    def get(self, template_id: str, *, for_update: bool = False) -> TemplateRecord:
+        """``NotFound`` when there is no such template version."""
+        ...
+
+    def save(self, record: TemplateRecord) -> None: ...
+
+    def live(self, code: str) -> TemplateRecord | None:
+        """The approved version of ``code`` (the one the gate uses)."""
+        ...
+
+    def listing(self, status: str | None = None, code: str | None = None) -> list[TemplateRecord]:
+        """Versions, by code then newest first."""
+        ...
+
+
 # --------------------------------------------------------------------------- the store group
 
 
@@ -387,6 +416,9 @@ class CollectionStores(Protocol):
 
     @property
     def payments(self) -> CollectionPaymentStore: ...
+
+    @property
+    def templates(self) -> TemplateStore: ...
 
 
 # --------------------------------------------------------------------------- whom the gate reaches

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import STRATEGY_ACTOR, ContactRequest
+from mobilend.app.collections.hardship import check_plan, reschedule_in
 from mobilend.app.collections.ports import CollectionPayment, ResolutionRecord
 from mobilend.app.collections.promises import cash_in
 from mobilend.app.lending.ports import RepaymentRecord
@@ -128,6 +129,7 @@ def propose_plan(
     with desk.uow_factory() as uow:
         loan, owed = _open_case_loan(uow, case_id)
         validate_plan(instalments, on, owed, desk.settings.resolution.max_plan_instalments)
+        check_plan(desk, uow, loan, instalments, on)
         total = sum((i.amount for i in instalments), Money.zero(owed.currency))
         record = _propose(
             desk, uow, HARDSHIP_PLAN, case_id, loan_id=loan.loan_id, owed=owed, amount=total,
@@ -185,8 +187,8 @@ def decide(
     reason: str = "",
 ) -> ResolutionRecord:
     """Approve or reject a proposal (never one's own). An approved write-off is booked at
-    once; an approved plan puts the case in arrangement; an approved settlement waits
-    for the borrower's payment until it expires."""
+    once; an approved plan reschedules the loan and puts the case in arrangement; an
+    approved settlement waits for the borrower's payment until it expires."""
     with desk.uow_factory() as uow:
         record = uow.collections.resolutions.get(resolution_id, for_update=True)
         if record.status is not ApprovalStatus.PROPOSED:
@@ -202,6 +204,9 @@ def decide(
         if approve and record.kind == WRITE_OFF:
             decided = _book_write_off(desk, uow, decided, on)
         elif approve and record.kind == HARDSHIP_PLAN:
+            # The plan's instalments replace the loan's schedule (principal exact, the
+            # concession through the ledger, no more interest or penalty while kept).
+            reschedule_in(desk, uow, record.loan_id, record.instalments, on)
             decided = dataclasses.replace(decided, cash_in_at_approval=cash_in(uow, record.loan_id))
             case = uow.collections.cases.get(record.case_id, for_update=True)
             uow.collections.cases.save(

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mobilend.domain.collections import AssignmentMode, ResolutionPolicy, StrategyBook
+from mobilend.domain.collections import (
+    DEFAULT_OVERDUE_NOTICES,
+    AssignmentMode,
+    OverdueNotice,
+    ResolutionPolicy,
+    StrategyBook,
+)
 from mobilend.domain.collections_conduct import ConductPolicy
 from mobilend.domain.delinquency import DEFAULT_BUCKETS, BucketTable
 
@@ -22,3 +28,5 @@ class CollectionsSettings:
     #: The number borrowers and contact persons are asked to call back.
     callback_number: str = "400-820-0000"
     default_time_zone: str = "Asia/Shanghai"
+    #: T+1, T+3, T+7: sent to every open case on those days past due (through the gate).
+    overdue_notices: tuple[OverdueNotice, ...] = DEFAULT_OVERDUE_NOTICES

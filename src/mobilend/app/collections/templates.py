@@ -1,12 +1,20 @@
-"""The approved collection scripts and messages (话术模板). Only these leave the gate; each
-names the channels and parties it is approved for. ``approved_templates()`` refuses to
-load a catalogue in which any template breaks the conduct rules itself."""
+"""The collection scripts and messages (话术模板). Only approved ones leave the gate; each
+names the channels and parties it is approved for.
+
+They are records (``collection_templates``): the gate reads the live (approved) version
+of a code with ``live_template``; new versions are proposed and approved with four eyes
+(``app.collections.template_admin``). ``CATALOGUE`` below is the shipped set that
+migration 0015 seeded the records with; ``approved_templates()`` returns it, checked (it
+refuses a catalogue in which any template breaks the conduct rules itself) — what a
+fresh database starts from, not necessarily what is live now (``live_templates``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
 
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.collections_conduct import (
     Channel,
     ConductPolicy,
@@ -57,6 +65,16 @@ CATALOGUE: tuple[ContactTemplate, ...] = (
         "still call {callback} to agree a repayment.",
     ),
     ContactTemplate(
+        "credit_report_notice", "2026.1", frozenset({Channel.SMS}), _B,
+        "【移动贷】{name}您好，您的借款（尾号{loan_ref}）已逾期{dpd}天，应还{amount}元。根据借款合同约定，"
+        "逾期期间按日计收罚息，逾期信息将依法报送金融信用信息基础数据库。请尽快在App内还款；"
+        "如有困难，请致电{callback}协商。",
+        "[mobilend] Dear {name}, your loan ending {loan_ref} is {dpd} days past due with "
+        "{amount} CNY owed. Under the loan contract penalty interest accrues daily and the "
+        "arrears will be reported to the credit reference centre as the law requires. Please "
+        "repay in the app, or call {callback} to agree a plan.",
+    ),
+    ContactTemplate(
         "agent_message", "2026.1", frozenset({Channel.SMS}), _B,
         "【移动贷】{name}您好，{note}（借款尾号{loan_ref}，客服电话{callback}）",
         "[mobilend] Dear {name}, {note} (loan ending {loan_ref}; call {callback})",
@@ -90,9 +108,20 @@ CATALOGUE: tuple[ContactTemplate, ...] = (
 
 @cache
 def approved_templates(policy: ConductPolicy | None = None) -> Mapping[str, ContactTemplate]:
-    """The catalogue by code, each template checked against the conduct rules."""
+    """The shipped catalogue by code, each template checked against the conduct rules."""
     policy = policy or ConductPolicy()
     problems = [p for t in CATALOGUE for p in template_problems(t, policy)]
     if problems:
         raise ValidationFailed(problems, "a collection template breaks the conduct rules")
     return {t.code: t for t in CATALOGUE}
+
+
+def live_templates(uow: UnitOfWork) -> Mapping[str, ContactTemplate]:
+    """Every approved (live) template by code."""
+    return {r.code: r.template for r in uow.collections.templates.listing("approved")}
+
+
+def live_template(uow: UnitOfWork, code: str) -> ContactTemplate | None:
+    """The approved version of ``code``, or None (the gate then refuses the contact)."""
+    record = uow.collections.templates.live(code)
+    return record.template if record is not None else None

@@ -21,8 +21,9 @@ from typing import Any, Generic, TypeVar
 
 from mobilend.app.journey.notices import render_notice
 from mobilend.app.journey.ports import Notification, OutboxMessage
+from mobilend.app.messaging import MessageGateway
 from mobilend.app.onboarding.service import Onboarding
-from mobilend.app.ports import Clock, DecisionEngine, MessageGateway
+from mobilend.app.ports import Clock, DecisionEngine
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from mobilend.app.journey.context import JOURNEY_TOPICS, TOPIC_SMS, JourneyContext
 from mobilend.app.journey.ports import OutboxMessage
-from mobilend.app.ports import OutgoingMessage
+from mobilend.app.messaging import OutgoingMessage
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.borrowers import Borrower
 from mobilend.domain.errors import NotFound

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from mobilend.app.messaging import MessageGateway, OutgoingMessage
 from mobilend.app.onboarding.abuse_limits import AbuseGuard
 from mobilend.app.onboarding.pii import (
     NATIONAL_ID,
@@ -23,14 +24,7 @@ from mobilend.app.onboarding.pii import (
     unseal,
 )
 from mobilend.app.onboarding.ports import RandomSource, TokenClaims, TokenIssuer, TokenPair
-from mobilend.app.ports import (
-    Clock,
-    IdSource,
-    MessageGateway,
-    OutgoingMessage,
-    PiiVault,
-    RateLimiter,
-)
+from mobilend.app.ports import Clock, IdSource, PiiVault, RateLimiter
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from mobilend.domain.borrowers import (
     Borrower,

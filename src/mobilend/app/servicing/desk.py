@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from mobilend.app.funding.ports import PayoutAccounts
 from mobilend.app.lending.ports import RepaymentRecord
-from mobilend.app.ports import Clock, MessageGateway, PaymentRail
+from mobilend.app.messaging import MessageGateway
+from mobilend.app.ports import Clock, PaymentRail
 from mobilend.app.servicing.ports import (
     ContactDirectory,
     DebitAttempt,

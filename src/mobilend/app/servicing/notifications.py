@@ -7,7 +7,13 @@ never personal data, and the phone number is decrypted only for the gateway call
 Rules every message obeys when it leaves:
 
 - quiet hours (21:00–08:00 by default) in the borrower's time zone (Asia/Shanghai unless
-  the borrower set another): a message due inside them waits for their end;
+  the borrower set another): a message due inside them waits for their end; whatever the
+  setting, nothing leaves outside the collections conduct rules' contact hours
+  (08:00–22:00 local), so no setting makes servicing louder than collections may be;
+- nothing about a loan already past due: the overdue notices (T+1, T+3, T+7) are
+  collection contact and leave only through the conduct gate (``app.collections.notices``);
+  a pre-due reminder or a failed-debit notice still queued when its loan falls past due
+  is suppressed (``past_due``); a receipt of payment still goes;
 - a daily cap per borrower and local day on service and marketing messages (legal
   notices are exempt, since the law requires them); the slot is taken atomically, so
   concurrent senders cannot pass it; a message over the cap waits for the next day;
@@ -33,12 +39,13 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mobilend.app.ports import OutgoingMessage
+from mobilend.app.messaging import OutgoingMessage
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.ports import Contact, MessageRecord, ReceiptRecord
 from mobilend.app.servicing.settings import QuietHours
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.borrowers import mask_phone
+from mobilend.domain.collections_conduct import ConductPolicy
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
 
@@ -94,12 +101,29 @@ def next_allowed(now: dt.datetime, zone: str, quiet: QuietHours) -> dt.datetime:
     return wall.astimezone(dt.UTC)
 
 
+#: The conduct rules' contact hours, as quiet hours (22:00–08:00 by default).
+_CONDUCT = ConductPolicy()
+CONTACT_QUIET = QuietHours(_CONDUCT.contact_until, _CONDUCT.contact_from)
+
+
+def send_time(now: dt.datetime, zone: str, quiet: QuietHours) -> dt.datetime:
+    """The first moment from ``now`` outside both servicing's quiet hours and the conduct
+    rules' no-contact hours."""
+    moment = now
+    for _ in range(3):  # two night windows: settles in at most two steps
+        later = next_allowed(next_allowed(moment, zone, quiet), zone, CONTACT_QUIET)
+        if later == moment:
+            return moment
+        moment = later
+    return moment
+
+
 def next_day_start(now: dt.datetime, zone: str, quiet: QuietHours) -> dt.datetime:
     """The first moment of the next local day that is outside quiet hours."""
     tz = ZoneInfo(zone)
     tomorrow = now.astimezone(tz).date() + dt.timedelta(days=1)
     start = dt.datetime.combine(tomorrow, dt.time(0, 0), tzinfo=tz).astimezone(dt.UTC)
-    return next_allowed(start, zone, quiet)
+    return send_time(start, zone, quiet)
 
 
 # --------------------------------------------------------------------------- queueing
@@ -240,14 +264,17 @@ def _send_one(desk: ServicingDesk, message_id: str) -> SendReport:
             contact = desk.contacts.contact(message.borrower_id)
         except NotFound:
             contact = None
-        reason = _suppression(uow, message, contact)
+        local_today = now.astimezone(
+            ZoneInfo((contact.time_zone if contact else "") or settings.default_time_zone)
+        ).date()
+        reason = _suppression(uow, message, contact, local_today)
         if reason:
             store.save(dataclasses.replace(message, status="suppressed", last_error=reason))
             uow.commit()
             return SendReport(suppressed=1)
         assert contact is not None
         zone = contact.time_zone or settings.default_time_zone
-        allowed = next_allowed(now, zone, settings.quiet_hours)
+        allowed = send_time(now, zone, settings.quiet_hours)
         if allowed > now:
             store.save(dataclasses.replace(message, next_attempt_at=allowed))
             uow.commit()
@@ -312,10 +339,32 @@ def _send_one(desk: ServicingDesk, message_id: str) -> SendReport:
         return SendReport(sent=1)
 
 
-def _suppression(uow: UnitOfWork, message: MessageRecord, contact: Contact | None) -> str:
+#: What servicing may still say about a loan that is past due: that money arrived.
+_WHILE_PAST_DUE = frozenset({"repayment_received"})
+
+
+def _past_due(uow: UnitOfWork, message: MessageRecord, local_today: dt.date) -> bool:
+    """Whether the message's loan has an installment unpaid after its due date."""
+    loan_id = message.loan_id or str(message.params.get("loan_id") or "")
+    if not loan_id or message.template in _WHILE_PAST_DUE:
+        return False
+    try:
+        loan = uow.lending.loans.get(loan_id)
+    except NotFound:
+        return False
+    return loan.status.value == "active" and loan.days_past_due(local_today) > 0
+
+
+def _suppression(
+    uow: UnitOfWork, message: MessageRecord, contact: Contact | None, local_today: dt.date
+) -> str:
     """Why the message must not go at all ('' when it may)."""
     if contact is None:
         return "no_contact"
+    if message.template not in templates("zh-CN"):
+        return "unknown_template"  # e.g. an overdue notice queued before they moved
+    if _past_due(uow, message, local_today):
+        return "past_due"  # collection contact goes through the conduct gate only
     if message.kind == "marketing" and not contact.marketing_allowed:
         return "marketing_opt_out"
     if _recipient(message, contact)[0] is None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from mobilend.domain.errors import Problem, ValidationFailed
+
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 #: Money the rail has taken from borrowers' cards and not yet paid into the lender's
@@ -27,18 +29,29 @@ class ReminderStep:
     channels: tuple[str, ...] = ("push", "sms")
     kind: str = "service"
 
+    def __post_init__(self) -> None:
+        if self.offset > 0:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "reminder_plan",
+                        "逾期提醒属于催收，须经催收行为闸门发送 (a reminder after the due date is "
+                        "collection contact: it goes through the collections conduct gate)",
+                    )
+                ]
+            )
+
     @property
     def name(self) -> str:
         return f"T{self.offset:+d}" if self.offset else "T0"
 
 
+#: Before the due date only: the overdue notices (T+1, T+3, T+7) are collection contact and
+#: leave through the collections conduct gate (``app.collections.notices``).
 DEFAULT_REMINDER_PLAN: tuple[ReminderStep, ...] = (
     ReminderStep(-3, "reminder_before_due", ("push",)),
     ReminderStep(-1, "reminder_before_due", ("push", "sms")),
     ReminderStep(0, "reminder_due_today", ("push", "sms")),
-    ReminderStep(1, "overdue_notice", ("sms",)),
-    ReminderStep(3, "overdue_notice", ("push", "sms")),
-    ReminderStep(7, "overdue_legal_notice", ("sms",), kind="legal"),
 )
 
 
