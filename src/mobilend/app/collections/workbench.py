@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.ports import LENDER, AgencyRecord, AgentLoad, BorrowerReach
-from mobilend.app.collections.templates import approved_templates
+from mobilend.app.collections.templates import live_templates
 from mobilend.domain.collections_conduct import (
     Channel,
     ConductRule,
@@ -46,8 +46,8 @@ def conduct_preview(
 ) -> list[ChannelPreview]:
     """Each channel to the borrower, as the gate would judge it for this agent now."""
     policy = desk.settings.conduct
-    templates = approved_templates(policy)
     with desk.uow_factory() as uow:
+        templates = live_templates(uow)  # what the gate speaks with now, not the shipped file
         case = uow.collections.cases.get(case_id)
         paused = case.paused or bool(uow.collections.complaints.open_for_borrower(case.borrower_id))
         agent = uow.collections.agents.agent(agent_id)
