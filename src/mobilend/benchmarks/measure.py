@@ -36,17 +36,17 @@ class Sizes:
 
 QUICK = Sizes(
     name="quick",
-    seconds=0.5,
-    decisions=300,
-    pd_rows=1000,
-    loans=24,
+    seconds=1.0,
+    decisions=1_000,
+    pd_rows=2_000,
+    loans=48,
     clients=8,
     eod_loans=(5_000,),
-    console_loans=2_000,
+    console_loans=5_000,
     console_repeat=1,
     pgbench_scale=4,
-    pgbench_seconds=5,
-    reference_seconds=2.0,
+    pgbench_seconds=8,
+    reference_seconds=3.0,
 )
 FULL = Sizes(
     name="full",
