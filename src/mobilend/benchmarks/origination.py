@@ -146,9 +146,7 @@ def run_journeys(
     done: list[Journey] = []
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        futures = [
-            pool.submit(originate, base_url, sms_url, identities) for _ in range(count)
-        ]
+        futures = [pool.submit(originate, base_url, sms_url, identities) for _ in range(count)]
         for future in futures:
             try:
                 done.append(future.result())
@@ -176,7 +174,7 @@ def origination(results: Results, sizes: Sizes) -> None:
             env = processes.service_env(url, var_dir, gateways)
             base = processes.start_service(children, env)
             identities = Identities()
-            warm, _, errors = run_journeys(base, gateways.sms_url, min(4, sizes.loans), 2, identities)
+            warm, _, _ = run_journeys(base, gateways.sms_url, min(4, sizes.loans), 2, identities)
             journeys, elapsed, errors = run_journeys(
                 base, gateways.sms_url, sizes.loans, sizes.clients, identities
             )

@@ -35,7 +35,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_up(url: str, timeout: float = 120.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_up(
+    url: str, timeout: float = 120.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Poll ``url`` until it answers below 500; fail early if ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

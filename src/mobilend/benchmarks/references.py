@@ -56,7 +56,9 @@ def pgbench_tpcb_tps(url: str, scale: int, seconds: int, clients: int = 4) -> fl
     """pgbench's default TPC-B-like script, ``clients`` clients on 2 threads."""
     binary = str(pg_bin_dir() / "pgbench")
     conninfo = libpq_url(url)
-    subprocess.run([binary, "-i", "-q", "-s", str(scale), conninfo], check=True, capture_output=True)
+    subprocess.run(
+        [binary, "-i", "-q", "-s", str(scale), conninfo], check=True, capture_output=True
+    )
     out = subprocess.run(
         [binary, "-c", str(clients), "-j", "2", "-T", str(seconds), conninfo],
         check=True,
@@ -114,10 +116,7 @@ def http_rate(
         with httpx.Client(base_url=base_url, timeout=30) as http:
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
-                if json is None:
-                    response = http.get(path)
-                else:
-                    response = http.post(path, json=json)
+                response = http.get(path) if json is None else http.post(path, json=json)
                 response.raise_for_status()
                 samples[slot].append(time.perf_counter() - started)
 

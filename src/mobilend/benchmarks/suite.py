@@ -90,7 +90,9 @@ def run(
 ) -> dict[str, Any]:
     unknown = sorted(set(only or ()) - set(BENCHMARKS))
     if unknown:
-        raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        raise ValueError(
+            f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}"
+        )
     chosen = [name for name in BENCHMARKS if not only or name in only]
     results = Results()
     shared = Shared(sizes, results)
@@ -121,9 +123,7 @@ def run(
         },
         "sizes": asdict(sizes),
         "figures": {name: significant(value) for name, value in results.values.items()},
-        "measures": [
-            {**asdict(m), "ratio": f"ratios.{m.figure}"} for m in results.measures
-        ],
+        "measures": [{**asdict(m), "ratio": f"ratios.{m.figure}"} for m in results.measures],
         "details": {**results.details, "seconds": seconds},
         "failures": results.failures,
     }

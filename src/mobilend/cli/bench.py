@@ -28,10 +28,15 @@ def bench_command(
         False, "--quick", help="小规模（数分钟）/ small sizes, a few minutes (CI)"
     ),
     only: list[str] = typer.Option(
-        [], "--only", help="只运行这些 / only these: schedules model decision eod console origination"
+        [],
+        "--only",
+        help="只运行这些 / only these: schedules model decision eod console origination",
     ),
     eod_loans: list[int] = typer.Option(
-        [], "--eod-loans", min=1000, help="日终规模 / end-of-day portfolio sizes (default 100000 1000000)"
+        [],
+        "--eod-loans",
+        min=1000,
+        help="日终规模 / end-of-day portfolio sizes (default 100000 1000000)",
     ),
     markdown: bool = typer.Option(
         False, "--markdown", help="输出 README 表格 / print the README table (Markdown)"
