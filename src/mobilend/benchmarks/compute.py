@@ -79,6 +79,7 @@ def pd_scorer(sizes: Sizes, details: dict[str, Any]) -> Any:
     from mobilend.bootstrap.risk import risk_model_dir
     from mobilend.config import get_settings
     from mobilend.risk.model import TrainingConfig, load_model, save_model, train_model
+    from mobilend.risk.model.artifact import MANIFEST
     from mobilend.risk.model.defaults import (
         DEFAULT_GOOD_LABEL,
         default_training_data,
@@ -88,7 +89,7 @@ def pd_scorer(sizes: Sizes, details: dict[str, Any]) -> Any:
     from mobilend.risk.model.kinds import CandidateKind
 
     directory = risk_model_dir(get_settings())
-    if sizes.name == "quick" and not (directory / "manifest.json").is_file():
+    if sizes.name == "quick" and not (directory / MANIFEST).is_file():
         frame = read_csv_frame(default_training_data())
         config = TrainingConfig(folds=2, repeats=1, candidates=(CandidateKind.SCORECARD,))
         trained = train_model(
