@@ -88,3 +88,28 @@ def test_numbers_read_plainly() -> None:
     assert significant(0.000123456789) == 0.000123457
     assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 50) == 3.0
     assert percentile([float(x) for x in range(1, 101)], 99) == 99.0
+
+
+def test_a_failing_benchmark_is_reported_and_the_others_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mobilend.benchmarks import suite
+
+    def fine(results: Results, sizes: object, shared: object) -> None:
+        results.reference("decimal_loop_per_s", 100.0)
+        results.figure(
+            "schedules.per_s", 5.0, label="schedules", unit="/s",
+            reference="decimal_loop_per_s", reference_label="loop", per="per loop",
+        )  # fmt: skip
+
+    def broken(results: Results, sizes: object, shared: object) -> None:
+        raise RuntimeError("the service did not start")
+
+    monkeypatch.setattr(suite, "BENCHMARKS", {"broken": broken, "fine": fine})
+    monkeypatch.setattr(suite, "postgres_version", lambda: "18.6")
+    document = suite.run(suite.QUICK)
+    assert document["failures"] == {"broken": "RuntimeError: the service did not start"}
+    assert document["figures"]["ratios.schedules.per_s"] == 0.05
+    assert "Not measured in this run: broken." in render(document)
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        suite.run(suite.QUICK, ["fine", "nope"])
