@@ -65,7 +65,7 @@ def schedules(results: Results, sizes: Sizes) -> None:
     results.figure(
         "schedules.per_s", per_s,
         label="12-period equal-installment schedules", unit="/s",
-        reference="decimal_loop_per_s", reference_label="plain Decimal 12-period loop /s",
+        reference="decimal_loop_per_s", reference_label="plain Decimal 12-period loop, /s",
         per="schedules per loop iteration",
     )  # fmt: skip
 
@@ -119,7 +119,7 @@ def model(results: Results, sizes: Sizes, scorer: Any) -> None:
     results.figure(
         "model.pd_p50_us", percentile(samples, 50) * 1e6,
         label="single-row PD (`score_one` with reasons), p50", unit="µs",
-        reference="numpy_dot_p50_us", reference_label="numpy dot of one feature row, p50",
+        reference="numpy_dot_p50_us", reference_label="numpy dot of one feature row, p50 µs",
         per="dot products per PD",
     )  # fmt: skip
     results.values["model.pd_p99_us"] = percentile(samples, 99) * 1e6
@@ -203,7 +203,7 @@ def decision(results: Results, sizes: Sizes, scorer: Any) -> None:
         results.figure(
             name, percentile(samples, q) * 1000,
             label=f"credit decision in process, data fetched, p{q}", unit="ms",
-            reference="decimal_loop_ms", reference_label="one plain Decimal 12-period loop",
+            reference="decimal_loop_ms", reference_label="one plain Decimal 12-period loop, ms",
             per="Decimal loops per decision",
         )  # fmt: skip
     results.values["decision.per_s"] = len(samples) / sum(samples)

@@ -118,7 +118,7 @@ def console(results: Results, sizes: Sizes) -> None:
     results.figure(
         "console.worst_ms", worst[slowest],
         label=f"console pages and staff analytics endpoints, {sizes.console_loans:,} loans, worst request",
-        unit="ms", reference="health_median_ms", reference_label="`GET /health` median",
+        unit="ms", reference="health_median_ms", reference_label="`GET /health` median, ms",
         per="`/health` requests per worst page",
     )  # fmt: skip
     results.values["console.median_ms"] = statistics.median(worst.values())

@@ -196,22 +196,22 @@ def origination(results: Results, sizes: Sizes) -> None:
             name, percentile(waits, q),
             label=f"{label}, p{q}", unit="ms",
             reference=f"insert_endpoint_p{q}_ms",
-            reference_label=f"one-row-insert endpoint p{q}, same clients",
-            per="insert requests' time per origination",
+            reference_label=f"one-row-insert endpoint, same clients, p{q} ms",
+            per="× an insert request",
         )  # fmt: skip
     results.figure(
         "origination.loans_per_s", len(journeys) / elapsed,
         label=f"loans signed and paid out per second (whole journeys), {sizes.clients} clients",
         unit="/s", reference="pgbench_tpcb_tps",
-        reference_label="pgbench TPC-B, same server, 4 clients",
-        per="loans per TPC-B transaction (goal ≥ 0.10)",
+        reference_label="pgbench TPC-B, same server, 4 clients, tps",
+        per="loans per TPC-B transaction; goal ≥ 0.10",
     )  # fmt: skip
     requests = sum(j.requests for j in journeys)
     results.figure(
         "origination.requests_per_s", requests / elapsed,
         label=f"borrower API requests per second during those journeys ({requests // len(journeys)} each)",
         unit="/s", reference="health_per_s",
-        reference_label=f"`GET /health`, {sizes.clients} clients",
+        reference_label=f"`GET /health`, {sizes.clients} clients, /s",
         per="journey requests per `/health` request",
     )  # fmt: skip
     results.details["origination"] = {
