@@ -50,6 +50,10 @@ def test_quick_bench_reports_every_figure_with_reference_and_ratio(
         **os.environ,
         "MOBILEND_DATABASE_URL": pg_admin_url,
         "MOBILEND_VAR_DIR": str(tmp_path / "var"),
+        # The command runs in tmp_path: a relative source path must still find this tree.
+        "PYTHONPATH": os.pathsep.join(
+            os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+        ),
     }
     done = subprocess.run(
         [sys.executable, "-m", "mobilend.cli.main", "bench", "--quick", "--json"],
