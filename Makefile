@@ -55,11 +55,12 @@ browser-deps:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei; \
 	fi
 
+# The suite behind the README's performance table (full size: by hand, long). Quick
+# size: `make bench BENCH_ARGS=--quick`; JSON: BENCH_ARGS=--json. The older per-area
+# scripts stay in bench/ for deeper runs.
+BENCH_ARGS ?=
 bench: venv
-	@for script in bench/bench_*.py; do \
-		echo "== $$script"; \
-		$(BIN)/python $$script || exit 1; \
-	done
+	$(BIN)/mobilend bench $(BENCH_ARGS)
 
 # Stop the local servers before their files go.
 clean:

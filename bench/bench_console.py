@@ -29,49 +29,17 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from bench_eod import BUSINESS_DATE, GENERATE
 
 from mobilend.adapters.auth import StaffDirectory
 from mobilend.adapters.db import admin, migrate
 from mobilend.adapters.db.analytics_refresh import SqlAnalyticsRefresher
 from mobilend.adapters.db.engine import database_url
 from mobilend.adapters.db.security_repository import SqlStaffUserStore
+from mobilend.benchmarks.book import BUSINESS_DATE, GENERATE
+from mobilend.benchmarks.book import CONSOLE_EXTRAS as MORE
 
 MOBILEND = str(Path(sys.executable).with_name("mobilend"))
 PASSWORD = "correct-horse-battery-staple"
-
-# One application and one scored decision per borrower (7 in 10 approved, 2 declined,
-# 1 referred), and each overdue loan's days past due and bucket as end of day leaves them.
-MORE = [
-    """
-    INSERT INTO credit_applications (id, borrower_id, product_code, outcome, decision_id,
-        applied_at, decided_on, limit_minor, annual_rate)
-    SELECT 'A' || substr(l.id, 2), l.borrower_id, 'BENCH',
-           CASE WHEN g % 10 < 7 THEN 'approve' WHEN g % 10 < 9 THEN 'decline' ELSE 'refer' END,
-           'D' || substr(l.id, 2), l.disbursed_on::timestamptz, l.disbursed_on,
-           CASE WHEN g % 10 < 7 THEN l.principal * 2 END,
-           CASE WHEN g % 10 < 7 THEN l.annual_rate END
-    FROM loans l CROSS JOIN LATERAL (SELECT substr(l.id, 2)::int AS g) x
-    """,
-    """
-    INSERT INTO decisions (id, application_id, borrower_id, product_code, decided_on, outcome,
-        policy_id, model_version, arm, market, cost_minor, record, record_sha256)
-    SELECT a.decision_id, a.id, a.borrower_id, 'BENCH', a.decided_on, a.outcome,
-           'policy-v1', 'model-1', CASE WHEN g % 10 = 0 THEN 'challenger' ELSE 'champion' END,
-           'normal', 150,
-           jsonb_build_object('workings', jsonb_build_object('final_score',
-               jsonb_build_object('score', 480 + (g * 37) % 260))),
-           repeat('0', 64)
-    FROM credit_applications a CROSS JOIN LATERAL (SELECT substr(a.id, 2)::int AS g) x
-    """,
-    """
-    UPDATE loans l SET dpd = o.dpd, max_dpd = o.dpd,
-        bucket = CASE WHEN o.dpd <= 30 THEN 'M1' WHEN o.dpd <= 60 THEN 'M2' ELSE 'M3' END
-    FROM (SELECT loan_id, :d - 1 - min(due_date) AS dpd FROM installments
-          WHERE status = 'overdue' GROUP BY loan_id) o
-    WHERE o.loan_id = l.id
-    """,
-]
 
 
 def free_port() -> int:

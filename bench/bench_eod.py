@@ -28,59 +28,11 @@ import sqlalchemy as sa
 from mobilend.adapters.db import admin, eod, migrate
 from mobilend.adapters.db.embedded import pg_bin_dir
 from mobilend.adapters.db.engine import database_url, libpq_url
+from mobilend.benchmarks.book import BUSINESS_DATE, GENERATE
 
-BUSINESS_DATE = dt.date(2025, 6, 30)
-
-GENERATE = [
-    "INSERT INTO products (code, definition) VALUES ('BENCH', '{}')",
-    """
-    INSERT INTO borrowers (id)
-    SELECT 'B' || lpad(g::text, 8, '0') FROM generate_series(1, :n) g
-    """,
-    # Principal 1 000–20 000 yuan, 12–24 % a year, disbursed 0–299 days before the date.
-    """
-    INSERT INTO loans (id, borrower_id, product_code, principal, currency, status, terms,
-        rules, annual_rate, penalty_rate, penalty_grace_days, day_count, method, rounding,
-        disbursed_on, accrued_through, outstanding_principal)
-    SELECT 'L' || lpad(g::text, 8, '0'), 'B' || lpad(g::text, 8, '0'), 'BENCH',
-           100000 + (g::bigint * 7919) % 1900000, 'CNY', 'active', '{}', '{}',
-           0.12 + (g % 13) * 0.01, 0.18, 3, 'ACT/360', 'equal-principal', 'half-up',
-           :d - 1 - (g % 300), :d - 1, 100000 + (g::bigint * 7919) % 1900000
-    FROM generate_series(1, :n) g
-    """,
-    # Twelve monthly installments, equal principal (the last takes the remainder), interest
-    # on the balance for the period's actual days. Periods before the date are paid, except
-    # on every tenth loan, whose latest past installment is left unpaid.
-    """
-    INSERT INTO installments (loan_id, n, borrower_id, period_start, due_date,
-        principal_due, interest_scheduled, interest_accrued, principal_paid, interest_paid,
-        settled_on, status)
-    SELECT l.id, k, l.borrower_id, p.period_start, p.due_date, p.principal_due, p.interest,
-           CASE WHEN p.due_date <= :d - 1 THEN p.interest ELSE 0 END,
-           CASE WHEN p.paid THEN p.principal_due ELSE 0 END,
-           CASE WHEN p.paid THEN p.interest ELSE 0 END,
-           CASE WHEN p.paid THEN p.due_date END,
-           CASE WHEN p.paid THEN 'paid' WHEN p.due_date < :d - 1 THEN 'overdue'
-                ELSE 'scheduled' END
-    FROM loans l
-    CROSS JOIN generate_series(1, 12) k
-    CROSS JOIN LATERAL (
-        SELECT (l.disbursed_on + (k - 1) * interval '1 month')::date AS period_start,
-               (l.disbursed_on + k * interval '1 month')::date AS due_date,
-               CASE WHEN k < 12 THEN l.principal / 12
-                    ELSE l.principal - 11 * (l.principal / 12) END AS principal_due,
-               (l.principal - (k - 1) * (l.principal / 12)) AS balance
-    ) s
-    CROSS JOIN LATERAL (
-        SELECT s.period_start, s.due_date, s.principal_due,
-               round(s.balance * l.annual_rate * (s.due_date - s.period_start) / 360)::bigint
-                   AS interest,
-               s.due_date < :d - 1
-               AND NOT (substr(l.id, 2)::int % 10 = 0
-                        AND s.due_date >= (:d - 1 - interval '1 month')::date) AS paid
-    ) p
-    """,
-]
+# The book's SQL lives with ``mobilend bench`` (``benchmarks/book.py``);
+# ``bench_eod_scale.py`` imports it from this module.
+__all__ = ["BUSINESS_DATE", "GENERATE", "count"]
 
 
 def run_eod_workers(engine: sa.Engine, day: dt.date, workers: int) -> float:

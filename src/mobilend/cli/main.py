@@ -10,6 +10,7 @@ import typer
 
 from mobilend.cli import (
     analytics,
+    bench,
     bureau,
     collections,
     compliance,
@@ -47,6 +48,7 @@ app.command("worker")(worker.worker_command)
 
 # Command groups.
 app.add_typer(analytics.analytics_app, name="analytics")
+app.add_typer(bench.bench_app, name="bench")
 app.add_typer(collections.collections_app, name="collections")
 app.add_typer(bureau.bureau_app, name="bureau")
 app.add_typer(compliance.compliance_app, name="compliance")
