@@ -65,6 +65,27 @@ def test_every_analytics_report_is_in_the_schema_and_exports_csv(shared_service:
         assert bad.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/v1/ops/analytics/funnel", {"last": "0"}),
+        ("/api/v1/ops/analytics/approvals", {"first": "20260101"}),
+        ("/api/v1/ops/analytics/roll_rates", {"period_end": "1"}),
+        ("/api/v1/ops/collections/refusals", {"since": "0"}),
+        ("/api/v1/ops/collections/refusals", {"since": "1700000000"}),
+    ],
+)
+def test_dates_in_queries_are_iso_or_refused(
+    shared_service: Service, path: str, query: dict[str, str]
+) -> None:
+    # Lax parsing read these as 1970 dates and answered 200; the schema promises ISO 8601.
+    token = _token(shared_service, "admin", "finance", "risk", "collections_manager")
+    with shared_service.client() as http:
+        response = http.get(path, params=query, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422, response.text
+    assert list(query)[0] in response.text
+
+
 def test_the_console_cookie_reads_but_never_changes(shared_service: Service) -> None:
     service = shared_service
     token = _token(service, "finance")

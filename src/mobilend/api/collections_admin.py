@@ -6,7 +6,6 @@ refusal log and the recovery report (templates: ``api.collections_templates``)."
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -39,6 +38,7 @@ from mobilend.api.collections_schemas import (
 from mobilend.api.deps import IdempotencyKey
 from mobilend.api.errors import error_responses
 from mobilend.api.ops_deps import Desk, StaffSession, require_roles
+from mobilend.api.params import IsoDateTime
 from mobilend.api.schemas import ID_PATTERN, MoneyOut
 from mobilend.app.collections.cases import assign_cases, reassign_case
 from mobilend.app.collections.legal import escalate_to_legal, render_case_file
@@ -320,7 +320,7 @@ def review(complaint_id: Annotated[str, Path(pattern=ID_PATTERN)], body: Complai
 def list_refusals(
     collections: Collections,
     _staff: Oversight,
-    since: dt.datetime | None = None,
+    since: IsoDateTime | None = None,
     limit: Limit = 200,
 ) -> ContactListOut:
     return ContactListOut(items=[ContactOut.of(r) for r in refusals(collections, since, limit)])

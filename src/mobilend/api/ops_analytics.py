@@ -7,7 +7,6 @@ date), so each answers in milliseconds whatever the size of the book."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -24,6 +23,7 @@ from mobilend.api.ops_console_deps import (
     StressRunner,
 )
 from mobilend.api.ops_console_schemas import ReportOut
+from mobilend.api.params import IsoDate
 from mobilend.app.analytics.reports import Report
 from mobilend.domain.errors import NotFound
 
@@ -33,8 +33,8 @@ router = APIRouter(
 
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 TableName = Annotated[str | None, Query(max_length=40, description="The table to export as CSV")]
-First = Annotated[dt.date | None, Query(description="First day (default: 90 days back)")]
-Last = Annotated[dt.date | None, Query(description="Last day (default: the refresh's as-of)")]
+First = Annotated[IsoDate | None, Query(description="First day (default: 90 days back)")]
+Last = Annotated[IsoDate | None, Query(description="Last day (default: the refresh's as-of)")]
 CSV_DOC = {200: {"content": {"text/csv": {}}, "description": "The report, or one table as CSV"}}
 
 
@@ -83,7 +83,7 @@ def vintage(desk: ConsoleDeskDep, staff: AnalyticsReader, format: Format = "json
 @router.get(
     "/roll_rates", response_model=ReportOut, responses=CSV_DOC, summary="Roll-rate matrix 迁徙率"
 )
-def roll_rates(desk: ConsoleDeskDep, staff: AnalyticsReader, period_end: dt.date | None = None,
+def roll_rates(desk: ConsoleDeskDep, staff: AnalyticsReader, period_end: IsoDate | None = None,
                format: Format = "json", table: TableName = None) -> ReportOut | Response:  # fmt: skip
     return answer(desk.analytics.roll_rates(staff, period_end), format, table)
 

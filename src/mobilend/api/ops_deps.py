@@ -9,8 +9,6 @@ also re-reads the staff account, so a deactivated member loses access at once.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,9 +16,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BeforeValidator
 
 from mobilend.adapters.auth import Role
+from mobilend.api.params import IsoDate
 from mobilend.api.schemas import ID_PATTERN
 from mobilend.bootstrap.operations import OperationsDesk, build_operations_desk
 from mobilend.domain.borrowers import Unauthenticated
@@ -121,14 +119,5 @@ AnyStaff = Annotated[StaffSession, Depends(require_roles(*ANY_STAFF))]
 TransferIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Incoming transfer id")]
 
 
-def _iso_day(value: object) -> object:
-    # Lax date parsing would read "0" as 1970-01-01; the schema promises YYYY-MM-DD only.
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("a business date is written YYYY-MM-DD")
-    return value
-
-
-BusinessDatePath = Annotated[
-    dt.date, BeforeValidator(_iso_day), Path(description="Business date (YYYY-MM-DD)")
-]
+BusinessDatePath = Annotated[IsoDate, Path(description="Business date (YYYY-MM-DD)")]
 LoanIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Loan id")]
