@@ -158,7 +158,7 @@ def test_policy_and_model_promotion_and_the_split_take_two_people(
     assert PolicyBook(policy_root).active["cash"] == "v1"
     done = cases.approve(desk, RISK_2, policy.request_id, "ok")
     assert done.result == {"scenario": "cash", "version": "v2", "previous": "v1",
-                           "takes_effect": "next_start"}  # fmt: skip
+                           "takes_effect": "next_decision"}  # fmt: skip
     book = PolicyBook(policy_root)
     assert book.active == {"cash": "v2", "phone": "v1", "sme": "v1"}
     assert book.get("cash").params.version == "v2"

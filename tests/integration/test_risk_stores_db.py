@@ -465,3 +465,42 @@ def test_the_service_wiring_reads_the_challenger_from_the_policy_files(
             build_risk_engine(get_settings(), db=db, credit_data_url=sandbox)
     finally:
         get_settings.cache_clear()
+
+
+def test_a_promotion_takes_effect_at_the_next_decision_of_the_running_service(
+    db: sa.Engine, sandbox: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mobilend.adapters.risk_versions import FileRiskVersions, ReloadingDecisionEngine
+    from mobilend.bootstrap.platform import build_decision_engine
+    from mobilend.config import get_settings
+    from mobilend.risk.policy import FILES_DIR
+
+    files = tmp_path / "policy"
+    shutil.copytree(FILES_DIR, files)
+    shutil.copytree(files / "cash" / "v1", files / "cash" / "v2")
+    manifest = json.loads((files / "cash" / "v2" / "policy.json").read_text("utf-8"))
+    manifest.update(version="v2")
+    (files / "cash" / "v2" / "policy.json").write_text(json.dumps(manifest), "utf-8")
+    monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
+    monkeypatch.setenv("MOBILEND_POLICY_DIR", str(files))
+    monkeypatch.setenv("MOBILEND_CREDIT_DATA_URL", sandbox)
+    monkeypatch.setenv("MOBILEND_DECISION_ENGINE", "risk")
+    get_settings.cache_clear()
+    try:
+        engine = build_decision_engine(get_settings(), db=db)
+        assert isinstance(engine, ReloadingDecisionEngine)
+        before = engine.decide(applicant(90, region="310104"), ON)
+        assert before.versions["policy"] == "cash/v1"
+        versions = FileRiskVersions(files, tmp_path / "models", small_model_dir(), writable=True)
+        versions.promote_policy("cash", "v2")  # what an approved promotion does
+        after = engine.decide(applicant(91, region="310104"), ON)
+        assert after.versions["policy"] == "cash/v2"
+        assert engine.rebuilds == 1
+        engine.decide(applicant(92, region="310104"), ON)
+        assert engine.rebuilds == 1  # nothing changed: the engine is kept
+        (files / "active.json").write_text("{not json", "utf-8")  # a broken hand edit
+        kept = engine.decide(applicant(93, region="310104"), ON)
+        assert kept.versions["policy"] == "cash/v2"
+    finally:
+        get_settings.cache_clear()

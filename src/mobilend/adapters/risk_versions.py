@@ -9,18 +9,25 @@ folder of the deployment's own (``MOBILEND_POLICY_DIR``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mobilend.app.operations.promotions import ChallengerSpec, VersionsInForce
+from mobilend.app.ports import DecisionEngine
+from mobilend.domain.decisions import Applicant, CreditDecision
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed
 from mobilend.risk.model.artifact import MANIFEST, ModelArtifactError, read_manifest
 from mobilend.risk.policy import PolicyBook
+
+log = logging.getLogger(__name__)
 
 #: The key of ``active.json`` naming the promoted champion model's folder.
 CHAMPION_MODEL_KEY = "model_dir"
@@ -161,3 +168,46 @@ def promoted_model_dir(policy_root: Path) -> Path | None:
         return None
     promoted = json.loads(path.read_text("utf-8")).get(CHAMPION_MODEL_KEY)
     return Path(promoted) if promoted else None
+
+
+class ReloadingDecisionEngine:
+    """The decision engine, rebuilt when a promotion rewrites ``active.json``.
+
+    An approved promotion takes effect at the next decision of every process (service
+    workers, job workers), not at their next start: each decision first compares the
+    file's modification stamp (one ``stat``) with the one its engine was built from. A
+    rebuild that fails keeps the engine in force and is retried at the next change, so a
+    broken promotion never stops lending.
+    """
+
+    def __init__(self, build: Callable[[], DecisionEngine], policy_root: Path) -> None:
+        self._build = build
+        self._index = policy_root / "active.json"
+        self._lock = threading.Lock()
+        self._stamp = self._read_stamp()
+        self._engine = build()
+        self.rebuilds = 0
+
+    def _read_stamp(self) -> tuple[int, int, int] | None:
+        # Writes replace the file (a new inode), so the stamp changes even within one tick.
+        try:
+            stat = self._index.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def current(self) -> DecisionEngine:
+        stamp = self._read_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    try:
+                        self._engine = self._build()
+                        self.rebuilds += 1
+                    except Exception:
+                        log.exception("versions in %s could not be loaded; keeping", self._index)
+                    self._stamp = stamp
+        return self._engine
+
+    def decide(self, applicant: Applicant, on: dt.date) -> CreditDecision:
+        return self.current().decide(applicant, on)

@@ -21,6 +21,7 @@ from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
 from mobilend.adapters.funders.http_partner import HttpPartnerBank
 from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
+from mobilend.adapters.risk_versions import ReloadingDecisionEngine
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.disbursement import DisbursementDesk
 from mobilend.app.journey.context import JourneyContext
@@ -106,7 +107,13 @@ def build_decision_engine(
     try:
         from mobilend.bootstrap.risk import build_risk_engine
 
-        return build_risk_engine(settings, db=db, vault=vault)
+        if settings.policy_dir is None:  # the shipped policy files: nothing to promote
+            return build_risk_engine(settings, db=db, vault=vault)
+        # Promotions rewrite the deployment's policy folder: decide with what is in force.
+        return ReloadingDecisionEngine(
+            lambda: build_risk_engine(settings, db=db, vault=vault),
+            settings.policy_dir.expanduser().resolve(),
+        )
     except Exception as exc:
         if choice == "risk":
             raise

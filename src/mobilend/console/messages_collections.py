@@ -129,9 +129,9 @@ COLLECTIONS: dict[str, tuple[str, str]] = {
     "promotion.end": ("结束挑战者", "End the challenger"),
     "promotion.split": ("设置冠军/挑战者分流", "Set the champion/challenger split"),
     "promotion.note": (
-        "复核通过后写入策略目录的 active.json，服务下次启动时生效。",
-        "Once approved it is written to active.json in the policy folder and takes effect "
-        "at the service's next start.",
+        "复核通过后写入策略目录的 active.json，下一笔决策即按新版本执行。",
+        "Once approved it is written to active.json in the policy folder and the next "
+        "decision uses it.",
     ),
     "replay.run": ("重放决策", "Replay the decision"),
     "replay.recorded": ("按记录时的策略与模型", "with the recorded policy and model"),

@@ -2,7 +2,7 @@
 champion of its scenario, a model made the champion scorer, or the champion/challenger
 split set (which challenger, on what share of applications, with which policy version
 or model). What is in force lives with the risk configuration (``RiskVersions``); the
-engine reads it when it is next built, so a promotion takes effect at the next start.
+engine is rebuilt when it changes, so a promotion takes effect at the next decision.
 
 Payloads (plain JSON):
 
@@ -110,7 +110,7 @@ def _split_result(spec: ChallengerSpec | None) -> dict[str, Any]:
         "share": str(spec.share),
         "policy_version": spec.policy_version,
         "model": spec.model,
-        "takes_effect": "next_start",
+        "takes_effect": "next_decision",
     }
 
 
@@ -144,7 +144,7 @@ class PolicyPromotionExecutor:
         scenario, version = _text(payload, "scenario"), _text(payload, "version")
         previous = self.versions.promote_policy(scenario, version)
         return {"scenario": scenario, "version": version, "previous": previous,
-                "takes_effect": "next_start"}  # fmt: skip
+                "takes_effect": "next_decision"}  # fmt: skip
 
     def rejected(self, uow: UnitOfWork, request: ApprovalRequest, ctx: ExecutionContext) -> None:
         return None
@@ -172,7 +172,7 @@ class ModelPromotionExecutor:
             return _split_result(spec)
         model = _text(payload, "model")
         previous = self.versions.promote_model(model)
-        return {"model": model, "previous": previous, "takes_effect": "next_start"}
+        return {"model": model, "previous": previous, "takes_effect": "next_decision"}
 
     def rejected(self, uow: UnitOfWork, request: ApprovalRequest, ctx: ExecutionContext) -> None:
         return None
