@@ -6,6 +6,7 @@ sandbox's page, which the login page links to."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +16,13 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 from tests.browser.conftest import Screens
+from tests.browser.console_steps import PASSWORD, ConsoleShots, staff_browser
 from tests.browser.steps import CJK, english_words, page_width
 from tests.integration.risk_fixtures import small_model_dir
 from tests.integration.sandbox_fixtures import ServerThread
 
+from mobilend.adapters.auth import StaffDirectory
+from mobilend.adapters.db.security_repository import SqlStaffUserStore
 from mobilend.asgi import create_app
 from mobilend.bootstrap.platform import Platform
 from mobilend.bootstrap.service import build_service
@@ -162,3 +166,32 @@ def test_each_test_identity_reaches_its_documented_outcome(
     with made_run.platform.engine.connect() as conn:
         bought = conn.execute(sa.text("SELECT count(*) FROM credit_reports")).scalar()
     assert bought and bought > 0
+
+
+def test_a_referred_decision_is_replayed_from_the_console(page: Page, made_run: Running) -> None:
+    # The refer identity's decision, made by the scoring engine, replayed by a risk
+    # analyst from the review queue: with the recorded versions it must come out the same.
+    refer = next(i for i in IDENTITIES if i.key == "refer")
+    walk(page, made_run, refer, "zh", Screens("replay-borrower"))
+    StaffDirectory(SqlStaffUserStore(made_run.platform.engine)).create_user(
+        "risk-replay", PASSWORD, ("risk",), dt.datetime.now(dt.UTC)
+    )
+    shots = ConsoleShots("replay")
+    with staff_browser(page.context.browser) as context:  # type: ignore[arg-type]
+        analyst = context.new_page()
+        analyst.goto(made_run.base_url + "/console/")
+        analyst.fill("#username", "risk-replay")
+        analyst.fill("#password", PASSWORD)
+        analyst.locator("[data-testid=login-form] button").click()
+        analyst.goto(made_run.base_url + "/console/reviews")
+        item = analyst.locator("[data-testid=review-queue] tr[data-application]")
+        expect(item).to_have_count(1)
+        item.locator("a").click()
+        analyst.locator("a[href*='/console/decisions/']").first.click()
+        expect(analyst.get_by_test_id("decision")).to_be_visible()
+        analyst.get_by_test_id("replay").click()
+        replay = analyst.locator("section#replay[data-testid=replay]")
+        expect(replay).to_have_attribute("data-identical", "true")
+        expect(replay).to_have_attribute("data-mode", "recorded")
+        expect(replay).to_contain_text("重放结果与记录一致")
+        shots.shot(analyst, "replayed")
