@@ -21,7 +21,7 @@ from tests.integration.servicing_fixtures import stored_loan, trial_balance_is_z
 from mobilend.adapters.auth import AuditLog, InMemoryAuditStore
 from mobilend.adapters.risk_versions import FileRiskVersions, promoted_model_dir
 from mobilend.app.collections.cases import sync_cases
-from mobilend.app.collections.resolutions import pay_settlement
+from mobilend.app.collections.resolutions import announce_approved, pay_settlement
 from mobilend.app.operations import approvals as cases
 from mobilend.app.operations.approvals import ApprovalDesk
 from mobilend.app.operations.executors import platform_executors
@@ -91,8 +91,16 @@ def test_a_settlement_waits_for_a_second_person_then_the_payment_settles_the_loa
                       asked.request_id)  # fmt: skip
     with world.desk.uow_factory() as uow:
         assert uow.collections.resolutions.for_case(case.case_id) == []
+    desk.after_approval[ApprovalKind.SETTLEMENT] = lambda d: announce_approved(
+        world.desk, str(d.result["resolution_id"])
+    )
+    assert world.gateway.sent == []
     done = cases.approve(desk, MANAGER, asked.request_id, "同意")
     assert done.status is ApprovalStatus.APPROVED
+    # The borrower is told of the offer, through the conduct gate, as after a manager's
+    # approval in the collections desk.
+    [told] = world.gateway.sent
+    assert amount.format() in told.body
     assert done.result["case_id"] == case.case_id
     assert done.result["amount_fen"] == amount.to_minor()
     with world.desk.uow_factory() as uow:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mobilend.adapters.db.analytics_queries import SqlAnalyticsQueries
@@ -22,6 +23,8 @@ from mobilend.adapters.db.operations_queries import SqlOperationsQueries
 from mobilend.adapters.risk_versions import FileRiskVersions
 from mobilend.app.analytics.ports import ScoreBaseline
 from mobilend.app.analytics.reports import Analytics
+from mobilend.app.collections.desk import CollectionsDesk
+from mobilend.app.collections.resolutions import announce_approved
 from mobilend.app.onboarding.ports import TokenPair
 from mobilend.app.operations.approvals import ApprovalDesk, Executor
 from mobilend.app.operations.backoffice import Backoffice
@@ -29,10 +32,11 @@ from mobilend.app.operations.executors import platform_executors
 from mobilend.app.operations.ports import OperationsQueries, StaffActor
 from mobilend.app.operations.promotions import ModelPromotionExecutor, PolicyPromotionExecutor
 from mobilend.app.operations.settlement import SettlementExecutor
+from mobilend.bootstrap.collections import build_platform_collections
 from mobilend.bootstrap.operations import OperationsDesk, build_operations_desk
 from mobilend.bootstrap.platform import Platform
 from mobilend.config import Settings
-from mobilend.domain.approvals import ApprovalKind
+from mobilend.domain.approvals import ApprovalKind, ApprovalRequest
 from mobilend.domain.borrowers import Unauthenticated
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine
@@ -136,6 +140,7 @@ def build_console_desk(platform: Platform) -> ConsoleDesk:
         cost_caps=lending.cost_caps,
         refund_cash_account=operations.servicing.settings.refund_cash_account,
         executors={**platform_executors(), **feature_executors(platform.settings)},
+        after_approval={ApprovalKind.SETTLEMENT: settlement_announcer(platform)},
     )
     analytics = Analytics(
         SqlAnalyticsQueries(platform.engine),
@@ -163,6 +168,22 @@ def risk_versions(settings: Settings) -> FileRiskVersions:
         risk_model_dir(settings),
         writable=settings.policy_dir is not None,
     )
+
+
+def settlement_announcer(platform: Platform) -> Callable[[ApprovalRequest], None]:
+    """The borrower is told of a settlement approved in the console as of one approved by
+    a collections manager: an SMS through the conduct gate (collections built once, on
+    first use)."""
+    built: list[CollectionsDesk] = []
+    lock = threading.Lock()
+
+    def announce(done: ApprovalRequest) -> None:
+        with lock:
+            if not built:
+                built.append(build_platform_collections(platform).desk)
+        announce_approved(built[0], str(done.result["resolution_id"]))
+
+    return announce
 
 
 def feature_executors(settings: Settings) -> dict[ApprovalKind, Executor]:

@@ -219,6 +219,16 @@ def decide(
     return decided
 
 
+def announce_approved(desk: CollectionsDesk, resolution_id: str) -> None:
+    """Tell the borrower of an approved settlement offer or hardship plan (through the
+    gate), after the approval committed wherever it was given (here or in the console's
+    maker-checker queue)."""
+    with desk.uow_factory() as uow:
+        record = uow.collections.resolutions.get(resolution_id)
+    if record.status is ApprovalStatus.APPROVED and record.kind in (SETTLEMENT, HARDSHIP_PLAN):
+        _tell_borrower(desk, record)
+
+
 def _tell_borrower(desk: CollectionsDesk, record: ResolutionRecord) -> None:
     if record.kind == SETTLEMENT:
         facts = {

@@ -10,6 +10,7 @@ approved only once one is registered, so nothing is approved that cannot be carr
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ from mobilend.domain.approvals import (
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import Conflict
 from mobilend.domain.staff import Permission, require
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,11 @@ class ApprovalDesk:
     cost_caps: CostCapPolicy
     refund_cash_account: str = "cash:refunds"
     executors: dict[ApprovalKind, Executor] = field(default_factory=dict)
+    #: What is said once an approval of a kind committed (e.g. the borrower told of an
+    #: approved settlement offer); a failure there is logged, the approval stands.
+    after_approval: dict[ApprovalKind, Callable[[ApprovalRequest], None]] = field(
+        default_factory=dict
+    )
 
     def context(self) -> ExecutionContext:
         return ExecutionContext(
@@ -160,6 +168,12 @@ def approve(
         done = approve_in(uow, desk, staff, request_id, note)
         uow.commit()
     desk.record(staff, "approval.approved", done)
+    announce = desk.after_approval.get(done.kind)
+    if announce is not None:
+        try:
+            announce(done)
+        except Exception:  # the approval committed; telling about it can be redone
+            log.exception("after approval %s of %s", done.request_id, done.kind.value)
     return done
 
 
