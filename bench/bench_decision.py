@@ -34,15 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from stdnum.cn import ric
 
 from mobilend.adapters.datasources import InMemoryReportCache, build_http_sources
-from mobilend.domain.decisions import Applicant
+from mobilend.benchmarks.compute import Prefetched, make_applicant
 from mobilend.domain.money import Money
 from mobilend.risk.engine import RiskDecisionEngine, load_default_scorer
 from mobilend.risk.fraud import InMemoryFraudSignalStore
 from mobilend.risk.policy import PolicyBook
-from mobilend.risk.ports import SourceReport
 from mobilend.risk.records import InMemoryDecisionRecordStore, canonical_json
 from mobilend.sandbox.credit_profiles import (
     CreditDataset,
@@ -54,47 +52,7 @@ from mobilend.sandbox.credit_profiles import (
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data" / "credit_data.csv"
 ON = dt.date(2026, 11, 2)
-# Districts whose codes were valid in every birth year used here (stdnum checks the year).
-REGIONS = ("110105", "310104")
-PRODUCTS = ("cash", "phone", "sme")
-COSTS = {"telco": Money("0.50"), "bureau": Money("2.00"), "ecommerce": Money("0.30")}
-
-
-def make_applicant(i: int, tag: str = "A") -> Applicant:
-    birth = dt.date(1972 + i % 30, 1 + i % 12, 1 + i % 28)
-    body = f"{REGIONS[i % len(REGIONS)]}{birth:%Y%m%d}{i % 1000:03d}"
-    product = PRODUCTS[i % 3]
-    declared: dict[str, Any] = {"requested_amount": "8000", "term_months": 12}
-    if product == "phone":
-        declared["purchase_price"] = "5999"
-    return Applicant(
-        application_id=f"{tag}{i:07d}",
-        borrower_id=f"B{i:07d}",
-        product_code=product,
-        full_name=f"申请人{i}",
-        national_id=body + ric.calc_check_digit(body + "0"),
-        phone=f"13{i:09d}",
-        region_code=REGIONS[i % len(REGIONS)],
-        device_id=f"dev-{i}",
-        ip_address=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
-        bank_card=f"6222{i:012d}",
-        monthly_income=Money(str(4000 + (i * 37) % 16000)),
-        declared=declared,
-    )
-
-
-class Prefetched:
-    """A source whose reports were fetched before the clock started."""
-
-    def __init__(self, name: str, reports: dict[str, dict[str, Any]], version: str) -> None:
-        self.name = name
-        self.reports = reports
-        self.version = version
-
-    def fetch(self, applicant: Applicant, on: dt.date) -> SourceReport:
-        return SourceReport(
-            self.name, self.reports[applicant.national_id], self.version, on, COSTS[self.name]
-        )
+# The applicants and prefetched sources are the benchmark suite's (`mobilend bench`).
 
 
 def percentiles(samples: list[float]) -> str:

@@ -11,57 +11,21 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mobilend.bootstrap.console import STAFF_ACCESS_COOKIE, STAFF_REFRESH_COOKIE
+from mobilend.edge.csrf import CSRF_FIELD as CSRF_FIELD
+from mobilend.edge.csrf import CSRF_HEADER as CSRF_HEADER
+from mobilend.edge.csrf import CsrfRejected as CsrfRejected
+from mobilend.edge.csrf import DoubleSubmitCsrf, is_secure
 
-CSRF_COOKIE = "mobilend_console_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 CONSOLE_PATH = "/console"
-_CSRF_MAX_AGE = 60 * 60 * 12
-
-
-class CsrfRejected(Exception):
-    """A POST without a matching CSRF token."""
-
-
-def is_secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def csrf_token_for(request: Request) -> tuple[str, bool]:
-    current = request.cookies.get(CSRF_COOKIE, "")
-    if 20 <= len(current) <= 100:
-        return current, False
-    return secrets.token_urlsafe(24), True
-
-
-def set_csrf_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=_CSRF_MAX_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=is_secure(request),
-        path=CONSOLE_PATH,
-    )
-
-
-async def check_csrf(request: Request) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent:
-        form = await request.form()
-        value = form.get(CSRF_FIELD, "")
-        sent = value if isinstance(value, str) else ""
-    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise CsrfRejected()
+CSRF = DoubleSubmitCsrf("mobilend_console_csrf", path=CONSOLE_PATH, samesite="strict")
+CSRF_COOKIE = CSRF.cookie
+csrf_token_for = CSRF.token_for
+set_csrf_cookie = CSRF.set_cookie
+check_csrf = CSRF.check
 
 
 def set_staff_session(

@@ -12,64 +12,28 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mobilend.edge.csrf import CSRF_FIELD as CSRF_FIELD
+from mobilend.edge.csrf import CSRF_HEADER as CSRF_HEADER
+from mobilend.edge.csrf import CsrfRejected as CsrfRejected
+from mobilend.edge.csrf import DoubleSubmitCsrf, is_secure
+
 SESSION_COOKIE = "mobilend_session"
 REFRESH_COOKIE = "mobilend_refresh"
-CSRF_COOKIE = "mobilend_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 IDEMPOTENCY_FIELD = "idempotency_key"
-#: The refresh token is long-lived; it stays a browser-session cookie all the same.
-_CSRF_MAX_AGE = 60 * 60 * 12
-
-
-class CsrfRejected(Exception):
-    """A POST without a matching CSRF token."""
+CSRF = DoubleSubmitCsrf("mobilend_csrf", path="/", samesite="lax")
+CSRF_COOKIE = CSRF.cookie
+csrf_token_for = CSRF.token_for
+set_csrf_cookie = CSRF.set_cookie
+check_csrf = CSRF.check
 
 
 def new_idempotency_key() -> str:
     return secrets.token_urlsafe(18)
-
-
-def is_secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def csrf_token_for(request: Request) -> tuple[str, bool]:
-    """(token, is_new): the cookie's token, or a fresh one to set on the response."""
-    current = request.cookies.get(CSRF_COOKIE, "")
-    if 20 <= len(current) <= 100:
-        return current, False
-    return secrets.token_urlsafe(24), True
-
-
-def set_csrf_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=_CSRF_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=is_secure(request),
-        path="/",
-    )
-
-
-async def check_csrf(request: Request) -> None:
-    """Refuse a state-changing request whose form field (or header) does not match the cookie."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent:
-        form = await request.form()
-        value = form.get(CSRF_FIELD, "")
-        sent = value if isinstance(value, str) else ""
-    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise CsrfRejected()
 
 
 def set_session(
