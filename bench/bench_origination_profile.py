@@ -97,6 +97,14 @@ class WorkerClock:
 
         return timed
 
+    def timeline(self, start: float, end: float) -> list[str]:
+        """The duties run from ``start`` to ``end``: offset and length, in ms."""
+        return [
+            f"+{(began - start) * 1000:.0f} {name} {(ended - began) * 1000:.0f}"
+            for name, began, ended in self.events
+            if ended >= start and began <= end
+        ]
+
     def between(self, start: float, end: float) -> dict[str, float]:
         spent: Counter[str] = Counter()
         for name, began, ended in self.events:
@@ -150,7 +158,9 @@ def one_journey(
                 f"{sms_url}/messages", params={"recipient": "+86" + phone, "limit": 1}
             ).json()
             code = found["messages"][0]["codes"][0] if found["messages"] else ""
-        tokens = call("verify", "POST", "/api/v1/auth/otp/verify", json={"phone": phone, "code": code})
+        tokens = call(
+            "verify", "POST", "/api/v1/auth/otp/verify", json={"phone": phone, "code": code}
+        )
         http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         http.headers["X-Device-Id"] = f"bench-{uuid.uuid4().hex[:10]}"
         call("kyc", "PUT", "/api/v1/me/kyc",
@@ -188,6 +198,8 @@ def one_journey(
         steps.append({"step": "sign → paid (worker)", "ms": (paid_at - signed_at) * 1000,
                       **worker, "polls": polls, **clock.between(signed_at, paid_at)})  # fmt: skip
         steps.append({"step": "apply → paid", "ms": (paid_at - applied) * 1000})
+        if os.environ.get("PROFILE_TIMELINE"):
+            print("sign → paid:", ", ".join(clock.timeline(signed_at, paid_at)), file=sys.stderr)
         if status != "paid":
             raise RuntimeError(f"loan {loan_id}: payout {status}")
     return steps
@@ -246,7 +258,8 @@ def main() -> None:
             identities = Identities(seed=7)
             one_journey(base, gateways.sms_url, identities, sql, clock)  # warm-up
             journeys = [
-                one_journey(base, gateways.sms_url, identities, sql, clock) for _ in range(args.journeys)
+                one_journey(base, gateways.sms_url, identities, sql, clock)
+                for _ in range(args.journeys)
             ]
             server.should_exit = True
             time.sleep(0.5)
