@@ -138,6 +138,7 @@ def one_journey(
     """The journey of ``benchmarks.origination.originate``, each call measured."""
     phone, national_id, card = identities.next()
     steps: list[dict[str, Any]] = []
+    cpu_started = time.process_time()
     with httpx.Client(base_url=base, timeout=60) as http:
 
         def call(step: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -198,6 +199,9 @@ def one_journey(
         steps.append({"step": "sign → paid (worker)", "ms": (paid_at - signed_at) * 1000,
                       **worker, "polls": polls, **clock.between(signed_at, paid_at)})  # fmt: skip
         steps.append({"step": "apply → paid", "ms": (paid_at - applied) * 1000})
+        # CPU of this whole process (service threads and the one client) for the journey:
+        # far less sensitive than wall time to other work on the machine.
+        steps.append({"step": "journey CPU", "ms": (time.process_time() - cpu_started) * 1000})
         if os.environ.get("PROFILE_TIMELINE"):
             print("sign → paid:", ", ".join(clock.timeline(signed_at, paid_at)), file=sys.stderr)
         if status != "paid":
@@ -271,6 +275,7 @@ def main() -> None:
         sys.stdout.write("\n")
     else:
         print(f"median of {args.journeys} journeys, one client, after one warm-up journey")
+        print("(journey CPU: CPU time of this process, service and client, per journey)")
         print_table(rows)
         for row in rows:
             extra = {k: v for k, v in row.items() if k.startswith("worker:") or k == "polls"}
