@@ -14,14 +14,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mobilend.adapters.db.embedded import EmbeddedPostgres
+from mobilend.adapters.db.embedded import SIZING, EmbeddedPostgres
 
 pytestmark = pytest.mark.db
 
 FIND_FROM_ANOTHER_PROCESS = """
 import sys
 from pathlib import Path
-from mobilend.adapters.db.embedded import EmbeddedPostgres
+from mobilend.adapters.db.embedded import SIZING, EmbeddedPostgres
 info = EmbeddedPostgres(Path(sys.argv[1])).start()
 print(info.pid, info.port)
 """
@@ -69,6 +69,14 @@ def test_server_is_shared_reused_and_stopped(scratch_dir: Path) -> None:
         # A restart keeps the data and the port.
         again = server.start()
         assert again.port == info.port and again.pid != info.pid
+
+        # Sized for a million loans: a large cache, checkpoints far apart.
+        with psycopg.connect(again.conninfo()) as conn:
+            shown = {
+                name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+                for name in SIZING
+            }
+        assert shown == dict(SIZING)
     finally:
         server.stop(mode="immediate")
         if info.socket_dir.parent == Path(tempfile.gettempdir()):

@@ -32,6 +32,7 @@ class Sizes:
     pgbench_scale: int
     pgbench_seconds: int
     reference_seconds: float  # each HTTP / insert reference
+    serve_workers: int = 1  # ``mobilend serve --workers`` for origination over HTTP
 
 
 QUICK = Sizes(

@@ -172,7 +172,7 @@ def origination(results: Results, sizes: Sizes) -> None:
             gateways = processes.start_gateways(children)
             var_dir = Path(tempfile.mkdtemp(prefix="mobilend-bench-var-"))
             env = processes.service_env(url, var_dir, gateways)
-            base = processes.start_service(children, env)
+            base = processes.start_service(children, env, sizes.serve_workers)
             identities = Identities()
             warm, _, _ = run_journeys(base, gateways.sms_url, min(4, sizes.loans), 2, identities)
             journeys, elapsed, errors = run_journeys(
@@ -191,6 +191,8 @@ def origination(results: Results, sizes: Sizes) -> None:
     results.reference("health_per_s", health.per_s)
     waits = [j.apply_to_paid * 1000 for j in journeys]
     label = f"apply → paid out over HTTP, sandbox at zero latency, {sizes.clients} clients"
+    if sizes.serve_workers > 1:
+        label += f", {sizes.serve_workers} service processes"
     for name, q in (("origination.p50_ms", 50), ("origination.p99_ms", 99)):
         results.figure(
             name, percentile(waits, q),
@@ -218,5 +220,6 @@ def origination(results: Results, sizes: Sizes) -> None:
         "loans": len(journeys),
         "clients": sizes.clients,
         "warm_up_loans": len(warm),
+        "serve_workers": sizes.serve_workers,
         "seconds": round(elapsed, 2),
     }

@@ -160,7 +160,8 @@ def start_service(children: Children, env: dict[str, str], workers: int = 1) -> 
                  str(workers), "--no-access-log"), env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    wait_up(f"{base}/health", process=process)
+    # Each worker process builds the whole platform: slow to start on a busy machine.
+    wait_up(f"{base}/health", timeout=120.0 * workers, process=process)
     time.sleep(1.0 if workers > 1 else 0.2)  # let every uvicorn worker start listening
     return base
 

@@ -69,10 +69,10 @@ BENCHMARKS: dict[str, Benchmark] = {
 }
 
 
-def sizes_for(quick: bool, eod_loans: tuple[int, ...] = ()) -> Sizes:
+def sizes_for(quick: bool, eod_loans: tuple[int, ...] = (), serve_workers: int = 1) -> Sizes:
     from dataclasses import replace
 
-    sizes = QUICK if quick else FULL
+    sizes = replace(QUICK if quick else FULL, serve_workers=serve_workers)
     return replace(sizes, eod_loans=eod_loans) if eod_loans else sizes
 
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from mobilend.adapters.db import engine as db_engine
 from mobilend.adapters.db import migrate
+from mobilend.adapters.db.outbox_signal import OutboxSignal
 from mobilend.app.funding.worker import run_cycle
 from mobilend.app.servicing.autodebit import poll_debits, submit_debits
 from mobilend.bootstrap.platform import Platform, build_platform
@@ -40,7 +42,10 @@ class BackgroundWork:
     ``disbursement`` is set, with the card debits of the borrowers' payments (sent, and
     polled when the rail has not confirmed them), and the journey's due SMS notices every
     ``messages_every_s``. Several processes may run it at once: every claim is leased or
-    taken under a row lock, and the rail deduplicates by idempotency key."""
+    taken under a row lock, and the rail deduplicates by idempotency key.
+
+    Between passes that found nothing to do it waits ``idle_s`` — or, given ``wake``
+    (``OutboxSignal.wait``: a payout queued and committed anywhere), only until then."""
 
     def __init__(
         self,
@@ -49,11 +54,13 @@ class BackgroundWork:
         disbursement: bool = True,
         idle_s: float = 0.2,
         messages_every_s: float = 1.0,
+        wake: Callable[[float], bool] | None = None,
     ) -> None:
         self._platform = platform
         self._disbursement = disbursement
         self._idle = idle_s
         self._messages_every = messages_every_s
+        self._wake = wake
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="background-work", daemon=True)
 
@@ -79,7 +86,10 @@ class BackgroundWork:
                 if self._disbursement:
                     self._collect()
             if not busy:
-                self._stop.wait(self._idle)
+                if self._wake is not None:
+                    self._wake(min(self._idle, max(0.0, next_messages - time.monotonic())))
+                else:
+                    self._stop.wait(self._idle)
 
     def _collect(self) -> None:
         """Card debits of the borrowers' payments: those not sent yet, and those the rail
@@ -105,9 +115,24 @@ def disbursement_here(settings: Settings) -> bool:
     return settings.disbursement_worker == "service"
 
 
+#: With the outbox listened to, an idle pass comes this often (leases running out,
+#: partner approvals and unconfirmed payouts to poll); new payouts wake it at once.
+LISTENING_IDLE_S = 1.0
+
+
 def start_background_work(platform: Platform, *, disbursement: bool = True) -> BackgroundWork:
-    """Start the platform's background thread; ``platform.close()`` stops it."""
-    work = BackgroundWork(platform, disbursement=disbursement).start()
+    """Start the platform's background thread; ``platform.close()`` stops it. Sending
+    payouts, it listens for the outbox's notifications (``OutboxSignal``)."""
+    signal: OutboxSignal | None = None
+    if disbursement:
+        signal = OutboxSignal(platform.engine.url.render_as_string(hide_password=False))
+        platform.closers.append(signal.close)  # closers run last first: after the thread
+    work = BackgroundWork(
+        platform,
+        disbursement=disbursement,
+        idle_s=LISTENING_IDLE_S if signal else 0.2,
+        wake=signal.wait if signal else None,
+    ).start()
     platform.closers.append(work.stop)
     return work
 

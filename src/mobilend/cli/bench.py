@@ -38,6 +38,12 @@ def bench_command(
         min=1000,
         help="日终规模 / end-of-day portfolio sizes (default 100000 1000000)",
     ),
+    serve_workers: int = typer.Option(
+        1,
+        "--serve-workers",
+        min=1,
+        help="服务进程数 / `mobilend serve --workers` for origination over HTTP",
+    ),
     markdown: bool = typer.Option(
         False, "--markdown", help="输出 README 表格 / print the README table (Markdown)"
     ),
@@ -49,7 +55,7 @@ def bench_command(
     from mobilend.benchmarks import suite, table
 
     err = Console(stderr=True)
-    sizes = suite.sizes_for(quick, tuple(eod_loans))
+    sizes = suite.sizes_for(quick, tuple(eod_loans), serve_workers)
     try:
         document = suite.run(sizes, only or None, progress=lambda m: err.print(f"[dim]{m}[/dim]"))
     except ValueError as exc:

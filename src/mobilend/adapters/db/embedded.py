@@ -69,6 +69,23 @@ NON_DURABLE_SETTINGS: Mapping[str, str] = {
 }
 
 
+#: Memory and checkpoint settings, sized for a book of a million loans on a developer
+#: machine (docs/performance.md). The cache holds a large part of the 1 M-loan working
+#: set (loans ≈ 0.5 GB, twelve million installments ≈ 2.5 GB with their indexes); pages
+#: are only taken as they are used. Checkpoints come at most every 30 minutes or 8 GB of
+#: WAL: with the defaults (5 minutes, 1 GB) a night's end of day forced a checkpoint
+#: every few seconds, and each one makes the next change of every page write the whole
+#: page to the WAL again — nine tenths of the WAL was such page images. The price is a
+#: longer recovery after a crash (replaying up to 8 GB of WAL) and up to 8 GB of disk.
+SIZING: Mapping[str, str] = {
+    "shared_buffers": "1GB",
+    "effective_cache_size": "8GB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+}
+
+
 class EmbeddedPostgresError(RuntimeError):
     pass
 
@@ -330,7 +347,7 @@ class EmbeddedPostgres:
             "port": str(port),
             "unix_socket_directories": str(socket_dir),
             "max_connections": "200",
-            "shared_buffers": "256MB",
+            **SIZING,
             "log_min_messages": "warning",
             **self.settings,
         }

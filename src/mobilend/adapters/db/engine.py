@@ -8,6 +8,7 @@ set, otherwise the embedded server under ``<var>/pg`` (started if needed) and it
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import psycopg
@@ -64,13 +65,45 @@ def ensure_database(info: ServerInfo, name: str) -> None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+#: A pooled connection idle for longer than this is pinged (``SELECT 1``) before use.
+#: SQLAlchemy's ``pool_pre_ping`` pings on every checkout — one extra round trip per unit
+#: of work, several per request; a connection handed back moments ago is as good as the
+#: last statement it ran. A server that went away while a connection sat idle is found
+#: here; one that goes away mid-burst fails that statement, as it would after a ping.
+PING_AFTER_IDLE_S = 5.0
+
+
+def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> Engine:
+    """Ping a connection at checkout only when it sat in the pool for ``idle_s`` or more;
+    a dead one is replaced (``DisconnectionError`` makes the pool connect afresh)."""
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("stale pooled connection") from exc
+
+    sa.event.listen(engine, "checkin", checked_in)
+    sa.event.listen(engine, "checkout", checked_out)
+    return engine
+
+
 def create_engine(url: str | None = None, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
-    """A sync SQLAlchemy engine (psycopg 3) for ``url`` (default: ``database_url()``)."""
+    """A sync SQLAlchemy engine (psycopg 3) for ``url`` (default: ``database_url()``);
+    pooled connections are pinged only after sitting idle (``ping_idle_connections``)."""
     settings = get_settings()
-    return sa.create_engine(
+    pre_ping = kwargs.pop("pool_pre_ping", None)
+    engine = sa.create_engine(
         normalise_url(url or database_url(settings)),
         pool_size=pool_size if pool_size is not None else settings.db_pool_size,
         max_overflow=kwargs.pop("max_overflow", 10),
-        pool_pre_ping=kwargs.pop("pool_pre_ping", True),
+        pool_pre_ping=bool(pre_ping),
         **kwargs,
     )
+    return engine if pre_ping else ping_idle_connections(engine)

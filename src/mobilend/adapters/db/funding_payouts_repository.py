@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import funding_tables as ft
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
+from mobilend.adapters.db.outbox_signal import announce
 from mobilend.app.funding.ports import (
     CollectionLine,
     OutboxItem,
@@ -196,6 +197,7 @@ class SqlFundingOutbox:
         if item.next_attempt_at is not None:
             values["next_attempt_at"] = item.next_attempt_at
         self._conn.execute(ft.funding_outbox.insert().values(**values))
+        announce(self._conn)  # wakes the listening workers when this commits
 
     def claim_due(
         self, topics: Sequence[str], now: dt.datetime, limit: int, lease_until: dt.datetime

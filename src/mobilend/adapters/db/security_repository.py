@@ -37,6 +37,18 @@ def _transaction(bind: Bind) -> Iterator[sa.Connection]:
             yield conn
 
 
+@contextlib.contextmanager
+def _read(bind: Bind) -> Iterator[sa.Connection]:
+    """For one read statement: the caller's connection as is, or a pooled one in
+    autocommit — no BEGIN/COMMIT round trip around a lone SELECT (every signed-in request
+    asks whether its session was signed out)."""
+    if isinstance(bind, sa.Connection):
+        yield bind
+    else:
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
+
 # --------------------------------------------------------------------------- refresh tokens
 
 
@@ -108,7 +120,7 @@ class SqlRefreshTokenStore:
             )
 
     def family_revoked(self, family_id: str) -> bool:
-        with _transaction(self._bind) as conn:
+        with _read(self._bind) as conn:
             found = conn.execute(
                 sa.select(sa.literal(1))
                 .where(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -71,12 +73,41 @@ def price_band_of(rate: Decimal) -> str:
     return "E"
 
 
+#: ``apr_range`` per rule set: (product version, amount, rate, date) → range. A range
+#: prices every term of the product (an IRR each), so it is worked out once and then read;
+#: the rules and the product version are immutable values, so it never goes stale.
+_APR_RANGES: weakref.WeakKeyDictionary[
+    CostCapPolicy, dict[tuple[LoanProduct, Money, Decimal, dt.date], AprRange | None]
+] = weakref.WeakKeyDictionary()
+_APR_RANGES_LOCK = threading.Lock()
+_APR_RANGES_KEPT = 4096  # per rule set; past it the memo starts afresh
+
+
 def apr_range(
     rules: CostCapPolicy, product: LoanProduct, limit: Money, annual_rate: Decimal, on: dt.date
 ) -> AprRange | None:
     """Lowest and highest APR over the product's terms for a draw of the line's size, each
     offer priced as a draw would be (``Rulebook.fit_offer``: within the cap in force)."""
     amount = max(product.min_amount, min(limit, product.max_amount))
+    key = (product, amount, annual_rate, on)
+    try:
+        with _APR_RANGES_LOCK:
+            known = _APR_RANGES.setdefault(rules, {})
+    except TypeError:  # a rule set that cannot be weakly referenced: not memoised
+        return _apr_range(rules, product, amount, annual_rate, on)
+    if key in known:
+        return known[key]
+    found = _apr_range(rules, product, amount, annual_rate, on)
+    with _APR_RANGES_LOCK:
+        if len(known) >= _APR_RANGES_KEPT:
+            known.clear()
+        known[key] = found
+    return found
+
+
+def _apr_range(
+    rules: CostCapPolicy, product: LoanProduct, amount: Money, annual_rate: Decimal, on: dt.date
+) -> AprRange | None:
     aprs: list[Decimal] = []
     for periods in range(product.min_periods, product.max_periods + 1):
         try:
