@@ -162,6 +162,8 @@ def apply_for_line(
         raise ValidationFailed(
             [Problem("monthly_income_fen", _text("月收入无效", "invalid income"))]
         )
+    if ctx.application_guard is not None:
+        ctx.application_guard.before_apply(kyc.national_id, device_id, ctx.now())
     with ctx.uow() as uow:
         product = _product(uow, code)
         _check_can_apply(ctx, uow, borrower_id, today)
