@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     otp_sends_per_minute: int = Field(default=300, ge=1)
     otp_checks_per_phone: int = Field(default=10, ge=1)
     otp_checks_per_ip: int = Field(default=60, ge=1)
+    #: Credit applications per device and per identity (national ID) per UTC day.
+    applications_per_device: int = Field(default=5, ge=1)
+    applications_per_identity: int = Field(default=3, ge=1)
 
     @field_validator("partner_secrets", mode="before")
     @classmethod

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from mobilend.adapters.auth import AuditLog, InMemoryAuditStore
+from mobilend.adapters.auth import AuditLog, InMemoryAuditStore, verify_chain
+from mobilend.adapters.db.security_repository import SqlAuditStore
 from mobilend.app.journey.ports import CreditApplication
 from mobilend.app.lending.catalogue import DEMO_PRODUCTS
 from mobilend.app.lending.products import ensure_product
@@ -132,3 +133,25 @@ def test_a_product_change_waits_for_a_second_person_and_the_cap_is_checked_first
     usurious = json.dumps({**state, "annual_rate": "0.40"})
     with pytest.raises(ComplianceViolation):
         request_product_change(desk, RISK_1, code, usurious, "too dear")
+
+
+def test_an_approval_leaves_exactly_one_record_written_with_it(
+    desk: ApprovalDesk, db: sa.Engine
+) -> None:
+    referred(desk)
+    outcome = decide_referral(
+        desk, RISK_1, "APP1", approve=True, reason="income confirmed",
+        single_person_limit=LIMIT, limit_fen=800_000, annual_rate="0.18",
+    )  # fmt: skip
+    assert outcome.approval is not None
+    request_id = outcome.approval.request_id
+    with pytest.raises(SecondPersonRequired):  # refused: its transaction wrote nothing
+        cases.approve(desk, RISK_1, request_id)
+    cases.approve(desk, RISK_2, request_id, "agreed")
+    log = SqlAuditStore(db).records()
+    assert [(r.actor, r.action, r.target) for r in log] == [
+        (RISK_1.actor, "approval.requested", f"approval:{request_id}"),
+        (RISK_1.actor, "referral.awaiting_checker", "application:APP1"),
+        (RISK_2.actor, "approval.approved", f"approval:{request_id}"),
+    ]
+    assert verify_chain(log).ok

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mobilend.app.journey.application_limits import TOO_MANY_APPLICATIONS
 from mobilend.app.journey.notices import TEMPLATES, render_notice
 from mobilend.domain.errors import Problem, ValidationFailed
+from mobilend.domain.limits import ApplicationRateLimited
 from mobilend.web.formatting import card
 from mobilend.web.i18n import Translator
 from mobilend.web.kit import in_language, problems_by_field
@@ -28,6 +30,14 @@ def test_a_refusal_written_in_one_language_never_reaches_the_other() -> None:
     assert in_language("验证码错误 (wrong verification code)", en) == "Wrong verification code"
     refusal = ValidationFailed([Problem("national_id", "bad id")])
     assert problems_by_field(refusal, zh) == {"national_id": "请检查填写的内容"}
+
+
+def test_the_daily_application_limit_is_told_in_the_pages_language() -> None:
+    refused = ApplicationRateLimited(TOO_MANY_APPLICATIONS, 3600)
+    assert problems_by_field(refused, Translator("zh")) == {"_": "今日申请次数过多，请明天再试"}
+    assert problems_by_field(refused, Translator("en")) == {
+        "_": "Too many applications today; please try again tomorrow"
+    }
 
 
 def test_notices_group_amounts_and_carry_no_internal_codes() -> None:

@@ -36,7 +36,7 @@ from mobilend.app.collections.ports import CaseRecord
 from mobilend.app.collections.promises import file_complaint, make_promise
 from mobilend.app.collections.views import agent_of, case_detail, list_cases, require_case
 from mobilend.bootstrap.collections import build_platform_collections
-from mobilend.domain.collections_conduct import Channel, ConductRefused, Party
+from mobilend.domain.collections_conduct import Channel, Party
 from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
 
@@ -150,20 +150,8 @@ def contact(
         supervisor=is_manager(staff),
         note=body.note,
     )
-    try:
-        record = collections.gate.contact(request)
-    except ConductRefused as refused:
-        desk.record(
-            staff.actor, "collections.contact_refused", f"case:{case_id}",
-            {"channel": body.channel, "rules": [r.value for r in refused.rules],
-             "attempt": refused.attempt_id},
-        )  # fmt: skip
-        raise
-    desk.record(
-        staff.actor, "collections.contacted", f"case:{case_id}",
-        {"channel": record.channel.value, "party": record.party.value, "outcome": record.outcome,
-         "attempt": record.attempt_id},
-    )  # fmt: skip
+    # The gate writes the attempt (allowed or refused) and its audit record in one transaction.
+    record = collections.gate.contact(request)
     return ContactOut.of(record)
 
 
@@ -177,14 +165,14 @@ def promise(
     case_id: CaseIdPath, body: PromiseIn, collections: Collections, desk: Desk, staff: Worker
 ) -> PromiseOut:
     visible_case(collections, staff, case_id)
-    made = make_promise(
-        collections, case_id, amount=Money.from_minor(body.amount_fen), due_on=body.due_on,
-        on=desk.today(), actor=staff.actor,
-    )  # fmt: skip
-    desk.record(
+    with desk.staged(
         staff.actor, "collections.promise_made", f"case:{case_id}",
         {"amount_fen": body.amount_fen, "due_on": body.due_on.isoformat()},
-    )  # fmt: skip
+    ):  # fmt: skip
+        made = make_promise(
+            collections, case_id, amount=Money.from_minor(body.amount_fen), due_on=body.due_on,
+            on=desk.today(), actor=staff.actor,
+        )  # fmt: skip
     return PromiseOut.of(made)
 
 
@@ -198,11 +186,10 @@ def complaint(
     case_id: CaseIdPath, body: ComplaintIn, collections: Collections, desk: Desk, staff: Reader
 ) -> ComplaintOut:
     visible_case(collections, staff, case_id)
-    filed = file_complaint(
-        collections, case_id, channel=body.channel, summary=body.summary, actor=staff.actor
-    )
-    desk.record(
-        staff.actor, "collections.complaint_filed", f"case:{case_id}",
-        {"complaint_id": filed.complaint_id, "channel": body.channel},
-    )  # fmt: skip
+    with desk.staged(
+        staff.actor, "collections.complaint_filed", f"case:{case_id}", {"channel": body.channel}
+    ):
+        filed = file_complaint(
+            collections, case_id, channel=body.channel, summary=body.summary, actor=staff.actor
+        )
     return ComplaintOut.of(filed)

@@ -90,12 +90,6 @@ def settlement(case_id: CaseIdPath, body: SettlementIn, collections: Collections
         on=desk.today(),
         actor=staff.actor,
     )
-    desk.record(
-        staff.actor,
-        "collections.settlement_proposed",
-        f"case:{case_id}",
-        {"amount_fen": body.amount_fen},
-    )
     return ResolutionOut.of(record)
 
 
@@ -112,9 +106,6 @@ def hardship_plan(case_id: CaseIdPath, body: PlanIn, collections: Collections, d
         actor=staff.actor,
         reason=body.reason,
     )
-    desk.record(
-        staff.actor, "collections.plan_proposed", f"case:{case_id}", {"instalments": len(plan)}
-    )
     return ResolutionOut.of(record)
 
 
@@ -125,7 +116,6 @@ def write_off(case_id: CaseIdPath, body: WriteOffIn, collections: Collections, d
     record = propose_write_off(
         collections, case_id, on=desk.today(), actor=staff.actor, reason=body.reason
     )
-    desk.record(staff.actor, "collections.write_off_proposed", f"case:{case_id}", {})
     return ResolutionOut.of(record)
 
 
@@ -155,9 +145,6 @@ def decision(resolution_id: ResolutionIdPath, body: DecisionIn, collections: Col
         actor=staff.actor,
         reason=body.reason,
     )
-    action = "approved" if body.approve else "rejected"
-    desk.record(staff.actor, f"collections.{record.kind}_{action}", f"resolution:{resolution_id}",
-                {"case_id": record.case_id, "entries": list(record.entry_ids)})  # fmt: skip
     return ResolutionOut.of(record)
 
 
@@ -170,10 +157,8 @@ def settlement_paid(resolution_id: ResolutionIdPath, body: PaymentIn, idempotenc
                     collections: Collections, desk: Desk, staff: Manager) -> PaymentOut:  # fmt: skip
     payment = pay_settlement(
         collections, resolution_id, amount=Money.from_minor(body.amount_fen), on=desk.today(),
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, actor=staff.actor,
     )  # fmt: skip
-    desk.record(staff.actor, "collections.settlement_paid", f"resolution:{resolution_id}",
-                {"amount_fen": body.amount_fen, "entries": list(payment.entry_ids)})  # fmt: skip
     return _payment(payment)
 
 
@@ -183,11 +168,8 @@ def recovery(case_id: CaseIdPath, body: PaymentIn, idempotency_key: IdempotencyK
              collections: Collections, desk: Desk, staff: Manager) -> PaymentOut:  # fmt: skip
     payment = record_recovery(
         collections, case_id, amount=Money.from_minor(body.amount_fen), on=desk.today(),
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, actor=staff.actor,
     )  # fmt: skip
-    desk.record(
-        staff.actor, "collections.recovered", f"case:{case_id}", {"amount_fen": body.amount_fen}
-    )
     return _payment(payment)
 
 
@@ -198,8 +180,8 @@ def recovery(case_id: CaseIdPath, body: PaymentIn, idempotency_key: IdempotencyK
     "/cases/{case_id}/legal", response_model=CaseOut, summary="Escalate to legal action 转法务"
 )
 def legal(case_id: CaseIdPath, collections: Collections, desk: Desk, staff: Manager) -> CaseOut:
-    case = escalate_to_legal(collections, case_id, actor=staff.actor, on=desk.today())
-    desk.record(staff.actor, "collections.escalated_to_legal", f"case:{case_id}", {})
+    with desk.staged(staff.actor, "collections.escalated_to_legal", f"case:{case_id}"):
+        case = escalate_to_legal(collections, case_id, actor=staff.actor, on=desk.today())
     return CaseOut.of(case)
 
 
@@ -231,10 +213,10 @@ def case_file(
 def assign(
     case_id: CaseIdPath, body: AssignIn, collections: Collections, desk: Desk, staff: Manager
 ) -> CaseOut:
-    case = reassign_case(collections, case_id, agent_id=body.agent_id)
-    desk.record(
+    with desk.staged(
         staff.actor, "collections.case_assigned", f"case:{case_id}", {"agent_id": body.agent_id}
-    )
+    ):
+        case = reassign_case(collections, case_id, agent_id=body.agent_id)
     return CaseOut.of(case)
 
 
@@ -242,10 +224,8 @@ def assign(
     "/assignments/run", response_model=AssignmentOut, summary="Deal out unassigned cases 分案"
 )
 def run_assignment(collections: Collections, desk: Desk, staff: Manager) -> AssignmentOut:
-    summary = assign_cases(collections)
-    desk.record(
-        staff.actor, "collections.assignment_run", "collections", {"to_agents": summary.to_agents}
-    )
+    with desk.staged(staff.actor, "collections.assignment_run", "collections"):
+        summary = assign_cases(collections)
     return AssignmentOut(
         to_agents=summary.to_agents, to_agencies=summary.to_agencies, unassigned=summary.unassigned
     )
@@ -258,13 +238,13 @@ def run_assignment(collections: Collections, desk: Desk, staff: Manager) -> Assi
     summary="Add or change an agency 委外机构",
 )
 def agency(body: AgencyIn, collections: Collections, desk: Desk, staff: Manager) -> AgencyIn:
-    add_agency(
-        collections,
-        AgencyRecord(body.code, body.name, True, body.commission_percent, body.capacity),
-    )
-    desk.record(
+    with desk.staged(
         staff.actor, "collections.agency_saved", f"agency:{body.code}", {"capacity": body.capacity}
-    )
+    ):
+        add_agency(
+            collections,
+            AgencyRecord(body.code, body.name, True, body.commission_percent, body.capacity),
+        )
     return body
 
 
@@ -272,10 +252,12 @@ def agency(body: AgencyIn, collections: Collections, desk: Desk, staff: Manager)
     "/agents", response_model=AgentIn, status_code=201, summary="Register a staff user as an agent"
 )
 def agent(body: AgentIn, collections: Collections, desk: Desk, staff: Manager) -> AgentIn:
-    add_agent(collections, AgentRecord(body.agent_id, body.name, body.team, True, body.capacity))
-    desk.record(
+    with desk.staged(
         staff.actor, "collections.agent_saved", f"staff:{body.agent_id}", {"team": body.team}
-    )
+    ):
+        add_agent(
+            collections, AgentRecord(body.agent_id, body.name, body.team, True, body.capacity)
+        )
     return body
 
 
@@ -298,19 +280,19 @@ def list_complaints(
              summary="Review a complaint — the case resumes 投诉复核")  # fmt: skip
 def review(complaint_id: Annotated[str, Path(pattern=ID_PATTERN)], body: ComplaintReviewIn,
            collections: Collections, desk: Desk, staff: Manager) -> ComplaintOut:  # fmt: skip
-    reviewed = review_complaint(
-        collections,
-        complaint_id,
-        upheld=body.upheld,
-        resolution=body.resolution,
-        reviewer=staff.actor,
-    )
-    desk.record(
+    with desk.staged(
         staff.actor,
         "collections.complaint_reviewed",
         f"complaint:{complaint_id}",
         {"upheld": body.upheld},
-    )
+    ):
+        reviewed = review_complaint(
+            collections,
+            complaint_id,
+            upheld=body.upheld,
+            resolution=body.resolution,
+            reviewer=staff.actor,
+        )
     return ComplaintOut.of(reviewed)
 
 

@@ -58,13 +58,13 @@ def propose(body: TemplateIn, collections: Collections, desk: Desk, staff: Manag
         body.body_en,
         free_text=frozenset(body.free_text),
     )
-    record = propose_template(collections, template, actor=staff.actor, note=body.note)
-    desk.record(
+    with desk.staged(
         staff.actor,
         "collections.template_proposed",
-        f"template:{record.template_id}",
+        f"template:{body.code}:{body.version}",
         {"code": body.code, "version": body.version},
-    )
+    ):
+        record = propose_template(collections, template, actor=staff.actor, note=body.note)
     return TemplateOut.of(record)
 
 
@@ -73,13 +73,12 @@ def propose(body: TemplateIn, collections: Collections, desk: Desk, staff: Manag
              summary="Approve (goes live) or reject a template version 审批话术模板")  # fmt: skip
 def decision(template_id: TemplateIdPath, body: DecisionIn, collections: Collections,
              desk: Desk, staff: Manager) -> TemplateOut:  # fmt: skip
-    record = decide_template(
-        collections, template_id, approve=body.approve, actor=staff.actor, note=body.reason
-    )
-    desk.record(
+    with desk.staged(
         staff.actor,
         "collections.template_approved" if body.approve else "collections.template_rejected",
         f"template:{template_id}",
-        {"code": record.code, "version": record.template.version},
-    )
+    ):
+        record = decide_template(
+            collections, template_id, approve=body.approve, actor=staff.actor, note=body.reason
+        )
     return TemplateOut.of(record)

@@ -52,6 +52,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "forbidden": 403,
     "second_person_required": 403,  # maker-checker: the maker may not check their own request
     "otp_rate_limited": 429,
+    "application_rate_limited": 429,
     "otp_delivery_failed": 503,
     "money_invalid": 422,
     "currency_mismatch": 422,

@@ -67,11 +67,6 @@ def awaiting(
     responses=error_responses(404, 409),
 )
 def approve(refund_id: RefundIdPath, desk: Desk, staff: Approver) -> RefundOut:
+    # The approval's audit record is written in its transaction (``approve_refund``).
     refund = approve_refund(desk.servicing, refund_id, operator=staff.actor, on=desk.today())
-    desk.record(
-        staff.actor,
-        "refund.approved",
-        f"refund:{refund_id}",
-        {"loan_id": refund.loan_id, "amount_fen": refund.amount.to_minor()},
-    )
     return _refund(refund)

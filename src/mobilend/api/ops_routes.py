@@ -154,18 +154,9 @@ def list_suspense(desk: Desk, _staff: OperationsReader, limit: Limit = 100) -> T
 def assign_suspense(
     transfer_id: TransferIdPath, body: AssignTransferIn, desk: Desk, staff: Operator
 ) -> TransferOut:
+    # Recorded in the assignment's transaction (``assign_transfer``).
     assigned = assign_transfer(
         desk.servicing, transfer_id, loan_id=body.loan_id, operator=staff.actor, on=desk.today()
-    )
-    desk.record(
-        staff.actor,
-        "suspense.assigned",
-        f"transfer:{transfer_id}",
-        {
-            "loan_id": body.loan_id,
-            "amount_fen": assigned.amount.round().to_minor(),
-            "repayment_id": assigned.repayment_id or "",
-        },
     )
     return _transfer(assigned)
 
@@ -203,8 +194,8 @@ def list_dead_letters(desk: Desk, _staff: OperationsReader, limit: Limit = 100) 
     summary="Send a payout again, same idempotency key 重新放款",
 )
 def retry(loan_id: LoanIdPath, desk: Desk, staff: Operator) -> PayoutOut:
-    payout = retry_payout(desk.disbursement, loan_id)
-    desk.record(staff.actor, "payout.retried", f"loan:{loan_id}", {"status": payout.status})
+    with desk.staged(staff.actor, "payout.retried", f"loan:{loan_id}"):
+        payout = retry_payout(desk.disbursement, loan_id)
     return _payout(payout)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, Self, TypeVar
 
+from mobilend.app.audit import AuditQueue
 from mobilend.app.collections.ports import CollectionStores
 from mobilend.app.compliance.ports import ComplianceStores
 from mobilend.app.funding.ports import FundingStores
@@ -60,6 +61,11 @@ class UnitOfWork(Protocol):
 
     @property
     def privacy(self) -> PrivacyStores: ...
+
+    @property
+    def audit(self) -> AuditQueue:
+        """Records for the hash-chained audit log, written with this transaction's commit."""
+        ...
 
     def __enter__(self) -> Self: ...
 

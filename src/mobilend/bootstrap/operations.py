@@ -4,7 +4,8 @@ staff tokens, the servicing and payout desks) and the staff administration the C
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from mobilend.adapters.db.security_repository import (
     SqlRefreshTokenStore,
     SqlStaffUserStore,
 )
+from mobilend.app.audit import AuditEntry, staged_audit
 from mobilend.app.funding.disbursement import DisbursementDesk
 from mobilend.app.ports import Clock
 from mobilend.app.servicing.desk import ServicingDesk
@@ -48,7 +50,18 @@ class OperationsDesk:
     def record(
         self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
     ) -> None:
+        """A record of its own (sign-ins, reads such as a generated case file, refusals)."""
         self.audit.append(at=self.now(), actor=actor, action=action, target=target, details=details)
+
+    def staged(
+        self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None
+    ) -> AbstractContextManager[None]:
+        """A staff action carried out inside the block: its record is written in the
+        transaction of the use case's commit (or on its own if nothing was committed)."""
+        return staged_audit(actor, action, target, details, fallback=self._append_entry)
+
+    def _append_entry(self, entry: AuditEntry) -> None:
+        self.record(entry.actor, entry.action, entry.subject, dict(entry.details))
 
 
 def build_operations_desk(platform: Platform) -> OperationsDesk:

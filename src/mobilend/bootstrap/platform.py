@@ -24,6 +24,7 @@ from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.adapters.risk_versions import ReloadingDecisionEngine
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.disbursement import DisbursementDesk
+from mobilend.app.journey.application_limits import ApplicationGuard
 from mobilend.app.journey.context import JourneyContext
 from mobilend.app.journey.loans import PaymentNotices
 from mobilend.app.journey.service import BorrowerJourney
@@ -44,7 +45,7 @@ from mobilend.bootstrap.infra import (
 from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.bootstrap.servicing import build_servicing
 from mobilend.config import Settings, get_settings
-from mobilend.domain.limits import OtpAbuseLimits, RateLimit
+from mobilend.domain.limits import ApplicationLimits, OtpAbuseLimits, RateLimit
 from mobilend.domain.products_state import product_from_state
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ def build_platform(
         decisions=decisions or build_decision_engine(settings, db=db, vault=vault),
         messages=messages,
         collector=lambda keys: submit_debits(servicing, keys=keys),
+        application_guard=ApplicationGuard(SqlRateLimiter(db), vault, application_limits(settings)),
     )
     if seed_products:
         for definition in DEMO_PRODUCTS:
@@ -214,6 +216,22 @@ def build_platform(
     )
     platform.closers += closers
     return platform
+
+
+def application_limits(settings: Settings) -> ApplicationLimits:
+    defaults = ApplicationLimits()
+    return ApplicationLimits(
+        per_device=RateLimit(
+            defaults.per_device.bucket,
+            settings.applications_per_device,
+            defaults.per_device.window,
+        ),
+        per_identity=RateLimit(
+            defaults.per_identity.bucket,
+            settings.applications_per_identity,
+            defaults.per_identity.window,
+        ),
+    )
 
 
 def onboarding_settings(settings: Settings) -> OnboardingSettings:

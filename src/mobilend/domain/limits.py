@@ -11,6 +11,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from mobilend.domain.errors import Conflict, Problem
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -52,3 +54,21 @@ class OtpAbuseLimits:
     sends_overall: RateLimit = RateLimit("otp_send_all", 300, dt.timedelta(minutes=1))
     checks_per_phone: RateLimit = RateLimit("otp_check_phone", 10, dt.timedelta(minutes=10))
     checks_per_ip: RateLimit = RateLimit("otp_check_ip", 60, dt.timedelta(minutes=10))
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationLimits:
+    """Credit applications per device and per identity (national ID) in each UTC day."""
+
+    per_device: RateLimit = RateLimit("apply_device", 5, dt.timedelta(days=1))
+    per_identity: RateLimit = RateLimit("apply_identity", 3, dt.timedelta(days=1))
+
+
+class ApplicationRateLimited(Conflict):
+    """Too many applications today from this device or identity (429, ``Retry-After``)."""
+
+    code = "application_rate_limited"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, [Problem("_", message)])
+        self.retry_after_seconds = retry_after_seconds

@@ -24,7 +24,7 @@ from mobilend.domain.money import Money
 from mobilend.domain.products import LoanProduct
 from mobilend.risk.evaluation import Evaluation, EvaluationContext, evaluate
 from mobilend.risk.feature_builder import FEATURE_COLUMNS, FEATURE_SET_VERSION
-from mobilend.risk.fraud import observe, parse_rules
+from mobilend.risk.fraud import observe_and_record, parse_rules
 from mobilend.risk.policy.loader import PolicyBook, PolicySet
 from mobilend.risk.ports import (
     ApplicationSighting,
@@ -213,7 +213,9 @@ class RiskDecisionEngine:
             ip_address=applicant.ip_address,
             bank_card=applicant.bank_card,
         )
-        fraud = observe(self.fraud_store, sighting, parse_rules(policy.fraud_rules))
+        # Counted and recorded in one step, before the slower checks: a twin application
+        # arriving meanwhile sees this one.
+        fraud = observe_and_record(self.fraud_store, sighting, parse_rules(policy.fraud_rules))
         applicant_data = applicant_to_dict(applicant)
         ctx = EvaluationContext(
             policy=policy,
@@ -229,7 +231,6 @@ class RiskDecisionEngine:
         )
         live = _LiveSources(applicant, on, self.sources)
         evaluation = evaluate(ctx, live)
-        self.fraud_store.record(sighting)
         record = self._record(self.decision_id(applicant, on), ctx, arm, live.log, evaluation)
         if self.records is not None:
             self.records.save(record["decision_id"], record)

@@ -137,8 +137,30 @@ def observe(
     return observations
 
 
+#: Serialises count-then-record on stores that cannot do it atomically themselves
+#: (the in-memory store: one process).
+_RECORDING = threading.Lock()
+
+
+def observe_and_record(
+    store: FraudSignalStore, sighting: ApplicationSighting, rules: Iterable[FraudRule]
+) -> dict[str, Any]:
+    """``observe``, then record the sighting, as one step: two identical applications
+    arriving at the same instant cannot both be counted as the first."""
+    if isinstance(store, FraudSignalCounter):
+        return _observe_counted(store, sighting, rules, record=True)
+    with _RECORDING:
+        observations = observe(store, sighting, rules)
+        store.record(sighting)
+    return observations
+
+
 def _observe_counted(
-    store: FraudSignalCounter, sighting: ApplicationSighting, rules: Iterable[FraudRule]
+    store: FraudSignalCounter,
+    sighting: ApplicationSighting,
+    rules: Iterable[FraudRule],
+    *,
+    record: bool = False,
 ) -> dict[str, Any]:
     """The same numbers as ``observe``'s loop, asked of the store in one batch (one SQL
     statement for a database) instead of reading every past sighting back."""
@@ -155,7 +177,10 @@ def _observe_counted(
         queries[rule.measure] = DistinctCount(
             anchor, counted, _window(sighting.on, rule.window_days), sighting.on
         )
-    counts = store.count_distinct(sighting, list(queries.values())) if queries else []
+    if record:
+        counts = store.count_and_record(sighting, list(queries.values()))
+    else:
+        counts = store.count_distinct(sighting, list(queries.values())) if queries else []
     observations.update(zip(queries, counts, strict=True))
     observations["blacklisted"] = sorted(store.blacklisted(sighting))
     return observations

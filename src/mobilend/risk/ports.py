@@ -116,6 +116,14 @@ class FraudSignalCounter(Protocol):
         """One count per query, in order."""
         ...
 
+    def count_and_record(
+        self, current: ApplicationSighting, queries: Sequence[DistinctCount]
+    ) -> list[int]:
+        """``count_distinct`` and then record ``current``, atomically: of applications
+        sharing an identifier that arrive together, each counts every one recorded
+        before it, so no two both count as the first."""
+        ...
+
     def blacklisted(self, current: ApplicationSighting) -> list[str]:
         """The identifiers of ``current`` whose values are on the blacklist."""
         ...

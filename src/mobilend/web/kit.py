@@ -162,7 +162,7 @@ def _escape(text: str) -> str:
 PLAIN_REFUSALS = frozenset(
     {
         "line_limit_exceeded", "line_frozen", "line_expired", "line_closed", "apr_above_cap",
-        "nothing_owed", "nothing_due", "payment_in_progress",
+        "nothing_owed", "nothing_due", "payment_in_progress", "application_rate_limited",
     }
 )  # fmt: skip
 

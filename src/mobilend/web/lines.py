@@ -160,7 +160,7 @@ def routes(kit: WebKit) -> APIRouter:
             return kit.render(
                 request,
                 "apply.html",
-                status_code=422,
+                status_code=429 if exc.code == "application_rate_limited" else 422,
                 standing=await standing(kit, borrower_id),
                 form={"monthly_income": income_text},
                 errors=problems_by_field(exc, page.t),

@@ -57,6 +57,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Your credit line has expired; please apply again",
     ),
     "refusal.line_closed": ("您的额度已关闭", "Your credit line is closed"),
+    "refusal.application_rate_limited": (
+        "今日申请次数过多，请明天再试",
+        "Too many applications today; please try again tomorrow",
+    ),
     "refusal.apr_above_cap": (
         "该方案超出利率上限，请调整金额或期数",
         "This plan is above the rate cap; change the amount or term",

@@ -37,6 +37,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from mobilend.adapters.db.security_repository import append_to_chain
+from mobilend.app.audit import AuditEntry
+
 ONE_DAY = dt.timedelta(days=1)
 
 #: Called for a loan the SQL leaves to the domain: (connection, loan id, business date).
@@ -373,6 +376,23 @@ def _run_locked(
                     " AND partition = :partition"
                 ),
                 {**params, "n": len(ids) - len(chunk_skipped)},
+            )
+            # One audit record per chunk (not per loan), committed with the chunk.
+            append_to_chain(
+                conn,
+                [
+                    AuditEntry(
+                        "system:eod",
+                        "eod.chunk_done",
+                        f"eod:{business_date.isoformat()}:{partition}/{partition_count}",
+                        {
+                            "loans": len(ids) - len(chunk_skipped),
+                            "skipped": len(chunk_skipped),
+                            "first_loan": ids[0],
+                            "last_loan": ids[-1],
+                        },
+                    )
+                ],
             )
 
     with engine.begin() as conn:

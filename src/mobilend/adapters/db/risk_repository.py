@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,13 @@ from mobilend.risk.ports import ApplicationSighting, DistinctCount, SourceReport
 # Losing the last moments of these writes in a crash costs little (a report bought again,
 # one sighting less), so their commits do not wait for the disk.
 _NO_FSYNC_WAIT = sa.text("SET LOCAL synchronous_commit = off")
+
+
+def _lock_key(identifier: str, bidx: str) -> int:
+    """A signed 64-bit advisory-lock key for one identifier value (its blind index)."""
+    digest = hashlib.sha256(f"fraud:{identifier}:{bidx}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
 
 # --------------------------------------------------------------------------- report cache
 
@@ -288,6 +296,33 @@ class SqlFraudSignalStore:
     ) -> list[int]:
         if not queries:
             return []
+        with self._engine.connect() as conn:
+            return self._count(conn, current, queries)
+
+    def count_and_record(
+        self, current: ApplicationSighting, queries: Sequence[DistinctCount]
+    ) -> list[int]:
+        """Count and record in one transaction, holding a transaction-scoped advisory lock
+        per identifier value of ``current`` (taken in key order, so two applications
+        sharing several values cannot deadlock): every application sharing a value with
+        this one waits, then sees it."""
+        if not self._records:
+            return self.count_distinct(current, queries)
+        values = {name: self._bidx(name, getattr(current, name)) for name in FRAUD_IDENTIFIERS}
+        keys = sorted({_lock_key(name, bidx) for name, bidx in values.items() if bidx})
+        with self._engine.begin() as conn:
+            conn.execute(_NO_FSYNC_WAIT)
+            for key in keys:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            counts = self._count(conn, current, queries) if queries else []
+            row = {"application_id": current.application_id, "seen_on": current.on}
+            row.update({f"{name}_bidx": bidx for name, bidx in values.items()})
+            conn.execute(pg_insert(fraud_sightings).values(**row).on_conflict_do_nothing())
+        return counts
+
+    def _count(
+        self, conn: sa.Connection, current: ApplicationSighting, queries: Sequence[DistinctCount]
+    ) -> list[int]:
         indexed = {name: self._bidx(name, getattr(current, name)) for name in FRAUD_IDENTIFIERS}
         params: dict[str, Any] = {"app": current.application_id}
         shape = []
@@ -302,8 +337,7 @@ class SqlFraudSignalStore:
             params[f"c{i}"] = (
                 current.application_id if counted == "application_id" else indexed[_known(counted)]
             )
-        with self._engine.connect() as conn:
-            rows = conn.execute(_count_statement(tuple(shape)), params).all()
+        rows = conn.execute(_count_statement(tuple(shape)), params).all()
         found = {int(i): int(n) for i, n in rows}
         return [found[i] for i in range(len(queries))]
 

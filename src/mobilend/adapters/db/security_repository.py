@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from mobilend.adapters.auth.staff import Role, StaffUser
 from mobilend.adapters.auth.tokens import RefreshTokenRecord
 from mobilend.adapters.db.onboarding_repository import constraint_name
 from mobilend.adapters.db.onboarding_tables import audit_log, refresh_tokens, staff_users
+from mobilend.app.audit import AuditEntry, take_staged
 from mobilend.domain.errors import Conflict
 
 # Advisory-lock key that queues writers of the audit chain.
@@ -258,6 +259,71 @@ def _audit(row: sa.Row[Any]) -> AuditRecord:
     )
 
 
+def append_to_chain(
+    conn: sa.Connection, entries: Sequence[AuditEntry], at: dt.datetime | None = None
+) -> list[AuditRecord]:
+    """Append ``entries`` after the chain's head in ``conn``'s transaction. The advisory
+    lock (released when that transaction ends) queues writers, so each reads the head the
+    previous one committed; take it last, just before committing, to hold it briefly."""
+    if not entries:
+        return []
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    row = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).first()
+    previous = None if row is None else _audit(row)
+    # Stamped now, under the lock, so times never go backwards along the chain.
+    when = at or dt.datetime.now(dt.UTC)
+    written: list[AuditRecord] = []
+    for entry in entries:
+        previous = next_record(
+            previous,
+            at=when,
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.subject,
+            details=entry.details,
+        )
+        written.append(previous)
+    conn.execute(
+        audit_log.insert(),
+        [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "target": r.target,
+                "details": dict(r.details),
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            }
+            for r in written
+        ],
+    )
+    return written
+
+
+class SqlAuditQueue:
+    """Implements ``app.audit.AuditQueue`` for the SQL unit of work: records wait here
+    and ``flush`` appends them (and any staged staff action) just before the commit."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self._pending: list[AuditEntry] = []
+
+    def record(
+        self, actor: str, action: str, subject: str, details: Mapping[str, Any] | None = None
+    ) -> None:
+        self._pending.append(AuditEntry(actor, action, subject, dict(details or {})))
+
+    def flush(self) -> None:
+        entries = [*take_staged(), *self._pending]
+        self._pending = []
+        append_to_chain(self._conn, entries)
+
+    def discard(self) -> None:
+        self._pending = []
+
+
 class SqlAuditStore:
     """Implements ``AuditStore``. Pass the connection of the transaction that does the
     audited work, so the record commits (or not) with it; writers queue on one lock."""
@@ -269,26 +335,7 @@ class SqlAuditStore:
         self, *, at: dt.datetime, actor: str, action: str, target: str, details: Mapping[str, Any]
     ) -> AuditRecord:
         with _transaction(self._bind) as conn:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-            row = conn.execute(
-                sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)
-            ).first()
-            previous = None if row is None else _audit(row)
-            record = next_record(
-                previous, at=at, actor=actor, action=action, target=target, details=details
-            )
-            conn.execute(
-                audit_log.insert().values(
-                    seq=record.seq,
-                    at=record.at,
-                    actor=record.actor,
-                    action=record.action,
-                    target=record.target,
-                    details=dict(record.details),
-                    prev_hash=record.prev_hash,
-                    hash=record.hash,
-                )
-            )
+            (record,) = append_to_chain(conn, [AuditEntry(actor, action, target, details)], at)
         return record
 
     def records(self, after_seq: int = 0, limit: int | None = None) -> list[AuditRecord]:

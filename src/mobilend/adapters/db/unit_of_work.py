@@ -1,6 +1,9 @@
 """The platform unit of work on PostgreSQL: one connection, one transaction, every
 feature's store group bound to it (``app.unit_of_work.UnitOfWork``).
 
+Audit records queued on ``uow.audit`` are appended to the hash chain at ``commit()``,
+last, in the same transaction.
+
 A group is built the first time a use case touches it, so a transaction that only reads
 a loan pays for nothing else. Leaving the ``with`` block without ``commit()`` rolls
 everything back; after a ``commit()`` further work in the block starts a new transaction.
@@ -23,6 +26,7 @@ from mobilend.adapters.db.line_review_repository import SqlReviewStores
 from mobilend.adapters.db.onboarding_repository import SqlOnboardingStores
 from mobilend.adapters.db.operations_repository import SqlOperationsStores
 from mobilend.adapters.db.privacy_repository import SqlPrivacyStores
+from mobilend.adapters.db.security_repository import SqlAuditQueue
 from mobilend.adapters.db.servicing_repository import SqlServicingStores
 from mobilend.app.ports import PiiVault
 
@@ -36,11 +40,13 @@ class SqlUnitOfWork:
         self._vault = vault
         self._conn: sa.Connection | None = None
         self._groups: dict[str, object] = {}
+        self._audit: SqlAuditQueue | None = None
 
     def __enter__(self) -> Self:
         self._conn = self._engine.connect()
         self._conn.begin()
         self._groups = {}
+        self._audit = SqlAuditQueue(self._conn)
         return self
 
     def __exit__(
@@ -57,16 +63,25 @@ class SqlUnitOfWork:
             self._conn.close()
             self._conn = None
             self._groups = {}
+            self._audit = None
 
     @property
     def connection(self) -> sa.Connection:
         assert self._conn is not None, "use the unit of work inside a with block"
         return self._conn
 
+    @property
+    def audit(self) -> SqlAuditQueue:
+        assert self._audit is not None, "use the unit of work inside a with block"
+        return self._audit
+
     def commit(self) -> None:
+        # Last, so the chain's lock is held only for the commit itself.
+        self.audit.flush()
         self.connection.commit()
 
     def rollback(self) -> None:
+        self.audit.discard()
         self.connection.rollback()
 
     # -- store groups ---------------------------------------------------------------

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, cast
 
+from mobilend.adapters.memory.audit import InMemoryAuditQueue
 from mobilend.adapters.memory.compliance import ComplianceStore, InMemoryComplianceStores
 from mobilend.adapters.memory.funding import FundingStore, InMemoryFundingStores
 from mobilend.adapters.memory.lending import InMemoryLendingStores, LendingStore
+from mobilend.app.audit import AuditEntry
 from mobilend.app.collections.ports import CollectionStores
 from mobilend.app.journey.ports import JourneyStores
 from mobilend.app.onboarding.ports import OnboardingStores
@@ -53,6 +55,7 @@ class InMemoryUnitOfWork:
     collections: CollectionStores
     compliance: InMemoryComplianceStores
     privacy: PrivacyStores
+    audit: InMemoryAuditQueue
 
     def __init__(
         self,
@@ -61,8 +64,10 @@ class InMemoryUnitOfWork:
         now: Now,
         groups: dict[str, object] | None = None,
         compliance: ComplianceStore | None = None,
+        audit: list[AuditEntry] | None = None,
     ) -> None:
         self._store = store
+        self._audit_log = audit if audit is not None else []
         self._funding_store = funding
         self._compliance_store = compliance or ComplianceStore()
         self._now = now
@@ -73,6 +78,7 @@ class InMemoryUnitOfWork:
         return self
 
     def _open(self) -> None:
+        self.audit = InMemoryAuditQueue(self._audit_log)
         self._work = copy.deepcopy(self._store)
         self._funding_work = copy.deepcopy(self._funding_store)
         self.lending = InMemoryLendingStores(self._work)
@@ -105,6 +111,7 @@ class InMemoryUnitOfWork:
         for name in FundingStore.__dataclass_fields__:
             setattr(self._funding_store, name, copy.deepcopy(getattr(self._funding_work, name)))
         self._compliance_store.pricing = copy.deepcopy(self._compliance_work.pricing)
+        self.audit.commit()
 
     def rollback(self) -> None:
         self._open()
@@ -120,7 +127,11 @@ class InMemoryUnitOfWorkFactory:
         self.store = store or LendingStore()
         self.funding = funding or FundingStore()
         self.compliance = ComplianceStore()
+        #: What committed units of work wrote to the audit log.
+        self.audit: list[AuditEntry] = []
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, self.funding, self._now, compliance=self.compliance)
+        return InMemoryUnitOfWork(
+            self.store, self.funding, self._now, compliance=self.compliance, audit=self.audit
+        )

@@ -186,6 +186,18 @@ class ConductGate:
                 text=text if not rules else "",
             )
             uow.collections.contacts.add(record)
+            if request.actor.startswith("staff:"):  # the strategy's own contacts are its log
+                uow.audit.record(
+                    request.actor,
+                    "collections.contact_refused" if rules else "collections.contacted",
+                    f"case:{case.case_id}",
+                    {
+                        "channel": request.channel.value,
+                        "party": request.party.value,
+                        "rules": list(record.rules),
+                        "attempt": record.attempt_id,
+                    },
+                )
             uow.commit()
         if rules:
             log.info(

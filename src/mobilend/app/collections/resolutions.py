@@ -15,7 +15,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from mobilend.app.audit import money_details
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import STRATEGY_ACTOR, ContactRequest
 from mobilend.app.collections.hardship import check_plan, reschedule_in
@@ -45,6 +47,8 @@ from mobilend.domain.money import Money
 SETTLEMENT = "settlement"
 HARDSHIP_PLAN = "hardship_plan"
 WRITE_OFF = "write_off"
+#: How the audit log names a proposal of each kind.
+_PROPOSED = {SETTLEMENT: "settlement", HARDSHIP_PLAN: "plan", WRITE_OFF: "write_off"}
 SYSTEM_MAKER = "system:collections"
 
 
@@ -94,6 +98,10 @@ def _propose(
         reason=reason,
     )
     uow.collections.resolutions.add(record)
+    details: dict[str, Any] = {"resolution_id": record.resolution_id, **money_details(amount)}
+    if instalments:
+        details["instalments"] = len(instalments)
+    uow.audit.record(actor, f"collections.{_PROPOSED[kind]}_proposed", f"case:{case_id}", details)
     return record
 
 
@@ -213,6 +221,12 @@ def decide(
                 dataclasses.replace(case, status=CaseStatus.ARRANGEMENT, version=case.version + 1)
             )
         uow.collections.resolutions.save(decided)
+        uow.audit.record(
+            actor,
+            f"collections.{record.kind}_{'approved' if approve else 'rejected'}",
+            f"resolution:{resolution_id}",
+            {"case_id": record.case_id, "entries": list(decided.entry_ids)},
+        )
         uow.commit()
     if approve and record.kind in (SETTLEMENT, HARDSHIP_PLAN):
         _tell_borrower(desk, decided)
@@ -298,6 +312,7 @@ def pay_settlement(
     on: dt.date,
     idempotency_key: str,
     channel: str = "transfer",
+    actor: str = "system:collections",
 ) -> CollectionPayment:
     """The borrower paid the agreed amount: book it, waive the rest, close loan and case."""
     _check_key(idempotency_key)
@@ -354,8 +369,26 @@ def pay_settlement(
                 version=case.version + 1,
             )
         )  # fmt: skip
+        _record_payment(
+            uow, actor, "collections.settlement_paid", f"resolution:{resolution_id}", payment
+        )
         uow.commit()
     return payment
+
+
+def _record_payment(
+    uow: UnitOfWork, actor: str, action: str, subject: str, payment: CollectionPayment
+) -> None:
+    uow.audit.record(
+        actor,
+        action,
+        subject,
+        {
+            "loan_id": payment.loan_id,
+            "entries": list(payment.entry_ids),
+            **money_details(payment.amount),
+        },
+    )
 
 
 def record_recovery(
@@ -366,6 +399,7 @@ def record_recovery(
     on: dt.date,
     idempotency_key: str,
     party: str | None = None,
+    actor: str = "system:collections",
 ) -> CollectionPayment:
     """Money collected on a written-off loan: Dr cash / Cr recovery income."""
     _check_key(idempotency_key)
@@ -388,6 +422,7 @@ def record_recovery(
         uow.collections.cases.save(
             dataclasses.replace(case, collected=case.collected + amount, version=case.version + 1)
         )
+        _record_payment(uow, actor, "collections.recovered", f"case:{case_id}", payment)
         uow.commit()
     return payment
 

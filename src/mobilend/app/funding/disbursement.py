@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mobilend.app.audit import money_details
 from mobilend.app.funding.ports import (
     TOPIC_APPROVAL,
     TOPIC_PAYOUT,
@@ -317,6 +318,17 @@ def apply_outcome(
         paid = replace(settled, status=PayoutStatus.PAID, settlement_entry_id=entry.entry_id)
         stores.payouts.save(paid)
         desk.announce(uow, paid)
+        uow.audit.record(
+            f"system:{source}",
+            "payout.confirmed",
+            f"loan:{payout.loan_id}",
+            {
+                "settled_on": day.isoformat(),
+                "rail_reference": paid.rail_reference or "",
+                "entries": [entry.entry_id],
+                **money_details(paid_out),
+            },
+        )
         return "paid"
     loan = uow.lending.loans.get(payout.loan_id, for_update=True)
     try:
@@ -331,7 +343,23 @@ def apply_outcome(
     failed = replace(settled, status=PayoutStatus.FAILED, failure_code=failure)
     stores.payouts.save(failed)
     desk.announce(uow, failed)
+    _record_failed(uow, failed, entries, f"system:{source}")
     return "cancelled"
+
+
+def _record_failed(
+    uow: UnitOfWork, failed: PayoutRecord, entries: list[JournalEntry], actor: str
+) -> None:
+    uow.audit.record(
+        actor,
+        "payout.failed",
+        f"loan:{failed.loan_id}",
+        {
+            "failure_code": failed.failure_code or "",
+            "entries": [e.entry_id for e in entries],
+            **money_details(failed.amount),
+        },
+    )
 
 
 def _cancelled(
@@ -369,6 +397,7 @@ def fail_unfunded(
     )
     stores.payouts.save(failed)
     desk.announce(uow, failed)
+    _record_failed(uow, failed, entries, "system:routing")
     return failed
 
 

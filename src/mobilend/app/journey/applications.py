@@ -15,6 +15,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from mobilend.app.compliance.exposure import identity_exposure_in
 from mobilend.app.journey.context import JourneyContext, notify, percent
@@ -192,6 +193,8 @@ def apply_for_line(
         raise ValidationFailed(
             [Problem("monthly_income_fen", _text("月收入无效", "invalid income"))]
         )
+    if ctx.application_guard is not None:
+        ctx.application_guard.before_apply(kyc.national_id, device_id, ctx.now())
     with ctx.uow() as uow:
         product = _product(uow, code)
         _check_can_apply(ctx, uow, borrower_id, today)
@@ -300,6 +303,22 @@ def _record(
         declared=declared,
     )
     uow.journey.applications.add(application)
+    details: dict[str, Any] = {
+        "decision_id": decision.decision_id,
+        "outcome": str(outcome),
+        "engine_outcome": str(decision.outcome),
+        "reasons": [r.code for r in application.reasons],
+        "versions": dict(decision.versions),
+    }
+    if application.limit is not None:
+        details["limit_fen"] = application.limit.to_minor()
+    if application.annual_rate is not None:
+        details["annual_rate"] = str(application.annual_rate)
+    if line_id is not None:
+        details["line_id"] = line_id
+    uow.audit.record(
+        f"borrower:{borrower_id}", "decision.made", f"application:{application_id}", details
+    )
     return application
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from mobilend.app.journey.application_limits import ApplicationGuard
 from mobilend.app.journey.notices import render_notice
 from mobilend.app.journey.ports import Notification, OutboxMessage
 from mobilend.app.messaging import MessageGateway
@@ -65,6 +66,8 @@ class JourneyContext:
     #: Sends the card debits of the borrower's payments now (by key), after the commit;
     #: None: the background pass sends them.
     collector: Callable[[Sequence[str]], object] | None = None
+    #: Applications per device and identity per day; None: not limited (use-case tests).
+    application_guard: ApplicationGuard | None = None
 
     def now(self) -> dt.datetime:
         return self.clock.now()

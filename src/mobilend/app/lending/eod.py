@@ -62,6 +62,16 @@ class LoanByLoanEndOfDay:
                 posted += entries
                 frozen += froze
                 unfrozen += unfroze
+        if processed:
+            # Loan by loan is for small books: one record for the whole run.
+            with self._uow_factory() as uow:
+                uow.audit.record(
+                    "system:eod",
+                    "eod.run_done",
+                    f"eod:{business_date.isoformat()}:{partition}/{partitions}",
+                    {"loans": processed, "entries": posted, "frozen": frozen},
+                )
+                uow.commit()
         return EndOfDaySummary(business_date, processed, posted, frozen, unfrozen)
 
     def _one_loan(self, loan_id: str, business_date: dt.date) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mobilend.app.audit import repayment_details
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.unit_of_work import UnitOfWork, command
 from mobilend.domain.allocation import Allocation
@@ -128,6 +129,12 @@ def _take_payment(
     uow.lending.loans.save(loan)
     uow.lending.ledger.append(outcome.entries, loan.borrower_id)
     uow.lending.repayments.add(record)
+    uow.audit.record(
+        f"borrower:{borrower_id}" if borrower_id else f"system:{channel}",
+        "repayment.received",
+        f"loan:{loan.loan_id}",
+        repayment_details(record, [e.entry_id for e in outcome.entries]),
+    )
     return RepaymentReceipt(record, replayed=False, closed=outcome.closed)
 
 

@@ -88,13 +88,14 @@ class ApprovalDesk:
             raise NoExecutor(f"尚不支持此类审批 (no executor for {kind.value} yet)")
         return found
 
-    def record(self, staff: StaffActor, action: str, request: ApprovalRequest) -> None:
-        self.audit.append(
-            at=self.clock.now(),
-            actor=staff.actor,
-            action=action,
-            target=f"approval:{request.request_id}",
-            details={"kind": request.kind.value, "target": request.target},
+    @staticmethod
+    def record(uow: UnitOfWork, staff: StaffActor, action: str, request: ApprovalRequest) -> None:
+        """Queue the audit record on the transaction that makes the change."""
+        uow.audit.record(
+            staff.actor,
+            action,
+            f"approval:{request.request_id}",
+            {"kind": request.kind.value, "target": request.target},
         )
 
 
@@ -124,6 +125,7 @@ def request_approval_in(
     if uow.operations.approvals.pending_for(kind, target) is not None:
         raise Conflict(f"已有待审批的申请 (a {kind.value} of {target} is already waiting)")
     uow.operations.approvals.add(request)
+    desk.record(uow, staff, "approval.requested", request)
     return request
 
 
@@ -141,7 +143,6 @@ def request_approval(
             uow, desk, staff, kind=kind, target=target, payload=payload, reason=reason
         )
         uow.commit()
-    desk.record(staff, "approval.requested", request)
     return request
 
 
@@ -158,6 +159,7 @@ def approve_in(
     result = desk.executor(approved.kind).execute(uow, approved, desk.context())
     done = approved.with_result(result)
     uow.operations.approvals.save(done)
+    desk.record(uow, staff, "approval.approved", done)
     return done
 
 
@@ -167,7 +169,6 @@ def approve(
     with desk.uow_factory() as uow:
         done = approve_in(uow, desk, staff, request_id, note)
         uow.commit()
-    desk.record(staff, "approval.approved", done)
     announce = desk.after_approval.get(done.kind)
     if announce is not None:
         try:
@@ -185,8 +186,8 @@ def reject(desk: ApprovalDesk, staff: StaffActor, request_id: str, note: str) ->
         if executor is not None:
             executor.rejected(uow, rejected, desk.context())
         uow.operations.approvals.save(rejected)
+        desk.record(uow, staff, "approval.rejected", rejected)
         uow.commit()
-    desk.record(staff, "approval.rejected", rejected)
     return rejected
 
 
@@ -195,8 +196,8 @@ def cancel(desk: ApprovalDesk, staff: StaffActor, request_id: str) -> ApprovalRe
         request = uow.operations.approvals.get(request_id, for_update=True)
         cancelled = request.cancel(staff.actor, desk.clock.now())
         uow.operations.approvals.save(cancelled)
+        desk.record(uow, staff, "approval.cancelled", cancelled)
         uow.commit()
-    desk.record(staff, "approval.cancelled", cancelled)
     return cancelled
 
 

@@ -297,14 +297,13 @@ def decide_referral(
             limit_fen=limit_fen,
             annual_rate=annual_rate,
         )
+        uow.audit.record(
+            staff.actor,
+            f"referral.{outcome.review.status.value}",
+            f"application:{application_id}",
+            _details(outcome),
+        )
         uow.commit()
-    desk.audit.append(
-        at=desk.clock.now(),
-        actor=staff.actor,
-        action=f"referral.{outcome.review.status.value}",
-        target=f"application:{application_id}",
-        details=_details(outcome),
-    )
     return outcome
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
+from mobilend.app.audit import money_details, repayment_details
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.app.lending.repayments import allocation_to_state
 from mobilend.app.ports import PayoutRequest, RailAck
@@ -82,6 +83,12 @@ def take_payment(
     uow.lending.loans.save(loan)
     uow.lending.ledger.append([*extra_entries, *result.entries], loan.borrower_id)
     uow.lending.repayments.add(record)
+    uow.audit.record(
+        f"system:{channel}",
+        "repayment.received",
+        f"loan:{loan.loan_id}",
+        repayment_details(record, [e.entry_id for e in [*extra_entries, *result.entries]]),
+    )
     return record, False
 
 
@@ -131,7 +138,17 @@ def refund_credit_in(
     uow.lending.loans.save(loan)
     uow.lending.ledger.append([entry], loan.borrower_id)
     uow.servicing.refunds.add(record)
+    _record_refund(uow, "system:refunds", "refund.booked", record)
     return record
+
+
+def _record_refund(uow: UnitOfWork, actor: str, action: str, record: RefundRecord) -> None:
+    uow.audit.record(
+        actor,
+        action,
+        f"refund:{record.refund_id}",
+        {"loan_id": record.loan_id, "entries": [record.entry_id], **money_details(record.amount)},
+    )
 
 
 def refund_credit(
@@ -181,6 +198,7 @@ def refund_credit(
             return record
         record = _book_refund(desk, uow, loan, record, on)
         uow.servicing.refunds.add(record)
+        _record_refund(uow, "system:refunds", "refund.booked", record)
         uow.commit()
     if send:
         send_refunds(desk, [record.refund_id])
@@ -222,6 +240,7 @@ def approve_refund(
             _book_refund(desk, uow, loan, refund, on), approved_by=operator
         )
         uow.servicing.refunds.save(booked)
+        _record_refund(uow, operator, "refund.approved", booked)
         uow.commit()
     if send:
         send_refunds(desk, [refund_id])

@@ -186,5 +186,15 @@ def assign_transfer(
             assigned_at=desk.now(),
         )
         uow.servicing.transfers.save(assigned)
+        uow.audit.record(
+            operator,
+            "suspense.assigned",
+            f"transfer:{transfer_id}",
+            {
+                "loan_id": loan_id,
+                "amount_fen": transfer.amount.round().to_minor(),
+                "repayment_id": record.repayment_id,
+            },
+        )
         uow.commit()
         return assigned
