@@ -48,6 +48,12 @@ WRITE_OFF = "write_off"
 SYSTEM_MAKER = "system:collections"
 
 
+class CaseAlreadyClosed(Conflict):
+    """A plan or write-off was approved for a case that closed meanwhile (e.g. cured)."""
+
+    code = "case_closed"
+
+
 def _check_key(key: str) -> None:
     if not key or len(key) > 200:
         raise ValidationFailed([Problem("idempotency_key", "is required (1–200 characters)")])
@@ -194,6 +200,16 @@ def decide(
         if record.status is not ApprovalStatus.PROPOSED:
             raise Conflict(f"already {record.status.value}")
         require_second_person(record.proposed_by, actor)
+        if approve and record.kind in (HARDSHIP_PLAN, WRITE_OFF):
+            # The borrower may have caught up (case closed as cured) between the proposal
+            # and its approval: nothing is left to reschedule or write off.
+            case = uow.collections.cases.get(record.case_id)
+            if not case.is_open:
+                raise CaseAlreadyClosed(
+                    f"案件已结案，不能批准该方案 (case {record.case_id} is closed; "
+                    f"the {record.kind.replace('_', ' ')} cannot be approved)",
+                    [Problem("resolution_id", "案件已结案 (the case is closed)")],
+                )
         decided = dataclasses.replace(
             record,
             status=ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED,
