@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
 from mobilend.adapters.auth.tokens import load_jwt_secret
+from mobilend.adapters.ids import SortableIds
 from mobilend.adapters.counterparty_secrets import CounterpartySecrets, counterparty_secrets
 from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
 from mobilend.adapters.db.rate_limits import SqlRateLimiter
@@ -129,13 +130,16 @@ def build_platform(
     rail: PaymentRail | None = None,
     messages: MessageGateway | None = None,
     seed_products: bool = True,
+    ids: SortableIds | None = None,
+    vault: FieldVault | None = None,
 ) -> Platform:
     """Wire the borrower journey and its payout desk on PostgreSQL. Gateway URLs default
     to the settings'; one of them missing is an error here (``bootstrap.service`` starts
     sandboxes first). ``rail``/``messages`` replace the HTTP adapters built from those
-    URLs. The rail built here asks for callbacks at ``settings.public_url``."""
+    URLs. The rail built here asks for callbacks at ``settings.public_url``. ``ids`` and
+    ``vault`` replace the random id source and the configured PII vault (simulations)."""
     settings = settings or get_settings()
-    infra = build_infrastructure(settings, engine=engine, clock=clock)
+    infra = build_infrastructure(settings, engine=engine, clock=clock, ids=ids, vault=vault)
     lending = build_lending(infra=infra)
     db, vault = infra.db, infra.vault
     sms_url = sms_gateway_url or settings.sms_gateway_url
