@@ -13,13 +13,13 @@ import sqlalchemy as sa
 
 from mobilend.adapters.auth import JwtTokenIssuer, SecretsRandom
 from mobilend.adapters.auth.tokens import load_jwt_secret
-from mobilend.adapters.ids import SortableIds
 from mobilend.adapters.counterparty_secrets import CounterpartySecrets, counterparty_secrets
 from mobilend.adapters.db.funding_payouts_repository import SqlVaultPayoutAccounts
 from mobilend.adapters.db.rate_limits import SqlRateLimiter
 from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
 from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
 from mobilend.adapters.funders.http_partner import HttpPartnerBank
+from mobilend.adapters.ids import SortableIds
 from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.adapters.vault import FieldVault

@@ -36,8 +36,8 @@ from mobilend.config import Settings, get_settings
 from mobilend.domain.decisions import Applicant
 from mobilend.domain.products import LoanProduct
 from mobilend.risk.engine import RiskDecisionEngine
-from mobilend.risk.ports import CreditDataSource
 from mobilend.risk.policy import PolicyBook
+from mobilend.risk.ports import CreditDataSource
 from mobilend.risk.scoring import Challenger, MarketOverlay, Scorer
 
 

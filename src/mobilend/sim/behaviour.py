@@ -51,7 +51,12 @@ WILLINGNESS = {
     Profile.CURE_AFTER_COLLECTIONS: 0.55,
     Profile.NEVER: 0.03,
 }
-MISSING = (Profile.SHOCK, Profile.CURE_AFTER_REMINDER, Profile.CURE_AFTER_COLLECTIONS, Profile.NEVER)
+MISSING = (
+    Profile.SHOCK,
+    Profile.CURE_AFTER_REMINDER,
+    Profile.CURE_AFTER_COLLECTIONS,
+    Profile.NEVER,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from mobilend.adapters.collections.simulated import MessageSink
-from mobilend.adapters.datasources.simulated import simulated_sources
+from mobilend.adapters.datasources.simulated import SimulatedCreditSource, simulated_sources
 from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
 from mobilend.adapters.ids import SequentialIds
 from mobilend.adapters.rails.simulated import SimulatedRail
@@ -50,6 +50,7 @@ class World:
     sink: MessageSink
     rows: dict[str, DatasetRow]  # national ID → the applicant's features (no outcome)
     engine: RiskDecisionEngine
+    sources: dict[str, SimulatedCreditSource]
 
     @property
     def db(self) -> sa.Engine:
@@ -90,11 +91,12 @@ def build_world(
     rail = SimulatedRail(lambda: clock.now().date())
     sink = MessageSink()
     rows: dict[str, DatasetRow] = {}
+    sources = simulated_sources(rows, data_version)
     engine = build_risk_engine(
         settings,
         db=db,
         vault=vault,
-        sources=simulated_sources(rows, data_version),
+        sources=sources,
         model_dir=model_dir,
     )
     platform = build_platform(
@@ -108,7 +110,7 @@ def build_world(
         vault=vault,
     )
     _funders(platform, start)
-    return World(platform, clock, rail, sink, rows, engine)
+    return World(platform, clock, rail, sink, rows, engine, sources)
 
 
 def _bank(code: str, start: dt.date, priority: int, cost: str) -> Funder:
@@ -124,7 +126,10 @@ def _funders(platform: Platform, start: dt.date) -> None:
     factory = platform.lending.uow_factory
     register_funder(factory, _bank(PARTNER, start, 20, "0.06"))
     register_funder(factory, _bank(JOINT_PARTNER, start, 30, "0.05"), single_programme=False)
-    shares = (ProgrammeShare(OWN_POOL, Decimal("0.3")), ProgrammeShare(JOINT_PARTNER, Decimal("0.7")))
+    shares = (
+        ProgrammeShare(OWN_POOL, Decimal("0.3")),
+        ProgrammeShare(JOINT_PARTNER, Decimal("0.7")),
+    )
     add_programme(
         factory,
         Programme(JOINT_PROGRAMME, "联合贷 (joint loan)", shares, 30),

@@ -23,6 +23,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from mobilend.domain.errors import DomainError
 from mobilend.domain.loans import LoanStatus
 from mobilend.domain.money import Money
 from mobilend.sim.applicants import Person, draw_people, load_rows
-from mobilend.sim.behaviour import Behaviour, draw_behaviour, days_late
+from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
 from mobilend.sim.collections_month import ZONE, Month, MonthConfig, add_teams
 from mobilend.sim.world import World, build_world, onboard
 
@@ -70,7 +71,7 @@ class LoanTrack:
     periods: int
     apr: str
     band: str
-    funders: tuple[str, ...]
+    funders: tuple[tuple[str, Money], ...]
     disbursed_on: dt.date
     first_30dpd: dt.date | None = None
 
@@ -119,7 +120,7 @@ class Year:
         )  # fmt: skip
         self.agents: list[str] = []
         self.run = YearRun(config, people)
-        self.calendar: dict[dt.date, list[tuple[str, str]]] = defaultdict(list)
+        self.calendar: dict[dt.date, list[tuple[str, str, dt.date]]] = defaultdict(list)
         self.by_day: dict[dt.date, list[Person]] = defaultdict(list)
         for person in people:
             self.by_day[person.arrives_at.date()].append(person)
@@ -138,7 +139,10 @@ class Year:
             self._collections_evening(on)
             self._arrivals(on)
             self._night(on)
-            progress(k + 1, {"loans": len(run.loans), **{x: run.counts[x] for x in ("applied",)}})
+            elapsed = round(time.perf_counter() - started)
+            progress(
+                k + 1, {"loans": len(run.loans), "applied": run.counts["applied"], "s": elapsed}
+            )
         run.timings["days_s"] = time.perf_counter() - started
         return run
 
@@ -174,7 +178,7 @@ class Year:
     def _scheduled_payments(self, on: dt.date) -> None:
         self.world.clock.at(on, 19)
         lending = self.world.platform.lending
-        for n, (loan_id, kind) in enumerate(self.calendar.pop(on, [])):
+        for n, (loan_id, kind, due_on) in enumerate(self.calendar.pop(on, [])):
             key = f"sim-{loan_id}-{on:%Y%m%d}-{n}"
             try:
                 if kind == "payoff":
@@ -194,7 +198,8 @@ class Year:
                     loan = uow.lending.loans.get(loan_id)
                 if loan.status is not LoanStatus.ACTIVE:
                     continue
-                due = loan.overdue_amounts(on + DAY).total
+                # Everything due by the installment's date (paid early) or by today (paid late).
+                due = loan.overdue_amounts(max(on, due_on) + DAY).total
                 if not due.is_positive():
                     continue
                 post_repayment(
@@ -209,14 +214,15 @@ class Year:
         behaviour = track.behaviour
         for n, due in installments:
             if behaviour.prepay_at and n == behaviour.prepay_at:
-                self.calendar[due - self.rng.randint(1, 20) * DAY].append(
-                    (track.loan_id, "payoff")
+                early = due - self.rng.randint(1, 20) * DAY
+                self.calendar[max(early, track.disbursed_on + DAY)].append(
+                    (track.loan_id, "payoff", due)
                 )
                 return
             late = days_late(behaviour, n, self.rng)
             if late is not None:
                 self.calendar[max(due + late * DAY, track.disbursed_on + DAY)].append(
-                    (track.loan_id, "due")
+                    (track.loan_id, "due", due)
                 )
 
     # ------------------------------------------------------------------ applicants
@@ -287,7 +293,7 @@ class Year:
         track = LoanTrack(
             loan.loan_id, person, behaviour, amount, person.periods,
             str(contract.terms.apr), application.price_band,
-            tuple(code for code, _ in signed.result.disbursement.funders), at.date(),
+            signed.result.disbursement.funders, at.date(),
         )  # fmt: skip
         run.loans[loan.loan_id] = track
         self._plan_payments(track, [(i.n, i.due_date) for i in loan.installments])
@@ -328,6 +334,19 @@ class Year:
                 track = run.loans.get(loan_id)
                 if track is not None and track.first_30dpd is None:
                     track.first_30dpd = on
+            active, outstanding, late = conn.execute(
+                sa.text(
+                    "SELECT count(*), coalesce(sum(outstanding_principal), 0),"
+                    " count(*) FILTER (WHERE dpd >= 30) FROM loans WHERE status = 'active'"
+                )
+            ).one()
+            run.daily.append(
+                {
+                    "day": on.isoformat(), "applied": run.counts["applied"],
+                    "paid_out": run.counts["paid_out"], "active_loans": int(active),
+                    "outstanding": float(Decimal(int(outstanding)) / 100), "dpd30": int(late),
+                }
+            )  # fmt: skip
             k = (on - self.config.start).days
             if k % 30 == 29 or k == self.config.days - 1:
                 rows = conn.execute(sa.text("SELECT id, status, dpd FROM loans")).all()

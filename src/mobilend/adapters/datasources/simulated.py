@@ -29,6 +29,8 @@ class SimulatedCreditSource:
         self._name = name
         self._rows = rows
         self._version = data_version
+        #: What the lender paid this source so far.
+        self.spend = Money("0.00")
 
     @property
     def name(self) -> str:
@@ -44,6 +46,7 @@ class SimulatedCreditSource:
             payload = telco_record(row, applicant.phone, True)
         else:
             payload = ecommerce_profile(row, applicant.national_id)
+        self.spend = self.spend + COSTS[self._name]
         return SourceReport(self._name, payload, self._version, on, COSTS[self._name])
 
 

@@ -56,9 +56,7 @@ class SimulatedRail:
             self._settled[key] = (request, status, failure, day)
             self._by_day.setdefault(day, []).append(key)
             self._pending.append(
-                SettledEvent(
-                    f"evt-{key}", key, status, request.amount, f"SIM-{key}", day, failure
-                )
+                SettledEvent(f"evt-{key}", key, status, request.amount, f"SIM-{key}", day, failure)
             )
         return RailAck(True, f"SIM-{key}", "pending")
 
