@@ -19,7 +19,7 @@ from mobilend.sim.year import YearConfig
 
 pytestmark = pytest.mark.db
 
-CONFIG = YearConfig(applicants=160, days=75, seed=4)
+CONFIG = YearConfig(applicants=140, days=100, seed=4, arrivals_within=25)
 
 
 def run_once(database_url: str) -> dict:  # type: ignore[type-arg]

@@ -29,6 +29,12 @@ def simulate_command(
     days: int = typer.Option(365, "--days", min=1, help="模拟天数 / business days"),
     seed: int = typer.Option(1, "--seed", help="随机种子 / random seed"),
     start: str = typer.Option("2026-03-02", "--start", help="首个营业日 / first business date"),
+    arrivals_within: int | None = typer.Option(
+        None,
+        "--arrivals-within",
+        min=1,
+        help="申请集中在前N天 / applicants arrive within the first N days (default: all)",
+    ),
     out: Path = typer.Option(
         Path("var/simulation"), "--out", help="报告目录 / where report.html and report.json go"
     ),
@@ -54,7 +60,11 @@ def simulate_command(
         )
         raise typer.Exit(2)
     config = YearConfig(
-        applicants=applicants, days=days, seed=seed, start=dt.date.fromisoformat(start)
+        applicants=applicants,
+        days=days,
+        seed=seed,
+        start=dt.date.fromisoformat(start),
+        arrivals_within=arrivals_within,
     )
     settings = get_settings()
     with Progress(

@@ -58,6 +58,9 @@ class YearConfig:
     days: int = 365
     seed: int = 1
     start: dt.date = dt.date(2026, 3, 2)  # a Monday
+    #: Applicants arrive within the first this many days (default: the whole run); a
+    #: short run gives its loans time to fall due.
+    arrivals_within: int | None = None
     #: Agents per 1,000 applicants (at least two of each team).
     agents_per_thousand: float = 1.5
 
@@ -104,7 +107,8 @@ class Year:
         self.config = config
         self.rng = random.Random(config.seed)
         rows, version = load_rows()
-        people = draw_people(config.applicants, config.start, config.days, self.rng, rows)
+        window = min(config.days, config.arrivals_within or config.days)
+        people = draw_people(config.applicants, config.start, window, self.rng, rows)
         self.world: World = build_world(db, vault, settings, config.start, version, model_dir)
         agents = max(2, round(config.applicants / 1000 * config.agents_per_thousand))
         self.month = Month(
