@@ -328,10 +328,17 @@ def pay_settlement(
             )
         loan = uow.lending.loans.get(record.loan_id, for_update=True)
         result = settle_loan(loan, amount, on, new_id=desk.new_id)
-        if loan.line_id is not None and result.principal_repaid.is_positive():
+        # The loan is closed: none of its principal is in use on the line any more, the
+        # waived part included (restoring only what was repaid left the waived principal
+        # "used" for ever). A line whose borrower settled for less is frozen, as after a
+        # write-off: no new draws on the limit just given back.
+        released = result.principal_repaid + result.waived.principal
+        if loan.line_id is not None and released.is_positive():
             line = uow.lending.lines.get(loan.line_id, for_update=True)
-            line.restore(result.principal_repaid)
+            line.restore(released)
             uow.lending.lines.save(line)
+        if result.waived.total.is_positive():
+            _freeze_line(uow, loan, "collections_settled")
         uow.lending.loans.save(loan)
         uow.lending.ledger.append(result.entries, loan.borrower_id)
         uow.lending.repayments.add(
