@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
 from tests.integration.risk_fixtures import small_model_dir
 
 from mobilend.config import get_settings
