@@ -248,6 +248,18 @@ def test_a_settlement_needs_a_second_approver_and_closes_the_loan_with_a_waiver(
     assert waived == settled.written_off.total.to_minor() > 0
     closed = uow_case(world, case.case_id)
     assert (closed.status, closed.close_reason) == (CaseStatus.CLOSED, CloseReason.SETTLED)
+    # The closed loan uses none of its line (the waived principal is released too: it
+    # stayed "used" before), and the line is frozen; the whole book verifies.
+    from mobilend.bootstrap.ledger import verify_book
+    from mobilend.domain.lines import LineStatus
+
+    assert settled.line_id is not None
+    with world.wired.lending.uow_factory() as uow:
+        line = uow.lending.lines.get(settled.line_id)
+    assert line.used_amount.is_zero()
+    assert (line.status, line.freeze_reason) == (LineStatus.FROZEN, "collections_settled")
+    book = verify_book(world.wired.engine)
+    assert book.clean, book.mismatches
 
 
 def uow_case(world, case_id: str):  # type: ignore[no-untyped-def]

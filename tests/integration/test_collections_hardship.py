@@ -205,3 +205,42 @@ def test_a_partly_paid_installment_keeps_its_payments_and_principal_stays_exact(
     assert_ledger_matches(world.wired, "l-h")
     verified = verify_book(db)
     assert verified.clean, verified.mismatches
+
+
+def test_approving_a_plan_after_the_case_was_cured_is_a_clean_refusal(world) -> None:  # type: ignore[no-untyped-def]
+    from mobilend.app.collections.resolutions import CaseAlreadyClosed
+
+    case = case_for_loan(world, "l-h")
+    proposal = propose_plan(
+        world.desk, case.case_id, on=ON, actor="staff:a-1",
+        instalments=plan((30, "3100.00"), (60, "3100.00"), (90, "3000.00")),
+    )  # fmt: skip
+    # Before the manager looks, the borrower pays everything past due: the case closes.
+    before = stored_loan(world.wired, "l-h")
+    post_repayment(
+        world.wired.lending.uow_factory, world.wired.lending.new_id, loan_id="l-h",
+        amount=before.overdue_amounts(ON + DAY).total, on=ON, idempotency_key="cure",
+        channel="transfer",
+    )  # fmt: skip
+    world.wired.eod.run(ON + DAY)
+    sync_cases(world.desk, ON + DAY)
+
+    def status() -> CaseStatus:
+        with world.desk.uow_factory() as uow:
+            return uow.collections.cases.get(case.case_id).status
+
+    assert status() is CaseStatus.CLOSED
+    schedule = [(i.n, i.due_date) for i in stored_loan(world.wired, "l-h").installments]
+
+    with pytest.raises(CaseAlreadyClosed) as refused:
+        decide(world.desk, proposal.resolution_id, approve=True, on=ON + DAY, actor="staff:mgr")
+    assert refused.value.code == "case_closed"
+    assert "案件已结案" in refused.value.message and "is closed" in refused.value.message
+    # Nothing moved: the schedule is the loan's own, the proposal still waits.
+    assert [(i.n, i.due_date) for i in stored_loan(world.wired, "l-h").installments] == schedule
+    assert status() is CaseStatus.CLOSED
+    with world.desk.uow_factory() as uow:
+        assert uow.collections.resolutions.get(proposal.resolution_id).status is (
+            ApprovalStatus.PROPOSED
+        )
+    assert_ledger_matches(world.wired, "l-h")

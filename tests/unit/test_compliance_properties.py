@@ -201,3 +201,28 @@ def test_the_reported_zero_and_balloon_installments_are_gone(
     # the long first period's interest is all paid: nothing dropped
     exact_interest = sum((i.interest.amount for i in schedule.installments), Decimal(0))
     assert exact_interest == sum(totals, Decimal(0)) - terms.principal.amount
+
+
+@settings(max_examples=10, deadline=None)
+@given(products(), CAPS, st.integers(min_value=0, max_value=400))
+def test_the_ceiling_worked_out_per_start_is_the_one_over_every_loan(
+    product: LoanProduct, cap: Decimal, day: int
+) -> None:
+    """``max_rate`` keeps each start date's ceiling and takes the lowest: the answer is
+    the one found by weighing every candidate loan of the date at once."""
+    from mobilend.domain.compliance import offers
+
+    rules = Rulebook([CostCap(cap)])
+    on = date(2026, 1, 1) + timedelta(days=day)
+    try:
+        whole = offers.max_product_rate(rules, product, on, Decimal(cap))
+    except AprAboveCap:
+        with pytest.raises(AprAboveCap):
+            rules.max_rate(product, on)
+        return
+    assert rules.max_rate(product, on) == whole
+    # A later date reuses the starts it shares with this one and still agrees.
+    later = on + timedelta(days=1)
+    assert rules.max_rate(product, later) == offers.max_product_rate(
+        rules, product, later, Decimal(cap)
+    )

@@ -43,3 +43,20 @@ class SortableIds:
 class SystemClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
+
+
+class SequentialIds(SortableIds):
+    """Ids from a counter, in the same 26-character form: a run that makes the same calls
+    in the same order gets the same ids (portfolio simulations, for repeatable output)."""
+
+    def __init__(self, start: int = 1 << 80) -> None:
+        super().__init__()
+        self._last = start
+
+    def new_id(self) -> str:
+        with self._lock:
+            self._last += 1
+            value = self._last
+        return _base32(value, 26)
+
+    __call__ = new_id

@@ -100,6 +100,7 @@ def build_infrastructure(
     clock: Clock | None = None,
     vault: FieldVault | None = None,
     in_memory: bool = False,
+    ids: SortableIds | None = None,
 ) -> Infrastructure:
     settings = settings or get_settings()
     if engine is None and not in_memory:
@@ -107,7 +108,7 @@ def build_infrastructure(
     return Infrastructure(
         settings=settings,
         clock=clock or SystemClock(),
-        ids=SortableIds(),
+        ids=ids or SortableIds(),
         cost_caps=load_rulebook(settings),
         engine=engine,
         _vault=vault,

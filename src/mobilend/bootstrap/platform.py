@@ -19,6 +19,7 @@ from mobilend.adapters.db.rate_limits import SqlRateLimiter
 from mobilend.adapters.db.security_repository import SqlRefreshTokenStore
 from mobilend.adapters.decisions.basic_policy import BasicPolicyEngine
 from mobilend.adapters.funders.http_partner import HttpPartnerBank
+from mobilend.adapters.ids import SortableIds
 from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.adapters.risk_versions import ReloadingDecisionEngine
@@ -137,13 +138,16 @@ def build_platform(
     rail: PaymentRail | None = None,
     messages: MessageGateway | None = None,
     seed_products: bool = True,
+    ids: SortableIds | None = None,
+    vault: FieldVault | None = None,
 ) -> Platform:
     """Wire the borrower journey and its payout desk on PostgreSQL. Gateway URLs default
     to the settings'; one of them missing is an error here (``bootstrap.service`` starts
     sandboxes first). ``rail``/``messages`` replace the HTTP adapters built from those
-    URLs. The rail built here asks for callbacks at ``settings.public_url``."""
+    URLs. The rail built here asks for callbacks at ``settings.public_url``. ``ids`` and
+    ``vault`` replace the random id source and the configured PII vault (simulations)."""
     settings = settings or get_settings()
-    infra = build_infrastructure(settings, engine=engine, clock=clock)
+    infra = build_infrastructure(settings, engine=engine, clock=clock, ids=ids, vault=vault)
     lending = build_lending(infra=infra)
     db, vault = infra.db, infra.vault
     sms_url = sms_gateway_url or settings.sms_gateway_url

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from mobilend.domain.decisions import Applicant
 from mobilend.domain.products import LoanProduct
 from mobilend.risk.engine import RiskDecisionEngine
 from mobilend.risk.policy import PolicyBook
+from mobilend.risk.ports import CreditDataSource
 from mobilend.risk.scoring import Challenger, MarketOverlay, Scorer
 
 
@@ -113,9 +114,13 @@ def build_risk_engine(
     vault: FieldVault | None = None,
     credit_data_url: str | None = None,
     for_reviews: bool = False,
+    sources: Mapping[str, CreditDataSource] | None = None,
+    model_dir: Path | None = None,
 ) -> RiskDecisionEngine:
     """The scoring engine on PostgreSQL stores. ``for_reviews``: fraud signals are read
-    but a re-decision leaves no sighting (it is not a new application)."""
+    but a re-decision leaves no sighting (it is not a new application). ``sources``
+    replace the credit data service (simulations answer in process); ``model_dir`` the
+    configured PD model."""
     from mobilend.adapters.datasources import DEFAULT_SPECS, CostMeter, build_http_sources
     from mobilend.adapters.db.risk_repository import (
         SqlDecisionRecordStore,
@@ -126,9 +131,9 @@ def build_risk_engine(
 
     settings = settings or get_settings()
     url = credit_data_url or settings.credit_data_url
-    if not url:
+    if not url and sources is None:
         raise ValueError("the scoring engine needs the credit data service URL")
-    scorer = _load_scorer(risk_model_dir(settings))
+    scorer = _load_scorer(model_dir or risk_model_dir(settings))
     db = _db(settings, db)
     vault = vault or load_vault(settings)
     book = policy_book(settings)
@@ -145,7 +150,9 @@ def build_risk_engine(
         options["decision_id"] = decision_id
     return RiskDecisionEngine(
         scorer=scorer,
-        sources=build_http_sources(url, cache=cache, meter=CostMeter()),
+        sources=sources
+        if sources is not None
+        else build_http_sources(url or "", cache=cache, meter=CostMeter()),
         fraud_store=fraud.read_only() if for_reviews else fraud,
         policies=book,
         overlay=market_overlay(book),

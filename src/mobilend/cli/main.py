@@ -26,6 +26,7 @@ from mobilend.cli import (
     schedule,
     security,
     serve,
+    simulate,
     staff,
     worker,
 )
@@ -44,6 +45,7 @@ app.command("demo")(demo.demo_command)
 app.command("reconcile")(funding.reconcile_command)
 app.command("schedule")(schedule.schedule_command)
 app.command("serve")(serve.serve_command)
+app.command("simulate")(simulate.simulate_command)
 app.command("worker")(worker.worker_command)
 
 # Command groups.

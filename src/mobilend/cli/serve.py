@@ -35,6 +35,8 @@ def serve_command(
         f"借款人接口 / borrower API  {base}/api/v1  (OpenAPI {base}/docs)\n"
         f"沙盒 / sandboxes          {base}/health  (SMS codes and test identities: the SMS "
         "sandbox's page; see README, Test identities)\n"
+        "组合模拟 / simulation      mobilend simulate --applicants 200 --days 120 --arrivals-within 30 (a fresh "
+        "database; report in var/simulation/report.html, README: Portfolio simulation)\n"
         "Ctrl-C 停止 / stops"
     )
     uvicorn.run(

@@ -222,13 +222,24 @@ def add_teams(desk: CollectionsDesk, config: MonthConfig) -> tuple[list[str], li
 
 class Month:
     def __init__(
-        self, engine: sa.Engine, vault: FieldVault, config: MonthConfig, settings: Settings
+        self,
+        engine: sa.Engine,
+        vault: FieldVault,
+        config: MonthConfig,
+        settings: Settings,
+        *,
+        lending: Lending | None = None,
+        clock: SimClock | None = None,
     ) -> None:
+        """``lending`` and ``clock``: a portfolio already running (the year simulation)
+        whose overdue loans these collections work; by default its own."""
         self.engine, self.vault, self.config = engine, vault, config
         self.rng = random.Random(config.seed)
-        self.clock = SimClock()
-        infra = build_infrastructure(settings, engine=engine, clock=self.clock, vault=vault)
-        self.lending = build_lending(infra=infra)
+        self.clock = clock or SimClock()
+        if lending is None:
+            infra = build_infrastructure(settings, engine=engine, clock=self.clock, vault=vault)
+            lending = build_lending(infra=infra)
+        self.lending = lending
         self.dialer = SimulatedDialer(self._answer)
         self.sink = MessageSink()
         collections_settings = CollectionsSettings(

@@ -52,6 +52,12 @@ _PROPOSED = {SETTLEMENT: "settlement", HARDSHIP_PLAN: "plan", WRITE_OFF: "write_
 SYSTEM_MAKER = "system:collections"
 
 
+class CaseAlreadyClosed(Conflict):
+    """A plan or write-off was approved for a case that closed meanwhile (e.g. cured)."""
+
+    code = "case_closed"
+
+
 def _check_key(key: str) -> None:
     if not key or len(key) > 200:
         raise ValidationFailed([Problem("idempotency_key", "is required (1–200 characters)")])
@@ -202,6 +208,16 @@ def decide(
         if record.status is not ApprovalStatus.PROPOSED:
             raise Conflict(f"already {record.status.value}")
         require_second_person(record.proposed_by, actor)
+        if approve and record.kind in (HARDSHIP_PLAN, WRITE_OFF):
+            # The borrower may have caught up (case closed as cured) between the proposal
+            # and its approval: nothing is left to reschedule or write off.
+            case = uow.collections.cases.get(record.case_id)
+            if not case.is_open:
+                raise CaseAlreadyClosed(
+                    f"案件已结案，不能批准该方案 (case {record.case_id} is closed; "
+                    f"the {record.kind.replace('_', ' ')} cannot be approved)",
+                    [Problem("resolution_id", "案件已结案 (the case is closed)")],
+                )
         decided = dataclasses.replace(
             record,
             status=ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED,
@@ -337,10 +353,17 @@ def pay_settlement(
             )
         loan = uow.lending.loans.get(record.loan_id, for_update=True)
         result = settle_loan(loan, amount, on, new_id=desk.new_id)
-        if loan.line_id is not None and result.principal_repaid.is_positive():
+        # The loan is closed: none of its principal is in use on the line any more, the
+        # waived part included (restoring only what was repaid left the waived principal
+        # "used" for ever). A line whose borrower settled for less is frozen, as after a
+        # write-off: no new draws on the limit just given back.
+        released = result.principal_repaid + result.waived.principal
+        if loan.line_id is not None and released.is_positive():
             line = uow.lending.lines.get(loan.line_id, for_update=True)
-            line.restore(result.principal_repaid)
+            line.restore(released)
             uow.lending.lines.save(line)
+        if result.waived.total.is_positive():
+            _freeze_line(uow, loan, "collections_settled")
         uow.lending.loans.save(loan)
         uow.lending.ledger.append(result.entries, loan.borrower_id)
         uow.lending.repayments.add(

@@ -64,7 +64,7 @@ def worst_case(
     the next twelve months, so 31-day months and February are both covered.
     """
     rate = product.annual_rate if annual_rate is None else annual_rate
-    starts = list(start_dates) if start_dates else _candidate_starts(product.frequency, on)
+    starts = list(start_dates) if start_dates else candidate_starts(product.frequency, on)
     worst: ProductCostCheck | None = None
     for principal in dict.fromkeys((product.min_amount, product.max_amount)):
         for periods in _candidate_terms(product.min_periods, product.max_periods):
@@ -85,7 +85,7 @@ def _candidate_terms(shortest: int, longest: int) -> list[int]:
     return sorted({shortest + span * i // steps for i in range(steps + 1)})
 
 
-def _candidate_starts(frequency: Frequency, on: dt.date) -> list[dt.date]:
+def candidate_starts(frequency: Frequency, on: dt.date) -> list[dt.date]:
     if frequency.unit is not PeriodUnit.MONTHS:
         return [on]  # weeks and days are the same length in any month
     starts = [on]

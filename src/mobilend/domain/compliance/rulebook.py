@@ -65,6 +65,7 @@ class Rulebook(RuleSettings):
         #: to the rules it was checked against.
         self.version = version
         self._ceilings: dict[tuple[LoanProduct, dt.date], Decimal] = {}
+        self._start_ceilings: dict[tuple[LoanProduct, CostCap, dt.date], Decimal] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], version: str | None = None) -> Rulebook:
@@ -105,13 +106,32 @@ class Rulebook(RuleSettings):
     def max_rate(self, product: LoanProduct, on: dt.date, up_to: Decimal | None = None) -> Decimal:
         """The highest rate ≤ ``up_to`` (default: the cap itself) at which every loan of
         the product fits the cap in force on ``on``. The ceiling is found once per
-        product and date (the APR rises with the rate, so any rate below it fits)."""
+        product and date (the APR rises with the rate, so any rate below it fits).
+
+        The loans weighed start on ``on`` or on the first of each of the next twelve
+        months; since the APR rises with the rate, the ceiling over all of them is the
+        lowest of each start's own ceiling, and a start's ceiling (under the same cap)
+        never changes — so each is worked out once, and a new business date costs one
+        new start, not thirteen."""
         key = (product, on)
         if key not in self._ceilings:
-            top = self.cap_for(product.licence_type, on).limit
-            self._ceilings[key] = offers.max_product_rate(self, product, on, top)
+            cap = self.cap_for(product.licence_type, on)
+            self._ceilings[key] = min(
+                self._start_ceiling(product, cap, on, start)
+                for start in products.candidate_starts(product.frequency, on)
+            )
         ceiling = self._ceilings[key]
         return ceiling if up_to is None else min(up_to, ceiling)
+
+    def _start_ceiling(
+        self, product: LoanProduct, cap: CostCap, on: dt.date, start: dt.date
+    ) -> Decimal:
+        key = (product, cap, start)
+        if key not in self._start_ceilings:
+            self._start_ceilings[key] = offers.max_product_rate(
+                self, product, on, cap.limit, start_dates=[start]
+            )
+        return self._start_ceilings[key]
 
     def fit_offer(
         self,

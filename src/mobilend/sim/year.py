@@ -1,0 +1,368 @@
+"""A portfolio run through the real platform on a virtual business calendar.
+
+Each business day, in order: the collections day (cases follow last night's end of day,
+promises and plans reviewed, write-offs proposed and approved by a manager, reminders
+through the conduct gate, agents and an agency calling their queues); the borrowers whose
+payment falls today pay (by the behaviour model, ``sim.behaviour``), and those collections
+reached pay as promised; the day's applicants arrive at their hour, apply, are decided by
+the scoring engine, most accept an offer, sign, and the payout goes out through the rail
+and comes back as its webhook; at 23:30 end of day (the set-based SQL job) and behaviour
+scores; then the partners' shares of the day's collections and the rail reconciliation.
+
+Only loans with something due are touched on a day: each installment's payment day is
+drawn when the loan is paid out and kept in a calendar here. The same seed gives the same
+run: ids come from a counter, every random draw from seeded generators, and nothing runs
+in parallel. Wall-clock figures (latencies, seconds) are the only ones that vary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from mobilend.adapters.vault import FieldVault
+from mobilend.app.funding.disbursement import apply_rail_event
+from mobilend.app.funding.funder_shares import post_funder_shares
+from mobilend.app.funding.reconciliation import reconcile_rail
+from mobilend.app.funding.worker import run_cycle
+from mobilend.app.lending.repayments import pay_off_loan_in, post_repayment, quote_payoff_in
+from mobilend.app.servicing.daily import score_loans
+from mobilend.config import Settings
+from mobilend.domain.decisions import DecisionOutcome
+from mobilend.domain.errors import DomainError
+from mobilend.domain.loans import LoanStatus
+from mobilend.domain.money import Money
+from mobilend.sim.applicants import Person, draw_people, load_rows
+from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
+from mobilend.sim.collections_month import ZONE, Month, MonthConfig, add_teams
+from mobilend.sim.world import World, build_world, onboard
+
+DAY = dt.timedelta(days=1)
+PRODUCT = "cash"
+#: Share of approved applicants who take a loan.
+TAKE_UP = 0.85
+
+
+@dataclass(frozen=True, slots=True)
+class YearConfig:
+    applicants: int = 1000
+    days: int = 365
+    seed: int = 1
+    start: dt.date = dt.date(2026, 3, 2)  # a Monday
+    #: Applicants arrive within the first this many days (default: the whole run); a
+    #: short run gives its loans time to fall due.
+    arrivals_within: int | None = None
+    #: Agents per 1,000 applicants (at least two of each team).
+    agents_per_thousand: float = 1.5
+
+
+@dataclass
+class LoanTrack:
+    loan_id: str
+    person: Person
+    behaviour: Behaviour
+    amount: Money
+    periods: int
+    apr: str
+    band: str
+    funders: tuple[tuple[str, Money], ...]
+    disbursed_on: dt.date
+    first_30dpd: dt.date | None = None
+
+
+@dataclass
+class YearRun:
+    config: YearConfig
+    people: list[Person]
+    counts: Counter[str] = field(default_factory=Counter)
+    decision_ms: list[float] = field(default_factory=list)
+    payout_ms: list[float] = field(default_factory=list)
+    loans: dict[str, LoanTrack] = field(default_factory=dict)
+    applications: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[tuple[dt.date, dict[str, str]]] = field(default_factory=list)
+    reconciliation_breaks: int = 0
+    reconciliation_days: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    daily: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Year:
+    def __init__(
+        self,
+        db: sa.Engine,
+        vault: FieldVault,
+        settings: Settings,
+        config: YearConfig,
+        model_dir: Path,
+    ) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        rows, version = load_rows()
+        window = min(config.days, config.arrivals_within or config.days)
+        people = draw_people(config.applicants, config.start, window, self.rng, rows)
+        self.world: World = build_world(db, vault, settings, config.start, version, model_dir)
+        agents = max(2, round(config.applicants / 1000 * config.agents_per_thousand))
+        self.month = Month(
+            db,
+            vault,
+            MonthConfig(
+                loans=0, days=config.days, seed=config.seed + 1, start=config.start,
+                lender_agents=agents, agency_agents=max(2, agents // 2), calls_per_agent=40,
+            ),
+            settings,
+            lending=self.world.platform.lending,
+            clock=self.world.clock,
+        )  # fmt: skip
+        self.agents: list[str] = []
+        self.run = YearRun(config, people)
+        self.calendar: dict[dt.date, list[tuple[str, str, dt.date]]] = defaultdict(list)
+        self.by_day: dict[dt.date, list[Person]] = defaultdict(list)
+        for person in people:
+            self.by_day[person.arrives_at.date()].append(person)
+
+    # ------------------------------------------------------------------ the run
+    def simulate(self, progress: Callable[[int, dict[str, Any]], None]) -> YearRun:
+        run, config = self.run, self.config
+        lender, agency = add_teams(self.month.desk, self.month.config)
+        self.agents = lender + agency
+        started = time.perf_counter()
+        for k in range(config.days):
+            on = config.start + k * DAY
+            self._collections_morning(on)
+            self._agents(on)
+            self._scheduled_payments(on)
+            self._collections_evening(on)
+            self._arrivals(on)
+            self._night(on)
+            elapsed = round(time.perf_counter() - started)
+            progress(
+                k + 1, {"loans": len(run.loans), "applied": run.counts["applied"], "s": elapsed}
+            )
+        run.timings["days_s"] = time.perf_counter() - started
+        return run
+
+    # ------------------------------------------------------------------ collections
+    def _collections_morning(self, on: dt.date) -> None:
+        month, clock = self.month, self.world.clock
+        clock.at(on, 2, 30)
+        from mobilend.app.collections.daily import run_collections_day, send_reminders
+
+        day = run_collections_day(month.desk, on, send_messages=False)
+        self.run.counts["cases_opened"] += day.cases.opened
+        clock.at(on, 8, 30)
+        month._approve(on)
+        month._review_complaints(on)
+        clock.at(on, 10)
+        strategy = send_reminders(month.desk, on)
+        self.run.counts["collection_messages"] += strategy.sent
+        with month.desk.uow_factory() as uow:
+            open_cases = uow.collections.cases.listing(status="open", limit=100_000)
+        for case in open_cases:
+            if case.placement.value == "digital" and case.last_message_on == on:
+                month.reminded[case.loan_id] = on
+
+    def _agents(self, on: dt.date) -> None:
+        for index, agent in enumerate(self.agents):
+            self.month._work_queue(agent, on, index)
+
+    def _collections_evening(self, on: dt.date) -> None:
+        self.world.clock.at(on, 20, 30)
+        self.month._borrowers_pay(on)
+
+    # ------------------------------------------------------------------ borrowers paying
+    def _scheduled_payments(self, on: dt.date) -> None:
+        self.world.clock.at(on, 19)
+        lending = self.world.platform.lending
+        for n, (loan_id, kind, due_on) in enumerate(self.calendar.pop(on, [])):
+            key = f"sim-{loan_id}-{on:%Y%m%d}-{n}"
+            try:
+                if kind == "payoff":
+                    with lending.uow_factory() as uow:
+                        loan = uow.lending.loans.get(loan_id)
+                        if loan.status is not LoanStatus.ACTIVE:
+                            continue
+                        quote = quote_payoff_in(uow, loan_id=loan_id, on=on)
+                        pay_off_loan_in(
+                            uow, lending.new_id, loan_id=loan_id, amount=quote.amount_due,
+                            on=on, idempotency_key=key, channel="transfer",
+                        )  # fmt: skip
+                        uow.commit()
+                    self.run.counts["payoffs"] += 1
+                    continue
+                with lending.uow_factory() as uow:
+                    loan = uow.lending.loans.get(loan_id)
+                if loan.status is not LoanStatus.ACTIVE:
+                    continue
+                # Everything due by the installment's date (paid early) or by today (paid late).
+                due = loan.overdue_amounts(max(on, due_on) + DAY).total
+                if not due.is_positive():
+                    continue
+                post_repayment(
+                    lending.uow_factory, lending.new_id, loan_id=loan_id, amount=due, on=on,
+                    idempotency_key=key, channel="transfer",
+                )  # fmt: skip
+                self.run.counts["payments"] += 1
+            except DomainError as exc:
+                self.run.counts[f"payment_refused_{exc.code}"] += 1
+
+    def _plan_payments(self, track: LoanTrack, installments: list[tuple[int, dt.date]]) -> None:
+        behaviour = track.behaviour
+        for n, due in installments:
+            if behaviour.prepay_at and n == behaviour.prepay_at:
+                early = due - self.rng.randint(1, 20) * DAY
+                self.calendar[max(early, track.disbursed_on + DAY)].append(
+                    (track.loan_id, "payoff", due)
+                )
+                return
+            late = days_late(behaviour, n, self.rng)
+            if late is not None:
+                self.calendar[max(due + late * DAY, track.disbursed_on + DAY)].append(
+                    (track.loan_id, "due", due)
+                )
+
+    # ------------------------------------------------------------------ applicants
+    def _arrivals(self, on: dt.date) -> None:
+        for person in self.by_day.pop(on, []):
+            at = person.arrives_at.replace(tzinfo=ZONE)
+            self.world.clock.current = at.astimezone(dt.UTC)
+            self._journey(person, at)
+
+    def _journey(self, person: Person, at: dt.datetime) -> None:
+        run, journey = self.run, self.world.platform.journey
+        onboard(self.world, person, self.world.clock.now())
+        run.counts["applied"] += 1
+        started = time.perf_counter()
+        try:
+            application, outbox = journey.apply_for_line(
+                person.borrower_id, product_code=PRODUCT,
+                monthly_income=Money.from_minor(person.monthly_income_fen),
+                device_id=f"dev-{person.index}", ip_address=f"10.8.{person.index // 250 % 250}.{person.index % 250 + 1}",
+            )  # fmt: skip
+        except DomainError as exc:
+            run.counts[f"apply_refused_{exc.code}"] += 1
+            return
+        run.decision_ms.append((time.perf_counter() - started) * 1000)
+        journey.dispatch(outbox)
+        outcome = application.outcome
+        run.counts[f"decision_{outcome.value}"] += 1
+        record: dict[str, Any] = {"bad": person.bad, "outcome": outcome.value, "band": ""}
+        run.applications.append(record)
+        if outcome is not DecisionOutcome.APPROVE or application.line_id is None:
+            return
+        record["band"] = application.price_band
+        if self.rng.random() >= TAKE_UP:
+            run.counts["offer_not_taken"] += 1
+            return
+        limit = application.limit or Money("0")
+        amount = Money(person.amount_yuan).min(limit)
+        amount = Money(int(amount.amount // 100) * 100)
+        if amount < Money(500):
+            run.counts["limit_below_minimum"] += 1
+            return
+        try:
+            contract = journey.draft_contract(
+                person.borrower_id, line_id=application.line_id, amount=amount,
+                periods=person.periods,
+            )  # fmt: skip
+            signing = time.perf_counter()
+            signed = journey.sign_contract(
+                person.borrower_id, contract.contract_id, sha256=contract.sha256,
+                idempotency_key=f"sign-{person.borrower_id}", render=lambda s: {"ok": True},
+                device_id=f"dev-{person.index}",
+            )  # fmt: skip
+        except DomainError as exc:
+            run.counts[f"sign_refused_{exc.code}"] += 1
+            return
+        assert signed.result is not None
+        loan = signed.result.loan.loan
+        run.counts["signed"] += 1
+        paid = self._pay_out()
+        run.payout_ms.append((time.perf_counter() - signing) * 1000)
+        if not paid.get(loan.loan_id):
+            run.counts["payout_failed"] += 1
+            return
+        run.counts["paid_out"] += 1
+        behaviour = draw_behaviour(person.bad, person.periods, self.rng)
+        self.month.willingness[person.borrower_id] = behaviour.willingness
+        self.month.phone_owner[person.phone] = person.borrower_id
+        track = LoanTrack(
+            loan.loan_id, person, behaviour, amount, person.periods,
+            str(contract.terms.apr), application.price_band,
+            signed.result.disbursement.funders, at.date(),
+        )  # fmt: skip
+        run.loans[loan.loan_id] = track
+        self._plan_payments(track, [(i.n, i.due_date) for i in loan.installments])
+
+    def _pay_out(self) -> dict[str, bool]:
+        """A pass of the disbursement worker, then the rail's webhooks delivered to the
+        use case behind the callback route; returns loan id → paid."""
+        desk = self.world.platform.disbursement
+        run_cycle(desk)
+        outcomes = {}
+        for event in self.world.rail.drain():
+            outcome = apply_rail_event(desk, event)
+            outcomes[event.idempotency_key.removeprefix("payout-")] = outcome == "paid"
+        return outcomes
+
+    # ------------------------------------------------------------------ the night
+    def _night(self, on: dt.date) -> None:
+        world, run = self.world, self.run
+        world.clock.at(on, 23, 30)
+        started = time.perf_counter()
+        world.platform.lending.eod.run(on)
+        run.timings["eod_s"] = run.timings.get("eod_s", 0.0) + time.perf_counter() - started
+        score_loans(self.month.servicing, on)
+        post_funder_shares(world.platform.lending.uow_factory, on)
+        report = reconcile_rail(world.platform.disbursement, on)
+        run.reconciliation_days += 1
+        run.reconciliation_breaks += len(report.breaks)
+        self._delinquency(on)
+
+    def _delinquency(self, on: dt.date) -> None:
+        """First day each loan reached 30 days past due (vintage curves), and every 30 days a
+        snapshot of each loan's bucket (roll rates)."""
+        run = self.run
+        with self.world.db.connect() as conn:
+            for (loan_id,) in conn.execute(
+                sa.text("SELECT id FROM loans WHERE dpd >= 30 AND closed_on IS NULL")
+            ):
+                track = run.loans.get(loan_id)
+                if track is not None and track.first_30dpd is None:
+                    track.first_30dpd = on
+            active, outstanding, late = conn.execute(
+                sa.text(
+                    "SELECT count(*), coalesce(sum(outstanding_principal), 0),"
+                    " count(*) FILTER (WHERE dpd >= 30) FROM loans WHERE status = 'active'"
+                )
+            ).one()
+            run.daily.append(
+                {
+                    "day": on.isoformat(), "applied": run.counts["applied"],
+                    "paid_out": run.counts["paid_out"], "active_loans": int(active),
+                    "outstanding": float(Decimal(int(outstanding)) / 100), "dpd30": int(late),
+                }
+            )  # fmt: skip
+            k = (on - self.config.start).days
+            if k % 30 == 29 or k == self.config.days - 1:
+                rows = conn.execute(sa.text("SELECT id, status, dpd FROM loans")).all()
+                run.snapshots.append((on, {r[0]: delinquency_bucket(r[1], r[2]) for r in rows}))
+
+
+def delinquency_bucket(status: str, dpd: int) -> str:
+    if status == "written_off":
+        return "written_off"
+    if status != "active":
+        return "closed"
+    for bucket, floor in (("90+", 90), ("60-89", 60), ("30-59", 30), ("1-29", 1)):
+        if dpd >= floor:
+            return bucket
+    return "current"
