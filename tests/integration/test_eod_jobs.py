@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+from tests.conftest import REFERENCE_TABLES
 from tests.integration.servicing_fixtures import *  # noqa: F403  (fixtures)
 from tests.integration.servicing_fixtures import (
     DAY,
@@ -227,7 +228,8 @@ def db_reset(db: sa.Engine) -> None:
         names = conn.execute(
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ).scalars()
-        tables = ", ".join(f'"{n}"' for n in names if n != "alembic_version")
+        # Reference tables (the seeded collection templates) stay as migrated.
+        tables = ", ".join(f'"{n}"' for n in names if n not in REFERENCE_TABLES)
         conn.execute(sa.text("SET LOCAL mobilend.allow_ledger_truncate = 'on'"))
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     from tests.integration.servicing_fixtures import reset_job_queue

@@ -99,6 +99,13 @@ def test_a_settlement_waits_for_a_second_person_then_the_payment_settles_the_loa
     assert done.status is ApprovalStatus.APPROVED
     # The borrower is told of the offer, through the conduct gate, as after a manager's
     # approval in the collections desk.
+    with world.desk.uow_factory() as uow:
+        asked_gate = [
+            c for c in uow.collections.contacts.for_case(case.case_id)
+            if c.template == "settlement_offer"
+        ]  # fmt: skip
+    [attempt] = asked_gate
+    assert attempt.allowed, attempt.rules
     [told] = world.gateway.sent
     assert amount.format() in told.body
     assert done.result["case_id"] == case.case_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, status
 
 from mobilend.api.deps import ApplicationIdPath, BorrowerId, ClientIp, DeviceId, Journey, LineIdPath
+from mobilend.api.errors import error_responses
 from mobilend.api.schemas import ApplicationIn, ApplicationOut, LineOut, Page
 from mobilend.api.views import application_out, line_out
 from mobilend.app.journey.applications import LineView
@@ -33,6 +34,7 @@ def _with_line(
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationOut,
     summary="Apply for a credit line 申请授信",
+    responses=error_responses(429),
     description="Needs verified identity and the credit-report and data-use consents. The "
     "answer is an approved line (limit, annual rate, APR range, expiry) or a decline or "
     "referral with reasons in Chinese and English.",
