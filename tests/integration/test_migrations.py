@@ -89,3 +89,19 @@ def test_migrate_command_brings_a_database_up_and_is_idempotent(
         monkeypatch.undo()
         get_settings.cache_clear()
     assert migrate.current_revision(empty_database) == migrate.head_revision()
+
+
+def test_ledger_verify_on_a_database_never_migrated_says_so(
+    empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mobilend.config import get_settings
+
+    monkeypatch.setenv("MOBILEND_DATABASE_URL", empty_database)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["ledger", "verify"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert "mobilend migrate" in result.output
+    assert "Traceback" not in result.output

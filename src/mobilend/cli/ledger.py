@@ -18,8 +18,17 @@ def verify_command(
     """核对总账 / Verify the ledger: every entry balanced, postings summing to zero per
     currency, every loan's balances equal to its schedule state, every line's used
     amount equal to its loans' principal. Exits 1 on any mismatch."""
+    from mobilend.adapters.db import engine as db_engine
+    from mobilend.adapters.db import migrate as db_migrate
     from mobilend.bootstrap.ledger import verify_book
 
+    if db_migrate.current_revision(db_engine.database_url()) is None:
+        # A database nothing was migrated into has no ledger to check: say so, not a trace.
+        console.print(
+            "[red]数据库尚未初始化，请先运行 mobilend migrate "
+            "(the database has no schema yet: run mobilend migrate first)[/]"
+        )
+        raise typer.Exit(code=2)
     report = verify_book(batch=batch)
     console.print(
         f"entries {report.entries}, postings {report.postings}, "
