@@ -135,14 +135,21 @@ class Year:
         lender, agency = add_teams(self.month.desk, self.month.config)
         self.agents = lender + agency
         started = time.perf_counter()
+        phases = (
+            ("collections_morning", self._collections_morning),
+            ("agents", self._agents),
+            ("payments", self._scheduled_payments),
+            ("collections_evening", self._collections_evening),
+            ("arrivals", self._arrivals),
+            ("night", self._night),
+        )
         for k in range(config.days):
             on = config.start + k * DAY
-            self._collections_morning(on)
-            self._agents(on)
-            self._scheduled_payments(on)
-            self._collections_evening(on)
-            self._arrivals(on)
-            self._night(on)
+            for name, phase in phases:
+                began = time.perf_counter()
+                phase(on)
+                key = f"phase.{name}_s"
+                run.timings[key] = run.timings.get(key, 0.0) + time.perf_counter() - began
             elapsed = round(time.perf_counter() - started)
             progress(
                 k + 1, {"loans": len(run.loans), "applied": run.counts["applied"], "s": elapsed}
