@@ -66,8 +66,10 @@ ASGIApp = Callable[
 
 def served_settings(settings: Settings) -> Settings:
     """The settings for a served world: 127.0.0.1 (the simulation's client) is a trusted
-    proxy, and the rail signs its webhooks with a secret of this run when none is set."""
-    update: dict[str, Any] = {"trusted_proxies": LOOPBACK}
+    proxy, the rail signs its webhooks with a secret of this run when none is set, and no
+    access-log line per request (thousands of them would bury the progress and the
+    report; the request latencies go to the report's ``timing``)."""
+    update: dict[str, Any] = {"trusted_proxies": LOOPBACK, "access_log": False}
     if not settings.rail_secret.get_secret_value():
         update["rail_secret"] = SecretStr(secrets.token_urlsafe(32))
     return settings.model_copy(update=update)

@@ -247,7 +247,11 @@ class Year:
 
     def _journey(self, person: Person, at: dt.datetime) -> None:
         run, journeys = self.run, self.journeys
-        borrower_id = journeys.register(person)
+        try:
+            borrower_id = journeys.register(person)
+        except DomainError as exc:  # over HTTP, identity checks the in-process path skips
+            run.counts[f"register_refused_{exc.code}"] += 1
+            return
         run.counts["applied"] += 1
         try:
             application = journeys.apply(person, borrower_id)
