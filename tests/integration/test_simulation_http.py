@@ -3,7 +3,7 @@ API over real HTTP (the world's platform served by uvicorn in the same process).
 ledger still balances, loans are paid out, the journeys really went through the API (sign-in
 codes issued, consents and signatures recorded with each applicant's device and forwarded
 address), the same seed gives the same report twice, wall-clock timings aside, and the
-same figures as in process."""
+journeys end as they do in process."""
 
 from __future__ import annotations
 
@@ -78,9 +78,14 @@ def test_a_small_portfolio_over_http_balances_and_repeats(database_url: str) -> 
     )
 
     # In process, the same seed: the applicants the identity check refused over HTTP are
-    # declined by the policy rules there, so every other figure comes out the same.
+    # declined by the policy rules there, and everyone else's journey comes out the same.
+    # (Not every figure: HTTP takes more ids from the counter, and the collections arm is
+    # a hash of the loan id, so collections may part ways once loans fall behind.)
     in_process, _ = run_once(replace(CONFIG, http=False))
     assert in_process["config"]["http"] is False
     assert in_process["funnel"]["applied"] == CONFIG.applicants
     assert in_process["funnel"]["declined"] == funnel["declined"] + sum(refused.values())
-    assert in_process["figures"] == figures
+    for name in ("approved", "referred", "offer_taken", "signed", "paid_out"):
+        assert in_process["funnel"][name] == funnel[name], name
+    for name in ("compliance.max_apr", "funding.joint_loans", "ledger.balanced"):
+        assert in_process["figures"][name] == figures[name], name
