@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import secrets
 import socket
 import threading
@@ -44,6 +43,7 @@ from mobilend.config import Settings
 from mobilend.domain.decisions import DecisionOutcome
 from mobilend.domain.errors import DomainError
 from mobilend.domain.money import Money
+from mobilend.sandbox.messaging_gateway import CODE_PATTERN
 from mobilend.sim.applicants import Person
 from mobilend.sim.journeys import PRODUCT, Decided, Drafted, Signed, address_of, device_of
 from mobilend.sim.world import World
@@ -54,7 +54,6 @@ APP_FACTORY = "mobilend.asgi:create_app"
 API = "/api/v1"
 CONSENTS = ("credit_report_query", "data_use", "e_contract")
 LOOPBACK = "127.0.0.1"
-CODE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -198,7 +197,7 @@ class HttpJourneys:
         self.world.rows[person.national_id] = person.features
         phone = person.phone.removeprefix("+86")
         self._call("POST", "/auth/otp", person, body={"phone": phone})
-        found = CODE.search(self.world.sink.latest_sms.get(person.phone, ""))
+        found = CODE_PATTERN.search(self.world.sink.latest_sms.get(person.phone, ""))
         if found is None:
             raise RuntimeError(f"no sign-in code reached {person.phone}")
         signed_in = self._call(
