@@ -40,7 +40,10 @@ def simulate_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON / print the report as JSON"),
     http: bool = typer.Option(
-        False, "--http", help="经 HTTP 借款人接口 / through the borrower API over HTTP"
+        False,
+        "--http",
+        help="借款人流程经真实 HTTP 调用借款人接口（本进程内的 uvicorn 服务）/ each applicant's "
+        "journey through the borrower API over real HTTP (served by uvicorn in this process)",
     ),
     keep_db: bool = typer.Option(
         False, "--keep-db", help="保留模拟数据库 / keep the simulation's database afterwards"
@@ -53,18 +56,13 @@ def simulate_command(
     from mobilend.sim.year import YearConfig
 
     err = Console(stderr=True)
-    if http:
-        err.print(
-            "[red]--http 尚未实现：模拟目前在进程内调用真实用例 / --http is not built yet: the "
-            "simulation drives the real use cases in process[/red]"
-        )
-        raise typer.Exit(2)
     config = YearConfig(
         applicants=applicants,
         days=days,
         seed=seed,
         start=dt.date.fromisoformat(start),
         arrivals_within=arrivals_within,
+        http=http,
     )
     settings = get_settings()
     with Progress(

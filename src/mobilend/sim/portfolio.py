@@ -19,7 +19,7 @@ from mobilend.adapters.db import admin
 from mobilend.adapters.db.engine import create_engine, database_url
 from mobilend.adapters.vault import FieldVault, KeyRing
 from mobilend.config import Settings
-from mobilend.sim.report import build_report
+from mobilend.sim.report import build_report, percentile
 from mobilend.sim.world import pd_model_dir
 from mobilend.sim.year import Year, YearConfig
 
@@ -65,17 +65,25 @@ def simulate(
     before = select_one_ms(engine)
     vault = vault or FieldVault(KeyRing.generate("sim"), b"\x5a" * 32)
     year = Year(engine, vault, settings, config, model_dir or pd_model_dir(settings))
-    year.simulate(progress)
+    try:
+        year.simulate(progress)
+    finally:
+        latencies = year.journeys.close()  # stops the API server of an HTTP run
     checks = time.perf_counter()
     report = build_report(year)
     after = select_one_ms(engine)
     timing = report["timing"]
+    if "http.request_ms" in latencies:
+        timing["http.requests"] = len(latencies["http.request_ms"])
+    for name, samples in latencies.items():
+        timing[f"{name}.p50"] = percentile(samples, 50)
+        timing[f"{name}.p99"] = percentile(samples, 99)
     timing["report_s"] = round(time.perf_counter() - checks, 1)
     timing["total_s"] = round(time.perf_counter() - started, 1)
     timing["reference.select_one_ms_before"] = before
     timing["reference.select_one_ms_after"] = after
     reference = (before + after) / 2
-    for name in ("decision_ms.p50", "payout_ms.p50"):
+    for name in ("decision_ms.p50", "payout_ms.p50", "http.request_ms.p50"):
         if timing.get(name) is not None and reference:
             timing[f"{name}_in_select_ones"] = round(timing[name] / reference)
     return report

@@ -111,6 +111,7 @@ def build_report(year: Year) -> dict[str, Any]:
             "days": year.config.days,
             "seed": year.config.seed,
             "start": year.config.start.isoformat(),
+            "http": year.config.http,
             "dataset": "data/german_credit.csv",
         },
         "figures": figures,

@@ -30,10 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from mobilend.adapters.vault import FieldVault
-from mobilend.app.funding.disbursement import apply_rail_event
 from mobilend.app.funding.funder_shares import post_funder_shares
 from mobilend.app.funding.reconciliation import reconcile_rail
-from mobilend.app.funding.worker import run_cycle
 from mobilend.app.lending.repayments import pay_off_loan_in, post_repayment, quote_payoff_in
 from mobilend.app.servicing.daily import score_loans
 from mobilend.config import Settings
@@ -44,10 +42,10 @@ from mobilend.domain.money import Money
 from mobilend.sim.applicants import Person, draw_people, load_rows
 from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
 from mobilend.sim.collections_month import ZONE, Month, MonthConfig, add_teams
-from mobilend.sim.world import World, build_world, onboard
+from mobilend.sim.journeys import InProcessJourneys, Journeys
+from mobilend.sim.world import World, build_world
 
 DAY = dt.timedelta(days=1)
-PRODUCT = "cash"
 #: Share of approved applicants who take a loan.
 TAKE_UP = 0.85
 
@@ -63,6 +61,8 @@ class YearConfig:
     arrivals_within: int | None = None
     #: Agents per 1,000 applicants (at least two of each team).
     agents_per_thousand: float = 1.5
+    #: Each applicant's journey through the borrower API over real HTTP (``--http``).
+    http: bool = False
 
 
 @dataclass
@@ -109,7 +109,16 @@ class Year:
         rows, version = load_rows()
         window = min(config.days, config.arrivals_within or config.days)
         people = draw_people(config.applicants, config.start, window, self.rng, rows)
+        if config.http:
+            from mobilend.sim.http_journey import served_settings
+
+            settings = served_settings(settings)
         self.world: World = build_world(db, vault, settings, config.start, version, model_dir)
+        self.journeys: Journeys = InProcessJourneys(self.world)
+        if config.http:
+            from mobilend.sim.http_journey import HttpJourneys
+
+            self.journeys = HttpJourneys(self.world)
         agents = max(2, round(config.applicants / 1000 * config.agents_per_thousand))
         self.month = Month(
             db,
@@ -244,21 +253,19 @@ class Year:
             self._journey(person, at)
 
     def _journey(self, person: Person, at: dt.datetime) -> None:
-        run, journey = self.run, self.world.platform.journey
-        onboard(self.world, person, self.world.clock.now())
-        run.counts["applied"] += 1
-        started = time.perf_counter()
+        run, journeys = self.run, self.journeys
         try:
-            application, outbox = journey.apply_for_line(
-                person.borrower_id, product_code=PRODUCT,
-                monthly_income=Money.from_minor(person.monthly_income_fen),
-                device_id=f"dev-{person.index}", ip_address=f"10.8.{person.index // 250 % 250}.{person.index % 250 + 1}",
-            )  # fmt: skip
+            borrower_id = journeys.register(person)
+        except DomainError as exc:  # over HTTP, identity checks the in-process path skips
+            run.counts[f"register_refused_{exc.code}"] += 1
+            return
+        run.counts["applied"] += 1
+        try:
+            application = journeys.apply(person, borrower_id)
         except DomainError as exc:
             run.counts[f"apply_refused_{exc.code}"] += 1
             return
-        run.decision_ms.append((time.perf_counter() - started) * 1000)
-        journey.dispatch(outbox)
+        run.decision_ms.append(application.ms)
         outcome = application.outcome
         run.counts[f"decision_{outcome.value}"] += 1
         record: dict[str, Any] = {"bad": person.bad, "outcome": outcome.value, "band": ""}
@@ -276,49 +283,30 @@ class Year:
             run.counts["limit_below_minimum"] += 1
             return
         try:
-            contract = journey.draft_contract(
-                person.borrower_id, line_id=application.line_id, amount=amount,
-                periods=person.periods,
-            )  # fmt: skip
+            contract = journeys.draft(
+                person, borrower_id, application.line_id, amount, person.periods
+            )
             signing = time.perf_counter()
-            signed = journey.sign_contract(
-                person.borrower_id, contract.contract_id, sha256=contract.sha256,
-                idempotency_key=f"sign-{person.borrower_id}", render=lambda s: {"ok": True},
-                device_id=f"dev-{person.index}",
-            )  # fmt: skip
+            loan = journeys.sign(person, borrower_id, contract)
         except DomainError as exc:
             run.counts[f"sign_refused_{exc.code}"] += 1
             return
-        assert signed.result is not None
-        loan = signed.result.loan.loan
         run.counts["signed"] += 1
-        paid = self._pay_out()
+        paid = journeys.pay_out()
         run.payout_ms.append((time.perf_counter() - signing) * 1000)
         if not paid.get(loan.loan_id):
             run.counts["payout_failed"] += 1
             return
         run.counts["paid_out"] += 1
         behaviour = draw_behaviour(person.bad, person.periods, self.rng)
-        self.month.willingness[person.borrower_id] = behaviour.willingness
-        self.month.phone_owner[person.phone] = person.borrower_id
+        self.month.willingness[borrower_id] = behaviour.willingness
+        self.month.phone_owner[person.phone] = borrower_id
         track = LoanTrack(
-            loan.loan_id, person, behaviour, amount, person.periods,
-            str(contract.terms.apr), application.price_band,
-            signed.result.disbursement.funders, at.date(),
+            loan.loan_id, person, behaviour, amount, person.periods, contract.apr,
+            application.price_band or "", loan.funders, at.date(),
         )  # fmt: skip
         run.loans[loan.loan_id] = track
-        self._plan_payments(track, [(i.n, i.due_date) for i in loan.installments])
-
-    def _pay_out(self) -> dict[str, bool]:
-        """A pass of the disbursement worker, then the rail's webhooks delivered to the
-        use case behind the callback route; returns loan id → paid."""
-        desk = self.world.platform.disbursement
-        run_cycle(desk)
-        outcomes = {}
-        for event in self.world.rail.drain():
-            outcome = apply_rail_event(desk, event)
-            outcomes[event.idempotency_key.removeprefix("payout-")] = outcome == "paid"
-        return outcomes
+        self._plan_payments(track, list(loan.installments))
 
     # ------------------------------------------------------------------ the night
     def _night(self, on: dt.date) -> None:

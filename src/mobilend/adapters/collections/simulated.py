@@ -30,11 +30,17 @@ class SimulatedDialer:
 
 
 class MessageSink:
+    """Counts what it accepts by channel, and keeps each number's latest text message (a
+    simulated phone reads its sign-in code there)."""
+
     def __init__(self) -> None:
         self.sent = Counter[str]()
+        self.latest_sms: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def send(self, message: OutgoingMessage) -> DeliveryAck:
         with self._lock:
             self.sent[message.channel] += 1
+            if message.channel == "sms":
+                self.latest_sms[message.recipient] = message.body
         return DeliveryAck(True, f"sim-{message.message_id}")
