@@ -171,7 +171,7 @@ def loan_row(engine: sa.Engine, loan_id: str) -> dict[str, object]:
             conn.execute(
                 sa.text(
                     "SELECT accrued_through, dpd, max_dpd, bucket, accrued_interest,"
-                    " interest_receivable, fee_receivable, penalty_receivable, version"
+                    " interest_receivable, fee_receivable, penalty_receivable, credit_balance, version"
                     " FROM loans WHERE id = :id"
                 ),
                 {"id": loan_id},
@@ -490,10 +490,26 @@ def test_loans_holding_credit_go_to_the_domain(db: sa.Engine) -> None:
     with db.begin() as conn:
         store_loan(conn, held)
         store_loan(conn, plain)
-    day = START + DAY * 10
+    domain = copy.deepcopy(held)
+    # The first installment is paid ahead and nothing else is due yet: the held credit has
+    # nothing to settle, so these days are plain accrual days, run by the SQL.
+    first_due, second_due = (i.due_date for i in held.installments[:2])
+    before = first_due + DAY * 3
+    result = eod.run_eod(db, before)
+    assert result[0].skipped == []
+    domain.accrue_to(before)
+    assert loan_row(db, "L-held")["accrued_through"] == before
+    assert installment_rows(db, "L-held") == expected_installments(domain)
+    row = loan_row(db, "L-held")
+    assert row["credit_balance"] == domain.held_credit.to_minor() > 0
+    assert row["interest_receivable"] == domain.receivables.interest.to_minor()
+
+    # Once an installment with something unpaid falls due, the waterfall must apply the
+    # credit on that day: the loan is left to the domain.
+    day = second_due
     result = eod.run_eod(db, day)
     assert result[0].skipped == ["L-held"]
-    assert loan_row(db, "L-held")["accrued_through"] != day
+    assert loan_row(db, "L-held")["accrued_through"] == before
     assert loan_row(db, "L-plain")["accrued_through"] == day
 
     seen: list[tuple[str, dt.date]] = []

@@ -79,19 +79,34 @@ _PICK_CHUNK = sa.text(
     """
 )
 
+# An installment with nothing left to pay (domain: InstallmentState.is_settled).
+_SETTLED = (
+    "(i.principal_paid = i.principal_due AND i.interest_paid = i.interest_scheduled"
+    " AND i.fees_paid = i.fees_due AND i.penalty_paid = i.penalty_posted)"
+)
+
 _MAKE_CHUNK = sa.text(
     """
     CREATE TEMP TABLE eod_chunk ON COMMIT DROP AS
     SELECT l.id, l.borrower_id, l.currency, l.penalty_rate, l.penalty_grace_days, l.day_count,
            l.rounding, l.accrued_through,
-           -- left to the domain: held credit (the waterfall applies it) and fees owed to
-           -- third parties (split by payee as they are recognised, domain.loans_fees)
-           l.credit_balance > 0
+           -- left to the domain: held credit the waterfall may apply on one of the days
+           -- (something unpaid falls due by the business date, or nothing is unpaid and
+           -- the loan may close) and fees owed to third parties (split by payee as they
+           -- are recognised, domain.loans_fees). Credit held against installments not
+           -- yet due just waits (Loan._apply_credit finds nothing to settle), so those
+           -- days are plain SQL days.
+           (l.credit_balance > 0 AND (
+                EXISTS (SELECT 1 FROM installments i
+                        WHERE i.loan_id = l.id AND i.due_date <= :business_date
+                          AND NOT {settled})
+                OR NOT EXISTS (SELECT 1 FROM installments i
+                               WHERE i.loan_id = l.id AND NOT {settled})))
            OR jsonb_path_exists(l.terms, '$.fees[*] ? (@.payee != "lender")') AS holds_credit,
            l.penalty_rate AS contract_penalty_rate, p.apr_for_cap, p.licence_type
     FROM loans l LEFT JOIN loan_pricing p ON p.loan_id = l.id
     WHERE l.id = ANY(:ids)
-    """
+    """.replace("{settled}", _SETTLED)
 )
 
 # The penalty rate a day may accrue (domain: ``Rulebook.penalty_rate_for``): the contract's,
@@ -428,7 +443,7 @@ def _run_chunk(
     # Not waiting for the commit to reach disk is safe: after a crash, chunks whose commit
     # was lost are simply picked again (end of day is idempotent per loan and date).
     conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
-    conn.execute(_MAKE_CHUNK, {"ids": ids})
+    conn.execute(_MAKE_CHUNK, {"ids": ids, "business_date": business_date})
     conn.execute(sa.text("ANALYZE eod_chunk"))
     first = conn.execute(
         sa.text("SELECT min(accrued_through) FROM eod_chunk WHERE NOT holds_credit")
