@@ -51,6 +51,10 @@ def serve_command(
         # uvicorn's own handling would believe any peer on 127.0.0.1.
         proxy_headers=False,
         timeout_graceful_shutdown=5,
+        # With several workers the supervisor pings each one; a worker busy serving a
+        # burst on a small machine can take longer than uvicorn's 5 s default to answer,
+        # and is then killed and restarted mid-request.
+        timeout_worker_healthcheck=30,
     )
 
 
