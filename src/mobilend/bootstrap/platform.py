@@ -229,11 +229,13 @@ def application_limits(settings: Settings) -> ApplicationLimits:
             defaults.per_device.bucket,
             settings.applications_per_device,
             defaults.per_device.window,
+            defaults.per_device.origin,
         ),
         per_identity=RateLimit(
             defaults.per_identity.bucket,
             settings.applications_per_identity,
             defaults.per_identity.window,
+            defaults.per_identity.origin,
         ),
     )
 
@@ -243,7 +245,7 @@ def onboarding_settings(settings: Settings) -> OnboardingSettings:
     defaults = OtpAbuseLimits()
 
     def counted(limit: RateLimit, max_events: int) -> RateLimit:
-        return RateLimit(limit.bucket, max_events, limit.window)
+        return RateLimit(limit.bucket, max_events, limit.window, limit.origin)
 
     return OnboardingSettings(
         limits=OtpAbuseLimits(

@@ -1,8 +1,9 @@
 """Abuse limits: how many times something may happen per key in a fixed time window.
 
 Pure rules; the counting itself is a port (``app.ports.RateLimiter``) that must be
-atomic under concurrency. Windows are aligned to the Unix epoch, so every process
-agrees on where a window starts without talking to the others.
+atomic under concurrency. Windows are aligned to a fixed origin (the Unix epoch, or a
+business day's midnight), so every process agrees on where a window starts without
+talking to the others.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from mobilend.domain.errors import Conflict, Problem
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: Midnight in Beijing (UTC+8 all year: China keeps no daylight saving), so a "day" of
+#: applications is the borrower's calendar day, not a UTC day that turns at 08:00.
+BEIJING_MIDNIGHT = dt.datetime(1970, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,7 @@ class RateLimit:
     bucket: str  # what is counted, e.g. "otp_send_ip"
     max_events: int
     window: dt.timedelta
+    origin: dt.datetime = _EPOCH  # windows start here and every ``window`` after
 
     def __post_init__(self) -> None:
         if self.max_events < 1 or self.window <= dt.timedelta(0):
@@ -31,8 +36,8 @@ class RateLimit:
     def window_at(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         """Start and end of the window ``now`` falls in."""
         length = self.window.total_seconds()
-        start = _EPOCH + dt.timedelta(
-            seconds=math.floor((now - _EPOCH).total_seconds() / length) * length
+        start = self.origin + dt.timedelta(
+            seconds=math.floor((now - self.origin).total_seconds() / length) * length
         )
         return start, start + self.window
 
@@ -58,10 +63,13 @@ class OtpAbuseLimits:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationLimits:
-    """Credit applications per device and per identity (national ID) in each UTC day."""
+    """Credit applications per device and per identity (national ID) in each Beijing
+    calendar day."""
 
-    per_device: RateLimit = RateLimit("apply_device", 5, dt.timedelta(days=1))
-    per_identity: RateLimit = RateLimit("apply_identity", 3, dt.timedelta(days=1))
+    per_device: RateLimit = RateLimit("apply_device", 5, dt.timedelta(days=1), BEIJING_MIDNIGHT)
+    per_identity: RateLimit = RateLimit(
+        "apply_identity", 3, dt.timedelta(days=1), BEIJING_MIDNIGHT
+    )
 
 
 class ApplicationRateLimited(Conflict):
