@@ -265,13 +265,74 @@ def _loan_from_rows(row: sa.Row[Any], installments: Sequence[sa.Row[Any]]) -> Lo
     return Loan.from_state(state)
 
 
+#: An installment row as written: column name -> value (``penalty_exact`` as its text).
+InstallmentRow = dict[str, Any]
+
+_INSTALLMENT_KEY = ("loan_id", "n")
+_INSTALLMENT_VALUES = tuple(
+    c.name for c in t.installments.columns if c.name not in _INSTALLMENT_KEY
+)
+# One statement for every changed row of a save, run as an executemany.
+_UPDATE_INSTALLMENT = (
+    t.installments.update()
+    .where(
+        t.installments.c.loan_id == sa.bindparam("key_loan_id"),
+        t.installments.c.n == sa.bindparam("key_n"),
+    )
+    .values({name: sa.bindparam(name) for name in _INSTALLMENT_VALUES})
+)
+
+
+def _stored_installment(row: sa.Row[Any]) -> InstallmentRow:
+    """A row read back, in the shape ``_installment_rows`` writes it. ``penalty_exact``
+    is compared as text, so a value equal in amount but written differently ("0.10"
+    against "0.1") is still written, as it was before rows were compared."""
+    stored: InstallmentRow = {"loan_id": row.loan_id, "n": row.n}
+    for name in _INSTALLMENT_VALUES:
+        stored[name] = getattr(row, name)
+    stored["penalty_exact"] = str(row.penalty_exact)
+    return stored
+
+
 class SqlLoanRepository:
+    """Loans and their installments. The rows each loan was loaded (or last written)
+    with are kept, so ``save`` writes only the installments that changed: one UPDATE
+    run over the changed rows, INSERTs for new ones, a DELETE for those gone (a
+    re-amortised or rescheduled schedule). The rows are trusted only within the
+    transaction (and savepoint) that read them; otherwise ``save`` replaces the whole
+    schedule as a set, as a loan never loaded would need."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        # loan id -> (transaction, savepoint, installment rows by n) as last read/written
+        self._stored: dict[str, tuple[object, object, dict[int, InstallmentRow]]] = {}
+
+    def _remember(self, loan_id: str, rows: Sequence[InstallmentRow]) -> None:
+        self._stored[loan_id] = (
+            self._conn.get_transaction(),
+            self._conn.get_nested_transaction(),
+            {row["n"]: row for row in rows},
+        )
+
+    def _stored_rows(self, loan_id: str) -> dict[int, InstallmentRow] | None:
+        remembered = self._stored.get(loan_id)
+        if remembered is None:
+            return None
+        transaction, savepoint, rows = remembered
+        if (
+            transaction is None
+            or transaction is not self._conn.get_transaction()
+            or savepoint is not self._conn.get_nested_transaction()
+        ):
+            del self._stored[loan_id]
+            return None
+        return rows
 
     def add(self, loan: Loan) -> None:
+        rows = _installment_rows(loan)
         self._conn.execute(t.loans.insert().values(**_loan_values(loan)))
-        self._conn.execute(t.installments.insert(), _installment_rows(loan))
+        self._conn.execute(t.installments.insert(), rows)
+        self._remember(loan.loan_id, rows)
 
     def get(self, loan_id: str, *, for_update: bool = False) -> Loan:
         query = sa.select(t.loans).where(t.loans.c.id == loan_id)
@@ -283,6 +344,7 @@ class SqlLoanRepository:
             .where(t.installments.c.loan_id == loan_id)
             .order_by(t.installments.c.n)
         ).all()
+        self._remember(loan_id, [_stored_installment(i) for i in installments])
         return _loan_from_rows(row, installments)
 
     def save(self, loan: Loan) -> None:
@@ -291,9 +353,39 @@ class SqlLoanRepository:
             .where(t.loans.c.id == loan.loan_id)
             .values(**_loan_values(loan), version=t.loans.c.version + 1)
         )
-        # A prepayment can re-amortise the schedule, so the rows are replaced as a set.
-        self._conn.execute(t.installments.delete().where(t.installments.c.loan_id == loan.loan_id))
-        self._conn.execute(t.installments.insert(), _installment_rows(loan))
+        rows = _installment_rows(loan)
+        stored = self._stored_rows(loan.loan_id)
+        if stored is None:
+            # Nothing known of the rows in the database: replace them as a set.
+            self._conn.execute(
+                t.installments.delete().where(t.installments.c.loan_id == loan.loan_id)
+            )
+            self._conn.execute(t.installments.insert(), rows)
+        else:
+            self._write_changes(loan.loan_id, stored, rows)
+        self._remember(loan.loan_id, rows)
+
+    def _write_changes(
+        self, loan_id: str, stored: dict[int, InstallmentRow], rows: list[InstallmentRow]
+    ) -> None:
+        wanted = {row["n"] for row in rows}
+        gone = sorted(n for n in stored if n not in wanted)
+        changed = [
+            {"key_loan_id": loan_id, "key_n": row["n"], **{k: row[k] for k in _INSTALLMENT_VALUES}}
+            for row in rows
+            if row["n"] in stored and stored[row["n"]] != row
+        ]
+        new = [row for row in rows if row["n"] not in stored]
+        if gone:
+            self._conn.execute(
+                t.installments.delete().where(
+                    t.installments.c.loan_id == loan_id, t.installments.c.n.in_(gone)
+                )
+            )
+        if changed:
+            self._conn.execute(_UPDATE_INSTALLMENT, changed)
+        if new:
+            self._conn.execute(t.installments.insert(), new)
 
     def for_borrower(self, borrower_id: str) -> list[Loan]:
         ids = self._conn.execute(
