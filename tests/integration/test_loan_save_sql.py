@@ -167,7 +167,7 @@ def test_rows_read_in_an_earlier_transaction_are_not_trusted(lending: Lending) -
     the whole schedule again, as it did before rows were compared."""
     loan = _draw(lending)
     with lending.uow_factory() as uow:
-        current = uow.lending.loans.get(loan.loan_id)
+        current = uow.lending.loans.get(loan.loan_id, for_update=True)
         uow.commit()
         with lending.engine.begin() as other:
             other.execute(
@@ -176,4 +176,25 @@ def test_rows_read_in_an_earlier_transaction_are_not_trusted(lending: Lending) -
             )
         uow.lending.loans.save(current)
         uow.commit()
+    _assert_stored_exactly(lending, current)
+
+
+def test_rows_written_in_a_savepoint_rolled_back_are_not_trusted(lending: Lending) -> None:
+    """A save inside a savepoint that is rolled back leaves the database as it was: the
+    next save of the same state must write it again, not find it already there."""
+    loan = _draw(lending)
+    first = loan.installments[0]
+    with lending.uow_factory() as uow:
+        loans = uow.lending.loans
+        current = loans.get(loan.loan_id, for_update=True)
+        current.repay(
+            current.overdue_amounts(first.due_date + DAY).total, first.due_date,
+            new_id=lending.new_id,
+        )  # fmt: skip
+        savepoint = uow.connection.begin_nested()
+        loans.save(current)
+        savepoint.rollback()
+        loans.save(current)
+        uow.commit()
+    assert current.installments[0].is_settled
     _assert_stored_exactly(lending, current)

@@ -295,38 +295,40 @@ def _stored_installment(row: sa.Row[Any]) -> InstallmentRow:
 
 
 class SqlLoanRepository:
-    """Loans and their installments. The rows each loan was loaded (or last written)
-    with are kept, so ``save`` writes only the installments that changed: one UPDATE
-    run over the changed rows, INSERTs for new ones, a DELETE for those gone (a
-    re-amortised or rescheduled schedule). The rows are trusted only within the
-    transaction (and savepoint) that read them; otherwise ``save`` replaces the whole
-    schedule as a set, as a loan never loaded would need."""
+    """Loans and their installments. The installment rows of a loan read under its row
+    lock (``for_update``), added or saved are kept, so ``save`` writes only the
+    installments that changed: one UPDATE run over the changed rows, INSERTs for new
+    ones, a DELETE for those gone (a re-amortised or rescheduled schedule). The rows are
+    trusted only within the transaction (and savepoint) that read them, when the lock
+    keeps other writers out; otherwise ``save`` replaces the whole schedule as a set.
+    Plain reads keep nothing, so a scan over many loans holds no rows."""
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
-        # loan id -> (transaction, savepoint, installment rows by n) as last read/written
-        self._stored: dict[str, tuple[object, object, dict[int, InstallmentRow]]] = {}
+        # Installment rows by loan id and number, as read or written in ``_scope``.
+        self._stored: dict[str, dict[int, InstallmentRow]] = {}
+        self._scope: tuple[object, object] = (None, None)
+
+    def _in_scope(self) -> bool:
+        """Whether the kept rows were read in the current transaction and savepoint;
+        if not, they are dropped."""
+        transaction, savepoint = self._scope
+        if (
+            transaction is not None
+            and transaction is self._conn.get_transaction()
+            and savepoint is self._conn.get_nested_transaction()
+        ):
+            return True
+        self._stored.clear()
+        self._scope = (self._conn.get_transaction(), self._conn.get_nested_transaction())
+        return False
 
     def _remember(self, loan_id: str, rows: Sequence[InstallmentRow]) -> None:
-        self._stored[loan_id] = (
-            self._conn.get_transaction(),
-            self._conn.get_nested_transaction(),
-            {row["n"]: row for row in rows},
-        )
+        self._in_scope()
+        self._stored[loan_id] = {row["n"]: row for row in rows}
 
     def _stored_rows(self, loan_id: str) -> dict[int, InstallmentRow] | None:
-        remembered = self._stored.get(loan_id)
-        if remembered is None:
-            return None
-        transaction, savepoint, rows = remembered
-        if (
-            transaction is None
-            or transaction is not self._conn.get_transaction()
-            or savepoint is not self._conn.get_nested_transaction()
-        ):
-            del self._stored[loan_id]
-            return None
-        return rows
+        return self._stored.get(loan_id) if self._in_scope() else None
 
     def add(self, loan: Loan) -> None:
         rows = _installment_rows(loan)
@@ -344,7 +346,8 @@ class SqlLoanRepository:
             .where(t.installments.c.loan_id == loan_id)
             .order_by(t.installments.c.n)
         ).all()
-        self._remember(loan_id, [_stored_installment(i) for i in installments])
+        if for_update:
+            self._remember(loan_id, [_stored_installment(i) for i in installments])
         return _loan_from_rows(row, installments)
 
     def save(self, loan: Loan) -> None:
