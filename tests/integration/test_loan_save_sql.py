@@ -15,6 +15,7 @@ from tests.lending_scenarios import OPENED_ON, make_line, make_product
 
 from mobilend.adapters.db import tables as t
 from mobilend.adapters.db.lending_repository import _installment_rows
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
 from mobilend.app.lending.loans import draw_loan
 from mobilend.app.lending.repayments import post_repayment, prepay_loan
 from mobilend.bootstrap.lending import Lending, build_lending
@@ -77,10 +78,15 @@ def _row_versions(engine: sa.Engine, loan_id: str) -> dict[int, str]:
         return {n: xmin for n, xmin in rows}
 
 
+def _engine(lending: Lending) -> sa.Engine:
+    assert lending.engine is not None
+    return lending.engine
+
+
 def _assert_stored_exactly(lending: Lending, loan: Loan) -> None:
     """The rows in the database are the loan's schedule, column for column, and read
     back as the same loan."""
-    with lending.engine.connect() as conn:
+    with _engine(lending).connect() as conn:
         stored = [
             dict(r._mapping)
             for r in conn.execute(
@@ -101,7 +107,7 @@ def _assert_stored_exactly(lending: Lending, loan: Loan) -> None:
 def test_repayment_rewrites_only_the_installment_it_paid(lending: Lending, writes: _Writes) -> None:
     loan = _draw(lending)
     first = loan.installments[0]
-    versions = _row_versions(lending.engine, loan.loan_id)
+    versions = _row_versions(_engine(lending), loan.loan_id)
     writes.statements.clear()
     writes.rows.clear()
     post_repayment(
@@ -111,7 +117,7 @@ def test_repayment_rewrites_only_the_installment_it_paid(lending: Lending, write
     )  # fmt: skip
     assert writes.statements == {"UPDATE": 1}
     assert writes.rows == {"UPDATE": 1}
-    after = _row_versions(lending.engine, loan.loan_id)
+    after = _row_versions(_engine(lending), loan.loan_id)
     assert [n for n in after if after[n] != versions[n]] == [first.n]
     with lending.uow_factory() as uow:
         paid = uow.lending.loans.get(loan.loan_id)
@@ -169,7 +175,7 @@ def test_rows_read_in_an_earlier_transaction_are_not_trusted(lending: Lending) -
     with lending.uow_factory() as uow:
         current = uow.lending.loans.get(loan.loan_id, for_update=True)
         uow.commit()
-        with lending.engine.begin() as other:
+        with _engine(lending).begin() as other:
             other.execute(
                 sa.text("UPDATE installments SET fees_due = fees_due + 1 WHERE loan_id = :id"),
                 {"id": loan.loan_id},
@@ -191,6 +197,7 @@ def test_rows_written_in_a_savepoint_rolled_back_are_not_trusted(lending: Lendin
             current.overdue_amounts(first.due_date + DAY).total, first.due_date,
             new_id=lending.new_id,
         )  # fmt: skip
+        assert isinstance(uow, SqlUnitOfWork)
         savepoint = uow.connection.begin_nested()
         loans.save(current)
         savepoint.rollback()
