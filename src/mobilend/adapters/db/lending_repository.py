@@ -160,8 +160,8 @@ def _date_or_none(value: object) -> dt.date | None:
     return dt.date.fromisoformat(str(value)) if value else None
 
 
-def _loan_values(loan: Loan) -> dict[str, Any]:
-    state = loan.to_state()
+def _loan_values(loan: Loan, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    state = state if state is not None else loan.to_state()
     receivables = loan.receivables
     bucket = loan.bucket(on=loan.accrued_through) if loan.accrued_through else None
     return {
@@ -201,9 +201,11 @@ def _loan_values(loan: Loan) -> dict[str, Any]:
     }
 
 
-def _installment_rows(loan: Loan) -> list[dict[str, Any]]:
+def _installment_rows(loan: Loan, state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The loan's installments as rows; ``state`` is ``loan.to_state()`` when the caller
+    has it already (it is the costly part of a save)."""
     rows = []
-    for item in loan.to_state()["installments"]:
+    for item in (state if state is not None else loan.to_state())["installments"]:
         row: dict[str, Any] = {
             "loan_id": loan.loan_id,
             "borrower_id": loan.borrower_id,
@@ -331,8 +333,9 @@ class SqlLoanRepository:
         return self._stored.get(loan_id) if self._in_scope() else None
 
     def add(self, loan: Loan) -> None:
-        rows = _installment_rows(loan)
-        self._conn.execute(t.loans.insert().values(**_loan_values(loan)))
+        state = loan.to_state()
+        rows = _installment_rows(loan, state)
+        self._conn.execute(t.loans.insert().values(**_loan_values(loan, state)))
         self._conn.execute(t.installments.insert(), rows)
         self._remember(loan.loan_id, rows)
 
@@ -351,12 +354,13 @@ class SqlLoanRepository:
         return _loan_from_rows(row, installments)
 
     def save(self, loan: Loan) -> None:
+        state = loan.to_state()
         self._conn.execute(
             t.loans.update()
             .where(t.loans.c.id == loan.loan_id)
-            .values(**_loan_values(loan), version=t.loans.c.version + 1)
+            .values(**_loan_values(loan, state), version=t.loans.c.version + 1)
         )
-        rows = _installment_rows(loan)
+        rows = _installment_rows(loan, state)
         stored = self._stored_rows(loan.loan_id)
         if stored is None:
             # Nothing known of the rows in the database: replace them as a set.
