@@ -160,8 +160,8 @@ def _date_or_none(value: object) -> dt.date | None:
     return dt.date.fromisoformat(str(value)) if value else None
 
 
-def _loan_values(loan: Loan) -> dict[str, Any]:
-    state = loan.to_state()
+def _loan_values(loan: Loan, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    state = state if state is not None else loan.to_state()
     receivables = loan.receivables
     bucket = loan.bucket(on=loan.accrued_through) if loan.accrued_through else None
     return {
@@ -201,9 +201,11 @@ def _loan_values(loan: Loan) -> dict[str, Any]:
     }
 
 
-def _installment_rows(loan: Loan) -> list[dict[str, Any]]:
+def _installment_rows(loan: Loan, state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The loan's installments as rows; ``state`` is ``loan.to_state()`` when the caller
+    has it already (it is the costly part of a save)."""
     rows = []
-    for item in loan.to_state()["installments"]:
+    for item in (state if state is not None else loan.to_state())["installments"]:
         row: dict[str, Any] = {
             "loan_id": loan.loan_id,
             "borrower_id": loan.borrower_id,
@@ -265,13 +267,77 @@ def _loan_from_rows(row: sa.Row[Any], installments: Sequence[sa.Row[Any]]) -> Lo
     return Loan.from_state(state)
 
 
+#: An installment row as written: column name -> value (``penalty_exact`` as its text).
+InstallmentRow = dict[str, Any]
+
+_INSTALLMENT_KEY = ("loan_id", "n")
+_INSTALLMENT_VALUES = tuple(
+    c.name for c in t.installments.columns if c.name not in _INSTALLMENT_KEY
+)
+# One statement for every changed row of a save, run as an executemany.
+_UPDATE_INSTALLMENT = (
+    t.installments.update()
+    .where(
+        t.installments.c.loan_id == sa.bindparam("key_loan_id"),
+        t.installments.c.n == sa.bindparam("key_n"),
+    )
+    .values({name: sa.bindparam(name) for name in _INSTALLMENT_VALUES})
+)
+
+
+def _stored_installment(row: sa.Row[Any]) -> InstallmentRow:
+    """A row read back, in the shape ``_installment_rows`` writes it. ``penalty_exact``
+    is compared as text, so a value equal in amount but written differently ("0.10"
+    against "0.1") is still written, as it was before rows were compared."""
+    stored: InstallmentRow = {"loan_id": row.loan_id, "n": row.n}
+    for name in _INSTALLMENT_VALUES:
+        stored[name] = getattr(row, name)
+    stored["penalty_exact"] = str(row.penalty_exact)
+    return stored
+
+
 class SqlLoanRepository:
+    """Loans and their installments. The installment rows of a loan read under its row
+    lock (``for_update``), added or saved are kept, so ``save`` writes only the
+    installments that changed: one UPDATE run over the changed rows, INSERTs for new
+    ones, a DELETE for those gone (a re-amortised or rescheduled schedule). The rows are
+    trusted only within the transaction (and savepoint) that read them, when the lock
+    keeps other writers out; otherwise ``save`` replaces the whole schedule as a set.
+    Plain reads keep nothing, so a scan over many loans holds no rows."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        # Installment rows by loan id and number, as read or written in ``_scope``.
+        self._stored: dict[str, dict[int, InstallmentRow]] = {}
+        self._scope: tuple[object, object] = (None, None)
+
+    def _in_scope(self) -> bool:
+        """Whether the kept rows were read in the current transaction and savepoint;
+        if not, they are dropped."""
+        transaction, savepoint = self._scope
+        if (
+            transaction is not None
+            and transaction is self._conn.get_transaction()
+            and savepoint is self._conn.get_nested_transaction()
+        ):
+            return True
+        self._stored.clear()
+        self._scope = (self._conn.get_transaction(), self._conn.get_nested_transaction())
+        return False
+
+    def _remember(self, loan_id: str, rows: Sequence[InstallmentRow]) -> None:
+        self._in_scope()
+        self._stored[loan_id] = {row["n"]: row for row in rows}
+
+    def _stored_rows(self, loan_id: str) -> dict[int, InstallmentRow] | None:
+        return self._stored.get(loan_id) if self._in_scope() else None
 
     def add(self, loan: Loan) -> None:
-        self._conn.execute(t.loans.insert().values(**_loan_values(loan)))
-        self._conn.execute(t.installments.insert(), _installment_rows(loan))
+        state = loan.to_state()
+        rows = _installment_rows(loan, state)
+        self._conn.execute(t.loans.insert().values(**_loan_values(loan, state)))
+        self._conn.execute(t.installments.insert(), rows)
+        self._remember(loan.loan_id, rows)
 
     def get(self, loan_id: str, *, for_update: bool = False) -> Loan:
         query = sa.select(t.loans).where(t.loans.c.id == loan_id)
@@ -283,17 +349,50 @@ class SqlLoanRepository:
             .where(t.installments.c.loan_id == loan_id)
             .order_by(t.installments.c.n)
         ).all()
+        if for_update:
+            self._remember(loan_id, [_stored_installment(i) for i in installments])
         return _loan_from_rows(row, installments)
 
     def save(self, loan: Loan) -> None:
+        state = loan.to_state()
         self._conn.execute(
             t.loans.update()
             .where(t.loans.c.id == loan.loan_id)
-            .values(**_loan_values(loan), version=t.loans.c.version + 1)
+            .values(**_loan_values(loan, state), version=t.loans.c.version + 1)
         )
-        # A prepayment can re-amortise the schedule, so the rows are replaced as a set.
-        self._conn.execute(t.installments.delete().where(t.installments.c.loan_id == loan.loan_id))
-        self._conn.execute(t.installments.insert(), _installment_rows(loan))
+        rows = _installment_rows(loan, state)
+        stored = self._stored_rows(loan.loan_id)
+        if stored is None:
+            # Nothing known of the rows in the database: replace them as a set.
+            self._conn.execute(
+                t.installments.delete().where(t.installments.c.loan_id == loan.loan_id)
+            )
+            self._conn.execute(t.installments.insert(), rows)
+        else:
+            self._write_changes(loan.loan_id, stored, rows)
+        self._remember(loan.loan_id, rows)
+
+    def _write_changes(
+        self, loan_id: str, stored: dict[int, InstallmentRow], rows: list[InstallmentRow]
+    ) -> None:
+        wanted = {row["n"] for row in rows}
+        gone = sorted(n for n in stored if n not in wanted)
+        changed = [
+            {"key_loan_id": loan_id, "key_n": row["n"], **{k: row[k] for k in _INSTALLMENT_VALUES}}
+            for row in rows
+            if row["n"] in stored and stored[row["n"]] != row
+        ]
+        new = [row for row in rows if row["n"] not in stored]
+        if gone:
+            self._conn.execute(
+                t.installments.delete().where(
+                    t.installments.c.loan_id == loan_id, t.installments.c.n.in_(gone)
+                )
+            )
+        if changed:
+            self._conn.execute(_UPDATE_INSTALLMENT, changed)
+        if new:
+            self._conn.execute(t.installments.insert(), new)
 
     def for_borrower(self, borrower_id: str) -> list[Loan]:
         ids = self._conn.execute(
