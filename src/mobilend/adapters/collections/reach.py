@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from mobilend.adapters.db import collections_tables as ct
 from mobilend.adapters.db import onboarding_tables as ot
-from mobilend.adapters.db.servicing_contacts import SqlContactDirectory
+from mobilend.adapters.db import servicing_tables as st
 from mobilend.app.collections.ports import ContactPerson, Identity, Reach
 from mobilend.app.onboarding.pii import NATIONAL_ID, PHONE, REAL_NAME
 from mobilend.app.ports import PiiVault
@@ -22,24 +22,32 @@ class SqlBorrowerReach:
     def __init__(self, engine: sa.Engine, vault: PiiVault, default_time_zone: str) -> None:
         self._engine = engine
         self._vault = vault
-        self._directory = SqlContactDirectory(engine, vault, default_time_zone)
+        self._default_zone = default_time_zone
 
     def reach(self, borrower_id: str) -> Reach:
-        contact = self._directory.contact(borrower_id)
+        """Servicing's contact directory entry and the sealed name, in one read (the gate
+        asks for every contact it checks)."""
+        b, s = ot.borrowers, st.borrower_contact_settings
+        query = (
+            sa.select(b.c.phone_enc, b.c.name_enc, s.c.time_zone, s.c.locale, s.c.push_token)
+            .select_from(b.outerjoin(s, s.c.borrower_id == b.c.id))
+            .where(b.c.id == borrower_id)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"borrower {borrower_id} not found")
+        locale = row.locale or "zh-CN"
         return Reach(
             borrower_id=borrower_id,
-            phone=contact.phone,
-            push_token=contact.push_token,
-            time_zone=contact.time_zone,
-            locale=contact.locale,
-            display_name=self._surname_title(borrower_id, contact.locale),
+            phone=self._vault.decrypt(PHONE, row.phone_enc) if row.phone_enc else None,
+            push_token=row.push_token or None,
+            time_zone=row.time_zone or self._default_zone,
+            locale=locale,
+            display_name=self._surname_title(row.name_enc, locale),
         )
 
-    def _surname_title(self, borrower_id: str, locale: str) -> str:
-        with self._engine.connect() as conn:
-            sealed = conn.execute(
-                sa.select(ot.borrowers.c.name_enc).where(ot.borrowers.c.id == borrower_id)
-            ).scalar()
+    def _surname_title(self, sealed: str | None, locale: str) -> str:
         if not sealed:
             return ""
         name = self._vault.decrypt(REAL_NAME, sealed)

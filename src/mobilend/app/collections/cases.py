@@ -55,8 +55,12 @@ def sync_cases(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> CaseS
     while True:
         with desk.uow_factory() as uow:
             loans = uow.collections.cases.overdue_loans(after, batch)
+            # The batch's open cases in one read (locked), not one query per loan.
+            open_cases = uow.collections.cases.open_for_loans(
+                [loan.loan_id for loan in loans], for_update=True
+            )
             for loan in loans:
-                summary = _sync_one(desk, uow, loan, on, summary)
+                summary = _sync_one(desk, uow, loan, open_cases.get(loan.loan_id), on, summary)
             uow.commit()
         if len(loans) < batch:
             return summary
@@ -64,11 +68,15 @@ def sync_cases(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> CaseS
 
 
 def _sync_one(
-    desk: CollectionsDesk, uow: UnitOfWork, loan: OverdueLoan, on: dt.date, summary: CaseSyncSummary
+    desk: CollectionsDesk,
+    uow: UnitOfWork,
+    loan: OverdueLoan,
+    case: CaseRecord | None,
+    on: dt.date,
+    summary: CaseSyncSummary,
 ) -> CaseSyncSummary:
     settings = desk.settings
     cases = uow.collections.cases
-    case = cases.open_for_loan(loan.loan_id, for_update=True)
     segment = segment_for(loan.score, settings.high_risk_score)
     bucket = settings.buckets.bucket_for(loan.dpd).code
     if case is None:
