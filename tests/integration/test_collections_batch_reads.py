@@ -23,6 +23,7 @@ from mobilend.app.collections.promises import cash_in
 from mobilend.app.collections.settings import CollectionsSettings
 from mobilend.app.lending.repayments import post_repayment
 from mobilend.domain.collections import StrategyBook
+from mobilend.domain.errors import NotFound
 from mobilend.domain.money import Money
 
 pytestmark = pytest.mark.db
@@ -89,3 +90,18 @@ def test_a_case_closed_on_cure_is_not_among_the_open_ones(world) -> None:  # typ
     with world.desk.uow_factory() as uow:
         assert uow.collections.cases.open_for_loans(["l-a"]) == {}
         assert uow.collections.cases.many([case.case_id])[case.case_id].closed_on == on + DAY
+
+
+def test_the_gate_finds_the_borrower_from_the_case_in_one_read(world) -> None:  # type: ignore[no-untyped-def]
+    on = overdue_loan(world, "l-a", "b-a", dpd=3, phone="13800000001")
+    world.clock.set(at_local(on, 3))
+    sync_cases(world.desk, on)
+    case = case_for_loan(world, "l-a")
+    reach = world.collections.reach
+    by_case = reach.reach_for_case(case.case_id)
+    assert by_case == reach.reach("b-a")
+    assert by_case.borrower_id == "b-a" and by_case.phone == "13800000001"
+    with pytest.raises(NotFound, match="no collection case"):
+        reach.reach_for_case("no-such-case")
+    with pytest.raises(NotFound, match="borrower"):
+        reach.reach("no-such-borrower")

@@ -188,8 +188,10 @@ def assign_cases(desk: CollectionsDesk, *, limit: int = 5000) -> AssignmentSumma
     with desk.uow_factory() as uow:
         store, agents = uow.collections.cases, uow.collections.agents
         agencies = [a for a in agents.agencies() if a.active]
-        loads = agents.agency_loads()
-        for case_id in store.unassigned(Placement.AGENCY, "", limit):
+        to_place = store.unassigned(Placement.AGENCY, "", limit)
+        # Counting every agency's open cases is a pass over the book: only when placing.
+        loads = agents.agency_loads() if to_place else {}
+        for case_id in to_place:
             free = [a for a in agencies if loads.get(a.code, 0) < a.capacity]
             if not free:
                 unassigned += 1

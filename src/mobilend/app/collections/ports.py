@@ -474,6 +474,10 @@ class BorrowerReach(Protocol):
         """NotFound when there is no such borrower."""
         ...
 
+    def reach_for_case(self, case_id: str) -> Reach:
+        """The borrower of a collection case; NotFound when there is no such case."""
+        ...
+
     def contact_persons(self, borrower_id: str) -> list[ContactPerson]:
         """The contact persons the borrower listed (never their phone book)."""
         ...
