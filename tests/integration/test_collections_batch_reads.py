@@ -5,6 +5,7 @@ left today, and the digital cases the strategy messaged on a day."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -105,3 +106,24 @@ def test_the_gate_finds_the_borrower_from_the_case_in_one_read(world) -> None:  
         reach.reach_for_case("no-such-case")
     with pytest.raises(NotFound, match="borrower"):
         reach.reach("no-such-borrower")
+
+
+def test_save_many_writes_each_case_as_save_does(world) -> None:  # type: ignore[no-untyped-def]
+    on = overdue_loan(world, "l-a", "b-a", dpd=5, phone="13800000001")
+    overdue_loan(world, "l-b", "b-b", dpd=5, phone="13800000002")
+    world.clock.set(at_local(on, 3))
+    sync_cases(world.desk, on)
+    a, b = case_for_loan(world, "l-a"), case_for_loan(world, "l-b")
+    moved_a = dataclasses.replace(a, dpd=9, owed=Money("1.23"), version=a.version + 1)
+    moved_b = dataclasses.replace(
+        b, next_action_on=on + 3 * DAY, agent_id="ag-1", version=b.version + 1
+    )
+    with world.desk.uow_factory() as uow:
+        uow.collections.cases.save_many([moved_a, moved_b])
+        uow.collections.cases.save_many([])
+        uow.commit()
+    with world.desk.uow_factory() as uow:
+        assert uow.collections.cases.many([a.case_id, b.case_id]) == {
+            a.case_id: moved_a,
+            b.case_id: moved_b,
+        }

@@ -111,6 +111,9 @@ def _case(row: sa.Row[Any]) -> CaseRecord:
     )
 
 
+_SAVE_MANY = _c.update().where(_c.c.id == sa.bindparam("case_key")).values(updated_at=sa.func.now())
+
+
 class SqlCaseStore:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -218,6 +221,17 @@ class SqlCaseStore:
         self._conn.execute(
             _c.update().where(_c.c.id == case.case_id).values(**values, updated_at=sa.func.now())
         )
+
+    def save_many(self, cases: Sequence[CaseRecord]) -> None:
+        if not cases:
+            return
+        rows = []
+        for case in cases:
+            values = _case_values(case)
+            values["case_key"] = values.pop("id")
+            rows.append(values)
+        # One statement, many parameter sets: the driver sends them in a pipeline.
+        self._conn.execute(_SAVE_MANY, rows)
 
     def open_for_borrower(self, borrower_id: str) -> list[CaseRecord]:
         rows = self._conn.execute(

@@ -20,7 +20,6 @@ from fractions import Fraction
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import STRATEGY_ACTOR, ContactRequest
 from mobilend.app.collections.ports import LENDER, CaseRecord, OverdueLoan
-from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.collections import (
     Assignee,
     AssignmentBoard,
@@ -59,8 +58,16 @@ def sync_cases(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> CaseS
             open_cases = uow.collections.cases.open_for_loans(
                 [loan.loan_id for loan in loans], for_update=True
             )
+            opened: list[CaseRecord] = []
+            changed: list[CaseRecord] = []
             for loan in loans:
-                summary = _sync_one(desk, uow, loan, open_cases.get(loan.loan_id), on, summary)
+                summary = _sync_one(
+                    desk, loan, open_cases.get(loan.loan_id), on, summary, opened, changed
+                )
+            for case in opened:
+                uow.collections.cases.add(case)
+            # Most open cases change every day (days past due): written in one batch.
+            uow.collections.cases.save_many(changed)
             uow.commit()
         if len(loans) < batch:
             return summary
@@ -69,14 +76,16 @@ def sync_cases(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> CaseS
 
 def _sync_one(
     desk: CollectionsDesk,
-    uow: UnitOfWork,
     loan: OverdueLoan,
     case: CaseRecord | None,
     on: dt.date,
     summary: CaseSyncSummary,
+    to_add: list[CaseRecord],
+    to_save: list[CaseRecord],
 ) -> CaseSyncSummary:
+    """Bring one loan's case up to date: a new case goes to ``to_add``, a changed one to
+    ``to_save`` (the caller writes both in the batch's transaction)."""
     settings = desk.settings
-    cases = uow.collections.cases
     segment = segment_for(loan.score, settings.high_risk_score)
     bucket = settings.buckets.bucket_for(loan.dpd).code
     if case is None:
@@ -84,7 +93,7 @@ def _sync_one(
             return summary
         arm, strategy = settings.strategies.arm_for(loan.loan_id)
         treatment = strategy.treatment_for(bucket, segment)
-        cases.add(
+        to_add.append(
             CaseRecord(
                 case_id=desk.new_id(),
                 loan_id=loan.loan_id,
@@ -111,7 +120,7 @@ def _sync_one(
     if loan.status == "written_off":
         if case.status is CaseStatus.WRITTEN_OFF and case.collected == collected:
             return summary
-        cases.save(
+        to_save.append(
             dataclasses.replace(
                 case, status=CaseStatus.WRITTEN_OFF, collected=collected, owed=loan.owed,
                 dpd=loan.dpd, version=case.version + 1,
@@ -125,7 +134,7 @@ def _sync_one(
         # the plan's review (done, or broken and back to work).
         if case.owed == loan.owed and case.collected == collected and case.dpd == loan.dpd:
             return summary
-        cases.save(
+        to_save.append(
             dataclasses.replace(
                 case, dpd=loan.dpd, owed=loan.owed, collected=collected, version=case.version + 1
             )
@@ -136,7 +145,7 @@ def _sync_one(
             "closed": CloseReason.PAID_OFF,
             "cancelled": CloseReason.CANCELLED,
         }.get(loan.status, CloseReason.CURED)
-        cases.save(
+        to_save.append(
             dataclasses.replace(
                 case, status=CaseStatus.CLOSED, close_reason=reason, closed_on=on,
                 collected=collected, owed=loan.owed, dpd=loan.dpd, paused=False,
@@ -166,7 +175,7 @@ def _sync_one(
         changed = dataclasses.replace(changed, bucket=bucket)
     if changed == case:
         return summary
-    cases.save(dataclasses.replace(changed, version=case.version + 1))
+    to_save.append(dataclasses.replace(changed, version=case.version + 1))
     return _bump(summary, "replaced" if replaced else "updated")
 
 

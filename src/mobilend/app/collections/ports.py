@@ -117,6 +117,10 @@ class CaseStore(Protocol):
 
     def save(self, case: CaseRecord) -> None: ...
 
+    def save_many(self, cases: Sequence[CaseRecord]) -> None:
+        """``save`` for each of ``cases``, sent as one batch."""
+        ...
+
     def open_for_borrower(self, borrower_id: str) -> list[CaseRecord]: ...
 
     def listing(
