@@ -340,19 +340,23 @@ class Month:
         self.clock.at(on, 10)
         strategy = send_reminders(self.desk, on)
         self.counts["strategy_messages"] += strategy.sent
-        with self.desk.uow_factory() as uow:
-            digital = [
-                c
-                for c in uow.collections.cases.listing(status="open", limit=100_000)
-                if c.placement.value == "digital"
-            ]
-        for case in digital:
-            if case.last_message_on == on:
-                self.reminded[case.loan_id] = on
+        self.note_reminded(on)
         for index, agent in enumerate(agents):
             self._work_queue(agent, on, index)
         self.clock.at(on, 20)
         self._borrowers_pay(on)
+
+    def note_reminded(self, on: dt.date) -> None:
+        """The borrowers the strategy messaged today (some pay in the app that evening)."""
+        with self.desk.uow_factory() as uow:
+            for case in uow.collections.cases.messaged_on(on):
+                self.reminded[case.loan_id] = on
+
+    def _acting_cases(self) -> list[str]:
+        """Ids of the cases ``_borrowers_pay`` draws for — written off (a recovery),
+        under a plan, open digital ones reminded — in the case listing's order."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(_ACTING_CASES, {"reminded": list(self.reminded)}).scalars())
 
     def _approve(self, on: dt.date) -> None:
         with self.desk.uow_factory() as uow:
@@ -464,7 +468,13 @@ class Month:
             offers = uow.collections.resolutions.listing(
                 "settlement", ApprovalStatus.APPROVED.value, 10_000
             )
-            cases = {c.case_id: c for c in uow.collections.cases.listing(limit=100_000)}
+            # Only the cases whose borrowers may pay tonight, not the whole book; in the
+            # order of the case listing (the draws below follow it).
+            acting = self._acting_cases()
+            cases = uow.collections.cases.many(
+                {*acting, *(p.case_id for p in pending if p.due_on == on)}
+                | {o.case_id for o in offers}
+            )
         for promise in pending:
             case = cases.get(promise.case_id)
             if case is None or promise.due_on != on or case.status is not CaseStatus.OPEN:
@@ -487,7 +497,8 @@ class Month:
                         idempotency_key=f"set-{offer.resolution_id}",
                     )
                     self.counts["settlements_paid"] += 1
-        for case in cases.values():
+        for case_id in acting:
+            case = cases[case_id]
             w = self.willingness.get(case.borrower_id, 0.3)
             if case.status is CaseStatus.WRITTEN_OFF and self.rng.random() < 0.01:
                 amount = Money(self.rng.randrange(100, 1001, 50))
@@ -516,6 +527,15 @@ class Month:
                     on,
                     f"plan-{case.case_id}-{on}",
                 )
+
+
+_ACTING_CASES = sa.text(
+    "SELECT id FROM collection_cases"
+    " WHERE status IN ('written_off', 'arrangement')"
+    " OR (status = 'open' AND placement = 'digital' AND loan_id = ANY(:reminded))"
+    " ORDER BY expected_minor DESC, id"
+    " LIMIT 100000"
+)
 
 
 def run_month(

@@ -180,11 +180,7 @@ class Year:
         clock.at(on, 10)
         strategy = send_reminders(month.desk, on)
         self.run.counts["collection_messages"] += strategy.sent
-        with month.desk.uow_factory() as uow:
-            open_cases = uow.collections.cases.listing(status="open", limit=100_000)
-        for case in open_cases:
-            if case.placement.value == "digital" and case.last_message_on == on:
-                month.reminded[case.loan_id] = on
+        month.note_reminded(on)
 
     def _agents(self, on: dt.date) -> None:
         for index, agent in enumerate(self.agents):

@@ -6,6 +6,7 @@ collections' own payments."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +102,20 @@ class SqlContactLog:
             .limit(limit)
         )
         return [_contact(r) for r in rows]
+
+    def sent_on(self, case_ids: Collection[str], local_day: dt.date) -> set[tuple[str, str, str]]:
+        if not case_ids:
+            return set()
+        rows = self._conn.execute(
+            sa.select(_k.c.case_id, _k.c.template, _k.c.channel)
+            .where(
+                _k.c.case_id.in_(list(case_ids)),
+                _k.c.local_day == local_day,
+                _k.c.allowed.is_(True),
+            )
+            .distinct()
+        )
+        return {(case_id, template, channel) for case_id, template, channel in rows}
 
     def refusals(self, since: dt.datetime | None = None, limit: int = 200) -> list[ContactRecord]:
         query = sa.select(_k).where(_k.c.allowed.is_(False))

@@ -5,7 +5,7 @@ resolutions, payments — are in ``collections_records_repository``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,6 +111,9 @@ def _case(row: sa.Row[Any]) -> CaseRecord:
     )
 
 
+_SAVE_MANY = _c.update().where(_c.c.id == sa.bindparam("case_key")).values(updated_at=sa.func.now())
+
+
 class SqlCaseStore:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -159,6 +162,17 @@ class SqlCaseStore:
             )
         return result
 
+    def cash_in(self, loan_ids: Collection[str]) -> dict[str, Money]:
+        if not loan_ids:
+            return {}
+        loans = t.loans.c
+        rows = self._conn.execute(
+            sa.select(loans.id, (loans.cash_received + loans.recovered), loans.currency).where(
+                loans.id.in_(list(loan_ids))
+            )
+        )
+        return {loan_id: _m(cash, currency) for loan_id, cash, currency in rows}
+
     def add(self, case: CaseRecord) -> None:
         self._conn.execute(_c.insert().values(**_case_values(case)))
 
@@ -174,12 +188,50 @@ class SqlCaseStore:
         row = self._conn.execute(query.with_for_update() if for_update else query).first()
         return _case(row) if row is not None else None
 
+    def many(self, case_ids: Collection[str]) -> dict[str, CaseRecord]:
+        if not case_ids:
+            return {}
+        rows = self._conn.execute(sa.select(_c).where(_c.c.id.in_(list(case_ids))))
+        return {r.id: _case(r) for r in rows}
+
+    def messaged_on(self, on: dt.date) -> list[CaseRecord]:
+        rows = self._conn.execute(
+            sa.select(_c)
+            .where(_c.c.status == "open", _c.c.placement == "digital", _c.c.last_message_on == on)
+            .order_by(_c.c.id)
+        )
+        return [_case(r) for r in rows]
+
+    def open_for_loans(
+        self, loan_ids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, CaseRecord]:
+        if not loan_ids:
+            return {}
+        query = (
+            sa.select(_c)
+            .where(_c.c.loan_id.in_(list(loan_ids)), _c.c.status != "closed")
+            .order_by(_c.c.loan_id)  # one lock order for every worker
+        )
+        rows = self._conn.execute(query.with_for_update() if for_update else query)
+        return {r.loan_id: _case(r) for r in rows}
+
     def save(self, case: CaseRecord) -> None:
         values = _case_values(case)
         values.pop("id")
         self._conn.execute(
             _c.update().where(_c.c.id == case.case_id).values(**values, updated_at=sa.func.now())
         )
+
+    def save_many(self, cases: Sequence[CaseRecord]) -> None:
+        if not cases:
+            return
+        rows = []
+        for case in cases:
+            values = _case_values(case)
+            values["case_key"] = values.pop("id")
+            rows.append(values)
+        # One statement, many parameter sets: the driver sends them in a pipeline.
+        self._conn.execute(_SAVE_MANY, rows)
 
     def open_for_borrower(self, borrower_id: str) -> list[CaseRecord]:
         rows = self._conn.execute(

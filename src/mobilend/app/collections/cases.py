@@ -20,7 +20,6 @@ from fractions import Fraction
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import STRATEGY_ACTOR, ContactRequest
 from mobilend.app.collections.ports import LENDER, CaseRecord, OverdueLoan
-from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.collections import (
     Assignee,
     AssignmentBoard,
@@ -55,8 +54,20 @@ def sync_cases(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> CaseS
     while True:
         with desk.uow_factory() as uow:
             loans = uow.collections.cases.overdue_loans(after, batch)
+            # The batch's open cases in one read (locked), not one query per loan.
+            open_cases = uow.collections.cases.open_for_loans(
+                [loan.loan_id for loan in loans], for_update=True
+            )
+            opened: list[CaseRecord] = []
+            changed: list[CaseRecord] = []
             for loan in loans:
-                summary = _sync_one(desk, uow, loan, on, summary)
+                summary = _sync_one(
+                    desk, loan, open_cases.get(loan.loan_id), on, summary, opened, changed
+                )
+            for case in opened:
+                uow.collections.cases.add(case)
+            # Most open cases change every day (days past due): written in one batch.
+            uow.collections.cases.save_many(changed)
             uow.commit()
         if len(loans) < batch:
             return summary
@@ -64,11 +75,17 @@ def sync_cases(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> CaseS
 
 
 def _sync_one(
-    desk: CollectionsDesk, uow: UnitOfWork, loan: OverdueLoan, on: dt.date, summary: CaseSyncSummary
+    desk: CollectionsDesk,
+    loan: OverdueLoan,
+    case: CaseRecord | None,
+    on: dt.date,
+    summary: CaseSyncSummary,
+    to_add: list[CaseRecord],
+    to_save: list[CaseRecord],
 ) -> CaseSyncSummary:
+    """Bring one loan's case up to date: a new case goes to ``to_add``, a changed one to
+    ``to_save`` (the caller writes both in the batch's transaction)."""
     settings = desk.settings
-    cases = uow.collections.cases
-    case = cases.open_for_loan(loan.loan_id, for_update=True)
     segment = segment_for(loan.score, settings.high_risk_score)
     bucket = settings.buckets.bucket_for(loan.dpd).code
     if case is None:
@@ -76,7 +93,7 @@ def _sync_one(
             return summary
         arm, strategy = settings.strategies.arm_for(loan.loan_id)
         treatment = strategy.treatment_for(bucket, segment)
-        cases.add(
+        to_add.append(
             CaseRecord(
                 case_id=desk.new_id(),
                 loan_id=loan.loan_id,
@@ -103,7 +120,7 @@ def _sync_one(
     if loan.status == "written_off":
         if case.status is CaseStatus.WRITTEN_OFF and case.collected == collected:
             return summary
-        cases.save(
+        to_save.append(
             dataclasses.replace(
                 case, status=CaseStatus.WRITTEN_OFF, collected=collected, owed=loan.owed,
                 dpd=loan.dpd, version=case.version + 1,
@@ -117,7 +134,7 @@ def _sync_one(
         # the plan's review (done, or broken and back to work).
         if case.owed == loan.owed and case.collected == collected and case.dpd == loan.dpd:
             return summary
-        cases.save(
+        to_save.append(
             dataclasses.replace(
                 case, dpd=loan.dpd, owed=loan.owed, collected=collected, version=case.version + 1
             )
@@ -128,7 +145,7 @@ def _sync_one(
             "closed": CloseReason.PAID_OFF,
             "cancelled": CloseReason.CANCELLED,
         }.get(loan.status, CloseReason.CURED)
-        cases.save(
+        to_save.append(
             dataclasses.replace(
                 case, status=CaseStatus.CLOSED, close_reason=reason, closed_on=on,
                 collected=collected, owed=loan.owed, dpd=loan.dpd, paused=False,
@@ -158,7 +175,7 @@ def _sync_one(
         changed = dataclasses.replace(changed, bucket=bucket)
     if changed == case:
         return summary
-    cases.save(dataclasses.replace(changed, version=case.version + 1))
+    to_save.append(dataclasses.replace(changed, version=case.version + 1))
     return _bump(summary, "replaced" if replaced else "updated")
 
 
@@ -180,8 +197,10 @@ def assign_cases(desk: CollectionsDesk, *, limit: int = 5000) -> AssignmentSumma
     with desk.uow_factory() as uow:
         store, agents = uow.collections.cases, uow.collections.agents
         agencies = [a for a in agents.agencies() if a.active]
-        loads = agents.agency_loads()
-        for case_id in store.unassigned(Placement.AGENCY, "", limit):
+        to_place = store.unassigned(Placement.AGENCY, "", limit)
+        # Counting every agency's open cases is a pass over the book: only when placing.
+        loads = agents.agency_loads() if to_place else {}
+        for case_id in to_place:
             free = [a for a in agencies if loads.get(a.code, 0) < a.capacity]
             if not free:
                 unassigned += 1

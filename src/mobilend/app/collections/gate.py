@@ -120,9 +120,7 @@ class ConductGate:
         policy = self.settings.conduct
         # Where the borrower is, read before the transaction: the lookup holds no lock and
         # the transaction below stays one connection long.
-        with self._uow() as uow:
-            borrower_id = uow.collections.cases.get(request.case_id).borrower_id
-        reach = self._reach.reach(borrower_id)
+        reach = self._reach.reach_for_case(request.case_id)
         recipient = self._recipient(request, reach)
         zone = ZoneInfo(reach.time_zone or self.settings.default_time_zone)
         local = now.astimezone(zone)

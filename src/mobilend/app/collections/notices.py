@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.app.collections.gate import STRATEGY_ACTOR, ContactRequest
-from mobilend.app.collections.ports import CaseRecord
-from mobilend.domain.collections import OverdueNotice
 from mobilend.domain.collections_conduct import ConductRefused
 
 
@@ -27,20 +25,6 @@ class NoticeSummary:
     skipped: int = 0  # sent already
 
 
-def _already_sent(
-    desk: CollectionsDesk, case: CaseRecord, notice: OverdueNotice, on: dt.date
-) -> set[str]:
-    """Channels on which the step's template already left for this case today (the
-    strategy's own reminder counts: the borrower gets one, not two)."""
-    with desk.uow_factory() as uow:
-        contacts = uow.collections.contacts.for_case(case.case_id, limit=50)
-    return {
-        c.channel.value
-        for c in contacts
-        if c.allowed and c.template == notice.template and c.local_day == on
-    }
-
-
 def send_overdue_notices(desk: CollectionsDesk, on: dt.date, *, batch: int = 500) -> NoticeSummary:
     """Send the day's T+n notices to every open case at exactly n days past due."""
     plan = {n.dpd: n for n in desk.settings.overdue_notices}
@@ -49,11 +33,13 @@ def send_overdue_notices(desk: CollectionsDesk, on: dt.date, *, batch: int = 500
     while True:
         with desk.uow_factory() as uow:
             due = uow.collections.cases.at_dpd(sorted(plan), batch, after)
+            # Channels on which a step's template already left for a case today (the
+            # strategy's own reminder counts: the borrower gets one, not two).
+            already = uow.collections.contacts.sent_on([c.case_id for c in due], on)
         for case in due:
             notice = plan[case.dpd]
-            done = _already_sent(desk, case, notice, on)
             for channel in notice.channels:
-                if channel.value in done:
+                if (case.case_id, notice.template, channel.value) in already:
                     skipped += 1
                     continue
                 try:

@@ -8,7 +8,7 @@ here: only ``app.collections.gate`` holds them (see ``channels.py``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -88,6 +88,11 @@ class CaseStore(Protocol):
         """Loans past due, or with an open case, in loan-id order after ``after_loan_id``."""
         ...
 
+    def cash_in(self, loan_ids: Collection[str]) -> dict[str, Money]:
+        """Money each loan has received so far (payments, and recoveries after write-off),
+        by loan id: ``promises.cash_in`` for a batch in one read."""
+        ...
+
     def add(self, case: CaseRecord) -> None: ...
 
     def get(self, case_id: str, *, for_update: bool = False) -> CaseRecord:
@@ -96,7 +101,25 @@ class CaseStore(Protocol):
 
     def open_for_loan(self, loan_id: str, *, for_update: bool = False) -> CaseRecord | None: ...
 
+    def many(self, case_ids: Collection[str]) -> dict[str, CaseRecord]:
+        """The cases of ``case_ids`` that exist, by case id (one read for a batch)."""
+        ...
+
+    def messaged_on(self, on: dt.date) -> list[CaseRecord]:
+        """Open digital cases whose last strategy message went out on ``on``."""
+        ...
+
+    def open_for_loans(
+        self, loan_ids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, CaseRecord]:
+        """The open (not closed) case of each of ``loan_ids`` that has one, by loan id."""
+        ...
+
     def save(self, case: CaseRecord) -> None: ...
+
+    def save_many(self, cases: Sequence[CaseRecord]) -> None:
+        """``save`` for each of ``cases``, sent as one batch."""
+        ...
 
     def open_for_borrower(self, borrower_id: str) -> list[CaseRecord]: ...
 
@@ -227,6 +250,11 @@ class ContactLog(Protocol):
     def get(self, attempt_id: str) -> ContactRecord | None: ...
 
     def for_case(self, case_id: str, limit: int = 200) -> list[ContactRecord]: ...
+
+    def sent_on(self, case_ids: Collection[str], local_day: dt.date) -> set[tuple[str, str, str]]:
+        """``(case_id, template, channel)`` of every contact allowed out to ``case_ids`` on
+        the borrower's ``local_day``."""
+        ...
 
     def refusals(
         self, since: dt.datetime | None = None, limit: int = 200
@@ -448,6 +476,10 @@ class ContactPerson:
 class BorrowerReach(Protocol):
     def reach(self, borrower_id: str) -> Reach:
         """NotFound when there is no such borrower."""
+        ...
+
+    def reach_for_case(self, case_id: str) -> Reach:
+        """The borrower of a collection case; NotFound when there is no such case."""
         ...
 
     def contact_persons(self, borrower_id: str) -> list[ContactPerson]:

@@ -82,8 +82,9 @@ def review_promises(
     while True:
         with desk.uow_factory() as uow:
             pending = uow.collections.promises.pending(batch, after)
+            received = uow.collections.cases.cash_in({p.loan_id for p in pending})
             for promise in pending:
-                paid = cash_in(uow, promise.loan_id) - promise.cash_in_at_promise
+                paid = received[promise.loan_id] - promise.cash_in_at_promise
                 status = promise_status(promise.amount, paid, promise.due_on, on, grace)
                 if status is PromiseStatus.PENDING:
                     if remind and promise.due_on == on + ONE_DAY:

@@ -469,7 +469,11 @@ def review_resolutions(
     grace = desk.settings.resolution.plan_grace_days
     with desk.uow_factory() as uow:
         store = uow.collections.resolutions
-        for record in store.listing(status=ApprovalStatus.APPROVED.value, limit=limit):
+        approved = store.listing(status=ApprovalStatus.APPROVED.value, limit=limit)
+        received = uow.collections.cases.cash_in(
+            {r.loan_id for r in approved if r.kind == HARDSHIP_PLAN}
+        )
+        for record in approved:
             if record.kind == SETTLEMENT:
                 if record.valid_until is not None and on > record.valid_until:
                     store.save(dataclasses.replace(record, status=ApprovalStatus.EXPIRED))
@@ -477,7 +481,7 @@ def review_resolutions(
                 continue
             if record.kind != HARDSHIP_PLAN or record.cash_in_at_approval is None:
                 continue
-            paid = cash_in(uow, record.loan_id) - record.cash_in_at_approval
+            paid = received[record.loan_id] - record.cash_in_at_approval
             if plan_complete(record.instalments, paid):
                 status = ApprovalStatus.DONE
                 completed += 1
