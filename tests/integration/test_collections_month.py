@@ -10,13 +10,25 @@ import pytest
 import sqlalchemy as sa
 from tests.integration.servicing_fixtures import *  # noqa: F403  (fixtures)
 
+from mobilend.app.collections.gate import ConductGate
 from mobilend.config import get_settings
 from mobilend.sim.collections_month import MonthConfig, run_month
 
 pytestmark = pytest.mark.db
 
 
-def test_a_small_month_has_no_conduct_violation_and_a_clean_ledger(db: sa.Engine, vault) -> None:  # type: ignore[no-untyped-def]
+def test_a_small_month_has_no_conduct_violation_and_a_clean_ledger(db: sa.Engine, vault, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The audit judges contacts by their timestamps: the virtual clock must never run
+    # backwards between two contacts, or a contact made before a complaint could carry a
+    # later time than the complaint and look like a breach of the pause.
+    stamps: list[dt.datetime] = []
+    contact = ConductGate.contact
+
+    def stamped(gate, request):  # type: ignore[no-untyped-def]
+        stamps.append(gate._now())
+        return contact(gate, request)
+
+    monkeypatch.setattr(ConductGate, "contact", stamped)
     config = MonthConfig(
         loans=80, days=6, seed=3, start=dt.date(2026, 6, 1), lender_agents=3, agency_agents=2,
         calls_per_agent=12, challenger_percent=20,
@@ -28,6 +40,7 @@ def test_a_small_month_has_no_conduct_violation_and_a_clean_ledger(db: sa.Engine
     assert result.counts["payments"] > 0
     print(dict(result.counts), dict(result.refusals), result.audit, result.ledger.trial_balance)
     assert result.audit.contacts_out > 0
+    assert len(stamps) >= result.counts["calls"] and stamps == sorted(stamps)
     assert result.audit.total == 0, result.audit.violations
     assert result.ledger.clean, result.ledger
     assert result.ledger.loans_checked == 80

@@ -341,8 +341,7 @@ class Month:
         strategy = send_reminders(self.desk, on)
         self.counts["strategy_messages"] += strategy.sent
         self.note_reminded(on)
-        for index, agent in enumerate(agents):
-            self._work_queue(agent, on, index)
+        self._work_queues(agents, on)
         self.clock.at(on, 20)
         self._borrowers_pay(on)
 
@@ -384,24 +383,37 @@ class Month:
                 )
                 self.counts["complaints_reviewed"] += 1
 
-    def _work_queue(self, agent: str, on: dt.date, index: int) -> None:
-        queue = work_queue(self.desk, agent, on, self.config.calls_per_agent)
-        for slot, case in enumerate(queue):
-            minutes = 9 * 60 + (slot * 20 + index * 3) % (12 * 60)  # 09:00–20:59
-            self.clock.at(on, minutes // 60, minutes % 60)
-            try:
-                record = self.desk.gate.contact(
-                    ContactRequest(case.case_id, f"staff:{agent}", Channel.CALL, "call_script")
-                )
-            except ConductRefused:  # logged with its rules; counted from the log at the end
-                follow_up(self.desk, case.case_id, on=on + DAY)
-                continue
-            self.counts["calls"] += 1
-            if record.outcome != "connected":
-                follow_up(self.desk, case.case_id, on=on + DAY)
-                continue
-            self.counts["connected"] += 1
-            self._conversation(case, agent, on)
+    def _work_queues(self, agents: list[str], on: dt.date) -> None:
+        """Every agent's queue for the day, dialled in the order of the virtual clock:
+        a complaint raised on one call must precede, in time too, every later contact
+        with that borrower — the conduct audit reads the timestamps, not the call order."""
+        calls: list[tuple[int, int, int, str, CaseRecord]] = []
+        for index, agent in enumerate(agents):
+            queue = work_queue(self.desk, agent, on, self.config.calls_per_agent)
+            for slot, case in enumerate(queue):
+                minutes = 10 * 60 + (slot * 20 + index * 3) % (11 * 60)  # after the reminders
+                calls.append((minutes, index, slot, agent, case))
+        calls.sort(key=lambda call: call[:3])
+        for minutes, _, _, agent, case in calls:
+            slot_time = dt.datetime.combine(on, dt.time(minutes // 60, minutes % 60), ZONE)
+            # Never backwards: a complaint logged 2 minutes into a call moves the day on.
+            self.clock.current = max(self.clock.current, slot_time.astimezone(dt.UTC))
+            self._call(agent, case, on)
+
+    def _call(self, agent: str, case: CaseRecord, on: dt.date) -> None:
+        try:
+            record = self.desk.gate.contact(
+                ContactRequest(case.case_id, f"staff:{agent}", Channel.CALL, "call_script")
+            )
+        except ConductRefused:  # logged with its rules; counted from the log at the end
+            follow_up(self.desk, case.case_id, on=on + DAY)
+            return
+        self.counts["calls"] += 1
+        if record.outcome != "connected":
+            follow_up(self.desk, case.case_id, on=on + DAY)
+            return
+        self.counts["connected"] += 1
+        self._conversation(case, agent, on)
 
     def _conversation(self, case: CaseRecord, agent: str, on: dt.date) -> None:
         w, roll = self.willingness.get(case.borrower_id, 0.3), self.rng.random()

@@ -183,8 +183,7 @@ class Year:
         month.note_reminded(on)
 
     def _agents(self, on: dt.date) -> None:
-        for index, agent in enumerate(self.agents):
-            self.month._work_queue(agent, on, index)
+        self.month._work_queues(self.agents, on)
 
     def _collections_evening(self, on: dt.date) -> None:
         self.world.clock.at(on, 20, 30)
