@@ -48,7 +48,7 @@ def render(report: dict, out: Path) -> None:  # type: ignore[type-arg]
         [100 * v for v in values],
         color=["tab:red", "tab:green"] + ["tab:blue"] * (len(labels) - 2),
     )
-    rates.set_ylabel("% of paid-out loans defaulted (90+ DPD or written off)")
+    rates.set_ylabel("% of paid-out loans defaulted\n(90+ DPD or written off)")
     rates.set_title("Default rate by hidden truth and price band")
     config = report["config"]
     fig.suptitle(
