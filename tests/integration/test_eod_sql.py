@@ -467,6 +467,47 @@ def test_partitions_split_the_loans_without_overlap(db: sa.Engine) -> None:
     assert advanced == 40
 
 
+def test_a_loan_paid_out_while_its_partition_runs_is_aged_in_the_same_run(
+    db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The partition reads its pending loans once, then runs them chunk by chunk; a loan
+    that becomes pending meanwhile is found by a second read, not left to the next date."""
+
+    def bullet(loan_id: str):  # type: ignore[no-untyped-def]
+        return make_loan(
+            loan_id, principal="100.00", periods=1, rate="0.1",
+            method=RepaymentMethod.BULLET, start=START,
+        )  # fmt: skip
+
+    with db.begin() as conn:
+        for k in range(5):
+            store_loan(conn, bullet(f"L{k:03d}"))
+    listed_chunks: list[list[str]] = []
+    run_listed = eod._run_listed_chunk
+
+    def paid_out_meanwhile(engine, params, listed, *args):  # type: ignore[no-untyped-def]
+        if not listed_chunks:
+            with db.begin() as conn:
+                store_loan(conn, bullet("L999"))  # sorts after every listed id
+        listed_chunks.append(list(listed))
+        return run_listed(engine, params, listed, *args)
+
+    monkeypatch.setattr(eod, "_run_listed_chunk", paid_out_meanwhile)
+    [result] = eod.run_eod(db, START, chunk_size=2)
+    assert listed_chunks[-1] == ["L999"] and sum(map(len, listed_chunks)) == 6
+    assert result.rows_done == result.rows_total == 6 and not result.skipped
+    with db.connect() as conn:
+        behind = conn.execute(
+            sa.text("SELECT count(*) FROM loans WHERE accrued_through < :d"), {"d": START}
+        ).scalar_one()
+        progress = conn.execute(
+            sa.text("SELECT rows_done, rows_total, status FROM eod_runs WHERE business_date = :d"),
+            {"d": START},
+        ).one()
+    assert behind == 0
+    assert tuple(progress) == (6, 6, "done")
+
+
 def test_loans_holding_credit_go_to_the_domain(db: sa.Engine) -> None:
     held = make_loan(
         "L-held",

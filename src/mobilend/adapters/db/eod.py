@@ -34,6 +34,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -68,13 +69,22 @@ _ELIGIBLE = """
     AND (hashtext(id) & 2147483647) % :partition_count = :partition
 """
 
-_COUNT_ELIGIBLE = sa.text(f"SELECT count(*) FROM loans WHERE {_ELIGIBLE}")
+# The partition's pending loans, read in one pass at the start: picking each chunk with
+# ``id > :after ORDER BY id LIMIT n`` scanned the whole loans table once per chunk (no
+# index serves the hash filter), 0.4–0.5 s a chunk at a million loans.
+_PENDING = sa.text(f"SELECT id FROM loans WHERE {_ELIGIBLE} ORDER BY id")
 
-_PICK_CHUNK = sa.text(
+_ADD_TO_TOTAL = sa.text(
+    "UPDATE eod_runs SET rows_total = rows_total + :n WHERE business_date = :business_date"
+    " AND partition_count = :partition_count AND partition = :partition"
+)
+
+# A chunk of them, locked; a loan closed or run since the list was read drops out here.
+_LOCK_CHUNK = sa.text(
     f"""
     SELECT id FROM loans
-    WHERE {_ELIGIBLE} AND id > :after
-    ORDER BY id LIMIT :chunk_size
+    WHERE id = ANY(:ids) AND {_ELIGIBLE}
+    ORDER BY id
     FOR UPDATE
     """
 )
@@ -357,7 +367,8 @@ def _run_locked(
         ).scalar_one()
         if status == "done":
             return EodResult(business_date, partition, partition_count, already_done=True)
-        total = int(conn.execute(_COUNT_ELIGIBLE, params).scalar_one())
+        pending = list(conn.execute(_PENDING, params).scalars())
+        total = len(pending)
         conn.execute(
             sa.text(
                 "UPDATE eod_runs SET status = 'running', rows_total = rows_done + :total,"
@@ -370,45 +381,22 @@ def _run_locked(
 
     done = 0
     skipped: list[str] = []
-    after = ""
-    while True:
-        with engine.begin() as conn:
-            ids = list(
-                conn.execute(
-                    _PICK_CHUNK, {**params, "after": after, "chunk_size": chunk_size}
-                ).scalars()
+    tried: set[str] = set()
+    while pending:
+        for start in range(0, len(pending), chunk_size):
+            listed = pending[start : start + chunk_size]
+            tried.update(listed)
+            n, chunk_skipped = _run_listed_chunk(
+                engine, params, listed, business_date, per_loan, penalty_caps
             )
-            if not ids:
-                break
-            after = ids[-1]
-            chunk_skipped = _run_chunk(conn, ids, business_date, per_loan, penalty_caps)
+            done += n
             skipped.extend(chunk_skipped)
-            done += len(ids) - len(chunk_skipped)
-            conn.execute(
-                sa.text(
-                    "UPDATE eod_runs SET rows_done = rows_done + :n"
-                    " WHERE business_date = :business_date AND partition_count = :partition_count"
-                    " AND partition = :partition"
-                ),
-                {**params, "n": len(ids) - len(chunk_skipped)},
-            )
-            # One audit record per chunk (not per loan), committed with the chunk.
-            append_to_chain(
-                conn,
-                [
-                    AuditEntry(
-                        "system:eod",
-                        "eod.chunk_done",
-                        f"eod:{business_date.isoformat()}:{partition}/{partition_count}",
-                        {
-                            "loans": len(ids) - len(chunk_skipped),
-                            "skipped": len(chunk_skipped),
-                            "first_loan": ids[0],
-                            "last_loan": ids[-1],
-                        },
-                    )
-                ],
-            )
+        # Loans paid out while the partition ran: one more read, usually empty.
+        with engine.begin() as conn:
+            pending = [i for i in conn.execute(_PENDING, params).scalars() if i not in tried]
+            if pending:
+                total += len(pending)
+                conn.execute(_ADD_TO_TOTAL, {**params, "n": len(pending)})
 
     with engine.begin() as conn:
         conn.execute(
@@ -422,6 +410,53 @@ def _run_locked(
     return EodResult(
         business_date, partition, partition_count, rows_total=total, rows_done=done, skipped=skipped
     )
+
+
+def _run_listed_chunk(
+    engine: sa.Engine,
+    params: dict[str, Any],
+    listed: list[str],
+    business_date: dt.date,
+    per_loan: PerLoan | None,
+    penalty_caps: PenaltyCaps | None,
+) -> tuple[int, list[str]]:
+    """Lock the listed loans still pending and run them in one transaction with their
+    progress and audit record; returns how many were run and the ids left undone."""
+    with engine.begin() as conn:
+        ids = list(conn.execute(_LOCK_CHUNK, {**params, "ids": listed}).scalars())
+        if not ids:
+            return 0, []
+        chunk_skipped = _run_chunk(conn, ids, business_date, per_loan, penalty_caps)
+        ran = len(ids) - len(chunk_skipped)
+        conn.execute(
+            sa.text(
+                "UPDATE eod_runs SET rows_done = rows_done + :n"
+                " WHERE business_date = :business_date AND partition_count = :partition_count"
+                " AND partition = :partition"
+            ),
+            {**params, "n": ran},
+        )
+        # One audit record per chunk (not per loan), committed with the chunk.
+        target = (
+            f"eod:{business_date.isoformat()}:{params['partition']}/{params['partition_count']}"
+        )
+        append_to_chain(
+            conn,
+            [
+                AuditEntry(
+                    "system:eod",
+                    "eod.chunk_done",
+                    target,
+                    {
+                        "loans": ran,
+                        "skipped": len(chunk_skipped),
+                        "first_loan": ids[0],
+                        "last_loan": ids[-1],
+                    },
+                )
+            ],
+        )
+    return ran, chunk_skipped
 
 
 def _run_chunk(

@@ -166,21 +166,26 @@ _NEXT_BUCKET = """CASE WHEN {dpd} = 0 THEN 'M1' WHEN {dpd} > 150 THEN 'M6+'
 _SCORE = sa.text(
     f"""
     WITH inst AS (
-        -- the partition's loans joined straight to their installments (a CTE in between
-        -- would hide the loans from the planner behind a poor row estimate)
+        -- each of the partition's loans with its own installments read by key (LATERAL):
+        -- a plain join let the planner hash the partition's loans and scan all the
+        -- installments of the book once per partition (4.5 s against 2.3–2.8 s for
+        -- 125,000 of 1,000,000 loans)
         SELECT l.id AS loan_id, l.borrower_id, l.dpd, l.max_dpd,
-               count(*) FILTER (WHERE i.settled_on > i.due_date) AS late,
-               coalesce(floor(avg(i.settled_on - i.due_date)
-                              FILTER (WHERE i.settled_on > i.due_date)), 0) AS avg_late,
-               count(*) FILTER (WHERE i.due_date <= :day AND i.settled_on IS NULL
-                                AND i.principal_paid + i.interest_paid + i.fees_paid
-                                    + i.penalty_paid > 0) AS partial,
-               min(i.due_date) FILTER (WHERE i.settled_on IS NULL AND i.due_date >= :day
-                                       AND i.kind = 'regular') AS next_due
-        FROM loans l JOIN installments i ON i.loan_id = l.id
-        WHERE l.status = 'active' AND l.closed_on IS NULL
+               a.late, a.avg_late, a.partial, a.next_due
+        FROM loans l CROSS JOIN LATERAL (
+            SELECT count(*) AS installments,
+                   count(*) FILTER (WHERE i.settled_on > i.due_date) AS late,
+                   coalesce(floor(avg(i.settled_on - i.due_date)
+                                  FILTER (WHERE i.settled_on > i.due_date)), 0) AS avg_late,
+                   count(*) FILTER (WHERE i.due_date <= :day AND i.settled_on IS NULL
+                                    AND i.principal_paid + i.interest_paid + i.fees_paid
+                                        + i.penalty_paid > 0) AS partial,
+                   min(i.due_date) FILTER (WHERE i.settled_on IS NULL AND i.due_date >= :day
+                                           AND i.kind = 'regular') AS next_due
+            FROM installments i WHERE i.loan_id = l.id
+        ) a
+        WHERE l.status = 'active' AND l.closed_on IS NULL AND a.installments > 0
           AND (hashtext(l.id) & 2147483647) % :partitions = :partition
-        GROUP BY l.id, l.borrower_id, l.dpd, l.max_dpd
     ), debits AS (
         SELECT a.loan_id, count(*) AS failed
         FROM autodebit_attempts a
