@@ -154,6 +154,9 @@ _ONE_DAY = sa.text(
         JOIN installments i ON i.loan_id = c.id
         WHERE c.accrued_through = :day - 1 AND NOT c.holds_credit
           AND i.loan_id = ANY(:ids)  -- the chunk's keys, so the read is by index
+          -- an installment whose period has not begun has nothing to accrue, charge or
+          -- age today: most of a loan's installments, kept out of everything below
+          AND (i.period_start <= :day OR i.due_date <= :day)
     ), base AS MATERIALIZED (
         SELECT i.loan_id, i.n, i.borrower_id, i.currency, i.rounding,
                i.interest_accrued, i.fees_charged, i.penalty_posted,
