@@ -12,6 +12,7 @@ from mobilend.app.ports import Clock, PiiVault
 from mobilend.app.unit_of_work import UnitOfWorkFactory
 from mobilend.bootstrap.infra import Infrastructure, build_infrastructure
 from mobilend.config import Settings
+from mobilend.domain.business_day import business_date
 from mobilend.domain.compliance import CostCapPolicy
 
 
@@ -33,7 +34,7 @@ class ComplianceDesk:
         return self.clock.now()
 
     def today(self) -> dt.date:
-        return self.clock.now().date()
+        return business_date(self.clock.now())
 
 
 def build_compliance(

@@ -17,6 +17,7 @@ from mobilend.adapters.ids import SortableIds, SystemClock
 from mobilend.adapters.vault import FieldVault, load_pii_secrets
 from mobilend.app.ports import Clock
 from mobilend.config import Settings, get_settings
+from mobilend.domain.business_day import business_date
 from mobilend.domain.compliance import CostCapPolicy
 
 #: Where the rail and partner banks call this service back (under its public URL).
@@ -90,7 +91,7 @@ class Infrastructure:
         return self._vault
 
     def today(self) -> dt.date:
-        return self.clock.now().date()
+        return business_date(self.clock.now())
 
 
 def build_infrastructure(

@@ -7,6 +7,8 @@ import datetime as dt
 
 import typer
 
+from mobilend.domain.business_day import business_today
+
 analytics_app = typer.Typer(help="资产分析 / portfolio analytics.", no_args_is_help=True)
 
 
@@ -20,7 +22,7 @@ def refresh_command(
     from mobilend.adapters.db.engine import create_engine
 
     try:
-        as_of = dt.date.fromisoformat(date) if date else dt.date.today() - dt.timedelta(days=1)
+        as_of = dt.date.fromisoformat(date) if date else business_today() - dt.timedelta(days=1)
     except ValueError:
         raise typer.BadParameter("日期格式 YYYY-MM-DD / date as YYYY-MM-DD") from None
     engine = create_engine(pool_size=1)

@@ -8,6 +8,8 @@ import datetime as dt
 
 import typer
 
+from mobilend.domain.business_day import business_today
+
 collections_app = typer.Typer(
     help="贷后催收 / collections: cases, strategies, conduct, recovery.", no_args_is_help=True
 )
@@ -15,7 +17,7 @@ collections_app = typer.Typer(
 
 def _date(text: str | None) -> dt.date:
     if text is None:
-        return dt.date.today()
+        return business_today()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mobilend.cli.output import print_table
+from mobilend.domain.business_day import business_today
 
 console = Console()
 
@@ -36,7 +37,7 @@ def _lending() -> Any:
 
 
 def _date(value: str | None) -> dt.date:
-    return dt.date.fromisoformat(value) if value else dt.date.today()
+    return dt.date.fromisoformat(value) if value else business_today()
 
 
 def _money(value: str | None) -> Any:

@@ -7,6 +7,8 @@ import datetime as dt
 
 import typer
 
+from mobilend.domain.business_day import business_today
+
 lines_app = typer.Typer(
     help="授信额度 / credit lines: periodic review, proposed increases.",
     no_args_is_help=True,
@@ -15,7 +17,7 @@ lines_app = typer.Typer(
 
 def _date(text: str | None) -> dt.date:
     if text is None:
-        return dt.date.today()
+        return business_today()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from mobilend.domain.business_day import business_today
 
 console = Console()
 
@@ -51,7 +51,7 @@ def approve_command(
             wired.desk,
             refund_id,
             operator=operator,
-            on=dt.date.today(),
+            on=business_today(),
             send=wired.rail is not None,
         )
     except DomainError as exc:

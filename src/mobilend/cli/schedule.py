@@ -19,6 +19,7 @@ from rich.table import Table
 
 from mobilend.cli.output import print_table
 from mobilend.domain.apr import AprResult, AprUndefined, annual_percentage_rate
+from mobilend.domain.business_day import business_today
 from mobilend.domain.compliance import ANY_LICENCE, CostCapPolicy
 from mobilend.domain.daycount import DayCount, Frequency, PeriodUnit
 from mobilend.domain.errors import ComplianceViolation, DomainError, Problem, ValidationFailed
@@ -263,7 +264,7 @@ def schedule_command(
             raise _OptionError(
                 [("--currency", f"不支持的币种 / unsupported currency {currency!r}")]
             )
-        start_date = _date("--start", start) or date.today()
+        start_date = _date("--start", start) or business_today()
         fees = [_fee("--upfront-fee", t, FeeKind.UPFRONT, currency) for t in upfront_fee]
         fees += [
             _fee("--per-installment-fee", t, FeeKind.PER_INSTALLMENT, currency)

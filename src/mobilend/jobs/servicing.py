@@ -27,6 +27,7 @@ from mobilend.app.servicing.notifications import (
 )
 from mobilend.app.servicing.payments import poll_refunds, send_refunds
 from mobilend.bootstrap.servicing import ServicingRuntime
+from mobilend.domain.business_day import business_date
 from mobilend.jobs.queue import (
     SERVICING_QUEUE,
     dispatchers,
@@ -117,7 +118,7 @@ def _refunds(wired: ServicingRuntime) -> dict[str, int]:
 
 def _collections(wired: ServicingRuntime) -> dict[str, int]:
     """Debits the rail's statements of yesterday and today say reached the bank."""
-    today = wired.desk.now().date()
+    today = business_date(wired.desk.now())
     moved = 0
     for day in (today - dt.timedelta(days=1), today):
         moved += settle_collections(wired.desk, day)

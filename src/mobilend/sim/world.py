@@ -32,6 +32,7 @@ from mobilend.domain.borrowers import (
     ConsentPurpose,
     KycProfile,
 )
+from mobilend.domain.business_day import business_date
 from mobilend.domain.funding import OWN_POOL, Funder, FunderKind, Programme, ProgrammeShare
 from mobilend.domain.funding import WhitelistStatus as Whitelist
 from mobilend.risk.engine import RiskDecisionEngine
@@ -88,7 +89,7 @@ def build_world(
 ) -> World:
     clock = SimClock()
     clock.at(start, 7)
-    rail = SimulatedRail(lambda: clock.now().date())
+    rail = SimulatedRail(lambda: business_date(clock.now()))
     sink = MessageSink()
     rows: dict[str, DatasetRow] = {}
     sources = simulated_sources(rows, data_version)

@@ -26,6 +26,7 @@ from mobilend.app.messaging import MessageGateway
 from mobilend.app.onboarding.service import Onboarding
 from mobilend.app.ports import Clock, DecisionEngine
 from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from mobilend.domain.business_day import business_date
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed
 
@@ -73,8 +74,8 @@ class JourneyContext:
         return self.clock.now()
 
     def today(self) -> dt.date:
-        """The business date (the lending core's: the clock's UTC date)."""
-        return self.clock.now().date()
+        """The business date (the lending core's: the clock's day in Beijing)."""
+        return business_date(self.clock.now())
 
 
 # --------------------------------------------------------------------------- once-only requests

@@ -25,6 +25,7 @@ from mobilend.app.servicing.collection_settlement import unsettled_debits
 from mobilend.app.servicing.desk import ServicingDesk
 from mobilend.app.servicing.ports import RefundRecord
 from mobilend.app.unit_of_work import UnitOfWork
+from mobilend.domain.business_day import business_date
 from mobilend.domain.errors import Conflict, NotFound
 from mobilend.domain.ledger import DEFAULT_CASH_ACCOUNT, JournalEntry
 from mobilend.domain.loans import Loan
@@ -351,7 +352,7 @@ def _apply_refund_ack(
         loan.credit_balance = loan.held_credit + refund.amount
         loan.cash_refunded = loan.cash_refunded - refund.amount
         uow.lending.loans.save(loan)
-        on = payment_date(loan, desk.now().date())
+        on = payment_date(loan, business_date(desk.now()))
         uow.lending.ledger.append(
             [original.reversal(desk.new_id(), on, "refund payout failed")], loan.borrower_id
         )
