@@ -143,6 +143,10 @@ def walk(page: Page, run: Running, identity: SandboxIdentity, lang: str, screens
     else:
         expect(page.get_by_test_id("referred-hero")).to_be_visible()
         expect(page.get_by_test_id("next-step")).to_have_count(0)
+        # No second application while the review is pending: its state, not the form.
+        page.goto(f"{base}/apply")
+        expect(page.get_by_test_id("under-review")).to_be_visible()
+        expect(page.get_by_test_id("apply-form")).to_have_count(0)
     check_language(page, lang)
     screens.shot(page, f"{identity.key}-home")
     page.context.clear_cookies()  # the next identity signs in afresh

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from mobilend.app.journey.applications import LineView
+from mobilend.app.journey.applications import LineView, pending_review
 from mobilend.app.journey.loans import LoanView
 from mobilend.app.journey.ports import CreditApplication
 from mobilend.app.onboarding.pii import BorrowerProfile
@@ -63,6 +63,8 @@ class Standing:
     loans: list[LoanView]
     #: After a decline, the first day a new application can be made (None: may apply).
     blocked_until: dt.date | None = None
+    #: An application waiting for manual review: no new one until it is decided.
+    under_review: CreditApplication | None = None
 
     @property
     def next_step(self) -> str | None:
@@ -88,6 +90,7 @@ async def standing(kit: WebKit, borrower_id: str) -> Standing:
     if line is None and latest is not None and latest.outcome == "decline":
         again = latest.decided_on + dt.timedelta(days=journey.ctx.settings.reapply_after_days)
         blocked_until = again if journey.ctx.today() < again else None
+    under_review = pending_review(applications) if line is None else None
     return Standing(
         profile=profile,
         needs_consents=bool(missing_consents(consents, REQUIRED_CONSENTS)),
@@ -95,6 +98,7 @@ async def standing(kit: WebKit, borrower_id: str) -> Standing:
         latest_application=latest,
         loans=loans,
         blocked_until=blocked_until,
+        under_review=under_review,
     )
 
 
@@ -135,6 +139,9 @@ def routes(kit: WebKit) -> APIRouter:
             return kit.redirect(request, f"/{state.next_step}")
         if state.line is not None:
             return kit.redirect(request, "/borrow")
+        if state.under_review is not None:
+            # A manual review is pending: no form, the review's state instead.
+            return kit.render(request, "apply.html", standing=state)
         if state.blocked_until is not None and state.latest_application is not None:
             # An application now could only fail: show the decline and when to come back.
             target = f"/apply/{state.latest_application.application_id}"
@@ -157,10 +164,11 @@ def routes(kit: WebKit) -> APIRouter:
                 ip_address=page.ip_address,
             )
         except DomainError as exc:
+            statuses = {"application_rate_limited": 429, "application_under_review": 409}
             return kit.render(
                 request,
                 "apply.html",
-                status_code=429 if exc.code == "application_rate_limited" else 422,
+                status_code=statuses.get(exc.code, 422),
                 standing=await standing(kit, borrower_id),
                 form={"monthly_income": income_text},
                 errors=problems_by_field(exc, page.t),

@@ -132,8 +132,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # -- consents ------------------------------------------------------------
     "consents.title": ("授权确认", "Consents"),
     "consents.intro": (
-        "请阅读以下授权。征信查询和个人信息处理为申请额度所必需；营销信息可随时撤回。",
-        "Please read these consents. The credit-report query and data use are required to apply; marketing can be withdrawn at any time.",
+        "请阅读以下授权。征信查询、个人信息处理和电子签约为申请额度所必需；营销信息可随时撤回。",
+        "Please read these consents. The credit-report query, data use and electronic signature are required to apply; marketing can be withdrawn at any time.",
     ),
     "consent.credit_report_query": ("征信查询授权", "Credit-report query"),
     "consent.credit_report_query.text": (
@@ -150,7 +150,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "本人同意以电子方式签署借款合同，电子签名与手写签名具有同等法律效力。",
         "I agree to sign loan contracts electronically; an electronic signature has the same legal effect as a handwritten one.",
     ),
-    "consent.marketing": ("营销信息（可选）", "Marketing messages (optional)"),
+    "consent.marketing": ("营销信息", "Marketing messages"),
     "consent.marketing.text": (
         "本人同意接收优惠活动信息，可随时在“我的”中撤回。",
         "I agree to receive offers; I can withdraw this at any time under Me.",
@@ -171,6 +171,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "apply.approved": ("恭喜，额度已批准", "Approved: your credit line is ready"),
     "apply.declined": ("很抱歉，本次申请未通过", "Sorry, we cannot approve this application"),
     "apply.referred": ("申请正在人工审核中", "Your application is under review"),
+    "apply.under_review": (
+        "您已有一笔申请正在人工审核中，审核完成前不能再次申请。审核结果将以短信通知您。",
+        "An application of yours is under manual review; you cannot apply again until it "
+        "is decided. We will text you the result.",
+    ),
+    "apply.see_application": ("查看申请", "See the application"),
     "apply.reasons": ("主要原因", "Main reasons"),
     "apply.limit": ("授信额度", "Credit limit"),
     "apply.limit_yuan": ("授信额度（元）", "Credit limit (CNY)"),
@@ -252,7 +258,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "disbursement.paid": ("已放款", "Paid out"),
     "disbursement.paid_sub": (
         "{amount} 元已转入您尾号 {card} 的银行卡",
-        "{amount} has been paid to your card ending {card}",
+        "CNY {amount} has been paid to your card ending {card}",
     ),
     "disbursement.failed": ("放款失败", "Payout failed"),
     "disbursement.failed_sub": (

@@ -44,6 +44,21 @@ class ReapplyTooSoon(Conflict):
     code = "reapply_too_soon"
 
 
+class ApplicationUnderReview(Conflict):
+    """An earlier application waits for manual review: no new one until it is decided
+    (a new one would bypass the reviewer, and leave a referral no one can clear)."""
+
+    code = "application_under_review"
+
+    def __init__(self, application_id: str) -> None:
+        message = _text(
+            "您的申请正在人工审核中，审核完成前不能再次申请",
+            "your application is under manual review; you cannot apply again until it is decided",
+        )
+        super().__init__(message, [Problem("application_id", message)])
+        self.application_id = application_id
+
+
 @dataclass(frozen=True, slots=True)
 class AprRange:
     low: Decimal
@@ -129,6 +144,12 @@ def _product(uow: UnitOfWork, code: str) -> LoanProduct:
         ) from None
 
 
+def pending_review(applied: list[CreditApplication]) -> CreditApplication | None:
+    """The application still waiting for a reviewer (outcome ``refer``: a review, or a
+    second person, resolves it), if any."""
+    return next((a for a in applied if a.outcome == DecisionOutcome.REFER), None)
+
+
 def _check_can_apply(
     ctx: JourneyContext, uow: UnitOfWork, borrower_id: str, today: dt.date
 ) -> None:
@@ -136,10 +157,11 @@ def _check_can_apply(
         if line.status in (LineStatus.ACTIVE, LineStatus.FROZEN) and not line.is_expired_on(today):
             message = _text("您已有有效的授信额度", "you already hold an open credit line")
             raise LineAlreadyOpen(message, [Problem("line_id", message)])
-    declined = next(
-        (a for a in uow.journey.applications.for_borrower(borrower_id) if a.outcome == "decline"),
-        None,
-    )
+    applied = uow.journey.applications.for_borrower(borrower_id)
+    pending = pending_review(applied)
+    if pending is not None:
+        raise ApplicationUnderReview(pending.application_id)
+    declined = next((a for a in applied if a.outcome == "decline"), None)
     if declined is not None:
         again_on = declined.decided_on + dt.timedelta(days=ctx.settings.reapply_after_days)
         if today < again_on:
@@ -448,6 +470,7 @@ def line_rate(uow: UnitOfWork, line: CreditLine) -> Decimal:
 
 
 __all__ = [
+    "ApplicationUnderReview",
     "AprRange",
     "LineAlreadyOpen",
     "LineView",
@@ -460,5 +483,6 @@ __all__ = [
     "line_rate",
     "lines",
     "owned_line_view",
+    "pending_review",
     "price_band_of",
 ]

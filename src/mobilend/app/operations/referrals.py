@@ -126,7 +126,15 @@ def grant_line_in(
         raise Conflict(_text("该申请已审核", f"application {application_id} is decided"))
     for held in uow.lending.lines.for_borrower(application.borrower_id):
         if held.status in (LineStatus.ACTIVE, LineStatus.FROZEN) and not held.is_expired_on(ctx.on):
-            raise Conflict(_text("借款人已有有效额度", "the borrower already holds an open line"))
+            # Nothing to open (e.g. a referral left from before new applications waited
+            # for the review): say so, and how to clear it from the queue.
+            raise Conflict(
+                _text(
+                    f"借款人已有有效额度（{held.line_id}），无法批准；请拒绝以关闭此申请",
+                    f"the borrower already holds open line {held.line_id}; "
+                    "decline this referral to close it",
+                )
+            )
     _check_terms(uow, ctx, application, limit, rate)
     expires_on = ctx.on + dt.timedelta(days=DEFAULT_LINE_DAYS)
     # The per-borrower cap over every account of the person holds here as on every path.
