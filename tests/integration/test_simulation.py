@@ -48,6 +48,9 @@ def test_a_small_portfolio_balances_complies_and_repeats(database_url: str) -> N
     page = render_html({**first, "timing": {}})
     assert "<script>" in page and "Plotly" in page  # plotly's JavaScript inlined
     assert "<script src=" not in page  # nothing fetched from a CDN
+    # the run and the decisions by hidden truth as labelled tables, not raw JSON
+    assert "申请人数 / applicants" in page and "坏样本 / bad rows" in page
+    assert '"bad_rows"' not in page
 
     second = run_once(database_url)
     assert json.dumps(second, sort_keys=True, default=str) == json.dumps(

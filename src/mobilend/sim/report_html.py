@@ -12,6 +12,39 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 TITLE = "组合模拟报告 / Portfolio simulation report"
+NO_DATA = "暂无数据 / No data yet: a vintage needs at least a month on book"
+
+PNL_LABELS = {
+    "interest_income": "利息收入 interest",
+    "fee_income": "费用收入 fees",
+    "penalty_income": "罚息收入 penalty",
+    "recovery_income": "核销后回收 recoveries",
+    "write_off_expense": "核销 write-offs",
+    "credit_data_cost": "数据费用 credit data",
+    "net_before_funding_costs": "净额 net",
+}
+FUNNEL_LABELS = {
+    "applied": "申请 applied",
+    "approved": "批准 approved",
+    "signed": "签约 signed",
+    "paid_out": "放款 paid out",
+}
+CONFIG_LABELS = {
+    "applicants": "申请人数 / applicants",
+    "days": "天数 / days",
+    "seed": "随机种子 / seed",
+    "start": "起始日 / first day",
+    "http": "经 HTTP / over HTTP",
+    "dataset": "数据集 / dataset",
+}
+TRUTH_LABELS = {"bad_rows": "坏样本 / bad rows", "good_rows": "好样本 / good rows"}
+TRUTH_COLUMNS = (
+    ("applications", "申请 / applied"),
+    ("approve", "批准 / approved"),
+    ("decline", "拒绝 / declined"),
+    ("refer", "转人工 / referred"),
+    ("approval_rate", "批准率 / approval rate"),
+)
 
 
 def _div(figure: go.Figure) -> str:
@@ -32,18 +65,22 @@ def charts(report: dict[str, Any]) -> list[str]:
         secondary_y=True,
     )
     book.update_layout(title="账簿 / The book, day by day")
+    # counts and amounts never go below zero; plotly's autorange would show -1 on a flat line
+    book.update_yaxes(rangemode="tozero")
     out.append(_div(book))
 
     funnel = report["funnel"]
     keys = ("applied", "approved", "signed", "paid_out")
     out.append(
         _div(
-            go.Figure(go.Funnel(y=list(keys), x=[funnel[k] for k in keys])).update_layout(
-                title="漏斗 / Funnel"
-            )
+            go.Figure(
+                go.Funnel(y=[FUNNEL_LABELS[k] for k in keys], x=[funnel[k] for k in keys])
+            ).update_layout(title="漏斗 / Funnel")
         )
     )
 
+    if not any(report["vintages"].values()):
+        out.append(f"<h3>账龄曲线 / Vintage curves</h3><p>{NO_DATA}</p>")
     vintages = go.Figure()
     for month, curve in report["vintages"].items():
         if curve:
@@ -56,7 +93,8 @@ def charts(report: dict[str, Any]) -> list[str]:
         title="账龄曲线 / Vintage curves: share ever 30+ DPD by month on book",
         xaxis_title="months on book", yaxis_tickformat=".0%",
     )  # fmt: skip
-    out.append(_div(vintages))
+    if vintages.data:
+        out.append(_div(vintages))
 
     bands = report["bad_rate_by_band"]
     out.append(
@@ -113,7 +151,9 @@ def charts(report: dict[str, Any]) -> list[str]:
     pnl = report["profit_and_loss"]
     out.append(
         _div(
-            go.Figure(go.Bar(x=list(pnl), y=list(pnl.values()))).update_layout(
+            go.Figure(
+                go.Bar(x=[PNL_LABELS.get(k, k) for k in pnl], y=list(pnl.values()))
+            ).update_layout(
                 title="损益 / Profit and loss (¥, before cost of funds and partners' shares)"
             )
         )
@@ -129,13 +169,33 @@ def charts(report: dict[str, Any]) -> list[str]:
     return out
 
 
+def _value(value: Any) -> str:
+    """A figure as text: nested counts as one line each, an empty list as "none"."""
+    if isinstance(value, dict):
+        return "<br>".join(
+            f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in value.items()
+        )
+    if isinstance(value, list) and not value:
+        return "无 / none"
+    return html.escape(json.dumps(value, ensure_ascii=False))
+
+
 def render_html(report: dict[str, Any]) -> str:
     rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
+        f"<tr><th>{html.escape(k)}</th><td>{_value(v)}</td></tr>"
         for k, v in {**report["figures"], **report["timing"]}.items()
     )
-    truth = html.escape(json.dumps(report["decisions_by_truth"], ensure_ascii=False))
-    config = html.escape(json.dumps(report["config"], ensure_ascii=False))
+    config = "".join(
+        f"<tr><th>{html.escape(CONFIG_LABELS.get(k, k))}</th><td>{_value(v)}</td></tr>"
+        for k, v in report["config"].items()
+    )
+    head = "".join(f"<th>{label}</th>" for _, label in TRUTH_COLUMNS)
+    truth = "".join(
+        f"<tr><th>{html.escape(TRUTH_LABELS.get(row, row))}</th>"
+        + "".join(f"<td>{_value(counts.get(key))}</td>" for key, _ in TRUTH_COLUMNS)
+        + "</tr>"
+        for row, counts in report["decisions_by_truth"].items()
+    )
     body = "\n".join(charts(report))
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE}</title>
@@ -144,9 +204,12 @@ def render_html(report: dict[str, Any]) -> str:
 table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}</style>
 </head><body>
 <h1>{TITLE}</h1>
-<p>{config}</p>
-<h2>数字 / Figures</h2><table>{rows}</table>
-<p>按真实结果的审批 / Decisions by hidden truth: {truth}</p>
+<h2>运行参数 / Run</h2><table>{config}</table>
+<h2>数字 / Figures</h2>
+<p>名称与 <code>--json</code> 输出一致 / names as in the <code>--json</code> output</p>
+<table>{rows}</table>
+<h2>按真实结果的审批 / Decisions by hidden truth</h2>
+<table><tr><th></th>{head}</tr>{truth}</table>
 {body}
 </body></html>
 """
