@@ -18,6 +18,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import Screens, Service
 from tests.browser.console_steps import (
+    DESKTOP,
     PASSWORD,
     ConsoleShots,
     add_staff,
@@ -27,7 +28,7 @@ from tests.browser.console_steps import (
     sign_in,
     staff_browser,
 )
-from tests.browser.steps import Journey, ledger_balanced
+from tests.browser.steps import Journey, ledger_balanced, page_width
 
 from mobilend.domain.staff import Permission as P
 from mobilend.domain.staff import Role, permits
@@ -63,6 +64,12 @@ PAGES = (
     ),
     ("collections-book", "/console/collections/book", P.VIEW_COLLECTIONS),
 )
+#: Codes a Chinese record page must never show (statuses, repayment methods).
+RAW_CODES = re.compile(
+    r"\b(kyc_passed|registered|active|signed|scheduled|partially_paid|overdue|"
+    r"equal-installment|equal-principal|interest-first|bullet)\b"
+)
+RECORD_PAGES = ("search", "borrowers", "borrower", "line", "loans", "loan", "contract", "products")
 API = (
     ("/api/v1/ops/search?q={loan_id}", P.SEARCH),
     ("/api/v1/ops/loans/{loan_id}", P.VIEW_ACCOUNTS),
@@ -130,6 +137,12 @@ def test_each_role_reaches_its_pages_and_is_refused_the_others(
                 if allowed:
                     assert response.status == 200, (role, name, response.status)
                     expect(staff_page.get_by_test_id("error")).to_have_count(0)
+                    if role is Role.ADMIN:
+                        # A Chinese page shows stored codes as words, and long cells wrap.
+                        if name in RECORD_PAGES:
+                            text = staff_page.locator("main").inner_text()
+                            assert not RAW_CODES.search(text), (name, RAW_CODES.findall(text))
+                        assert page_width(staff_page) <= DESKTOP["width"], name
                     if name in ("analytics", "finance", "funders", "stress"):
                         # Charts are drawn from the JSON endpoints, with plotly served locally.
                         expect(staff_page.locator(".chart").first).to_have_attribute(
@@ -275,6 +288,10 @@ def test_a_referred_application_approved_from_the_queue_becomes_a_line(
         expect(item).to_have_count(1)
         expect(item).to_contain_text("INCOME_UNVERIFIED")
         shots.shot(reviewer, "queue")
+        reviewer.goto(service.base_url + "/console/reviews?lang=en")  # reason codes wrap
+        expect(item).to_contain_text("INCOME_UNVERIFIED")
+        assert page_width(reviewer) <= DESKTOP["width"]
+        reviewer.goto(service.base_url + "/console/reviews?lang=zh")
         item.locator("a").click()
         reviewer.fill("#limit", "3000")
         reviewer.fill("#annual_rate", "18")
@@ -288,3 +305,40 @@ def test_a_referred_application_approved_from_the_queue_becomes_a_line(
     journey.open("/")
     expect(page.get_by_test_id("available")).to_have_text("3,000.00")
     journey.shot("line-after-review")
+
+
+def test_an_empty_chart_says_so_instead_of_drawing_axes(browser: Browser, service: Service) -> None:
+    add_staff(service, "analyst-1", "admin")
+    refresh_analytics(service)  # nothing lent yet: every report is empty
+    with staff_browser(browser) as context:
+        staff_page = context.new_page()
+        sign_in(staff_page, service, "analyst-1")
+        for lang, words in (("zh", "暂无数据"), ("en", "No data yet")):
+            staff_page.goto(f"{service.base_url}/console/analytics?lang={lang}")
+            chart = staff_page.get_by_test_id("chart-vintage")
+            expect(chart).to_have_attribute("data-drawn", "true")
+            expect(chart).to_have_attribute("data-empty", "true")
+            expect(chart.get_by_test_id("chart-empty")).to_have_text(words)
+            expect(chart.locator("svg")).to_have_count(0)  # no axes drawn
+
+
+def test_long_audit_details_wrap_instead_of_widening_the_page(
+    browser: Browser, service: Service
+) -> None:
+    import datetime as dt
+
+    from mobilend.adapters.auth.audit import AuditLog
+    from mobilend.adapters.db.security_repository import SqlAuditStore
+
+    add_staff(service, "auditor-1", "admin")
+    details = {f"field_{n}": "x" * 40 for n in range(40)}  # ~2,500 characters of JSON
+    AuditLog(SqlAuditStore(service.engine)).append(
+        at=dt.datetime.now(dt.UTC), actor="ops-1", action="product.change",
+        target="product:" + "y" * 120, details=details,
+    )  # fmt: skip
+    with staff_browser(browser) as context:
+        staff_page = context.new_page()
+        sign_in(staff_page, service, "auditor-1")
+        staff_page.goto(service.base_url + "/console/audit")
+        expect(staff_page.locator("tr[data-action='product.change']")).to_have_count(1)
+        assert page_width(staff_page) <= DESKTOP["width"]

@@ -97,7 +97,8 @@ def test_every_message_in_both_languages(
     submit("code-form")
     check.expect_text("code_wrong", "[data-field=code]")
     submit("resend-form")  # inside the cool-down: refused, the code box stays
-    check.expect_text("resend", "[data-field=resend]")
+    check.expect_text("resend", "[data-testid=resend]")  # said once, on the button
+    expect(page.locator("[data-field=resend]")).to_have_count(0)
     expect(page.get_by_test_id("resend")).to_be_disabled()  # counting down
     expect(page.locator("#code")).to_be_visible()
     page.goto(f"{base}/login/code")  # a reload, or back from the SMS app: still there

@@ -77,7 +77,26 @@ def test_serve_prints_the_web_app_address(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 0, result.output
     assert "web app      http://127.0.0.1:8123/" in result.output
     assert "http://127.0.0.1:8123/docs" in result.output
+    # The staff console, how to get a login for it, and commands that run from the repo.
+    assert "http://127.0.0.1:8123/console" in result.output
+    assert ".venv/bin/mobilend staff add admin --role admin" in result.output
+    assert ".venv/bin/mobilend simulate --applicants" in result.output
     assert started["port"] == 8123
+
+
+def test_simulate_help_reads_in_full_at_80_columns() -> None:
+    result = runner.invoke(app, ["simulate", "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    assert "report as JSON" in result.output
+
+
+def test_simulate_progress_line_is_text_not_a_dict() -> None:
+    from mobilend.cli.simulate import progress_line
+
+    line = progress_line(10, 120, {"loans": 21, "applied": 50, "s": 5})
+    assert line == "第 10/120 天 / day 10/120: 申请 50 applied · 借据 21 loans · 5 s"
+    assert "{" not in line and "'" not in line
 
 
 @pytest.mark.db

@@ -69,3 +69,28 @@ def test_the_chinese_catalogue_has_no_english_words() -> None:
 def test_card_numbers_read_as_their_last_four_digits() -> None:
     assert card("***************0128") == "**** 0128"
     assert card(None) == "—"
+
+
+def test_the_consents_page_names_every_required_consent_and_says_optional_once() -> None:
+    from mobilend.web.onboarding import REQUIRED_CONSENTS
+
+    for lang in (0, 1):
+        intro = CATALOGUE["consents.intro"][lang]
+        for purpose in REQUIRED_CONSENTS:
+            name = CATALOGUE[f"consent.{purpose.value}"][lang]
+            short = name.removesuffix("授权").lower().split()[0]
+            assert short in intro.lower(), (lang, purpose)
+        # The badge beside it says 可选 / Optional: the name does not say it again.
+        marketing = CATALOGUE["consent.marketing"][lang].lower()
+        assert "可选" not in marketing and "optional" not in marketing
+
+
+def test_the_english_payout_notice_names_the_currency() -> None:
+    zh, en = Translator("zh"), Translator("en")
+    assert "元" in zh("disbursement.paid_sub", amount="3,000.00", card="0015")
+    assert "CNY 3,000.00" in en("disbursement.paid_sub", amount="3,000.00", card="0015")
+
+
+def test_the_loan_page_names_the_loan_status_once() -> None:
+    page = (SRC / "web" / "templates" / "loan.html").read_text("utf-8")
+    assert page.count('t("loan.status")') == 1

@@ -33,10 +33,13 @@ def serve_command(
     typer.echo(
         f"移动端网页 / web app      {base}/\n"
         f"借款人接口 / borrower API  {base}/api/v1  (OpenAPI {base}/docs)\n"
+        f"员工控制台 / staff console {base}/console  (先建员工账号 / first create a staff "
+        "login: .venv/bin/mobilend staff add admin --role admin, asks for its password)\n"
         f"沙盒 / sandboxes          {base}/health  (SMS codes and test identities: the SMS "
         "sandbox's page; see README, Test identities)\n"
-        "组合模拟 / simulation      mobilend simulate --applicants 200 --days 120 --arrivals-within 30 (a fresh "
-        "database; report in var/simulation/report.html, README: Portfolio simulation)\n"
+        "组合模拟 / simulation      .venv/bin/mobilend simulate --applicants 200 --days 120 "
+        "--arrivals-within 30 (a fresh database; report in var/simulation/report.html, "
+        "README: Portfolio simulation)\n"
         "Ctrl-C 停止 / stops"
     )
     uvicorn.run(

@@ -38,7 +38,7 @@ def simulate_command(
     out: Path = typer.Option(
         Path("var/simulation"), "--out", help="报告目录 / where report.html and report.json go"
     ),
-    as_json: bool = typer.Option(False, "--json", help="输出 JSON / print the report as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON 报告 / print the report as JSON"),
     http: bool = typer.Option(
         False,
         "--http",
@@ -74,7 +74,7 @@ def simulate_command(
         def progress(day: int, info: dict[str, Any]) -> None:
             bar.update(task, completed=day, info=f"loans {info.get('loans', 0)}")
             if not err.is_terminal and (day % 10 == 0 or day == days):  # logs, not a bar
-                err.print(f"day {day}/{days}: {info}", highlight=False)
+                err.print(progress_line(day, days, info), highlight=False)
 
         report = simulate(engine, settings, config, progress)
         if keep_db:
@@ -90,6 +90,18 @@ def simulate_command(
     err.print(f"报告 / report: {out / 'report.html'} ({out / 'report.json'})")
     if not report["figures"]["ledger.balanced"]:
         raise typer.Exit(1)
+
+
+def progress_line(day: int, days: int, info: dict[str, Any]) -> str:
+    """One line of progress for a log (no terminal to draw the bar on), e.g.
+    ``第 10/120 天 / day 10/120: 申请 50 applied · 借据 21 loans · 5 s``."""
+    parts = [f"第 {day}/{days} 天 / day {day}/{days}:"]
+    if "applied" in info:
+        parts.append(f"申请 {info['applied']} applied ·")
+    parts.append(f"借据 {info.get('loans', 0)} loans")
+    if "s" in info:
+        parts.append(f"· {info['s']} s")
+    return " ".join(parts)
 
 
 def _summary(report: dict[str, Any]) -> None:

@@ -44,4 +44,12 @@ def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+# Report columns holding a fraction (0.2500), shown as a percentage (25.00%).
+FRACTION_COLUMNS = frozenset(
+    {
+        "conversion", "approval_rate", "bad_rate", "bad_principal_rate", "share",
+        "cure_rate", "book_share", "concentration", "quota_use", "daily_use", "loss_rate",
+    }
+)  # fmt: skip
+
 FILTERS = {"yuan": yuan, "pct": pct, "day": day, "local_time": local_time, "count": count}

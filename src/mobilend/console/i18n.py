@@ -48,6 +48,15 @@ class Translator:
     def has(self, key: str) -> bool:
         return key in CATALOGUE
 
+    def label(self, prefix: str, code: object) -> str:
+        """The translated name of a stored code (``prefix`` + code), the code itself if
+        the catalogue has none (``—`` for no code)."""
+        if code is None or code == "":
+            return "—"
+        value = str(getattr(code, "value", code))
+        key = f"{prefix}.{value}"
+        return self(key) if key in CATALOGUE else value
+
     def pick(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" or not en else en
 

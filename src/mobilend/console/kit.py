@@ -73,7 +73,11 @@ class ConsoleKit:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters.update(formatting.FILTERS)
         self.templates.env.globals.update(
-            CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER, P=Permission, PREFIX=PREFIX
+            CSRF_FIELD=CSRF_FIELD,
+            CSRF_HEADER=CSRF_HEADER,
+            P=Permission,
+            PREFIX=PREFIX,
+            FRACTION_COLUMNS=formatting.FRACTION_COLUMNS,
         )
 
     # -- who is asking ----------------------------------------------------------------
@@ -132,7 +136,10 @@ class ConsoleKit:
             "staff": page.staff,
             "can": page.can,
             "nav": self.visible_nav(page),
-            "chart_labels": {k[4:]: page.t(k) for k in CATALOGUE if k.startswith("col.")},
+            "chart_labels": {
+                **{k[4:]: page.t(k) for k in CATALOGUE if k.startswith("col.")},
+                "chart.empty": page.t("chart.empty"),
+            },
             "errors": {},
             "form": {},
         }

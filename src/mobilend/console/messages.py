@@ -402,6 +402,31 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.actor": ("操作人", "Actor"),
     "audit.action": ("动作", "Action"),
 }
+# Statuses and methods stored as machine codes, shown through ``t.label(prefix, code)``.
+_CODES = {
+    "borrower.status.registered": ("已注册", "registered"),
+    "borrower.status.kyc_passed": ("已实名", "KYC passed"),
+    "borrower.status.frozen": ("已冻结", "frozen"),
+    "borrower.status.closed": ("已销户", "closed"),
+    "line.status.active": ("有效", "active"),
+    "line.status.frozen": ("已冻结", "frozen"),
+    "line.status.expired": ("已过期", "expired"),
+    "line.status.closed": ("已关闭", "closed"),
+    "contract.status.draft": ("待签署", "draft"),
+    "contract.status.signed": ("已签署", "signed"),
+    "installment.status.scheduled": ("未到期", "scheduled"),
+    "installment.status.due": ("待还款", "due"),
+    "installment.status.partially_paid": ("部分还款", "partially paid"),
+    "installment.status.paid": ("已还清", "paid"),
+    "installment.status.overdue": ("已逾期", "overdue"),
+    "method.equal-installment": ("等额本息", "equal installments"),
+    "method.equal-principal": ("等额本金", "equal principal"),
+    "method.flat": ("等本等息", "flat"),
+    "method.interest-first": ("先息后本", "interest first"),
+    "method.bullet": ("到期一次还本付息", "bullet"),
+    "chart.empty": ("暂无数据", "No data yet"),
+}
+CATALOGUE.update(_CODES)
 CATALOGUE.update({f"role.{k}": v for k, v in _ROLES.items()})
 CATALOGUE.update({f"nav.{k}": v for k, v in _NAV.items()})
 CATALOGUE.update({f"col.{k}": v for k, v in _COLUMNS.items()})

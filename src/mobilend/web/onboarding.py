@@ -134,14 +134,10 @@ def routes(kit: WebKit) -> APIRouter:
                 onboarding.request_otp, phone, locale=page.t.lang, client_ip=page.ip_address
             )
         except OtpRateLimited as exc:
-            # A code went out moments ago: keep the box for it, and say when to ask again.
+            # A code went out moments ago: keep the box for it; the resend button says
+            # when to ask again (once: no second copy of the wait under it).
             response = code_step(
-                request,
-                phone,
-                target,
-                status_code=429,
-                wait_seconds=exc.retry_after_seconds,
-                errors={"resend": page.t("login.resend_in", seconds=exc.retry_after_seconds)},
+                request, phone, target, status_code=429, wait_seconds=exc.retry_after_seconds
             )
             _remember_phone(response, request, phone)
             return response

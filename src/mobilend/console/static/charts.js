@@ -100,6 +100,28 @@
     }
   };
 
+  // A chart has data when one of its traces holds a number other than zero: plotly
+  // draws empty traces as meaningless axes (-1…6, -100%…400%).
+  function hasData(traces) {
+    function numeric(v) {
+      if (Array.isArray(v)) { return v.some(numeric); }
+      return typeof v === "number" && isFinite(v) && v !== 0;
+    }
+    return traces.some(function (t) {
+      return ["x", "y", "z"].some(function (k) { return Array.isArray(t[k]) && t[k].some(numeric); });
+    });
+  }
+  function placeholder(el) {
+    var p = document.createElement("p");
+    p.className = "chart-empty";
+    p.setAttribute("data-testid", "chart-empty");
+    p.textContent = label("chart.empty");
+    el.replaceChildren(p);
+    el.classList.add("empty");
+    el.dataset.empty = "true";
+    el.dataset.drawn = "true";
+  }
+
   function render(el) {
     labels = JSON.parse(el.dataset.labels || "{}");
     fetch(el.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -111,6 +133,7 @@
         var make = draw[el.dataset.report];
         if (!make || !window.Plotly) { return; }
         var spec = make(report);
+        if (!hasData(spec[0])) { placeholder(el); return; }
         window.Plotly.newPlot(el, spec[0], Object.assign({}, layoutBase, spec[1]), config)
           .then(function () { el.dataset.drawn = "true"; });
       })

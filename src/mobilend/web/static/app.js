@@ -7,7 +7,7 @@
   function countDown(button) {
     var left = parseInt(button.getAttribute("data-wait") || "0", 10);
     if (!(left > 0)) { return; }
-    var label = button.textContent;
+    var label = button.getAttribute("data-label") || button.textContent;
     var pattern = button.getAttribute("data-wait-text") || "{s}";
     button.disabled = true;
     function tick() {
