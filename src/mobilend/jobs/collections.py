@@ -9,14 +9,13 @@ import dataclasses
 import datetime as dt
 import threading
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from mobilend.app.collections.daily import run_collections_day, send_reminders
 from mobilend.app.collections.desk import CollectionsDesk
 from mobilend.bootstrap.collections import build_collections
 from mobilend.bootstrap.servicing import ServicingRuntime
+from mobilend.domain.business_day import business_date
 from mobilend.jobs.queue import register_periodic
-from mobilend.jobs.settings import get_job_settings
 
 _desks: dict[int, CollectionsDesk] = {}
 _lock = threading.Lock()
@@ -33,8 +32,7 @@ def desk_for(wired: ServicingRuntime) -> CollectionsDesk:
 
 
 def _today(wired: ServicingRuntime) -> dt.date:
-    zone = ZoneInfo(get_job_settings().business_zone)
-    return wired.lending.clock.now().astimezone(zone).date()
+    return business_date(wired.lending.clock.now())
 
 
 def collections_night(wired: ServicingRuntime) -> dict[str, Any]:

@@ -31,7 +31,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import procrastinate
 
@@ -40,6 +39,7 @@ from mobilend.bootstrap.servicing import (
     build_servicing_runtime,
     job_queue_conninfo,
 )
+from mobilend.domain.business_day import business_date
 from mobilend.jobs.settings import get_job_settings
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def register_periodic(
 
 def previous_business_date(now: dt.datetime) -> dt.date:
     """The business date that ended before ``now`` in the business zone."""
-    return now.astimezone(ZoneInfo(get_job_settings().business_zone)).date() - dt.timedelta(days=1)
+    return business_date(now) - dt.timedelta(days=1)
 
 
 _after_close: dict[str, Callable[[], Any]] = {}

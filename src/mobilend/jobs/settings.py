@@ -13,9 +13,8 @@ class JobSettings(BaseSettings):
         env_prefix="MOBILEND_JOBS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    #: The zone whose calendar the business dates follow.
-    business_zone: str = "Asia/Shanghai"
-    #: When the previous business date's end of day starts (cron, UTC): 00:30 in Shanghai.
+    #: When the previous business date's end of day starts (cron, UTC): 00:30 in Beijing
+    #: (business dates are Beijing's calendar days: ``domain/business_day.py``).
     eod_cron: str = "30 16 * * *"
     #: Sending queued reminders and notices.
     messages_cron: str = "*/5 * * * *"
