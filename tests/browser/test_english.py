@@ -50,6 +50,12 @@ def test_the_journey_reads_in_english(page: Page, service: Service) -> None:
     ):
         expect(key_terms).to_contain_text(label)
     assert CJK.findall(key_terms.inner_text()) == []
+    page.locator(".contract summary").click()
+    contract_body = page.get_by_test_id("contract-body")
+    expect(contract_body).to_contain_text("Article 1 The loan")
+    # Only the borrower's own (masked) name is in Chinese characters.
+    assert set(CJK.findall(contract_body.inner_text())) <= {"张"}
+    expect(page.get_by_test_id("contract-original")).to_contain_text("signed text")
     journey.shot("contract")
     journey.sign_contract()
     expect(page.get_by_test_id("disbursement")).to_contain_text("Paid out")

@@ -50,6 +50,10 @@ LEAD_REASONS = {
     ("outage", "en"): "The credit bureau is not answering; referred for a manual review",
 }
 
+#: What the approval page's reasons are headed by, and how each names its source.
+APPROVAL_HEADING = {"zh": "本次审批的主要依据", "en": "Main reasons for this decision"}
+SOURCE_NAMED = {"zh": "（来源：", "en": "(source: "}
+
 
 @dataclass
 class Running:
@@ -123,6 +127,10 @@ def walk(page: Page, run: Running, identity: SandboxIdentity, lang: str, screens
     expect(decision).to_contain_text(HEADLINES[(identity.outcome, lang)])
     if identity.outcome == "approve":
         expect(page.get_by_test_id("limit")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})*\.\d{2}$"))
+        # Why this limit and price, in plain words with their source, as a decline says.
+        approval = page.get_by_test_id("approval-reasons")
+        expect(approval).to_contain_text(APPROVAL_HEADING[lang])
+        expect(approval.locator("li").first).to_contain_text(SOURCE_NAMED[lang])
     else:
         reasons = page.get_by_test_id("reasons") if identity.outcome == "decline" else decision
         expect(reasons).to_contain_text(LEAD_REASONS[(identity.key, lang)])

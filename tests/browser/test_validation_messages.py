@@ -189,17 +189,25 @@ def test_my_data_and_a_higher_limit(page: Page, service: Service) -> None:
     journey = Journey(page, service, Screens("mydata"))
     journey.sign_in()
     journey.verify_identity()
-    page.check("input[name=purpose][value=marketing]")
-    journey.consent()
+    journey.consent()  # the required consents only: marketing is given later, from my data
     assert journey.apply("8000") == "approve"
 
     # -- my data: export, then withdraw marketing -----------------------------------------
     journey.open("/me")
     expect(page.get_by_test_id("card")).to_have_text("**** 0128")
     page.get_by_test_id("my-data").click()
-    expect(page.locator("[data-testid=consent][data-purpose=marketing]")).to_have_attribute(
-        "data-state", "active"
-    )
+    marketing_row = page.locator("[data-testid=consent][data-purpose=marketing]")
+    # Never given: said so, with no withdrawal wording or button, and a way to give it.
+    expect(marketing_row).to_have_attribute("data-state", "none")
+    expect(marketing_row.get_by_test_id("consent-status")).to_have_text("未同意")
+    expect(marketing_row.get_by_test_id("withdraw")).to_have_count(0)
+    expect(marketing_row).not_to_contain_text("撤回后")
+    assert english_words(page) == [], english_words(page)
+    journey.shot("my-data-not-given")
+    marketing_row.get_by_test_id("grant").click()
+    expect(page.get_by_test_id("given")).to_contain_text("营销信息")
+    expect(marketing_row).to_have_attribute("data-state", "active")
+    expect(marketing_row.get_by_test_id("effect")).to_contain_text("撤回后")
     journey.shot("my-data")
     exported = page.request.get(service.base_url + "/my-data/export")
     assert exported.ok and "attachment" in exported.headers["content-disposition"]

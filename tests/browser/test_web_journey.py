@@ -12,7 +12,23 @@ from decimal import Decimal
 import numpy_financial as npf
 from playwright.sync_api import Page, expect
 from tests.browser.conftest import Screens, Service
-from tests.browser.steps import Journey, column, ledger_balanced, pdf_text, percent, yuan
+from tests.browser.steps import (
+    ALLOWED_LATIN,
+    Journey,
+    column,
+    ledger_balanced,
+    pdf_text,
+    percent,
+    yuan,
+)
+
+
+def latin_words_besides_ids(page: Page) -> list[str]:
+    """English words on a Chinese page, ids (contract, customer, template: they hold
+    digits or hyphens) and the allowed abbreviations (the contract also says IP) aside."""
+    tokens = re.split(r"[\s：（）；，。|]+", page.locator("main").inner_text())
+    kept = " ".join(t for t in tokens if not re.search(r"[\d\-*]", t))
+    return [w for w in re.findall(r"[A-Za-z]{2,}", kept) if w not in ALLOWED_LATIN | {"IP"}]
 
 
 def assert_apr_most_prominent(page: Page) -> None:
@@ -71,6 +87,19 @@ def test_borrower_walks_from_sign_in_to_a_closed_loan(page: Page, service: Servi
     expect(page.get_by_test_id("contract-sha256")).to_be_hidden()
     assert_apr_most_prominent(page)
     journey.shot("contract")
+    # The full text in Chinese only (the signed text is bilingual: one link away).
+    page.locator(".contract summary").click()
+    expect(page.get_by_test_id("contract-body")).to_contain_text("第一条 借款")
+    expect(page.get_by_test_id("contract-body")).not_to_contain_text("Article")
+    assert latin_words_besides_ids(page) == []
+    journey.shot("contract-text")
+    page.get_by_test_id("contract-original").click()
+    expect(page.get_by_test_id("contract-original-body")).to_contain_text(
+        "第一条 借款 Article 1 The loan"
+    )
+    expect(page.get_by_test_id("contract-sha256")).to_have_text(sha256)
+    journey.shot("contract-signed-text")
+    page.get_by_test_id("back-to-contract").click()
     contract_pdf = pdf_text(page, "contract-pdf")
     assert "借款合同" in contract_pdf and "3,000.00" in contract_pdf and sha256 in contract_pdf
     sign_url = page.url + "/sign"

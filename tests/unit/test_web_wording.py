@@ -94,3 +94,44 @@ def test_the_english_payout_notice_names_the_currency() -> None:
 def test_the_loan_page_names_the_loan_status_once() -> None:
     page = (SRC / "web" / "templates" / "loan.html").read_text("utf-8")
     assert page.count('t("loan.status")') == 1
+
+
+def test_home_and_apply_make_one_honest_promise_about_decision_speed() -> None:
+    zh, en = Translator("zh"), Translator("en")
+    for t in (zh, en):
+        speed = t("decision.speed")
+        assert speed in t("home.no_line_sub", speed=speed)
+        assert speed in t("apply.intro", speed=speed)
+    # Automated, usually a second or a few: never a flat "1 second" promise.
+    assert "1秒审批" not in zh("home.no_line_sub", speed=zh("decision.speed"))
+    assert "自动" in zh("decision.speed") and "几秒" in zh("decision.speed")
+    assert "automatically" in en("decision.speed") and "a few seconds" in en("decision.speed")
+    for page in ("home.html", "apply.html"):
+        assert 'speed=t("decision.speed")' in (SRC / "web" / "templates" / page).read_text()
+
+
+def test_an_approval_shows_its_reasons_the_way_a_decline_does() -> None:
+    assert CATALOGUE["apply.approval_reasons"] == (
+        "本次审批的主要依据",
+        "Main reasons for this decision",
+    )
+    page = (SRC / "web" / "templates" / "decision.html").read_text("utf-8")
+    # One macro for both lists: the approval's reasons read like the decline's.
+    assert page.count("decision_reasons(t, a.reasons") == 2
+    assert 'decision_reasons(t, a.reasons, "apply.approval_reasons")' in page
+
+
+def test_my_data_speaks_of_withdrawing_only_a_consent_given() -> None:
+    from mobilend.web.onboarding import CONSENT_VERSIONS
+
+    assert CATALOGUE["mydata.not_granted"] == ("未同意", "Not given")
+    for purpose in CONSENT_VERSIONS:
+        zh, en = CATALOGUE[f"mydata.without.{purpose.value}"]
+        assert "撤回" not in zh and "withdraw" not in en.lower(), purpose
+        assert zh.startswith("未同意") and en.startswith("Without it")
+    page = (SRC / "web" / "templates" / "my_data.html").read_text("utf-8")
+    withdrawal, _, not_held = page.partition(
+        '{% else %}\n    <p class="small" data-testid="without">'
+    )
+    assert "mydata.effect." in withdrawal and "mydata.effect." not in not_held
+    assert "/grant" in not_held and "/withdraw" not in not_held

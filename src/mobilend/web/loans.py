@@ -16,6 +16,7 @@ from mobilend.app.journey.loans import LoanView
 from mobilend.domain.errors import DomainError, Problem, ValidationFailed
 from mobilend.domain.loans import InstallmentKind
 from mobilend.domain.money import Money
+from mobilend.web.contract_reading import contract_in
 from mobilend.web.formatting import fen_to_plain, yuan
 from mobilend.web.i18n import Translator
 from mobilend.web.kit import WebKit, page_of, problems_by_field
@@ -95,6 +96,16 @@ def contract_lines(body: str) -> list[tuple[str, bool]]:
         in_key = line.startswith("★") or (in_key and line.startswith("  "))
         flagged.append((line, in_key))
     return flagged
+
+
+def contract_view(body: str, lang: str) -> dict[str, Any]:
+    """What the contract page shows of the signed text: the page language's part (the
+    signed text is bilingual by design), or the signed text whole when its layout is one
+    the reader does not know (``reading`` False) rather than risk leaving a clause out."""
+    reading = contract_in(body, lang)
+    if reading is None:
+        return {"body_lines": contract_lines(body), "reading": False}
+    return {"body_lines": reading, "reading": True}
 
 
 def routes(kit: WebKit) -> APIRouter:
@@ -210,8 +221,20 @@ def routes(kit: WebKit) -> APIRouter:
             "contract.html",
             contract=contract,
             key_terms=key_terms(contract.terms),
-            body_lines=contract_lines(contract.body),
             idempotency_key=kit.idempotency_key(),
+            **contract_view(contract.body, page_of(request).t.lang),
+        )
+
+    @router.get("/contracts/{contract_id}/signed-text")
+    async def signed_text(request: Request, contract_id: str) -> Response:
+        """The signed text exactly as fingerprinted: both languages, line for line."""
+        borrower_id = await kit.signed_in(request)
+        contract = await kit.call(journey.contract, borrower_id, contract_id)
+        return kit.render(
+            request,
+            "contract_text.html",
+            contract=contract,
+            body_lines=contract_lines(contract.body),
         )
 
     @router.post("/contracts/{contract_id}/sign")
@@ -249,9 +272,9 @@ def routes(kit: WebKit) -> APIRouter:
             status_code=422,
             contract=contract,
             key_terms=key_terms(contract.terms),
-            body_lines=contract_lines(contract.body),
             idempotency_key=key or kit.idempotency_key(),
             errors=errors,
+            **contract_view(contract.body, page.t.lang),
         )
 
     # -- payout and loans --------------------------------------------------------------

@@ -102,7 +102,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Limit {limit} · valid until {expires}",
     ),
     "home.no_line": ("申请您的专属额度", "Get your own credit line"),
-    "home.no_line_sub": ("3分钟申请，1秒审批", "3 minutes to apply, a decision in seconds"),
+    # One promise about decision speed, shared by the home and apply pages so they cannot
+    # drift apart: automated, usually a second to a few seconds (never "always 1 s").
+    "decision.speed": (
+        "系统自动审批，通常一秒到几秒即出结果",
+        "decided automatically, usually within a second or a few seconds",
+    ),
+    "home.no_line_sub": ("约3分钟完成申请，{speed}", "About 3 minutes to apply; {speed}"),
     "home.next_step": ("下一步", "Next step"),
     "home.do_kyc": ("完成实名认证", "Verify your identity"),
     "home.do_consents": ("阅读并授权", "Review and give consent"),
@@ -161,10 +167,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "consents.missing": ("请勾选必选的授权", "Please tick the required consents"),
     # -- credit line application -----------------------------------------------
     "apply.title": ("申请额度", "Apply for credit"),
-    "apply.intro": (
-        "提交后系统将自动审批，通常只需几秒钟。",
-        "Your application is decided automatically, usually within seconds.",
-    ),
+    "apply.intro": ("提交后{speed}。", "Once you submit, your application is {speed}."),
     "apply.product": ("产品", "Product"),
     "apply.income": ("月收入（元，选填）", "Monthly income (CNY, optional)"),
     "apply.submit": ("提交申请", "Submit application"),
@@ -178,6 +181,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "apply.see_application": ("查看申请", "See the application"),
     "apply.reasons": ("主要原因", "Main reasons"),
+    "apply.approval_reasons": ("本次审批的主要依据", "Main reasons for this decision"),
     "apply.limit": ("授信额度", "Credit limit"),
     "apply.limit_yuan": ("授信额度（元）", "Credit limit (CNY)"),
     "apply.price": ("合同年利率（单利）", "Contract rate (simple)"),
@@ -238,6 +242,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "合同指纹（SHA-256）：用于核验合同文本签署后未被改动",
         "Contract fingerprint (SHA-256): proves the text has not changed since signing",
     ),
+    "contract.reading_note": (
+        "以上为合同的中文文本。合同以中英文对照文本签署，合同指纹和PDF均对应该文本。",
+        "Above is the English text of the contract. The contract is signed as one "
+        "Chinese–English text; the fingerprint and the PDF are of that text.",
+    ),
+    "contract.original": (
+        "查看签署原文（中英文对照）",
+        "View the signed text (Chinese and English)",
+    ),
+    "contract.original_title": ("合同签署原文", "Signed contract text"),
+    "contract.original_note": (
+        "这是签署用的合同原文（中英文对照），与合同指纹和PDF一致。",
+        "This is the contract text that is signed, in Chinese with English beside each "
+        "clause; it matches the fingerprint and the PDF.",
+    ),
+    "contract.back": ("返回合同", "Back to the contract"),
     "contract.unsigned": ("待签署", "Not signed yet"),
     "contract.download_pdf": ("下载合同（PDF）", "Download the contract (PDF)"),
     "contract.agree": (
@@ -386,8 +406,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # -- my data and consents -------------------------------------------------------
     "mydata.title": ("我的数据与授权", "My data and consents"),
     "mydata.intro": (
-        "您可以随时下载我们保存的您的信息，或撤回授权。撤回只影响之后的处理，不影响已发生的借款。",
-        "Download what we hold about you, or withdraw a consent, at any time. Withdrawing affects what happens from now on, not loans you already have.",
+        "您可以随时下载我们保存的您的信息，或同意、撤回各项授权。撤回只影响之后的处理，不影响已发生的借款。",
+        "Download what we hold about you, or give or withdraw a consent, at any time. Withdrawing affects what happens from now on, not loans you already have.",
     ),
     "mydata.export": ("下载我的数据（JSON）", "Download my data (JSON)"),
     "mydata.export_note": (
@@ -395,12 +415,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Holds your profile (ID numbers masked as on screen), consents, applications, credit lines, loans, payments and messages.",
     ),
     "mydata.consents": ("授权记录", "Consents"),
-    "mydata.granted": ("已授权 · {at}", "Given · {at}"),
+    "mydata.granted": ("已同意 · {at}", "Given · {at}"),
     "mydata.withdrawn_at": ("已撤回 · {at}", "Withdrawn · {at}"),
-    "mydata.not_granted": ("未授权", "Not given"),
+    "mydata.not_granted": ("未同意", "Not given"),
     "mydata.withdraw": ("撤回授权", "Withdraw"),
-    "mydata.grant": ("去授权", "Give consent"),
+    "mydata.grant": ("同意此授权", "Give this consent"),
     "mydata.withdrawn": ("已撤回：{name}", "Withdrawn: {name}"),
+    "mydata.given": ("已同意：{name}", "Given: {name}"),
     "mydata.effect.credit_report_query": (
         "撤回后我们不再查询您的征信，您将不能申请新额度或借款。",
         "We stop querying your credit report; you cannot apply or draw new loans.",
@@ -416,5 +437,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "mydata.effect.marketing": (
         "撤回后我们不再向您发送营销信息；还款提醒等服务消息不受影响。",
         "We stop sending you offers; service messages such as payment reminders continue.",
+    ),
+    # What holds while a consent is not given (never given, or withdrawn): the page
+    # shows this instead of the withdrawal wording above, which only fits a consent held.
+    "mydata.without.credit_report_query": (
+        "未同意时我们不会查询您的征信，您不能申请新额度或借款。",
+        "Without it we do not query your credit report, and you cannot apply or draw new loans.",
+    ),
+    "mydata.without.data_use": (
+        "未同意时您不能申请新额度或借款；为已有借款所必需的处理继续进行。",
+        "Without it you cannot apply or draw new loans; what existing loans need continues.",
+    ),
+    "mydata.without.e_contract": (
+        "未同意时您不能在线签署新的借款合同。",
+        "Without it you cannot sign new loan contracts online.",
+    ),
+    "mydata.without.marketing": (
+        "未同意时我们不会向您发送营销信息；还款提醒等服务消息照常发送。",
+        "Without it we send you no offers; service messages such as payment reminders still come.",
     ),
 }

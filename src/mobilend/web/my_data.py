@@ -4,7 +4,8 @@ download, and each consent with what withdrawing it stops.
 The export is the borrower's own record as the app shows it: profile (identity numbers
 masked as on screen), every consent granted or withdrawn, applications with their
 reasons, credit lines, loans with their schedules, payments and the messages sent.
-Withdrawing a consent takes effect at once: marketing messages stop (the sender checks
+A consent not held (never given, or withdrawn) shows what holds without it and can be
+given here, with its text beside the button. Withdrawing a consent takes effect at once: marketing messages stop (the sender checks
 the consent when each message leaves), and without the required consents no new
 application, draw or signature is accepted; loans already drawn run on.
 """
@@ -23,7 +24,7 @@ from mobilend.domain.borrowers import ConsentPurpose
 from mobilend.domain.errors import NotFound
 from mobilend.domain.loans import InstallmentKind
 from mobilend.domain.money import Money
-from mobilend.web.kit import WebKit
+from mobilend.web.kit import WebKit, page_of
 from mobilend.web.onboarding import CONSENT_VERSIONS, REQUIRED_CONSENTS
 
 EXPORT_VERSION = "my-data-1"
@@ -175,10 +176,36 @@ def routes(kit: WebKit) -> APIRouter:
                     "withdrawn": latest if active is None and latest is not None else None,
                 }
             )
+        purposes = {p.value for p in ConsentPurpose}
         withdrawn = request.query_params.get("withdrawn", "")
-        if withdrawn not in {p.value for p in ConsentPurpose}:
-            withdrawn = ""
-        return kit.render(request, "my_data.html", rows=rows, just_withdrawn=withdrawn)
+        given = request.query_params.get("given", "")
+        return kit.render(
+            request,
+            "my_data.html",
+            rows=rows,
+            just_withdrawn=withdrawn if withdrawn in purposes else "",
+            just_given=given if given in purposes else "",
+        )
+
+    @router.post("/my-data/consents/{purpose}/grant")
+    async def grant(request: Request, purpose: str) -> Response:
+        """Give a consent from here (e.g. marketing, skipped at sign-up, or one withdrawn),
+        with the text shown beside the button, recorded with its version as at sign-up."""
+        borrower_id = await kit.signed_in(request)
+        await kit.posted_form(request)
+        chosen = next((p for p in CONSENT_VERSIONS if p.value == purpose), None)
+        if chosen is None:
+            raise NotFound(f"no consent purpose {purpose}")
+        page = page_of(request)
+        await kit.call(
+            onboarding.record_consent,
+            borrower_id,
+            chosen.value,
+            CONSENT_VERSIONS[chosen],
+            ip_address=page.ip_address,
+            device_id=page.device_id,
+        )
+        return kit.redirect(request, f"/my-data?given={purpose}")
 
     @router.post("/my-data/consents/{purpose}/withdraw")
     async def withdraw(request: Request, purpose: str) -> Response:
