@@ -4,16 +4,15 @@
 ``create_console(platform)`` returns the ASGI app. Pages ask for a permission, never a
 role (``domain.staff``); scripts and styles are static files (no inline script, style
 or handler), so the service's Content-Security-Policy needs no ``'unsafe-inline'``.
-Plotly's JavaScript is served from the installed ``plotly`` package, never a CDN.
+Plotly's JavaScript is served from the installed ``plotly`` package, never a CDN, and so
+are the styles it would otherwise inject as ``<style>`` elements (``plotly_styles``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from urllib.parse import quote
 
-import plotly
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +35,7 @@ from mobilend.console import (
 )
 from mobilend.console.i18n import LANG_COOKIE, Translator, language_of, requested_language
 from mobilend.console.kit import HERE, PREFIX, ConsoleKit, ConsolePage, SignInRequired, page_of
+from mobilend.console.plotly_assets import PLOTLY_JS, plotly_styles
 from mobilend.console.security import (
     CONSOLE_PATH,
     CsrfRejected,
@@ -60,8 +60,8 @@ NAV_ORDER = (
     "analytics", "finance", "stress", "products", "funders", "policies", "eod", "reconciliation",
     "audit",
 )  # fmt: skip
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _YEAR = 60 * 60 * 24 * 365
+_VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
 
 #: Same-origin everything; no inline script or style anywhere in the console.
 CONTENT_SECURITY_POLICY = (
@@ -86,15 +86,24 @@ def create_console(platform: Platform | ConsoleDesk) -> FastAPI:
     kit.nav.sort(key=lambda entry: NAV_ORDER.index(entry.key) if entry.key in NAV_ORDER else 99)
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.state.kit = kit
+    # Chart pages link these before plotly.min.js (templates/_charts_head.html).
+    kit.templates.env.globals["PLOTLY_BUNDLED_STYLES"] = tuple(plotly_styles().bundled)
     console.mount("/static", StaticFiles(directory=str(HERE / "static")), name="console_static")
 
     @console.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
-        return FileResponse(
-            PLOTLY_JS,
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
+        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers=_VENDOR_CACHE)
+
+    @console.get("/vendor/plotly.css", include_in_schema=False)
+    def plotly_css() -> Response:
+        return Response(plotly_styles().css, media_type="text/css", headers=_VENDOR_CACHE)
+
+    @console.get("/vendor/plotly-styles/{style_id}.css", include_in_schema=False)
+    def plotly_bundled_css(style_id: str) -> Response:
+        css = plotly_styles().bundled.get(style_id)
+        if css is None:
+            return Response(status_code=404)
+        return Response(css, media_type="text/css", headers=_VENDOR_CACHE)
 
     @console.middleware("http")
     async def per_request(
