@@ -8,6 +8,7 @@ command line and the jobs stay independent entry points.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -18,6 +19,9 @@ from rich.table import Table
 from mobilend.bootstrap.servicing import eod_status
 
 QUEUE_APP = "mobilend.jobs.queue.queue_app"
+#: Tasks each worker queues as it starts, by name (the CLI imports no job module). Each
+#: returns at once when it has nothing to do; a queueing lock keeps one of each waiting.
+ON_START = ("analytics.first_refresh",)  # builds the analytics of a fresh install
 
 eod_app = typer.Typer(
     help="日终批处理 / end of day: run a business date, see its progress.", no_args_is_help=True
@@ -54,7 +58,19 @@ def worker_command(
         options["queues"] = queue
     if name:
         options["name"] = name
-    _queue_app().run_worker(**options)
+    queue_app = _queue_app()
+    queue_start_work(queue_app)
+    queue_app.run_worker(**options)
+
+
+def queue_start_work(queue_app: Any) -> None:
+    """Queue the ``ON_START`` tasks (one already waiting is enough)."""
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    with queue_app.open():
+        for task in ON_START:
+            with contextlib.suppress(AlreadyEnqueued):
+                queue_app.configure_task(task, queueing_lock=task).defer()
 
 
 @eod_app.command("run")

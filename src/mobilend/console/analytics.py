@@ -1,7 +1,8 @@
 """The dashboard and the portfolio analytics pages. Charts are drawn in the browser by
 ``static/charts.js`` (plotly, served from the installed package) from the staff API's
 JSON analytics endpoints; the same reports are rendered here as tables, each with its
-CSV export."""
+CSV export. The figures come from summaries rebuilt after end of day; staff allowed to
+(``analytics.refresh``) may rebuild them at once from the dashboard, audited."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mobilend.app.analytics.reports import Report
 from mobilend.app.operations.approvals import approvals
 from mobilend.console.kit import PREFIX, ConsoleKit, NavEntry
 from mobilend.domain.approvals import ApprovalStatus
+from mobilend.domain.errors import Conflict
 from mobilend.domain.staff import Permission as P
 from mobilend.domain.staff import permits
 
@@ -23,6 +25,7 @@ NAV = (
     NavEntry("finance", PREFIX + "/finance", P.VIEW_FINANCE),
 )
 API = "/api/v1/ops/analytics"
+REFRESH_BUSY = "分析数据正在刷新，请稍后再看 (the figures are being refreshed; look again shortly)"
 
 
 def _date(value: str) -> dt.date | None:
@@ -67,6 +70,22 @@ def routes(kit: ConsoleKit) -> APIRouter:
             today=today,
             title_key="nav.dashboard",
         )
+
+    @router.post("/analytics/refresh")
+    async def refresh_now(request: Request) -> Response:
+        await kit.posted_form(request)
+        staff = await kit.allowed(request, P.REFRESH_ANALYTICS)
+        desk = kit.desk
+        # The business date that ended last, as the after-close refresh uses.
+        as_of = desk.today() - dt.timedelta(days=1)
+        state = await kit.call(desk.refresher.try_refresh, as_of)
+        if state is None:  # the nightly (or someone else's) refresh is running
+            raise Conflict(REFRESH_BUSY)
+        await kit.call(
+            desk.operations.record, staff.actor, "analytics.refreshed", "analytics:portfolio",
+            {"as_of": state.as_of.isoformat(), "seconds": str(state.seconds), "via": "console"},
+        )  # fmt: skip
+        return kit.redirect(request, PREFIX + "/")
 
     @router.get("/analytics")
     async def portfolio(request: Request, first: str = "", last: str = "") -> Response:

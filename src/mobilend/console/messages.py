@@ -333,13 +333,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "dash.applied_today": ("当日申请", "Applications"),
     "dash.approved_today": ("当日通过", "Approved"),
     "dash.disbursed_today": ("当日放款", "Disbursed"),
+    "dash.never": (
+        "统计数据尚未生成：后台任务进程启动后会自动生成，之后每个营业日日终完成后更新。",
+        "The figures have not been computed yet: the background worker computes them when it"
+        " starts, then again after each business day's end of day.",
+    ),
+    "dash.schedule": (
+        "每个营业日日终后更新；此后发放的借据在下次刷新时计入。",
+        "Updated after each business day's end of day; loans paid out since then count from"
+        " the next refresh.",
+    ),
+    "dash.refresh": ("立即刷新", "Refresh now"),
     "analytics.as_of": (
         "数据截至营业日 {day}（{at} 刷新）",
         "As of business date {day} (refreshed {at})",
     ),
     "analytics.never": (
-        "分析数据尚未刷新：运行 mobilend analytics refresh。",
-        "Not refreshed yet: run mobilend analytics refresh.",
+        "分析数据尚未生成：后台任务进程启动后会自动生成，之后每个营业日日终完成后更新。",
+        "Not computed yet: the background worker computes the figures when it starts, then"
+        " again after each business day's end of day.",
     ),
     "alert.psi": ("评分分布偏移告警", "Score shift alert"),
     "alert.auc": ("模型区分度低于阈值", "Discrimination below the threshold"),

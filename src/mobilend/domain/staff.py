@@ -53,6 +53,7 @@ class Permission(enum.StrEnum):
     PROMOTE_POLICIES = "policies.promote"
     APPROVE_POLICIES = "policies.approve"
     VIEW_ANALYTICS = "analytics.view"
+    REFRESH_ANALYTICS = "analytics.refresh"  # rebuild the summaries now (dashboard button)
     VIEW_FINANCE = "finance.view"  # P&L, reconciliation, funder settlement
     RUN_STRESS_TEST = "stress.run"
     VIEW_OPERATIONS = "operations.view"  # end of day, job queue, suspense, payouts
@@ -79,6 +80,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.VIEW_POLICIES,
             P.APPROVE_POLICIES,
             P.VIEW_ANALYTICS,
+            P.REFRESH_ANALYTICS,
             P.VIEW_OPERATIONS,
             P.VIEW_AUDIT,
         }
@@ -116,6 +118,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.VIEW_PRODUCTS,
             P.VIEW_OPERATIONS,
             P.OPERATE,
+            P.REFRESH_ANALYTICS,
         }
     ),
     Role.COLLECTIONS: frozenset(

@@ -1,6 +1,7 @@
 """Rebuilding the portfolio summaries (``analytics_tables``) set-based, as of the end of
-one business date. Run after end of day (job ``analytics.refresh``, or ``mobilend
-analytics refresh``); every statement is one pass over its source table, so the cost
+one business date. Run after end of day closes a date (job ``analytics.refresh``), once
+by the first worker of a fresh install, from the console's "refresh now", or by
+``mobilend analytics refresh``; one refresh at a time (an advisory lock), and every statement is one pass over its source table, so the cost
 grows with the book once a night instead of with every page view.
 
 Definitions (the tests compute them by hand on a small book):
@@ -40,6 +41,9 @@ LEDGER_ACCOUNTS = (
     "interest_income", "fee_income", "penalty_income", "recovery_income", "write_off_expense",
 )  # fmt: skip
 SCORE = "(d.record #>> '{workings,final_score,score}')::int"
+#: Serialises refreshes from every process: two at once would each delete and re-insert
+#: the same summary rows and one would fail on the duplicates.
+REFRESH_LOCK_KEY = 0x6D6F62696C616E61  # "mobilana"
 
 
 def bucket_case(dpd: str) -> str:
@@ -254,8 +258,24 @@ class SqlAnalyticsRefresher:
         self._engine = engine
 
     def refresh(self, as_of: dt.date, *, full: bool = False) -> RefreshState:
-        started = time.perf_counter()
+        """Rebuild as of ``as_of``, after any refresh already running has finished."""
+        state = self._refresh(as_of, full, wait=True)
+        assert state is not None
+        return state
+
+    def try_refresh(self, as_of: dt.date, *, full: bool = False) -> RefreshState | None:
+        """Rebuild as of ``as_of``; None at once when another refresh is running (a
+        person asking should hear so rather than wait behind the nightly rebuild)."""
+        return self._refresh(as_of, full, wait=False)
+
+    def _refresh(self, as_of: dt.date, full: bool, *, wait: bool) -> RefreshState | None:
         with self._engine.begin() as conn:
+            key = {"key": REFRESH_LOCK_KEY}
+            if wait:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), key)
+            elif not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar():
+                return None
+            started = time.perf_counter()  # the rebuild's own time, not the wait
             conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
             previous = conn.execute(
                 sa.text("SELECT as_of FROM analytics_state WHERE name = 'portfolio'")
