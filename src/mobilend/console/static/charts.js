@@ -57,11 +57,15 @@
               { margin: { t: 20, r: 20, b: 30, l: 110 } }];
     },
     approvals: function (r) {
-      var d = byPeriod(table(r, "daily"), "day");
-      return [[
-        { type: "scatter", name: label("approval_rate"), x: d.x, y: d.y("approval_rate") },
-        { type: "scatter", name: label("average_score"), x: d.x, y: d.y("average_score"), yaxis: "y2" }
-      ], { xaxis: d.axis, yaxis: { tickformat: ".0%" }, yaxis2: { overlaying: "y", side: "right" } }];
+      var d = byPeriod(table(r, "daily"), "day"), scores = d.y("average_score");
+      var traces = [{ type: "scatter", name: label("approval_rate"), x: d.x, y: d.y("approval_rate") }];
+      var layout = { xaxis: d.axis, yaxis: { tickformat: ".0%", range: [0, 1.05] } };
+      // No scored application (e.g. the basic policy): no score axis with a made-up range.
+      if (scores.some(function (v) { return v !== null; })) {
+        traces.push({ type: "scatter", name: label("average_score"), x: d.x, y: scores, yaxis: "y2" });
+        layout.yaxis2 = { overlaying: "y", side: "right" };
+      }
+      return [traces, layout];
     },
     vintage: function (r) {
       var rows = table(r, "curves"), cohorts = {};
