@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.e2e.journey_client import Service
+from tests.integration.risk_fixtures import small_model_dir
 from tests.integration.sandbox_fixtures import SANDBOX_SECRET, ServerThread
 
 from mobilend.adapters.http_resilience import CircuitBreaker
@@ -25,8 +26,8 @@ from mobilend.adapters.notify.http_gateway import HttpMessageGateway
 from mobilend.adapters.rails.http_rail import HttpPaymentRail
 from mobilend.asgi import create_app
 from mobilend.bootstrap.platform import Platform, build_platform
-from mobilend.bootstrap.service import start_background_work
-from mobilend.config import Settings
+from mobilend.bootstrap.service import build_service, start_background_work
+from mobilend.config import Settings, get_settings
 from mobilend.sandbox import messaging_gateway, payment_gateway
 
 BUSINESS_DAY = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -116,3 +117,32 @@ def shared_service(
     """One service for a whole module whose tests each bring their own borrowers (the
     database is not emptied between them)."""
     yield from _serve(db_engine, tmp_path_factory.mktemp("var"), gateway_sandboxes)
+
+
+@pytest.fixture
+def scoring_service(
+    db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Service]:
+    """The service as ``make run`` starts it with no outside URLs configured: the sandbox
+    SMS, payment and credit data services in process and the scoring engine (policy
+    rules → fraud → PD model → limit and price), whose decisions carry reason codes."""
+    # The environment a deployment would set; the replay command reads the same settings.
+    monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
+    get_settings.cache_clear()
+    settings = Settings(database_url=db.url.render_as_string(hide_password=False))
+    assert not settings.credit_data_url and settings.decision_engine == "auto"
+    platform = build_service(settings)
+    server = ServerThread(create_app(platform)).start()
+    try:
+        yield Service(
+            server.base_url,
+            platform.sandboxes["sms_gateway"],
+            platform.sandboxes["payment_gateway"],
+            platform,
+            db,
+        )
+    finally:
+        server.stop()
+        platform.close()
+        get_settings.cache_clear()

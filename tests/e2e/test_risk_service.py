@@ -8,63 +8,28 @@ The PD model is a small one trained once per test process from the shipped data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 import sqlalchemy as sa
 from tests.e2e.journey_client import Service
-from tests.integration.risk_fixtures import small_model_dir
-from tests.integration.sandbox_fixtures import ServerThread
 from typer.testing import CliRunner
-
-from mobilend.asgi import create_app
-from mobilend.bootstrap.service import build_service
-from mobilend.config import Settings, get_settings
 
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def risk_service(
-    db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Service]:
-    # The environment a deployment would set; the replay command reads the same settings.
-    monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
-    get_settings.cache_clear()
-    settings = Settings(database_url=db.url.render_as_string(hide_password=False))
-    assert not settings.credit_data_url and settings.decision_engine == "auto"
-    platform = build_service(settings)
-    server = ServerThread(create_app(platform)).start()
-    try:
-        yield Service(
-            server.base_url,
-            platform.sandboxes["sms_gateway"],
-            platform.sandboxes["payment_gateway"],
-            platform,
-            db,
-        )
-    finally:
-        server.stop()
-        platform.close()
-        get_settings.cache_clear()
-
-
 def test_the_default_service_decides_with_the_scoring_engine_and_replays_from_the_database(
-    risk_service: Service,
+    scoring_service: Service,
 ) -> None:
-    health = httpx.get(f"{risk_service.base_url}/health", timeout=10).json()
+    health = httpx.get(f"{scoring_service.base_url}/health", timeout=10).json()
     assert set(health["sandboxes"]) == {"sms_gateway", "payment_gateway", "credit_data"}
     applications = []
     for _ in range(3):
-        borrower = risk_service.borrower()
+        borrower = scoring_service.borrower()
         borrower.sign_in()
         borrower.verify_identity()
         borrower.consent()
         applications.append(borrower.apply(monthly_income_fen=1_500_000))
-    with risk_service.engine.connect() as conn:
+    with scoring_service.engine.connect() as conn:
         stored = {
             row.application_id: row
             for row in conn.execute(

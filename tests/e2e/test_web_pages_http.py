@@ -7,19 +7,11 @@ text one link away, unchanged), and "my data" offers withdrawal only for consent
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from tests.e2e.journey_client import Borrower, Identity, Service
-from tests.integration.risk_fixtures import small_model_dir
-from tests.integration.sandbox_fixtures import ServerThread
 
-from mobilend.asgi import create_app
-from mobilend.bootstrap.service import build_service
-from mobilend.config import Settings, get_settings
 from mobilend.sandbox.test_identities import IDENTITIES
 from mobilend.web.messages import CATALOGUE
 
@@ -44,31 +36,6 @@ def section(html: str, testid: str) -> str:
 
 
 # -- 1. an approval gives its reasons -------------------------------------------------------
-@pytest.fixture
-def scoring_service(
-    db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Service]:
-    """The service as ``make run`` starts it: the scoring engine, whose approvals carry
-    reason codes, and the sandbox credit data behind the documented test identities."""
-    monkeypatch.setenv("MOBILEND_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("MOBILEND_MODEL_DIR", str(small_model_dir()))
-    get_settings.cache_clear()
-    platform = build_service(Settings(database_url=db.url.render_as_string(hide_password=False)))
-    server = ServerThread(create_app(platform)).start()
-    try:
-        yield Service(
-            server.base_url,
-            platform.sandboxes["sms_gateway"],
-            platform.sandboxes["payment_gateway"],
-            platform,
-            db,
-        )
-    finally:
-        server.stop()
-        platform.close()
-        get_settings.cache_clear()
-
-
 def test_the_approval_page_gives_the_main_reasons_for_limit_and_price(
     scoring_service: Service,
 ) -> None:
