@@ -4,14 +4,13 @@ applications can no longer both be counted as the first."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
+from tests.integration.concurrency import at_once
 from tests.integration.risk_fixtures import new_vault
 
 from mobilend.adapters.db.engine import create_engine
@@ -34,21 +33,6 @@ def wide(database_url: str, db: sa.Engine) -> Iterator[sa.Engine]:
     engine = create_engine(database_url, pool_size=30, max_overflow=10)
     yield engine
     engine.dispose()
-
-
-def at_once(count: int, action: Callable[[int], T]) -> list[T | BaseException]:
-    """``action(0..count-1)`` from ``count`` threads released together."""
-    barrier = threading.Barrier(count)
-
-    def run(n: int) -> T | BaseException:
-        barrier.wait(timeout=60)
-        try:
-            return action(n)
-        except Exception as exc:
-            return exc
-
-    with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def test_thirty_applications_of_one_identity_at_once_let_exactly_the_limit_through(

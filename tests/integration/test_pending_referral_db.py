@@ -5,16 +5,15 @@ applications arrive at the same moment. Once a reviewer decides, the usual rules
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
 from compliance_fixtures import person_account
+from tests.integration.concurrency import at_once
 
 from mobilend.adapters.auth import AuditLog, InMemoryAuditStore
 from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
@@ -105,20 +104,6 @@ def desk_of(platform: Platform) -> ApprovalDesk:
         cost_caps=lending.cost_caps,
         executors=platform_executors(),
     )
-
-
-def at_once(count: int, action: Callable[[int], T]) -> list[T | BaseException]:
-    barrier = threading.Barrier(count)
-
-    def run(n: int) -> T | BaseException:
-        barrier.wait(timeout=60)
-        try:
-            return action(n)
-        except Exception as exc:
-            return exc
-
-    with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def outcomes_of(db: sa.Engine, borrower_id: str) -> list[str]:
