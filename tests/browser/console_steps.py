@@ -17,6 +17,7 @@ from tests.browser.conftest import SCREENSHOTS, Service
 from mobilend.adapters.auth import StaffDirectory
 from mobilend.adapters.db.analytics_refresh import SqlAnalyticsRefresher
 from mobilend.adapters.db.security_repository import SqlStaffUserStore
+from mobilend.domain.business_day import business_today
 
 PASSWORD = "correct-horse-battery-staple"
 DESKTOP = {"width": 1366, "height": 900}
@@ -28,7 +29,7 @@ def add_staff(service: Service, username: str, *roles: str) -> str:
 
 
 def refresh_analytics(service: Service) -> None:
-    SqlAnalyticsRefresher(service.engine).refresh(dt.datetime.now(dt.UTC).date())
+    SqlAnalyticsRefresher(service.engine).refresh(business_today())
 
 
 class ConsoleShots:
