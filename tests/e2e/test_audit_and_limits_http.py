@@ -47,7 +47,7 @@ def test_a_decision_and_a_payout_each_leave_exactly_one_record(service: Service)
     borrower.close()
 
 
-def test_thirty_applications_of_one_identity_at_once_let_exactly_three_through(
+def test_thirty_applications_of_one_identity_at_once_open_one_line_and_pass_at_most_three(
     service: Service,
 ) -> None:
     borrower = service.borrower()
@@ -64,14 +64,26 @@ def test_thirty_applications_of_one_identity_at_once_let_exactly_three_through(
     with concurrent.futures.ThreadPoolExecutor(30) as pool:
         responses = list(pool.map(apply, range(30)))
     statuses = [r.status_code for r in responses]
-    assert statuses.count(429) == 27, statuses
-    # The three let through are decided (one line) or refused for the line just opened.
-    assert sorted(s for s in statuses if s != 429) in ([201, 409, 409], [201, 201, 201])
-    refused = next(r for r in responses if r.status_code == 429)
-    error = refused.json()["error"]
-    assert error["code"] == "application_rate_limited"
-    assert "今日申请次数过多" in error["message"] and "too many applications" in error["message"]
-    assert 0 < int(refused.headers["Retry-After"]) <= 86_400
+    # Attempts refused before the count (the line already open) are not applications and
+    # use none of the day's three; every attempt that was counted shows in the counter.
+    with service.engine.connect() as conn:
+        counted = conn.execute(
+            sa.text("SELECT coalesce(sum(count), 0) FROM rate_limit_counters "
+                    "WHERE bucket = 'apply_identity'")
+        ).scalar_one()  # fmt: skip
+    passed = min(counted, 3)
+    assert 0 < counted <= 30, (counted, statuses)
+    assert statuses.count(429) == counted - passed, (counted, statuses)
+    # One line opened; every other attempt was refused for it (409), counted or not.
+    assert statuses.count(201) == 1 and statuses.count(409) == 29 - (counted - passed), statuses
+    # How many reach the count before the line opens depends on timing (here 10–27 of 30).
+    for refused in (r for r in responses if r.status_code == 429):
+        error = refused.json()["error"]
+        assert error["code"] == "application_rate_limited"
+        assert (
+            "今日申请次数过多" in error["message"] and "too many applications" in error["message"]
+        )
+        assert 0 < int(refused.headers["Retry-After"]) <= 86_400
     borrower.close()
 
 

@@ -206,3 +206,20 @@ def test_a_referral_whose_borrower_already_holds_a_line_says_how_to_clear_it(
     decide_referral(desk, RISK, referred.application_id, approve=False,
                     reason="already holds a line", single_person_limit=Money("50000"))  # fmt: skip
     assert outcomes_of(db, borrower) == ["decline"] and lines_of(db, borrower) == 1
+
+
+def test_attempts_refused_while_under_review_do_not_use_up_the_days_applications(
+    db: sa.Engine,
+) -> None:
+    platform, _ = journey(db)
+    ctx = platform.journey.ctx  # with the per-identity daily limit (3) in force
+    assert ctx.application_guard is not None
+    borrower = applicant(db, "acct-patient", 93)
+    referred, _ = apply_for_line(ctx, borrower_id=borrower)  # the day's first application
+    assert referred.outcome == "refer"
+
+    # Five more tries while the review is pending: each is told why, none is counted.
+    for _ in range(5):
+        with pytest.raises(ApplicationUnderReview):
+            apply_for_line(ctx, borrower_id=borrower, monthly_income=Money("10000"))
+    assert outcomes_of(db, borrower) == ["refer"]

@@ -215,8 +215,6 @@ def apply_for_line(
         raise ValidationFailed(
             [Problem("monthly_income_fen", _text("月收入无效", "invalid income"))]
         )
-    if ctx.application_guard is not None:
-        ctx.application_guard.before_apply(kyc.national_id, device_id, ctx.now())
     with ctx.uow() as uow:
         product = _product(uow, code)
         _check_can_apply(ctx, uow, borrower_id, today)
@@ -224,6 +222,11 @@ def apply_for_line(
         held = identity_exposure_in(
             uow, borrower_id, today, currency=product.currency, lock=False
         ).exposure
+    # Counted only once the cheap refusals are behind it (a line already open, a review
+    # pending, a decline too recent): an attempt refused there costs no data and is not
+    # an application, so it does not use up the day's allowance.
+    if ctx.application_guard is not None:
+        ctx.application_guard.before_apply(kyc.national_id, device_id, ctx.now())
     application_id = ctx.new_id()
     applicant = Applicant(
         application_id=application_id,
