@@ -135,13 +135,7 @@ def scoring_service(
     platform = build_service(settings)
     server = ServerThread(create_app(platform)).start()
     try:
-        yield Service(
-            server.base_url,
-            platform.sandboxes["sms_gateway"],
-            platform.sandboxes["payment_gateway"],
-            platform,
-            db,
-        )
+        yield Service.with_own_sandboxes(server.base_url, platform, db)
     finally:
         server.stop()
         platform.close()

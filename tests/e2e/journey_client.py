@@ -70,6 +70,14 @@ class Service:
     platform: Platform
     engine: sa.Engine
 
+    @classmethod
+    def with_own_sandboxes(cls, base_url: str, platform: Platform, engine: sa.Engine) -> Service:
+        """The service at ``base_url`` whose SMS and payment sandboxes run in its process."""
+        sandboxes = platform.sandboxes
+        return cls(
+            base_url, sandboxes["sms_gateway"], sandboxes["payment_gateway"], platform, engine
+        )
+
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
 

@@ -45,13 +45,7 @@ def embedded(db: sa.Engine, tmp_path: Path) -> Iterator[Service]:
     deferred.app = create_app(platform)
     server.start()
     try:
-        yield Service(
-            server.base_url,
-            platform.sandboxes["sms_gateway"],
-            platform.sandboxes["payment_gateway"],
-            platform,
-            db,
-        )
+        yield Service.with_own_sandboxes(server.base_url, platform, db)
     finally:
         server.stop()
         platform.close()

@@ -29,6 +29,9 @@ PSI_ALERT = 0.25
 AUC_ALERT = 0.65
 
 
+# Floats appear here only inside the statistics (PSI's logarithms, the normal
+# distribution of the IRB formula), never for money: each comes back as a quantized
+# Decimal rate, and amounts (EAD, expected loss, capital) stay Money.
 def _ratio(value: float, places: int = 4) -> Decimal:
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
