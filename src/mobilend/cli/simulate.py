@@ -48,6 +48,12 @@ def simulate_command(
     keep_db: bool = typer.Option(
         False, "--keep-db", help="保留模拟数据库 / keep the simulation's database afterwards"
     ),
+    one_process: bool = typer.Option(
+        False,
+        "--one-process",
+        help="申请人流程与其余日间工作在同一进程内依次运行（结果相同，较慢）/ the applicants' "
+        "journeys in this process after the rest of each day (same report, slower)",
+    ),
 ) -> None:
     """组合模拟 / Simulate a portfolio through the real platform and report on it."""
     from mobilend.config import get_settings
@@ -63,6 +69,7 @@ def simulate_command(
         start=dt.date.fromisoformat(start),
         arrivals_within=arrivals_within,
         http=http,
+        parallel=not one_process,
     )
     settings = get_settings()
     with Progress(

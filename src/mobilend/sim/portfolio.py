@@ -73,8 +73,10 @@ def simulate(
     year = Year(engine, vault, settings, config, model_dir or pd_model_dir(settings))
     try:
         year.simulate(progress)
-    finally:
-        latencies = year.journeys.close()  # stops the API server of an HTTP run
+    except BaseException:
+        year.abort()
+        raise
+    latencies = year.close().latencies  # stops the API server of an HTTP run
     checks = time.perf_counter()
     report = build_report(year)
     after = select_one_ms(engine)

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from mobilend.app.collections.reports import recovery_report
 from mobilend.bootstrap.ledger import verify_book
-from mobilend.domain.money import Money
+from mobilend.sim.arrivals import LoanTrack
 from mobilend.sim.collections_checks import audit_conduct, verify_ledger
-from mobilend.sim.year import LoanTrack, Year, YearRun
+from mobilend.sim.year import Year, YearRun
 
 BUCKETS = ("current", "1-29", "30-59", "60-89", "90+", "written_off", "closed")
 BANDS = ("A", "B", "C", "D", "E")
@@ -236,7 +236,7 @@ def _profit_and_loss(ledger: dict[str, int], year: Year) -> dict[str, float]:
     def income(account: str) -> float:
         return _yuan(-ledger.get(account, 0))
 
-    data_cost = sum((s.spend for s in year.world.sources.values()), Money("0.00"))
+    data_cost = year.run.data_cost
     lines = {
         "interest_income": income("interest_income"),
         "fee_income": income("fee_income"),

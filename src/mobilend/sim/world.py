@@ -86,7 +86,12 @@ def build_world(
     start: dt.date,
     data_version: str,
     model_dir: Path,
+    *,
+    ids_from: int = 1 << 80,
+    register_funders: bool = True,
 ) -> World:
+    """The world on ``db``. Two worlds may share a database (``sim.arrivals``): each
+    counts its ids from its own ``ids_from``, and only one registers the funders."""
     clock = SimClock()
     clock.at(start, 7)
     rail = SimulatedRail(lambda: business_date(clock.now()))
@@ -107,10 +112,11 @@ def build_world(
         decisions=engine,
         rail=rail,
         messages=sink,
-        ids=SequentialIds(),
+        ids=SequentialIds(ids_from),
         vault=vault,
     )
-    _funders(platform, start)
+    if register_funders:
+        _funders(platform, start)
     return World(platform, clock, rail, sink, rows, engine, sources)
 
 

@@ -6,13 +6,17 @@ through the conduct gate, agents and an agency calling their queues); the borrow
 payment falls today pay (by the behaviour model, ``sim.behaviour``), and those collections
 reached pay as promised; the day's applicants arrive at their hour, apply, are decided by
 the scoring engine, most accept an offer, sign, and the payout goes out through the rail
-and comes back as its webhook; at 23:30 end of day (the set-based SQL job) and behaviour
-scores; then the partners' shares of the day's collections and the rail reconciliation.
+and comes back as its webhook, and the rail's statement is reconciled; at 23:30 end of
+day (the set-based SQL job) and behaviour scores; then the partners' shares of the day's
+collections.
 
 Only loans with something due are touched on a day: each installment's payment day is
-drawn when the loan is paid out and kept in a calendar here. The same seed gives the same
-run: ids come from a counter, every random draw from seeded generators, and nothing runs
-in parallel. Wall-clock figures (latencies, seconds) are the only ones that vary.
+drawn when the loan is paid out and kept in a calendar here. The day's applicants run in
+a process of their own beside the rest of the day (``sim.arrivals``; ``parallel=False``
+runs them after it, in this process). The same seed gives the same run either way: ids
+come from counters, every random draw from seeded generators, and the two processes
+touch different loans. Wall-clock figures (latencies, seconds) are the only ones that
+vary.
 """
 
 from __future__ import annotations
@@ -31,23 +35,27 @@ import sqlalchemy as sa
 
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.funder_shares import post_funder_shares
-from mobilend.app.funding.reconciliation import reconcile_rail
 from mobilend.app.lending.repayments import pay_off_loan_in, post_repayment, quote_payoff_in
 from mobilend.app.servicing.daily import score_loans
 from mobilend.config import Settings
-from mobilend.domain.decisions import DecisionOutcome
 from mobilend.domain.errors import DomainError
 from mobilend.domain.loans import LoanStatus
 from mobilend.domain.money import Money
 from mobilend.sim.applicants import Person, draw_people, load_rows
-from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
-from mobilend.sim.collections_month import ZONE, Month, MonthConfig, add_teams
-from mobilend.sim.journeys import InProcessJourneys, Journeys
+from mobilend.sim.arrivals import (
+    ArrivalsDay,
+    ArrivalsEnd,
+    ArrivalsProcess,
+    ArrivalsRunner,
+    ArrivalsSpec,
+    InlineArrivals,
+    LoanTrack,
+    Payment,
+)
+from mobilend.sim.collections_month import Month, MonthConfig, add_teams
 from mobilend.sim.world import World, build_world
 
 DAY = dt.timedelta(days=1)
-#: Share of approved applicants who take a loan.
-TAKE_UP = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +71,8 @@ class YearConfig:
     agents_per_thousand: float = 1.5
     #: Each applicant's journey through the borrower API over real HTTP (``--http``).
     http: bool = False
-
-
-@dataclass
-class LoanTrack:
-    loan_id: str
-    person: Person
-    behaviour: Behaviour
-    amount: Money
-    periods: int
-    apr: str
-    band: str
-    funders: tuple[tuple[str, Money], ...]
-    disbursed_on: dt.date
-    first_30dpd: dt.date | None = None
+    #: The day's applicants in a process of their own, beside the rest of the day.
+    parallel: bool = True
 
 
 @dataclass
@@ -93,6 +89,8 @@ class YearRun:
     reconciliation_days: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     daily: list[dict[str, Any]] = field(default_factory=list)
+    #: What the credit data the decisions bought cost (known when the arrivals close).
+    data_cost: Money = field(default_factory=lambda: Money("0.00"))
 
 
 class Year:
@@ -114,11 +112,13 @@ class Year:
 
             settings = served_settings(settings)
         self.world: World = build_world(db, vault, settings, config.start, version, model_dir)
-        self.journeys: Journeys = InProcessJourneys(self.world)
-        if config.http:
-            from mobilend.sim.http_journey import HttpJourneys
-
-            self.journeys = HttpJourneys(self.world)
+        spec = ArrivalsSpec(
+            db.url.render_as_string(hide_password=False), vault, settings, config.start,
+            version, model_dir, config.http, self.rng.getstate(),
+        )  # fmt: skip
+        self.arrivals: ArrivalsRunner = (
+            ArrivalsProcess(spec) if config.parallel else InlineArrivals(spec)
+        )
         agents = max(2, round(config.applicants / 1000 * config.agents_per_thousand))
         self.month = Month(
             db,
@@ -133,7 +133,7 @@ class Year:
         )  # fmt: skip
         self.agents: list[str] = []
         self.run = YearRun(config, people)
-        self.calendar: dict[dt.date, list[tuple[str, str, dt.date]]] = defaultdict(list)
+        self.calendar: dict[dt.date, list[Payment]] = defaultdict(list)
         self.by_day: dict[dt.date, list[Person]] = defaultdict(list)
         for person in people:
             self.by_day[person.arrives_at.date()].append(person)
@@ -149,22 +149,34 @@ class Year:
             ("agents", self._agents),
             ("payments", self._scheduled_payments),
             ("collections_evening", self._collections_evening),
-            ("arrivals", self._arrivals),
+            ("arrivals_wait", self._arrived),
             ("night", self._night),
         )
         for k in range(config.days):
             on = config.start + k * DAY
+            self.arrivals.start_day(on, self.by_day.pop(on, []))
             for name, phase in phases:
                 began = time.perf_counter()
                 phase(on)
-                key = f"phase.{name}_s"
-                run.timings[key] = run.timings.get(key, 0.0) + time.perf_counter() - began
+                self._time(f"phase.{name}_s", time.perf_counter() - began)
             elapsed = round(time.perf_counter() - started)
             progress(
                 k + 1, {"loans": len(run.loans), "applied": run.counts["applied"], "s": elapsed}
             )
         run.timings["days_s"] = time.perf_counter() - started
         return run
+
+    def close(self) -> ArrivalsEnd:
+        """Stop the arrivals (and an HTTP run's API server); their latency samples."""
+        end = self.arrivals.close()
+        self.run.data_cost = end.data_cost
+        return end
+
+    def abort(self) -> None:
+        self.arrivals.abort()
+
+    def _time(self, key: str, seconds: float) -> None:
+        self.run.timings[key] = self.run.timings.get(key, 0.0) + seconds
 
     # ------------------------------------------------------------------ collections
     def _collections_morning(self, on: dt.date) -> None:
@@ -225,83 +237,23 @@ class Year:
             except DomainError as exc:
                 self.run.counts[f"payment_refused_{exc.code}"] += 1
 
-    def _plan_payments(self, track: LoanTrack, installments: list[tuple[int, dt.date]]) -> None:
-        behaviour = track.behaviour
-        for n, due in installments:
-            if behaviour.prepay_at and n == behaviour.prepay_at:
-                early = due - self.rng.randint(1, 20) * DAY
-                self.calendar[max(early, track.disbursed_on + DAY)].append(
-                    (track.loan_id, "payoff", due)
-                )
-                return
-            late = days_late(behaviour, n, self.rng)
-            if late is not None:
-                self.calendar[max(due + late * DAY, track.disbursed_on + DAY)].append(
-                    (track.loan_id, "due", due)
-                )
-
     # ------------------------------------------------------------------ applicants
-    def _arrivals(self, on: dt.date) -> None:
-        for person in self.by_day.pop(on, []):
-            at = person.arrives_at.replace(tzinfo=ZONE)
-            self.world.clock.current = at.astimezone(dt.UTC)
-            self._journey(person, at)
-
-    def _journey(self, person: Person, at: dt.datetime) -> None:
-        run, journeys = self.run, self.journeys
-        try:
-            borrower_id = journeys.register(person)
-        except DomainError as exc:  # over HTTP, identity checks the in-process path skips
-            run.counts[f"register_refused_{exc.code}"] += 1
-            return
-        run.counts["applied"] += 1
-        try:
-            application = journeys.apply(person, borrower_id)
-        except DomainError as exc:
-            run.counts[f"apply_refused_{exc.code}"] += 1
-            return
-        run.decision_ms.append(application.ms)
-        outcome = application.outcome
-        run.counts[f"decision_{outcome.value}"] += 1
-        record: dict[str, Any] = {"bad": person.bad, "outcome": outcome.value, "band": ""}
-        run.applications.append(record)
-        if outcome is not DecisionOutcome.APPROVE or application.line_id is None:
-            return
-        record["band"] = application.price_band
-        if self.rng.random() >= TAKE_UP:
-            run.counts["offer_not_taken"] += 1
-            return
-        limit = application.limit or Money("0")
-        amount = Money(person.amount_yuan).min(limit)
-        amount = Money(int(amount.amount // 100) * 100)
-        if amount < Money(500):
-            run.counts["limit_below_minimum"] += 1
-            return
-        try:
-            contract = journeys.draft(
-                person, borrower_id, application.line_id, amount, person.periods
-            )
-            signing = time.perf_counter()
-            loan = journeys.sign(person, borrower_id, contract)
-        except DomainError as exc:
-            run.counts[f"sign_refused_{exc.code}"] += 1
-            return
-        run.counts["signed"] += 1
-        paid = journeys.pay_out()
-        run.payout_ms.append((time.perf_counter() - signing) * 1000)
-        if not paid.get(loan.loan_id):
-            run.counts["payout_failed"] += 1
-            return
-        run.counts["paid_out"] += 1
-        behaviour = draw_behaviour(person.bad, person.periods, self.rng)
-        self.month.willingness[borrower_id] = behaviour.willingness
-        self.month.phone_owner[person.phone] = borrower_id
-        track = LoanTrack(
-            loan.loan_id, person, behaviour, amount, person.periods, contract.apr,
-            application.price_band or "", loan.funders, at.date(),
-        )  # fmt: skip
-        run.loans[loan.loan_id] = track
-        self._plan_payments(track, list(loan.installments))
+    def _arrived(self, on: dt.date) -> None:
+        """Wait for the day's applicants and add what they did to the run."""
+        day: ArrivalsDay = self.arrivals.finish_day()
+        run = self.run
+        self._time("phase.arrivals_s", day.seconds)
+        run.counts.update(day.counts)
+        run.decision_ms.extend(day.decision_ms)
+        run.payout_ms.extend(day.payout_ms)
+        run.applications.extend(day.applications)
+        run.loans.update((track.loan_id, track) for track in day.loans)
+        for paid_on, payments in day.calendar.items():
+            self.calendar[paid_on].extend(payments)
+        self.month.willingness.update(day.willingness)
+        self.month.phone_owner.update(day.phone_owner)
+        run.reconciliation_days += 1
+        run.reconciliation_breaks += day.reconciliation_breaks
 
     # ------------------------------------------------------------------ the night
     def _night(self, on: dt.date) -> None:
@@ -312,9 +264,6 @@ class Year:
         run.timings["eod_s"] = run.timings.get("eod_s", 0.0) + time.perf_counter() - started
         score_loans(self.month.servicing, on)
         post_funder_shares(world.platform.lending.uow_factory, on)
-        report = reconcile_rail(world.platform.disbursement, on)
-        run.reconciliation_days += 1
-        run.reconciliation_breaks += len(report.breaks)
         self._delinquency(on)
 
     def _delinquency(self, on: dt.date) -> None:

@@ -71,6 +71,11 @@ class FieldVault:
         self._index_key = index_key
         self._field_index_keys: dict[str, bytes] = {}
 
+    def __reduce__(self) -> tuple[type[FieldVault], tuple[KeyRing, bytes]]:
+        # Rebuilt from its keys in another process (the simulation's arrivals); the
+        # ciphers themselves do not pickle.
+        return (FieldVault, (self._ring, self._index_key))
+
     @classmethod
     def from_secrets(cls, pii_secrets: PiiSecrets) -> FieldVault:
         return cls(pii_secrets.key_ring, pii_secrets.index_key)

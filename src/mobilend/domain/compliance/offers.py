@@ -13,8 +13,9 @@ made against the rules in force on a later date (for a compliance report).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
 
 from mobilend.domain.apr import AprResult, annual_percentage_rate
@@ -100,6 +101,17 @@ def highest_rate_within_cap(
 
 
 def _schedule_apr(terms: LoanTerms, *, with_xirr: bool = False) -> tuple[Schedule, AprResult]:
+    schedule, apr = _priced(terms, with_xirr)
+    if schedule.terms is not terms:  # an equal key may carry e.g. 0.18 for 0.180
+        schedule = replace(schedule, terms=terms)
+    return schedule, apr
+
+
+@functools.lru_cache(maxsize=4096)
+def _priced(terms: LoanTerms, with_xirr: bool) -> tuple[Schedule, AprResult]:
+    # Memoised (terms and schedules are immutable): a draw is priced when its contract
+    # is drafted and again when it is signed, and the APR's IRR solve is the dearest
+    # part of either.
     schedule = generate_schedule(terms)
     return schedule, annual_percentage_rate(schedule, terms.start_date, with_xirr=with_xirr)
 
