@@ -246,3 +246,10 @@ def test_flat_rate_ratio_falls_below_1_8_at_higher_rates() -> None:
     loan = terms(method=RepaymentMethod.FLAT, start_date=date(2024, 1, 1) + timedelta(days=3))
     ratio = annual_percentage_rate(generate_schedule(loan)).apr / Decimal("0.18")
     assert Decimal("1.7") < ratio < Decimal("1.8")
+
+
+def test_the_exact_solve_does_not_rely_on_the_floating_point_guess() -> None:
+    # Cash flows whose root a float solve cannot reach (each discount factor underflows
+    # to zero at the first guess): the wide bracket still finds it.
+    flows = [Decimal(-1), *([Decimal(0)] * 4000), Decimal("1e-300")]
+    assert irr(flows) == pytest.approx(Decimal("-0.1584"), abs=Decimal("1e-3"))

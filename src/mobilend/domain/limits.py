@@ -67,9 +67,7 @@ class ApplicationLimits:
     calendar day."""
 
     per_device: RateLimit = RateLimit("apply_device", 5, dt.timedelta(days=1), BEIJING_MIDNIGHT)
-    per_identity: RateLimit = RateLimit(
-        "apply_identity", 3, dt.timedelta(days=1), BEIJING_MIDNIGHT
-    )
+    per_identity: RateLimit = RateLimit("apply_identity", 3, dt.timedelta(days=1), BEIJING_MIDNIGHT)
 
 
 class ApplicationRateLimited(Conflict):

@@ -12,8 +12,9 @@ collections.
 
 Only loans with something due are touched on a day: each installment's payment day is
 drawn when the loan is paid out and kept in a calendar here. The day's applicants run in
-a process of their own beside the rest of the day (``sim.arrivals``; ``parallel=False``
-runs them after it, in this process). The same seed gives the same run either way: ids
+a process of their own beside the rest of the day and the night before it
+(``sim.arrivals``; ``parallel=False`` runs them after the day's other work, in this
+process). The same seed gives the same run either way: ids
 come from counters, every random draw from seeded generators, and the two processes
 touch different loans. Wall-clock figures (latencies, seconds) are the only ones that
 vary.
@@ -152,9 +153,9 @@ class Year:
             ("arrivals_wait", self._arrived),
             ("night", self._night),
         )
+        self.arrivals.start_day(config.start, self.by_day.pop(config.start, []))
         for k in range(config.days):
             on = config.start + k * DAY
-            self.arrivals.start_day(on, self.by_day.pop(on, []))
             for name, phase in phases:
                 began = time.perf_counter()
                 phase(on)
@@ -239,8 +240,13 @@ class Year:
 
     # ------------------------------------------------------------------ applicants
     def _arrived(self, on: dt.date) -> None:
-        """Wait for the day's applicants and add what they did to the run."""
+        """Wait for the day's applicants and add what they did to the run; then start the
+        next day's, which may run while this night's end of day does (the night reads
+        only loans paid out by today: a loan paid out tomorrow has accrued through today,
+        so end of day passes it by, and the figures below leave it out)."""
         day: ArrivalsDay = self.arrivals.finish_day()
+        if on < self.config.start + (self.config.days - 1) * DAY:
+            self.arrivals.start_day(on + DAY, self.by_day.pop(on + DAY, []))
         run = self.run
         self._time("phase.arrivals_s", day.seconds)
         run.counts.update(day.counts)
@@ -280,8 +286,10 @@ class Year:
             active, outstanding, late = conn.execute(
                 sa.text(
                     "SELECT count(*), coalesce(sum(outstanding_principal), 0),"
-                    " count(*) FILTER (WHERE dpd >= 30) FROM loans WHERE status = 'active'"
-                )
+                    " count(*) FILTER (WHERE dpd >= 30) FROM loans"
+                    " WHERE status = 'active' AND disbursed_on <= :on"
+                ),
+                {"on": on},
             ).one()
             run.daily.append(
                 {
@@ -292,7 +300,14 @@ class Year:
             )  # fmt: skip
             k = (on - self.config.start).days
             if k % 30 == 29 or k == self.config.days - 1:
-                rows = conn.execute(sa.text("SELECT id, status, dpd FROM loans")).all()
+                # Drawn by today (tomorrow's applicants may be drawing already).
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT id, status, dpd FROM loans"
+                        " WHERE CAST(terms->>'start_date' AS date) <= :on"
+                    ),
+                    {"on": on},
+                ).all()
                 run.snapshots.append((on, {r[0]: delinquency_bucket(r[1], r[2]) for r in rows}))
 
 

@@ -127,7 +127,10 @@ def _apr_range(
     aprs: list[Decimal] = []
     for periods in range(product.min_periods, product.max_periods + 1):
         try:
-            aprs.append(rules.fit_offer(product, amount, periods, on, None, annual_rate).apr.apr)
+            offer = rules.fit_offer(
+                product, amount, periods, on, None, annual_rate, with_xirr=False
+            )
+            aprs.append(offer.apr.apr)
         except DomainError:
             continue
     if not aprs:

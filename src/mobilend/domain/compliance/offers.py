@@ -134,12 +134,16 @@ def fit_offer(
     start: dt.date,
     first_due: dt.date | None = None,
     annual_rate: Decimal | None = None,
+    *,
+    with_xirr: bool = True,
 ) -> PricedOffer:
     """The offer for this draw, priced within the cap in force on ``start``.
 
     Raises ``ValidationFailed`` for terms out of the product's ranges, a
     ``RuleBroken`` for a bullet term or platform fee the rules forbid, and
     ``AprAboveCap`` only when the fees alone put the APR above the cap.
+    ``with_xirr=False`` leaves out the compounded calendar figure (``AprResult.xirr``)
+    when only the APRs are wanted; the cap is checked on the same figures either way.
     """
     licence = product.licence_type
     requested = product.annual_rate if annual_rate is None else annual_rate
@@ -150,7 +154,7 @@ def fit_offer(
 
     terms = terms_at(requested)
     refuse_if_any(terms_breaches(rules, terms, licence))
-    schedule, apr = _schedule_apr(terms, with_xirr=True)
+    schedule, apr = _schedule_apr(terms, with_xirr=with_xirr)
     if apr.apr_for_cap > cap.limit:
         rate = highest_rate_within_cap(
             lambda r: _schedule_apr(terms_at(r))[1], cap.limit, requested
@@ -159,7 +163,7 @@ def fit_offer(
             at_zero = _schedule_apr(terms_at(Decimal(0)))[1]
             raise AprAboveCap([cost_breach(at_zero.apr_for_cap, cap, licence, what="费用 / fees")])
         terms = terms_at(rate)
-        schedule, apr = _schedule_apr(terms, with_xirr=True)
+        schedule, apr = _schedule_apr(terms, with_xirr=with_xirr)
     ceiling = penalty_ceiling(apr.apr_for_cap, cap.limit, product.day_count)
     return PricedOffer(
         terms=terms,

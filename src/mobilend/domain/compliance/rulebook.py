@@ -141,10 +141,14 @@ class Rulebook(RuleSettings):
         on: dt.date,
         first_due: dt.date | None = None,
         annual_rate: Decimal | None = None,
+        *,
+        with_xirr: bool = True,
     ) -> PricedOffer:
         """The offer for a draw on ``on``: the rate lowered as far as the cap needs, the
         penalty rate too (see ``offers.fit_offer``)."""
-        return offers.fit_offer(self, product, principal, periods, on, first_due, annual_rate)
+        return offers.fit_offer(
+            self, product, principal, periods, on, first_due, annual_rate, with_xirr=with_xirr
+        )
 
     def penalty_rate_for(
         self,
