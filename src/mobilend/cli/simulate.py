@@ -51,8 +51,8 @@ def simulate_command(
     one_process: bool = typer.Option(
         False,
         "--one-process",
-        help="申请人流程与其余日间工作在同一进程内依次运行（结果相同，较慢）/ the applicants' "
-        "journeys in this process after the rest of each day (same report, slower)",
+        help="单进程运行 / one process: 申请人在当日其余工作之后 (报告相同, 较慢) / "
+        "applicants after the rest of each day (same report, slower)",
     ),
 ) -> None:
     """组合模拟 / Simulate a portfolio through the real platform and report on it."""
