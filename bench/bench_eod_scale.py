@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -141,16 +142,33 @@ def bare_update(engine: sa.Engine) -> float:
     return time.perf_counter() - started
 
 
+def book_template_name(loans: int) -> str:
+    # Named after the schema's history and the generator, so a stale book is never reused.
+    generator = zlib.crc32("".join(GENERATE).encode())
+    return f"mobilend_bench_book_{admin.migrations_fingerprint()}_{generator:08x}_{loans}"
+
+
 def one_size(
-    admin_url: str, loans: int, workers: int, partitions: int, dates: int, keep: bool
-) -> dict:
+    admin_url: str, loans: int, workers: int, partitions: int, dates: int, keep: bool,
+    reuse_book: bool = False,
+) -> dict:  # fmt: skip
     name = f"mobilend_bench_scale_{os.getpid()}_{loans}"
-    url = admin.create_database(admin_url, name)
+    book = book_template_name(loans)
+    cloned = reuse_book and admin.database_exists(admin_url, book)
+    url = admin.create_database(admin_url, name, template=book if cloned else None)
     engine = sa.create_engine(url, pool_size=2)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        migrate.upgrade(url)
-        generated = generate(engine, loans)
+        if cloned:
+            generated = 0.0
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))  # statistics are not copied
+        else:
+            migrate.upgrade(url)
+            generated = generate(engine, loans)
+            if reuse_book:  # keep the generated book for the next run (same migrations)
+                engine.dispose()
+                admin.create_database(admin_url, book, template=name)
         installments = count(engine, "SELECT count(*) FROM installments")
         print(
             f"\n== {loans:,} loans, {installments:,} installments (generated in {generated:.0f} s)"
@@ -192,10 +210,18 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--dates", type=int, default=2, help="consecutive business dates")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument(
+        "--reuse-book",
+        action="store_true",
+        help="copy the generated book from a template kept by an earlier run with the same"
+        " migrations (kept on first use; drop mobilend_bench_book_* databases to free disk)",
+    )
     args = parser.parse_args()
     admin_url = database_url()
     results = [
-        one_size(admin_url, n, args.workers, args.partitions, args.dates, args.keep)
+        one_size(
+            admin_url, n, args.workers, args.partitions, args.dates, args.keep, args.reuse_book
+        )
         for n in args.loans
     ]
     if len(results) > 1:

@@ -13,7 +13,8 @@ per statement. For each day after a loan's ``accrued_through`` up to the busines
    increase;
 4. one journal entry per loan and kind (accrual, fee, penalty accrual), written with
    ``INSERT … SELECT`` so the ledger stays balanced;
-then the installments' statuses, the loans' days past due and bucket as of the last day.
+5. on the business date itself, the installments' statuses (in the same write as the
+   amounts) and the loans' days past due and bucket.
 
 Work is split into partitions by a hash of the loan id (``partition`` of
 ``partition_count``) so several workers can share a date, and each partition into chunks
@@ -201,14 +202,40 @@ _ONE_DAY = sa.text(
                greatest(penalty_posted, round_minor(penalty_exact_minor, rounding))
                    AS penalty_posted_new
         FROM rounded
+    ), new_state AS (
+        -- each installment as it stands at the end of the day: new amounts where it
+        -- accrues, and on the business date its status (domain:
+        -- InstallmentState.status_on), so a row is written once a night, not twice
+        SELECT i.loan_id, i.n, i.status, c.loan_id IS NOT NULL AS accrues,
+               coalesce(c.interest_accrued_new, i.interest_accrued) AS interest_accrued_new,
+               coalesce(c.fees_charged_new, i.fees_charged) AS fees_charged_new,
+               coalesce(c.penalty_exact_new, i.penalty_exact) AS penalty_exact_new,
+               coalesce(c.penalty_posted_new, i.penalty_posted) AS penalty_posted_new,
+               CASE
+                   -- only these can change with the date; payments set the others
+                   WHEN :day <> :business_date OR i.due_date > :day
+                        OR i.status NOT IN ('scheduled', 'due', 'partially_paid')
+                       THEN i.status
+                   WHEN (i.principal_due - i.principal_paid)
+                        + (i.interest_scheduled - i.interest_paid) + (i.fees_due - i.fees_paid)
+                        + (coalesce(c.penalty_posted_new, i.penalty_posted) - i.penalty_paid) = 0
+                       THEN 'paid'
+                   WHEN i.due_date < :day THEN 'overdue'
+                   WHEN i.principal_paid + i.interest_paid + i.fees_paid + i.penalty_paid > 0
+                       THEN 'partially_paid'
+                   ELSE 'due'
+               END AS status_new
+        FROM inst i LEFT JOIN calc c ON c.loan_id = i.loan_id AND c.n = i.n
     ), updated_installments AS (
         UPDATE installments i
-        SET interest_accrued = c.interest_accrued_new,
-            fees_charged = c.fees_charged_new,
-            penalty_exact = c.penalty_exact_new,
-            penalty_posted = c.penalty_posted_new
-        FROM calc c
-        WHERE i.loan_id = c.loan_id AND i.n = c.n AND i.loan_id = ANY(:ids)
+        SET interest_accrued = s.interest_accrued_new,
+            fees_charged = s.fees_charged_new,
+            penalty_exact = s.penalty_exact_new,
+            penalty_posted = s.penalty_posted_new,
+            status = s.status_new
+        FROM new_state s
+        WHERE i.loan_id = s.loan_id AND i.n = s.n AND i.loan_id = ANY(:ids)
+          AND (s.accrues OR s.status_new <> s.status)
     ), loan_day AS (
         SELECT loan_id, borrower_id, currency,
                sum(interest_accrued_new - interest_accrued)::bigint AS interest,
@@ -270,34 +297,6 @@ _ONE_DAY = sa.text(
     WHERE l.id = m.id AND l.id = ANY(:ids)
     """
 )
-
-# Installment status at the end of the business date (domain: InstallmentState.status_on).
-_SET_STATUSES = sa.text(
-    """
-    UPDATE installments i
-    SET status = s.status
-    FROM (
-        SELECT i.loan_id, i.n,
-               CASE
-                   WHEN (i.principal_due - i.principal_paid) + (i.interest_scheduled - i.interest_paid)
-                      + (i.fees_due - i.fees_paid) + (i.penalty_posted - i.penalty_paid) = 0
-                       THEN 'paid'
-                   WHEN i.due_date < :business_date THEN 'overdue'
-                   WHEN i.principal_paid + i.interest_paid + i.fees_paid + i.penalty_paid > 0
-                       THEN 'partially_paid'
-                   WHEN i.due_date = :business_date THEN 'due'
-                   ELSE 'scheduled'
-               END AS status
-        FROM installments i JOIN eod_chunk c ON c.id = i.loan_id
-        WHERE c.accrued_through = :business_date AND NOT c.holds_credit
-          -- only these can change with the date; payments set the others
-          AND i.status IN ('scheduled', 'due', 'partially_paid') AND i.status <> 'paid'
-          AND i.due_date <= :business_date
-    ) s
-    WHERE i.loan_id = s.loan_id AND i.n = s.n AND i.status IS DISTINCT FROM s.status
-    """
-)
-
 
 # Planner settings for a chunk's statements (see ``_run_chunk``).
 _CHUNK_PLANNER_SETTINGS = ("enable_seqscan = off", "random_page_cost = 1.1", "jit = off")
@@ -491,9 +490,8 @@ def _run_chunk(
         if penalty_caps is not None:
             caps = [{"licence_type": k, "cap": str(v)} for k, v in penalty_caps(day).items()]
             conn.execute(_CAP_PENALTY, {"caps": json.dumps(caps)})
-        conn.execute(_ONE_DAY, {"day": day, "ids": ids})
+        conn.execute(_ONE_DAY, {"day": day, "ids": ids, "business_date": business_date})
         day += ONE_DAY
-    conn.execute(_SET_STATUSES, {"business_date": business_date})
     for setting in _CHUNK_PLANNER_SETTINGS:  # per_loan's domain code plans as usual
         conn.execute(sa.text(f"RESET {setting.split()[0]}"))
     held = list(
