@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.funder_shares import post_funder_shares
-from mobilend.app.lending.repayments import pay_off_loan_in, post_repayment, quote_payoff_in
+from mobilend.app.lending.repayments import pay_off_loan_in, post_repayment_in, quote_payoff_in
 from mobilend.app.servicing.daily import score_loans
 from mobilend.config import Settings
 from mobilend.domain.errors import DomainError
@@ -209,31 +209,30 @@ class Year:
         for n, (loan_id, kind, due_on) in enumerate(self.calendar.pop(on, [])):
             key = f"sim-{loan_id}-{on:%Y%m%d}-{n}"
             try:
-                if kind == "payoff":
-                    with lending.uow_factory() as uow:
-                        loan = uow.lending.loans.get(loan_id)
-                        if loan.status is not LoanStatus.ACTIVE:
-                            continue
+                # One unit of work per payment: the loan read to size it and the payment.
+                with lending.uow_factory() as uow:
+                    loan = uow.lending.loans.get(loan_id)
+                    if loan.status is not LoanStatus.ACTIVE:
+                        continue
+                    if kind == "payoff":
                         quote = quote_payoff_in(uow, loan_id=loan_id, on=on)
                         pay_off_loan_in(
                             uow, lending.new_id, loan_id=loan_id, amount=quote.amount_due,
                             on=on, idempotency_key=key, channel="transfer",
                         )  # fmt: skip
                         uow.commit()
-                    self.run.counts["payoffs"] += 1
-                    continue
-                with lending.uow_factory() as uow:
-                    loan = uow.lending.loans.get(loan_id)
-                if loan.status is not LoanStatus.ACTIVE:
-                    continue
-                # Everything due by the installment's date (paid early) or by today (paid late).
-                due = loan.overdue_amounts(max(on, due_on) + DAY).total
-                if not due.is_positive():
-                    continue
-                post_repayment(
-                    lending.uow_factory, lending.new_id, loan_id=loan_id, amount=due, on=on,
-                    idempotency_key=key, channel="transfer",
-                )  # fmt: skip
+                        self.run.counts["payoffs"] += 1
+                        continue
+                    # Everything due by the installment's date (paid early) or by today
+                    # (paid late).
+                    due = loan.overdue_amounts(max(on, due_on) + DAY).total
+                    if not due.is_positive():
+                        continue
+                    post_repayment_in(
+                        uow, lending.new_id, loan_id=loan_id, amount=due, on=on,
+                        idempotency_key=key, channel="transfer",
+                    )  # fmt: skip
+                    uow.commit()
                 self.run.counts["payments"] += 1
             except DomainError as exc:
                 self.run.counts[f"payment_refused_{exc.code}"] += 1

@@ -146,11 +146,11 @@ _ONE_DAY = sa.text(
     WITH inst AS MATERIALIZED (
         -- every installment of the loans moving today, read once by key for both the
         -- amounts and the ageing
-        SELECT i.loan_id, i.n, i.status, i.period_start, i.due_date, i.principal_due,
-               i.interest_scheduled, i.fees_due, i.interest_accrued, i.fees_charged,
-               i.penalty_exact, i.penalty_posted, i.principal_paid, i.interest_paid,
-               i.fees_paid, i.penalty_paid, c.borrower_id, c.currency, c.rounding,
-               c.day_count, c.penalty_rate, c.penalty_grace_days
+        SELECT i.ctid AS row_at, i.loan_id, i.n, i.status, i.period_start, i.due_date,
+               i.principal_due, i.interest_scheduled, i.fees_due, i.interest_accrued,
+               i.fees_charged, i.penalty_exact, i.penalty_posted, i.principal_paid,
+               i.interest_paid, i.fees_paid, i.penalty_paid, c.borrower_id, c.currency,
+               c.rounding, c.day_count, c.penalty_rate, c.penalty_grace_days
         FROM eod_chunk c
         JOIN installments i ON i.loan_id = c.id
         WHERE c.accrued_through = :day - 1 AND NOT c.holds_credit
@@ -206,7 +206,7 @@ _ONE_DAY = sa.text(
         -- each installment as it stands at the end of the day: new amounts where it
         -- accrues, and on the business date its status (domain:
         -- InstallmentState.status_on), so a row is written once a night, not twice
-        SELECT i.loan_id, i.n, i.status, c.loan_id IS NOT NULL AS accrues,
+        SELECT i.row_at, i.status, c.loan_id IS NOT NULL AS accrues,
                coalesce(c.interest_accrued_new, i.interest_accrued) AS interest_accrued_new,
                coalesce(c.fees_charged_new, i.fees_charged) AS fees_charged_new,
                coalesce(c.penalty_exact_new, i.penalty_exact) AS penalty_exact_new,
@@ -234,8 +234,9 @@ _ONE_DAY = sa.text(
             penalty_posted = s.penalty_posted_new,
             status = s.status_new
         FROM new_state s
-        WHERE i.loan_id = s.loan_id AND i.n = s.n AND i.loan_id = ANY(:ids)
-          AND (s.accrues OR s.status_new <> s.status)
+        -- by the row's address read above (its loan is locked, so nothing else moved
+        -- it): a join on the key hashed every installment of the chunk's loans
+        WHERE i.ctid = s.row_at AND (s.accrues OR s.status_new <> s.status)
     ), loan_day AS (
         SELECT loan_id, borrower_id, currency,
                sum(interest_accrued_new - interest_accrued)::bigint AS interest,
