@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from mobilend.api import create_api
 from mobilend.bootstrap.platform import Platform
@@ -30,7 +31,14 @@ def create_app(platform: Platform | None = None) -> FastAPI:
             service.close()
 
     app = create_api(service, lifespan=lifespan)
+
     # The staff console has its own entry point, mounted before the borrower app's "/".
+    # The mount matches only paths under "/console/"; the bare address (the one `make
+    # run` prints) would otherwise reach the borrower app's "not found" page.
+    @app.get("/console", include_in_schema=False)
+    def console_root() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=308)
+
     app.mount("/console", create_console(service))
     # The server-rendered borrower pages, beside the API (mounted last: /api/v1, /docs
     # and /health match first).

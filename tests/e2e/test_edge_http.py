@@ -95,3 +95,11 @@ def test_a_local_caller_cannot_choose_the_address_recorded_with_its_consent(
     assert "203.0.113" not in recorded
     assert recorded.startswith("127.0.0.")
     me.close()
+
+
+def test_the_console_address_make_run_prints_leads_to_the_sign_in_page(service: Service) -> None:
+    with httpx.Client(base_url=service.base_url, timeout=10, follow_redirects=True) as http:
+        page = http.get("/console")
+    assert page.status_code == 200
+    assert urlsplit(str(page.url)).path == "/console/login"
+    assert [r.status_code for r in page.history] == [308, 303]
