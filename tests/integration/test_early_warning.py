@@ -137,5 +137,24 @@ def test_sql_scores_equal_the_reference_and_flag_loans_about_to_roll(db, clock, 
     assert (scores["L-over"].bucket, scores["L-over"].next_bucket) == ("M1", "M2")
     assert scores["L-deep"].score > scores["L-over"].score and not scores["L-deep"].roll_risk
     assert sorted(queue) == ["L-over", "L-risky"]
-    # Scoring the same date again changes nothing.
+    # Scoring the same date again changes nothing and writes nothing: no new row version
+    # and no row lock (a lock is a write to the row's page, a night's worth for a book).
+    before = score_row_versions(db)
+    assert all(xmax == "0" for _, xmax in before.values())
     assert score_loans(wired.desk, D) == 2
+    assert score_row_versions(db) == before
+    # A bureau event changes one borrower's signals: that loan's row alone is written again.
+    with wired.desk.uow_factory() as uow:
+        uow.servicing.scores.add_bureau_change("B-clean", D, "new_delinquency")
+        uow.commit()
+    score_loans(wired.desk, D)
+    after = score_row_versions(db)
+    assert {k for k in before if after[k] != before[k]} == {"L-clean"}
+
+
+def score_row_versions(db: sa.Engine) -> dict[str, tuple[str, str]]:
+    with db.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT loan_id, xmin::text, xmax::text FROM loan_behaviour_scores")
+        ).all()
+    return {loan_id: (xmin, xmax) for loan_id, xmin, xmax in rows}

@@ -229,15 +229,30 @@ _SCORE = sa.text(
                (s.score >= :threshold AND s.days_to_roll IS NOT NULL
                 AND s.days_to_roll <= :horizon AND s.next_bucket <> s.bucket) AS roll_risk
         FROM scored s
+    ), kept AS (
+        SELECT f.loan_id, f.borrower_id, f.score, f.band, f.roll_risk, f.bucket,
+               f.next_bucket,
+               -- kept only inside the horizon, so a quiet loan's row does not change daily
+               CASE WHEN f.days_to_roll <= :horizon THEN f.days_to_roll END AS days_to_roll,
+               f.dpd, f.max_dpd, f.late, f.avg_late, f.partial, f.failed, f.events
+        FROM final f
     ), written AS (
         INSERT INTO loan_behaviour_scores AS t (loan_id, borrower_id, scored_on, score, band,
             roll_risk, bucket, next_bucket, days_to_roll, dpd, max_dpd, late_installments,
             avg_days_late, partial_installments, failed_debits, bureau_events)
-        SELECT loan_id, borrower_id, :day, score, band, roll_risk, bucket, next_bucket,
-               -- kept only inside the horizon, so a quiet loan's row does not change daily
-               CASE WHEN days_to_roll <= :horizon THEN days_to_roll END,
-               dpd, max_dpd, late, avg_late, partial, failed, events
-        FROM final
+        SELECT f.loan_id, f.borrower_id, :day, f.score, f.band, f.roll_risk, f.bucket,
+               f.next_bucket, f.days_to_roll, f.dpd, f.max_dpd, f.late, f.avg_late,
+               f.partial, f.failed, f.events
+        FROM kept f
+        -- only new and changed rows reach the upsert: it locks every row it meets, even
+        -- one its WHERE leaves alone (a write to each quiet loan's page every night)
+        LEFT JOIN loan_behaviour_scores o ON o.loan_id = f.loan_id
+        WHERE o.loan_id IS NULL
+           OR (o.score, o.roll_risk, o.days_to_roll, o.dpd, o.max_dpd, o.late_installments,
+               o.avg_days_late, o.partial_installments, o.failed_debits, o.bureau_events)
+              IS DISTINCT FROM
+              (f.score, f.roll_risk, f.days_to_roll, f.dpd, f.max_dpd, f.late, f.avg_late,
+               f.partial, f.failed, f.events)
         ON CONFLICT (loan_id) DO UPDATE SET
             scored_on = EXCLUDED.scored_on, score = EXCLUDED.score, band = EXCLUDED.band,
             roll_risk = EXCLUDED.roll_risk, bucket = EXCLUDED.bucket,
