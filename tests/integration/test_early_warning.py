@@ -18,12 +18,13 @@ from tests.integration.servicing_fixtures import (
 )
 
 from mobilend.app.lending.repayments import post_repayment
-from mobilend.app.servicing.daily import score_loans
+from mobilend.app.servicing.daily import ScoredByEndOfDay, prepare_next_day, score_loans
 from mobilend.app.servicing.early_warning import (
     BehaviourSignals,
     behaviour_score,
     days_to_roll,
 )
+from mobilend.app.servicing.settings import EarlyWarningWeights
 from mobilend.domain.money import Money
 
 pytestmark = pytest.mark.db
@@ -85,7 +86,8 @@ def reference(wired, db, loan_id: str):  # type: ignore[no-untyped-def]
     return signals, behaviour_score(signals)
 
 
-def test_sql_scores_equal_the_reference_and_flag_loans_about_to_roll(db, clock, vault) -> None:
+def open_book(db, clock, vault):  # type: ignore[no-untyped-def]
+    """Four loans in different shapes of trouble, and their bureau events."""
     wired = make_runtime(db, clock, vault, partitions=1)
     for k, borrower in enumerate(("B-clean", "B-risky", "B-over", "B-deep")):
         add_borrower(db, vault, borrower, phone=f"1380000{k:04d}")
@@ -112,6 +114,11 @@ def test_sql_scores_equal_the_reference_and_flag_loans_about_to_roll(db, clock, 
         uow.servicing.scores.add_bureau_change("B-over", D - 30 * DAY, "score_drop")
         uow.servicing.scores.add_bureau_change("B-deep", D - 200 * DAY, "score_drop")  # too old
         uow.commit()
+    return wired
+
+
+def test_sql_scores_equal_the_reference_and_flag_loans_about_to_roll(db, clock, vault) -> None:
+    wired = open_book(db, clock, vault)
     wired.eod.run(D)
 
     flagged = score_loans(wired.desk, D)
@@ -158,3 +165,27 @@ def score_row_versions(db: sa.Engine) -> dict[str, tuple[str, str]]:
             sa.text("SELECT loan_id, xmin::text, xmax::text FROM loan_behaviour_scores")
         ).all()
     return {loan_id: (xmin, xmax) for loan_id, xmin, xmax in rows}
+
+
+def test_end_of_day_scores_the_loans_it_ages_as_the_scoring_step_does(db, clock, vault) -> None:
+    wired = open_book(db, clock, vault)
+    # Drawn the next morning while the night still runs: already accrued through the
+    # business date, end of day passes it by and leaves it to the scoring step.
+    add_borrower(db, vault, "B-new", phone="13800000009")
+    open_loan(wired, "L-new", "B-new", D + DAY, LoanSpec(principal="1000.00"))
+    run = wired.eod.run_partition(D, 0, 1, score_weights=EarlyWarningWeights())
+    assert run.left_to_score == ("L-new",) and run.flagged == 2
+    counts = prepare_next_day(wired.desk, D, 0, 1, ScoredByEndOfDay(run.left_to_score, 2))
+    assert counts["roll_risk"] == 2
+    written = score_row_versions(db)
+    assert set(written) == {"L-clean", "L-risky", "L-over", "L-deep", "L-new"}
+    # The whole scoring step over every loan finds nothing to change: the scores end of
+    # day wrote from what it had read are the ones the step computes from the tables.
+    assert score_loans(wired.desk, D) == 2
+    assert score_row_versions(db) == written
+    for loan_id in ("L-clean", "L-risky", "L-over", "L-deep"):
+        _, expected = reference(wired, db, loan_id)
+        with wired.desk.uow_factory() as uow:
+            row = uow.servicing.scores.get(loan_id)
+        assert row is not None and (row.score, row.roll_risk) == (
+            expected.score, expected.roll_risk), loan_id  # fmt: skip

@@ -30,8 +30,8 @@ from procrastinate import RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 
 from mobilend.app.servicing.business_dates import after_close, request_business_date
+from mobilend.app.servicing.daily import ScoredByEndOfDay, prepare_next_day
 from mobilend.app.servicing.daily import close_business_date as close_servicing_day
-from mobilend.app.servicing.daily import prepare_next_day
 from mobilend.jobs.queue import (
     EOD_QUEUE,
     HOUSEKEEPING_QUEUE,
@@ -102,10 +102,16 @@ def run_partition(business_date: str, partition: int, partitions: int) -> dict[s
     reminders and debits for the next day."""
     wired = runtime()
     day = dt.date.fromisoformat(business_date)
-    run = wired.eod.run_partition(day, partition, partitions, count_entries=False)
+    run = wired.eod.run_partition(
+        day, partition, partitions, count_entries=False,
+        score_weights=wired.desk.settings.early_warning,
+    )  # fmt: skip
     if run.busy:
         raise PartitionBusy(f"{business_date} partition {partition}/{partitions}")
-    counts = prepare_next_day(wired.desk, day, partition, partitions)
+    scored = (
+        ScoredByEndOfDay(run.left_to_score, run.flagged) if run.left_to_score is not None else None
+    )
+    counts = prepare_next_day(wired.desk, day, partition, partitions, scored)
     wired.dates.add_counts(day, {k: v for k, v in counts.items() if k != "roll_risk"})
     progress = wired.progress(day)
     if progress and all(p.status == "done" for p in progress) and len(progress) == partitions:

@@ -30,6 +30,7 @@ from mobilend.adapters.db.lending_repository import (
 from mobilend.app.compliance.pricing import caps_on, penalty_rate_on
 from mobilend.app.lending.eod import OVERDUE_FREEZE_REASON
 from mobilend.app.lending.ports import EndOfDaySummary
+from mobilend.app.servicing.settings import EarlyWarningWeights
 from mobilend.domain.compliance import CostCapPolicy
 
 _IN_PARTITION = "(hashtext({column}) & 2147483647) % :partitions = :partition"
@@ -98,6 +99,10 @@ class PartitionRun:
     already_done: bool
     busy: bool
     entries_posted: int
+    #: When asked to score: the partition's active loans the run left to score (None:
+    #: it scored none), and how many it scored are flagged roll risk.
+    left_to_score: tuple[str, ...] | None = None
+    flagged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +158,13 @@ class SqlEndOfDay:
         partitions: int = 1,
         *,
         count_entries: bool = True,
+        score_weights: EarlyWarningWeights | None = None,
     ) -> PartitionRun:
         """Age one partition of the loans to ``business_date`` (no line changes).
 
         ``count_entries`` counts the journal entries posted (a scan of the day's new
-        entries; the job queue leaves it out at scale)."""
+        entries; the job queue leaves it out at scale). With ``score_weights`` the loans
+        aged on the business date are also scored (``left_to_score`` names the rest)."""
         with self.engine.begin() as conn:
             since = int(conn.execute(sa.text("SELECT txid_current()")).scalar_one())
         domain_entries = [0]
@@ -173,6 +180,7 @@ class SqlEndOfDay:
             chunk_size=self.chunk_size,
             per_loan=per_loan,
             penalty_caps=self._penalty_caps(),
+            score_weights=score_weights,
         )
         rows_done = result.rows_done
         if result.already_done:
@@ -191,6 +199,8 @@ class SqlEndOfDay:
             result.already_done,
             result.busy,
             sql_entries + domain_entries[0],
+            tuple(result.unscored) if result.unscored is not None else None,
+            result.flagged,
         )
 
     def sync_lines(self, partition: int = 0, partitions: int = 1) -> tuple[int, int]:

@@ -545,9 +545,10 @@ class SqlScoreStore:
         weights: EarlyWarningWeights,
         partition: int = 0,
         partitions: int = 1,
+        only: Sequence[str] | None = None,
     ) -> int:
         return servicing_sql.compute_scores(
-            self._conn, business_date, weights, partition, partitions
+            self._conn, business_date, weights, partition, partitions, only
         )
 
     def get(self, loan_id: str) -> ScoreRow | None:

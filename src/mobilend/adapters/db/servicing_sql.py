@@ -163,40 +163,39 @@ _BUCKET = """CASE WHEN {dpd} = 0 THEN 'C' WHEN {dpd} > 180 THEN 'M6+'
 _NEXT_BUCKET = """CASE WHEN {dpd} = 0 THEN 'M1' WHEN {dpd} > 150 THEN 'M6+'
                        ELSE 'M' || (({dpd} + 29) / 30 + 1) END"""
 
-_SCORE = sa.text(
-    f"""
-    WITH inst AS (
-        -- each of the partition's loans with its own installments read by key (LATERAL):
-        -- a plain join let the planner hash the partition's loans and scan all the
-        -- installments of the book once per partition (4.5 s against 2.3–2.8 s for
-        -- 125,000 of 1,000,000 loans)
-        SELECT l.id AS loan_id, l.borrower_id, l.dpd, l.max_dpd,
-               a.late, a.avg_late, a.partial, a.next_due
-        FROM loans l CROSS JOIN LATERAL (
-            SELECT count(*) AS installments,
-                   count(*) FILTER (WHERE i.settled_on > i.due_date) AS late,
-                   coalesce(floor(avg(i.settled_on - i.due_date)
-                                  FILTER (WHERE i.settled_on > i.due_date)), 0) AS avg_late,
-                   count(*) FILTER (WHERE i.due_date <= :day AND i.settled_on IS NULL
-                                    AND i.principal_paid + i.interest_paid + i.fees_paid
-                                        + i.penalty_paid > 0) AS partial,
-                   min(i.due_date) FILTER (WHERE i.settled_on IS NULL AND i.due_date >= :day
-                                           AND i.kind = 'regular') AS next_due
-            FROM installments i WHERE i.loan_id = l.id
-        ) a
-        WHERE l.status = 'active' AND l.closed_on IS NULL AND a.installments > 0
-          AND (hashtext(l.id) & 2147483647) % :partitions = :partition
-    ), debits AS (
+# A loan's installment signals, aggregated over its installments ``i`` (those due up to
+# the warning horizon are enough: later ones cannot be late, partly paid or next due
+# within it — end of day aggregates only what it has read).
+SIGNAL_AGGREGATES = """
+    count(*) FILTER (WHERE i.settled_on > i.due_date) AS late,
+    coalesce(floor(avg(i.settled_on - i.due_date)
+                   FILTER (WHERE i.settled_on > i.due_date)), 0) AS avg_late,
+    count(*) FILTER (WHERE i.due_date <= :day AND i.settled_on IS NULL
+                     AND i.principal_paid + i.interest_paid + i.fees_paid
+                         + i.penalty_paid > 0) AS partial,
+    min(i.due_date) FILTER (WHERE i.settled_on IS NULL AND i.due_date >= :day
+                            AND i.kind = 'regular') AS next_due
+"""
+
+
+def scoring_ctes(source: str, debits_filter: str, bureau_filter: str) -> str:
+    """The CTEs that score the loans of the CTE ``source`` (loan_id, borrower_id, dpd,
+    max_dpd and the ``SIGNAL_AGGREGATES``) and write the new and changed rows: ``final``
+    holds every scored loan, ``written`` the rows written. ``debits_filter`` and
+    ``bureau_filter`` narrow the debit attempts (``a``) and bureau changes (``c``) read."""
+    return f"""
+    debits AS (
         SELECT a.loan_id, count(*) AS failed
         FROM autodebit_attempts a
         WHERE a.status = 'failed' AND a.failure_code <> 'nothing_due'
           AND a.business_date > CAST(:day AS date) - :lookback AND a.business_date <= :day
-          AND (hashtext(a.loan_id) & 2147483647) % :partitions = :partition
+          AND {debits_filter}
         GROUP BY a.loan_id
     ), bureau AS (
         SELECT c.borrower_id, count(*) AS events
         FROM bureau_changes c
         WHERE c.observed_on > CAST(:day AS date) - :lookback AND c.observed_on <= :day
+          AND {bureau_filter}
         GROUP BY c.borrower_id
     ), signals AS (
         SELECT i.loan_id, i.borrower_id, i.dpd, i.max_dpd,
@@ -206,7 +205,7 @@ _SCORE = sa.text(
                     WHEN i.dpd > 0 THEN (i.dpd + 29) / 30 * 30 + 1 - i.dpd
                     WHEN i.next_due IS NULL THEN NULL
                     ELSE i.next_due - CAST(:day AS date) + 1 END AS days_to_roll
-        FROM inst i
+        FROM {source} i
         LEFT JOIN debits d ON d.loan_id = i.loan_id
         LEFT JOIN bureau u ON u.borrower_id = i.borrower_id
     ), scored AS (
@@ -270,34 +269,42 @@ _SCORE = sa.text(
                EXCLUDED.max_dpd, EXCLUDED.late_installments, EXCLUDED.avg_days_late,
                EXCLUDED.partial_installments, EXCLUDED.failed_debits, EXCLUDED.bureau_events)
         RETURNING 1
-    )
+    )"""
+
+
+def _score_sql(loans_filter: str, debits_filter: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+    WITH inst AS (
+        -- each loan with its own installments read by key (LATERAL): a plain join let
+        -- the planner hash the partition's loans and scan all the installments of the
+        -- book once per partition (4.5 s against 2.3–2.8 s for 125,000 of 1,000,000 loans)
+        SELECT l.id AS loan_id, l.borrower_id, l.dpd, l.max_dpd,
+               a.late, a.avg_late, a.partial, a.next_due
+        FROM loans l CROSS JOIN LATERAL (
+            SELECT count(*) AS installments, {SIGNAL_AGGREGATES}
+            FROM installments i WHERE i.loan_id = l.id
+        ) a
+        WHERE l.status = 'active' AND l.closed_on IS NULL AND a.installments > 0
+          AND {loans_filter}
+    ), {scoring_ctes("inst", debits_filter, "TRUE")}
     SELECT (SELECT count(*) FROM final WHERE roll_risk), (SELECT count(*) FROM written)
     """
+    )
+
+
+_IN_PARTITION = "(hashtext({column}) & 2147483647) % :partitions = :partition"
+_SCORE = _score_sql(_IN_PARTITION.format(column="l.id"), _IN_PARTITION.format(column="a.loan_id"))
+# The loans end of day left to score (see ``compute_scores``).
+_SCORE_LISTED = _score_sql(
+    "l.id = ANY(CAST(:only AS text[]))", "a.loan_id = ANY(CAST(:only AS text[]))"
 )
 
-# Scores of loans that are no longer active (closed, written off) leave the queue.
-_DROP_INACTIVE = sa.text(
-    """
-    DELETE FROM loan_behaviour_scores s USING loans l
-    WHERE l.id = s.loan_id AND l.status <> 'active'
-      AND (hashtext(l.id) & 2147483647) % :partitions = :partition
-    """
-)
 
-
-def compute_scores(
-    conn: sa.Connection,
-    day: dt.date,
-    w: EarlyWarningWeights,
-    partition: int = 0,
-    partitions: int = 1,
-) -> int:
-    """Score the active loans of one partition; returns how many are flagged."""
-    conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
-    params = {
+def score_params(day: dt.date, w: EarlyWarningWeights) -> dict[str, object]:
+    """The scoring statements' parameters for ``day``."""
+    return {
         "day": day,
-        "partition": partition,
-        "partitions": partitions,
         "lookback": w.lookback_days,
         "per_dpd": w.per_dpd,
         "dpd_cap": w.dpd_cap,
@@ -320,6 +327,36 @@ def compute_scores(
         "threshold": w.threshold,
         "horizon": w.horizon_days,
     }
-    flagged, _ = conn.execute(_SCORE, params).one()
+
+
+# Scores of loans that are no longer active (closed, written off) leave the queue.
+_DROP_INACTIVE = sa.text(
+    """
+    DELETE FROM loan_behaviour_scores s USING loans l
+    WHERE l.id = s.loan_id AND l.status <> 'active'
+      AND (hashtext(l.id) & 2147483647) % :partitions = :partition
+    """
+)
+
+
+def compute_scores(
+    conn: sa.Connection,
+    day: dt.date,
+    w: EarlyWarningWeights,
+    partition: int = 0,
+    partitions: int = 1,
+    only: Sequence[str] | None = None,
+) -> int:
+    """Score the active loans of one partition — or, with ``only``, just those of them
+    (end of day scored the rest as it aged them); returns how many of the loans scored
+    are flagged."""
+    conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    params = {**score_params(day, w), "partition": partition, "partitions": partitions}
+    if only is None:
+        flagged, _ = conn.execute(_SCORE, params).one()
+    elif only:
+        flagged, _ = conn.execute(_SCORE_LISTED, {**params, "only": list(only)}).one()
+    else:
+        flagged = 0
     conn.execute(_DROP_INACTIVE, {"partition": partition, "partitions": partitions})
     return int(flagged)

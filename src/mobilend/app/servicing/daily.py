@@ -20,6 +20,7 @@ failing gateway never holds up end of day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mobilend.app.servicing.autodebit import plan_debits
@@ -49,25 +50,48 @@ class DayClose:
 
 
 def score_loans(
-    desk: ServicingDesk, business_date: dt.date, partition: int = 0, partitions: int = 1
+    desk: ServicingDesk,
+    business_date: dt.date,
+    partition: int = 0,
+    partitions: int = 1,
+    only: Sequence[str] | None = None,
 ) -> int:
-    """Behaviour scores of the active loans (of one partition); returns how many are
-    flagged roll risk."""
+    """Behaviour scores of the active loans (of one partition, or ``only`` those of it);
+    returns how many of them are flagged roll risk."""
     with desk.uow_factory() as uow:
         flagged = uow.servicing.scores.compute(
-            business_date, desk.settings.early_warning, partition, partitions
+            business_date, desk.settings.early_warning, partition, partitions, only
         )
         uow.commit()
     return flagged
 
 
+@dataclass(frozen=True, slots=True)
+class ScoredByEndOfDay:
+    """What end of day already scored as it aged a partition (its loans on the business
+    date): the loans it left to score, and how many it flagged."""
+
+    left_to_score: Sequence[str]
+    flagged: int
+
+
 def prepare_next_day(
-    desk: ServicingDesk, business_date: dt.date, partition: int = 0, partitions: int = 1
+    desk: ServicingDesk,
+    business_date: dt.date,
+    partition: int = 0,
+    partitions: int = 1,
+    scored: ScoredByEndOfDay | None = None,
 ) -> dict[str, int]:
-    """Steps 1–3 for the loans of one partition: scores, reminders and debits."""
+    """Steps 1–3 for the loans of one partition: scores (only those end of day left, when
+    it ``scored`` the others), reminders and debits."""
     service_day = business_date + ONE_DAY
+    if scored is None:
+        flagged = score_loans(desk, business_date, partition, partitions)
+    else:
+        left = score_loans(desk, business_date, partition, partitions, scored.left_to_score)
+        flagged = scored.flagged + left
     return {
-        "roll_risk": score_loans(desk, business_date, partition, partitions),
+        "roll_risk": flagged,
         "reminders": plan_reminders(desk, service_day, partition, partitions),
         "debits": plan_debits(desk, service_day, partition, partitions),
     }

@@ -337,9 +337,11 @@ class ScoreStore(Protocol):
         weights: EarlyWarningWeights,
         partition: int = 0,
         partitions: int = 1,
+        only: Sequence[str] | None = None,
     ) -> int:
-        """Score every active loan (of one partition) as of ``business_date`` and store
-        the scores that changed; returns how many loans are flagged roll risk."""
+        """Score every active loan (of one partition, or ``only`` those of it) as of
+        ``business_date`` and store the scores that changed; returns how many of the
+        loans scored are flagged roll risk."""
         ...
 
     def get(self, loan_id: str) -> ScoreRow | None: ...
