@@ -17,9 +17,7 @@ from mobilend.sim.collections_month import MonthConfig, run_month
 pytestmark = pytest.mark.db
 
 
-def test_a_small_month_has_no_conduct_violation_and_a_clean_ledger(
-    db: sa.Engine, vault, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_small_month_has_no_conduct_violation_and_a_clean_ledger(db: sa.Engine, vault, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # The audit judges contacts by their timestamps: the virtual clock must never run
     # backwards between two contacts, or a contact made before a complaint could carry a
     # later time than the complaint and look like a breach of the pause.

@@ -2,8 +2,8 @@
 
 ``eod.run_business_date(D)`` starts the first date not yet closed (missed dates are
 caught up in order, see ``app.servicing.business_dates``) and defers one
-``eod.run_partition`` per partition; any worker takes them. Each partition ages its
-loans, then scores them and plans their reminders and debits for the next day. The
+``eod.run_partition`` per partition; any worker takes them. Each partition ages and
+scores its loans, then plans their reminders and debits for the next day. The
 partition that finds every partition done defers ``eod.close_business_date``, which
 syncs credit-line freezes, refunds what closed loans still hold, marks the date closed,
 runs what features registered to follow a close (``queue.register_after_close``: the
@@ -98,8 +98,9 @@ def run_business_date(business_date: str, partitions: int | None = None) -> dict
     ),
 )
 def run_partition(business_date: str, partition: int, partitions: int) -> dict[str, Any]:
-    """Age one partition's loans to ``business_date``, then score them and plan their
-    reminders and debits for the next day."""
+    """Age one partition's loans to ``business_date`` (scoring them in the same
+    statement), score those it left, and plan their reminders and debits for the next
+    day."""
     wired = runtime()
     day = dt.date.fromisoformat(business_date)
     run = wired.eod.run_partition(
