@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from mobilend.app.messaging import DeliveryAck, OutgoingMessage
@@ -197,6 +198,9 @@ class InMemoryUnitOfWork:
             InMemoryBorrowers(self._working), InMemoryOtps(self._working)
         )
         return self
+
+    def before_commit(self, work: Callable[[], None]) -> None:
+        raise NotImplementedError("onboarding defers no work to the commit")
 
     def commit(self) -> None:
         self._store.committed = copy.deepcopy(self._working)

@@ -200,11 +200,16 @@ class Borrower:
         return self.wait_paid(signed["loan"]["loan_id"])
 
     def wait_paid(self, loan_id: str) -> dict[str, Any]:
-        def paid() -> dict[str, Any] | None:
-            loan = self.ok(self.get(f"/api/v1/loans/{loan_id}"))
-            return loan if loan["disbursement_status"] != "pending" else None
+        """Polls the payout as the app does, then returns the loan."""
 
-        return wait_until(paid, timeout=15)
+        def paid() -> bool:
+            payout = self.ok(self.get(f"/api/v1/loans/{loan_id}/disbursement"))
+            return bool(payout["status"] != "pending")
+
+        wait_until(paid, timeout=15)
+        loan = self.ok(self.get(f"/api/v1/loans/{loan_id}"))
+        assert loan["disbursement_status"] != "pending", loan
+        return dict(loan)
 
     def pay(self, path: str, json: Any = None, *, key: str) -> dict[str, Any]:
         """Ask for a payment (``path`` under the loan): 202, ``pending`` until the rail says."""

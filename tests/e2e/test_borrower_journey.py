@@ -312,6 +312,15 @@ def test_failed_payout_cancels_the_loan_and_restores_the_line(service: Service) 
     assert postings, "the loan was booked"
     assert all(sum(amounts) == 0 for amounts in postings.values()), postings
     assert loan["disbursement"]["funders"] == []  # the own pool's share was released
+    # The payout alone, as the app polls it after signing: the same answer, and only
+    # for the loan's own borrower.
+    payout = me.ok(me.get(f"/api/v1/loans/{loan['loan_id']}/disbursement"))
+    assert payout == loan["disbursement"]
+    stranger = service.borrower()
+    stranger.sign_in()
+    hidden = stranger.get(f"/api/v1/loans/{loan['loan_id']}/disbursement")
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+    stranger.close()
     me.close()
 
 

@@ -35,6 +35,7 @@ def probes(owner: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | None]
             {"sha256": owner["draft_sha256"], "accept": True},
         ),
         ("get", f"/api/v1/loans/{loan}", None),
+        ("get", f"/api/v1/loans/{loan}/disbursement", None),
         ("get", f"/api/v1/loans/{loan}/payoff-quote", None),
         ("post", f"/api/v1/loans/{loan}/repayments/due", None),
         ("post", f"/api/v1/loans/{loan}/repayments", {"amount_fen": 10_000}),

@@ -22,6 +22,7 @@ from mobilend.app.funding.approvals import record_partner_decision
 from mobilend.app.funding.disbursement import disbursement_status
 from mobilend.app.funding.ports import DisbursementSettings, PartnerDecision, PayoutAccount
 from mobilend.app.funding.routing import (
+    FundingChanged,
     configure_funding,
     list_funders,
     refresh_positions,
@@ -29,8 +30,9 @@ from mobilend.app.funding.routing import (
     routing_history,
 )
 from mobilend.app.funding.worker import run_cycle
-from mobilend.app.lending.loans import draw_loan
+from mobilend.app.lending.loans import draw_loan, draw_loan_in
 from mobilend.app.lending.repayments import post_repayment
+from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.bootstrap.funding import build_disbursement
 from mobilend.bootstrap.lending import Lending, build_lending
 from mobilend.cli.main import app
@@ -142,6 +144,59 @@ def test_concurrent_draws_never_overrun_a_daily_quota(lending: Lending) -> None:
         v for v in list_funders(lending.uow_factory, OPENED_ON) if v.funder.code == "bank_c"
     )
     assert view.position.routed_today == Money("30000.00")
+
+
+def test_a_draw_locks_its_funders_only_at_the_commit_and_routes_again_if_they_filled(
+    lending: Lending,
+) -> None:
+    """The funder rows every new loan writes are locked by the commit alone: while a
+    draw's transaction is open another can still take them; if that one takes the last
+    of the quota, the first draw's commit refuses (nothing written) and the command
+    runs it again, routed on the new positions."""
+    register_funder(lending.uow_factory, bank("bank_q", priority=1, daily_quota=Money("10000.00")))
+    first, second = make_line(lending, borrower_id="q-1"), make_line(lending, borrower_id="q-2")
+    amount = Money("6000.00")
+
+    def draw_in(uow: UnitOfWork, line_id: str) -> str:
+        drawn = draw_loan_in(
+            uow, lending.cost_caps, lending.new_id,
+            line_id=line_id, amount=amount, periods=6, on=OPENED_ON,
+        )  # fmt: skip
+        return drawn.tranches[0].funder_code
+
+    with lending.uow_factory() as uow:  # the funder's position row, as after its first loan
+        uow.funding.positions.get(["bank_q"], OPENED_ON, "CNY", for_update=True)
+        uow.commit()
+
+    with lending.uow_factory() as uow:
+        assert draw_in(uow, first.line_id) == "bank_q"  # chosen, not yet reserved
+        with lending.uow_factory() as other:  # the funder's row is free meanwhile
+            other.connection.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            other.connection.execute(
+                sa.text(
+                    "SELECT 1 FROM funder_positions WHERE funder_code = 'bank_q' FOR UPDATE NOWAIT"
+                )
+            )
+            assert draw_in(other, second.line_id) == "bank_q"
+            other.commit()
+        with pytest.raises(FundingChanged) as refused:
+            uow.commit()
+    assert refused.value.code == "funding_changed"
+    with lending.uow_factory() as uow:
+        loans = uow.connection.execute(
+            sa.text("SELECT count(*) FROM loans WHERE line_id = :line"), {"line": first.line_id}
+        ).scalar_one()
+    assert loans == 0  # the refused commit wrote nothing
+
+    drawn = draw_loan(
+        lending.uow_factory, lending.cost_caps, lending.new_id,
+        line_id=first.line_id, amount=amount, periods=6, on=OPENED_ON,
+    )  # fmt: skip
+    assert [t.funder_code for t in drawn.tranches] == [OWN_POOL]
+    bank_q = next(
+        v for v in list_funders(lending.uow_factory, OPENED_ON) if v.funder.code == "bank_q"
+    )
+    assert bank_q.position.routed_today == amount
 
 
 def test_outstanding_is_recomputed_from_open_loans_after_repayment(lending: Lending) -> None:

@@ -38,9 +38,20 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-Journey = Annotated[BorrowerJourney, Depends(journey_of)]
+# The dependencies that only read the request are coroutines: FastAPI runs a plain
+# function dependency on a worker thread, a hand-off per request that costs more than
+# the reading. (``current_borrower`` reads the database, so it stays on a thread.)
+async def _journey(request: Request) -> BorrowerJourney:
+    return journey_of(request)
+
+
+async def _client_ip(request: Request) -> str:
+    return client_ip(request)
+
+
+Journey = Annotated[BorrowerJourney, Depends(_journey)]
 BorrowerId = Annotated[str, Depends(current_borrower)]
-ClientIp = Annotated[str, Depends(client_ip)]
+ClientIp = Annotated[str, Depends(_client_ip)]
 DeviceId = Annotated[
     str,
     Header(

@@ -18,6 +18,7 @@ from mobilend.api.deps import (
 from mobilend.api.schemas import (
     ContractOut,
     ContractSummaryOut,
+    DisbursementOut,
     LoanOut,
     LoanSummaryOut,
     OfferIn,
@@ -29,6 +30,7 @@ from mobilend.api.schemas import (
 from mobilend.api.views import (
     contract_out,
     contract_summary_out,
+    disbursement_out,
     loan_out,
     loan_summary_out,
     offer_out,
@@ -134,3 +136,17 @@ def list_loans(borrower_id: BorrowerId, journey: Journey) -> Page[LoanSummaryOut
 )
 def get_loan(loan_id: LoanIdPath, borrower_id: BorrowerId, journey: Journey) -> LoanOut:
     return loan_out(journey.loan(borrower_id, loan_id))
+
+
+@router.get(
+    "/loans/{loan_id}/disbursement",
+    response_model=DisbursementOut,
+    summary="Where the loan's payout stands (for polling after signing) 放款进度",
+)
+def get_disbursement(
+    loan_id: LoanIdPath, borrower_id: BorrowerId, journey: Journey
+) -> DisbursementOut:
+    """The payout alone — ``pending`` until the rail's final word, then ``paid`` or
+    ``failed`` — without the loan's schedule: the screen after signing asks for it until
+    the money arrives, so it reads two rows, not the whole loan."""
+    return disbursement_out(journey.disbursement(borrower_id, loan_id))

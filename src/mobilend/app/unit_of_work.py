@@ -29,6 +29,7 @@ from mobilend.app.operations.ports import OperationsStores
 from mobilend.app.privacy.ports import PrivacyStores
 from mobilend.app.reviews.ports import ReviewStores
 from mobilend.app.servicing.ports import ServicingStores
+from mobilend.domain.errors import ChangedMeanwhile
 
 
 class UnitOfWork(Protocol):
@@ -76,6 +77,13 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
+    def before_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` last in this transaction, just before ``commit()`` commits (in the
+        order given). For rows nearly every transaction writes — a funder's balance — so
+        their locks are held for the commit alone, not for the whole use case; ``work``
+        that raises rolls everything back."""
+        ...
+
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
@@ -89,17 +97,38 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+#: How many times in all a request is run while its commit finds what it relied on taken.
+ATTEMPTS = 3
+
+
+def run_again_if_changed(run: Callable[[], T]) -> T:
+    """``run()`` — which opens and commits its own unit of work — again while it fails with
+    ``ChangedMeanwhile`` (a funder's last quota taken by another loan at the commit), up
+    to ``ATTEMPTS`` in all; the last refusal goes to the caller."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return run()
+        except ChangedMeanwhile:
+            continue
+    return run()
+
+
 def command(
     core: Callable[Concatenate[UnitOfWork, P], T],
 ) -> Callable[Concatenate[UnitOfWorkFactory, P], T]:
     """The thin command around a use-case core: open a unit of work, run the core in it,
-    commit once. (A core that raises leaves nothing behind: the block rolls back.)"""
+    commit once (again when the commit finds what it relied on changed:
+    ``run_again_if_changed``). A core that raises leaves nothing behind: the block rolls
+    back."""
 
     def run(uow_factory: UnitOfWorkFactory, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        with uow_factory() as uow:
-            result = core(uow, *args, **kwargs)
-            uow.commit()
-        return result
+        def once() -> T:
+            with uow_factory() as uow:
+                result = core(uow, *args, **kwargs)
+                uow.commit()
+            return result
+
+        return run_again_if_changed(once)
 
     run.__name__ = core.__name__.removesuffix("_in")
     run.__doc__ = core.__doc__

@@ -48,6 +48,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class ChangedMeanwhile(Conflict):
+    """What the request relied on changed under it before its commit (another request took
+    it); nothing was written, and running the request again decides on the new state."""
+
+    code = "changed_meanwhile"
+
+
 class ComplianceViolation(DomainError):
     """A regulatory limit would be broken (rate cap, per-borrower cap...)."""
 

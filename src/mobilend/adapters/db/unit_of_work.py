@@ -2,7 +2,7 @@
 feature's store group bound to it (``app.unit_of_work.UnitOfWork``).
 
 Audit records queued on ``uow.audit`` are appended to the hash chain at ``commit()``,
-last, in the same transaction.
+last, in the same transaction; work handed to ``before_commit`` runs just before them.
 
 A group is built the first time a use case touches it, so a transaction that only reads
 a loan pays for nothing else. Leaving the ``with`` block without ``commit()`` rolls
@@ -41,12 +41,14 @@ class SqlUnitOfWork:
         self._conn: sa.Connection | None = None
         self._groups: dict[str, object] = {}
         self._audit: SqlAuditQueue | None = None
+        self._last: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
         self._conn = self._engine.connect()
         self._conn.begin()
         self._groups = {}
         self._audit = SqlAuditQueue(self._conn)
+        self._last = []
         return self
 
     def __exit__(
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
             self._conn = None
             self._groups = {}
             self._audit = None
+            self._last = []
 
     @property
     def connection(self) -> sa.Connection:
@@ -75,12 +78,19 @@ class SqlUnitOfWork:
         assert self._audit is not None, "use the unit of work inside a with block"
         return self._audit
 
+    def before_commit(self, work: Callable[[], None]) -> None:
+        self._last.append(work)
+
     def commit(self) -> None:
+        last, self._last = self._last, []
+        for work in last:
+            work()
         # Last, so the chain's lock is held only for the commit itself.
         self.audit.flush()
         self.connection.commit()
 
     def rollback(self) -> None:
+        self._last = []
         self.audit.discard()
         self.connection.rollback()
 

@@ -78,6 +78,7 @@ class InMemoryUnitOfWork:
         return self
 
     def _open(self) -> None:
+        self._last: list[Callable[[], None]] = []
         self.audit = InMemoryAuditQueue(self._audit_log)
         self._work = copy.deepcopy(self._store)
         self._funding_work = copy.deepcopy(self._funding_store)
@@ -105,7 +106,13 @@ class InMemoryUnitOfWork:
         self._work = LendingStore()
         self._funding_work = FundingStore()
 
+    def before_commit(self, work: Callable[[], None]) -> None:
+        self._last.append(work)
+
     def commit(self) -> None:
+        last, self._last = self._last, []
+        for work in last:
+            work()
         for name in LendingStore.__dataclass_fields__:
             setattr(self._store, name, copy.deepcopy(getattr(self._work, name)))
         for name in FundingStore.__dataclass_fields__:

@@ -299,7 +299,7 @@ def _reroute(
         str(context.get("region_code") or ""),
     )
     choice = route_loan(
-        stores,
+        uow,
         desk.new_id,
         request,
         loan_id=loan.loan_id,

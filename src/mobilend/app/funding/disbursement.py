@@ -127,7 +127,7 @@ def accept_offer(
     request = FundingRequest(loan.principal, loan.product_code, on, score, region_code)
     licence = uow.lending.products.get(loan.product_code).licence_type if rules else ""
     choice = route_loan(
-        stores, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id,
+        uow, new_id, request, loan_id=loan.loan_id, borrower_id=loan.borrower_id,
         rules=rules, licence_type=licence,
     )  # fmt: skip
     if choice.programme is None:

@@ -2,8 +2,8 @@
 
 Routing weighs every funding programme for the loan (``domain.funding.fit_programme``),
 orders those that fit by the configured strategy, and reserves the chosen funders'
-quota under a row lock — re-checking the fit, since another loan may have taken the
-last of a quota meanwhile. Every decision is written to the routing log with the
+quota under a row lock at the commit — re-checking the fit, since another loan may have
+taken the last of a quota meanwhile. Every decision is written to the routing log with the
 reasons for the choice and for each programme passed over.
 
 Strategies:
@@ -26,9 +26,15 @@ from mobilend.app.funding.ports import (
     RoutingRecord,
     Strategy,
 )
-from mobilend.app.unit_of_work import UnitOfWorkFactory
+from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from mobilend.domain.compliance import ANY_LICENCE, CostCapPolicy
-from mobilend.domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from mobilend.domain.errors import (
+    ChangedMeanwhile,
+    Conflict,
+    NotFound,
+    Problem,
+    ValidationFailed,
+)
 from mobilend.domain.funding import (
     OWN_POOL,
     Funder,
@@ -46,6 +52,23 @@ from mobilend.domain.money import Money
 
 class NoFunderAvailable(Conflict):
     code = "no_funder_available"
+
+
+class FundingChanged(ChangedMeanwhile):
+    """The chosen programme no longer fits at the commit: another loan took the last of a
+    funder's quota or balance meanwhile. Nothing was written; run again (``command`` and
+    the journey's ``run_once`` do), the request is routed on the new positions."""
+
+    code = "funding_changed"
+
+    def __init__(self, programme_code: str, problems: dict[str, list[str]]) -> None:
+        message = "资金方额度刚刚发生变化，请重试 (a funder's capacity changed meanwhile; please try again)"
+        super().__init__(
+            message,
+            [Problem(code, "; ".join(reasons)) for code, reasons in problems.items()]
+            or [Problem(programme_code, message)],
+        )
+        self.programme_code = programme_code
 
 
 # --------------------------------------------------------------------------- registry
@@ -217,7 +240,7 @@ class RoutingChoice:
 
 
 def route_loan(
-    stores: FundingStores,
+    uow: UnitOfWork,
     new_id: Callable[[], str],
     request: FundingRequest,
     *,
@@ -229,7 +252,14 @@ def route_loan(
     rules: CostCapPolicy | None = None,
     licence_type: str = ANY_LICENCE,
 ) -> RoutingChoice:
-    """Choose and reserve the funding of one loan; log why. Call inside a unit of work.
+    """Choose the funding of one loan and log why. Call inside a unit of work.
+
+    The choice is made on the funders' positions as read; the reservation is left to the
+    commit (``UnitOfWork.before_commit``), which locks the chosen funders' rows, weighs
+    the programme again on what is then certain and counts the loan — or refuses with
+    ``FundingChanged`` (everything rolls back; running the request again routes afresh).
+    Nearly every new loan writes the same few funder rows, so their locks are held for
+    the commit alone, not for the rest of the draw.
 
     With ``rules``, a programme also fits only if the compliance rules in force on the
     loan's date allow it: every partner licensed, of an allowed kind and whitelisted
@@ -237,6 +267,7 @@ def route_loan(
     (``joint_own_share``).
 
     Returns a choice with no programme when nothing can take the loan (also logged)."""
+    stores = uow.funding
     settings = stores.funders.settings()
     currency = request.amount.currency
     funders = _funders(stores, currency)
@@ -272,20 +303,12 @@ def route_loan(
         }
         for f in fits
     }
-    chosen: ProgrammeFit | None = None
-    why = "no programme has a funder able to take this loan"
-    for candidate in order_fits(settings.strategy, fits, counts):
-        # Lock the candidate's funders (in code order, like every other transaction) and
-        # weigh it again on what is now certain.
-        codes = sorted(candidate.programme.funder_codes)
-        locked = stores.positions.get(codes, request.on, currency, for_update=True)
-        recheck = weigh(candidate.programme, {**positions, **locked})
-        if recheck.fits:
-            chosen = recheck
-            why = why_chosen(settings.strategy, recheck, counts)
-            break
-        considered[candidate.programme.code]["problems"] = recheck.reasons()
-        considered[candidate.programme.code]["fits"] = False
+    chosen = next(iter(order_fits(settings.strategy, fits, counts)), None)
+    why = (
+        why_chosen(settings.strategy, chosen, counts)
+        if chosen is not None
+        else "no programme has a funder able to take this loan"
+    )
     record = RoutingRecord(
         record_id=new_id(),
         loan_id=loan_id,
@@ -310,7 +333,19 @@ def route_loan(
     stores.routing.add(record)
     if chosen is None:
         return RoutingChoice(None, (), record)
-    reserve(stores, chosen, request.on)
+
+    def reserve_at_commit() -> None:
+        # The chosen funders' rows, locked in code order like every other transaction's,
+        # and the programme weighed again on them: another loan may have taken the last
+        # of a quota since they were read.
+        codes = sorted(chosen.programme.funder_codes)
+        locked = stores.positions.get(codes, request.on, currency, for_update=True)
+        again = weigh(chosen.programme, {**positions, **locked})
+        if not again.fits:
+            raise FundingChanged(chosen.programme.code, again.reasons())
+        reserve(stores, chosen, request.on)
+
+    uow.before_commit(reserve_at_commit)
     return RoutingChoice(chosen.programme, chosen.tranches, record)
 
 

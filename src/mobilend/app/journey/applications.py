@@ -209,9 +209,9 @@ def apply_for_line(
     """Decide an application; returns it and the outbox ids to send after the commit."""
     code = product_code or ctx.settings.default_product
     today = ctx.today()
-    borrower = ctx.onboarding.load_borrower(borrower_id)
+    borrower, consents = ctx.onboarding.load_with_consents(borrower_id)
     kyc = borrower.ensure_can_borrow()
-    require_consents(ctx.onboarding.consents(borrower_id))
+    require_consents(consents)
     if monthly_income is not None and (
         monthly_income.is_negative() or not monthly_income.is_whole()
     ):

@@ -25,7 +25,7 @@ from mobilend.app.journey.ports import Notification, OutboxMessage
 from mobilend.app.messaging import MessageGateway
 from mobilend.app.onboarding.service import Onboarding
 from mobilend.app.ports import Clock, DecisionEngine
-from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from mobilend.app.unit_of_work import UnitOfWork, UnitOfWorkFactory, run_again_if_changed
 from mobilend.domain.business_day import business_date
 from mobilend.domain.compliance import CostCapPolicy
 from mobilend.domain.errors import Conflict, Problem, ValidationFailed
@@ -126,22 +126,27 @@ def run_once(
     action: Callable[[UnitOfWork], T],
     render: Callable[[T], Mapping[str, Any]],
 ) -> Once[T]:
-    """Run ``action`` and store ``render(result)`` under the key, all in one transaction."""
+    """Run ``action`` and store ``render(result)`` under the key, all in one transaction
+    (run again when its commit finds the funding it chose taken: ``run_again_if_changed``)."""
     key = check_idempotency_key(key)
     scope = f"borrower:{borrower_id}"
     request_hash = fingerprint(operation, request)
-    with ctx.uow() as uow:
-        previous = uow.journey.idempotency.claim(key, scope, borrower_id, request_hash)
-        if previous is not None:
-            if previous.request_hash != request_hash or previous.response is None:
-                message = "该幂等键已用于另一请求 (this Idempotency-Key was already used for a different request)"
-                raise IdempotencyKeyReused(message, [Problem("Idempotency-Key", message)])
-            return Once(previous.response, True, None)
-        result = action(uow)
-        response = dict(render(result))
-        uow.journey.idempotency.complete(key, scope, response)
-        uow.commit()
-    return Once(response, False, result)
+
+    def attempt() -> Once[T]:
+        with ctx.uow() as uow:
+            previous = uow.journey.idempotency.claim(key, scope, borrower_id, request_hash)
+            if previous is not None:
+                if previous.request_hash != request_hash or previous.response is None:
+                    message = "该幂等键已用于另一请求 (this Idempotency-Key was already used for a different request)"
+                    raise IdempotencyKeyReused(message, [Problem("Idempotency-Key", message)])
+                return Once(previous.response, True, None)
+            result = action(uow)
+            response = dict(render(result))
+            uow.journey.idempotency.complete(key, scope, response)
+            uow.commit()
+        return Once(response, False, result)
+
+    return run_again_if_changed(attempt)
 
 
 # --------------------------------------------------------------------------- outbox

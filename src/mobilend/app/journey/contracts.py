@@ -250,8 +250,9 @@ def sign_in_transaction(
 
 def check_can_sign(ctx: JourneyContext, borrower_id: str) -> None:
     """Identity verified and the e-contract consent given (checked before the transaction)."""
-    ctx.onboarding.load_borrower(borrower_id).ensure_can_borrow()
-    require_consents(ctx.onboarding.consents(borrower_id), (ConsentPurpose.E_CONTRACT,))
+    borrower, consents = ctx.onboarding.load_with_consents(borrower_id)
+    borrower.ensure_can_borrow()
+    require_consents(consents, (ConsentPurpose.E_CONTRACT,))
 
 
 def contracts(ctx: JourneyContext, borrower_id: str) -> list[LoanContract]:

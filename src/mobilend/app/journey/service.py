@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from mobilend.app.funding.disbursement import DisbursementView, disbursement_status
 from mobilend.app.journey import applications as _applications
 from mobilend.app.journey import contracts as _contracts
 from mobilend.app.journey import loans as _loans
@@ -164,6 +165,10 @@ class BorrowerJourney:
 
     def loan(self, borrower_id: str, loan_id: str) -> LoanView:
         return _loans.loan(self.ctx, borrower_id, loan_id)
+
+    def disbursement(self, borrower_id: str, loan_id: str) -> DisbursementView:
+        """Where the borrower's loan's payout stands; NotFound for another's loan."""
+        return disbursement_status(self.ctx.uow, loan_id, borrower_id)
 
     def payoff_quote(self, borrower_id: str, loan_id: str) -> PayoffQuote:
         return _loans.payoff(self.ctx, borrower_id, loan_id)

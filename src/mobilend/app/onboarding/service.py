@@ -261,6 +261,14 @@ class Onboarding:
         with self._uow() as uow:
             return self._load(uow, borrower_id)
 
+    def load_with_consents(self, borrower_id: str) -> tuple[Borrower, list[Consent]]:
+        """``load_borrower`` and ``consents`` in one read (what an application or a
+        signature checks first)."""
+        with self._uow() as uow:
+            borrower = self._load(uow, borrower_id)
+            grants = uow.onboarding.borrowers.consents(borrower_id)
+        return borrower, sorted(grants, key=lambda c: c.granted_at)
+
     def _load(self, uow: UnitOfWork, borrower_id: str) -> Borrower:
         sealed = uow.onboarding.borrowers.get(borrower_id)
         if sealed is None:
