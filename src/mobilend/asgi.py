@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -26,6 +27,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The worker threads sync routes, dependencies and background tasks run on.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            service.settings.serve_threads
+        )
         yield
         if platform is None:  # built here, so closed here
             service.close()

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     pg_database: str = "mobilend"
     #: SQLAlchemy connection pool size per process.
     db_pool_size: int = 10
+    #: Worker threads per service process for the routes and tasks that wait on the
+    #: database (plain functions; FastAPI's default is 40). Past a handful, on a few
+    #: cores, more threads only pass Python's interpreter lock around: on 2 cores and 16
+    #: clients, 40 threads cost a journey ~45 % more CPU than 8 (docs/performance.md).
+    serve_threads: int = Field(default=8, ge=1, le=200)
     #: Optional URL of a read replica for heavy reads; empty: use the primary.
     read_database_url: str | None = None
 

@@ -5,8 +5,10 @@ machine cannot choose the address recorded with its consent."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -103,3 +105,26 @@ def test_the_console_address_make_run_prints_leads_to_the_sign_in_page(service: 
     assert page.status_code == 200
     assert urlsplit(str(page.url)).path == "/console/login"
     assert [r.status_code for r in page.history] == [308, 303]
+
+
+def test_the_service_runs_its_blocking_work_on_the_configured_number_of_threads(
+    db: sa.Engine, tmp_path: Path, gateway_sandboxes: tuple[str, str]
+) -> None:
+    """``serve_threads`` bounds the worker threads of sync routes, dependencies and
+    background tasks (FastAPI's own default is 40): set when the app starts."""
+    from tests.e2e.conftest import build_test_platform
+
+    from mobilend.asgi import create_app
+
+    platform = build_test_platform(db, tmp_path / "var", gateway_sandboxes, serve_threads=3)
+    app = create_app(platform)
+
+    async def started() -> float:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    try:
+        threads = anyio.run(started)
+    finally:
+        platform.close()
+    assert threads == 3
