@@ -2,8 +2,8 @@
 (Payouts leave through funding's outbox and worker: ``app.disbursement``.)
 
 Each outbox message is sent in its own transaction with its row locked (another worker
-skips it); the borrower's identity is read before that transaction opens, so no request
-ever holds two pooled connections. A gateway that does not answer leaves the message
+skips it), the borrower's identity read in that same transaction, so no request ever
+holds two pooled connections. A gateway that does not answer leaves the message
 pending for a later attempt with the same idempotency key, with a growing pause between
 attempts.
 """
@@ -21,7 +21,6 @@ from mobilend.app.journey.ports import OutboxMessage
 from mobilend.app.messaging import OutgoingMessage
 from mobilend.app.unit_of_work import UnitOfWork
 from mobilend.domain.borrowers import Borrower
-from mobilend.domain.errors import NotFound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,28 +55,17 @@ def dispatch_due(ctx: JourneyContext, limit: int = 100) -> int:
     return len(due)
 
 
-def _recipient(ctx: JourneyContext, borrower_id: str | None) -> Borrower | None:
-    """The borrower with identity in the clear, read before any journey transaction opens
-    (one connection at a time: nested ones could drain the pool under load)."""
-    if borrower_id is None:
-        return None
-    try:
-        return ctx.onboarding.load_borrower(borrower_id)
-    except NotFound:
-        return None
-
-
 def _dispatch_one(ctx: JourneyContext, message_id: str) -> None:
-    with ctx.uow() as uow:
-        peeked = uow.journey.outbox.claim([message_id], JOURNEY_TOPICS)
-    if not peeked:
-        return  # sent already, or another worker has it
-    recipient = _recipient(ctx, peeked[0].borrower_id)
     with ctx.uow() as uow:
         claimed = uow.journey.outbox.claim([message_id], JOURNEY_TOPICS)
         if not claimed:
-            return
+            return  # sent already, or another worker has it
         message = claimed[0]
+        # The borrower with identity in the clear, read on this unit of work's own
+        # connection (a second one, nested, could drain the pool under load).
+        recipient = (
+            ctx.onboarding.borrower_in(uow, message.borrower_id) if message.borrower_id else None
+        )
         try:
             if recipient is None:
                 raise _Unreachable("no such borrower")

@@ -269,6 +269,11 @@ class Onboarding:
             grants = uow.onboarding.borrowers.consents(borrower_id)
         return borrower, sorted(grants, key=lambda c: c.granted_at)
 
+    def borrower_in(self, uow: UnitOfWork, borrower_id: str) -> Borrower | None:
+        """``load_borrower`` inside the caller's unit of work (None if there is none)."""
+        sealed = uow.onboarding.borrowers.get(borrower_id)
+        return unseal(sealed, self._vault) if sealed is not None else None
+
     def _load(self, uow: UnitOfWork, borrower_id: str) -> Borrower:
         sealed = uow.onboarding.borrowers.get(borrower_id)
         if sealed is None:
