@@ -275,10 +275,10 @@ class Onboarding:
         return unseal(sealed, self._vault) if sealed is not None else None
 
     def _load(self, uow: UnitOfWork, borrower_id: str) -> Borrower:
-        sealed = uow.onboarding.borrowers.get(borrower_id)
-        if sealed is None:
+        found = self.borrower_in(uow, borrower_id)
+        if found is None:
             raise NotFound(f"borrower {borrower_id} not found")
-        return unseal(sealed, self._vault)
+        return found
 
     # -- consents -----------------------------------------------------------
     def record_consent(
