@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from mobilend.adapters.ids import SequentialIds
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.reconciliation import reconcile_rail
 from mobilend.config import Settings
@@ -40,6 +41,7 @@ from mobilend.sim.applicants import Person
 from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
 from mobilend.sim.collections_month import ZONE
 from mobilend.sim.journeys import InProcessJourneys, Journeys
+from mobilend.sim.payments import Numbered, Payment, pay_scheduled
 from mobilend.sim.world import World, build_world
 
 DAY = dt.timedelta(days=1)
@@ -47,9 +49,9 @@ DAY = dt.timedelta(days=1)
 TAKE_UP = 0.85
 #: The arrivals' world counts its ids from here; the main process's from 1 << 80.
 ARRIVALS_IDS_FROM = 1 << 100
-
-#: A payment the borrower will make: (loan id, "due" or "payoff", the installment's due date).
-Payment = tuple[str, str, dt.date]
+#: The payments made here count theirs from here, apart from the journeys' (a loan's id,
+#: which the collections strategy hashes, does not depend on how many payments went before).
+PAYMENT_IDS_FROM = 1 << 110
 
 
 @dataclass
@@ -82,6 +84,8 @@ class ArrivalsDay:
     phone_owner: dict[str, str] = field(default_factory=dict)
     reconciliation_breaks: int = 0
     seconds: float = 0.0
+    #: Seconds spent on the day's payments handed over by the main process.
+    payment_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class Arrivals:
         self.world = world
         self.journeys = journeys
         self.rng = rng
+        self.payment_ids = SequentialIds(PAYMENT_IDS_FROM)
 
     def day(self, on: dt.date, people: list[Person]) -> ArrivalsDay:
         began = time.perf_counter()
@@ -112,6 +117,14 @@ class Arrivals:
         day.reconciliation_breaks = len(reconcile_rail(self.world.platform.disbursement, on).breaks)
         day.seconds = time.perf_counter() - began
         return day
+
+    def pay(self, on: dt.date, payments: list[Numbered]) -> tuple[Counter[str], float]:
+        """The day's payments on loans no collections case holds (``sim.payments``), at
+        the hour the main process makes the others; what happened and how long it took."""
+        began = time.perf_counter()
+        self.world.clock.at(on, 19)
+        counts = pay_scheduled(self.world.platform.lending, self.payment_ids, on, payments)
+        return counts, time.perf_counter() - began
 
     def close(self) -> ArrivalsEnd:
         spent = sum((s.spend for s in self.world.sources.values()), Money("0.00"))
@@ -229,6 +242,11 @@ def open_arrivals(spec: ArrivalsSpec) -> Arrivals:
 class ArrivalsRunner(Protocol):
     def start_day(self, on: dt.date, people: list[Person]) -> None: ...
 
+    def start_payments(self, on: dt.date, payments: list[Numbered]) -> None:
+        """The day's payments on loans no collections case holds, made after the day's
+        journeys; their counts come back with the day (``finish_day``)."""
+        ...
+
     def finish_day(self) -> ArrivalsDay: ...
 
     def close(self) -> ArrivalsEnd: ...
@@ -244,15 +262,24 @@ class InlineArrivals:
     def __init__(self, spec: ArrivalsSpec) -> None:
         self.arrivals = open_arrivals(spec)
         self._today: tuple[dt.date, list[Person]] | None = None
+        self._payments: tuple[dt.date, list[Numbered]] | None = None
 
     def start_day(self, on: dt.date, people: list[Person]) -> None:
         self._today = (on, people)
+
+    def start_payments(self, on: dt.date, payments: list[Numbered]) -> None:
+        self._payments = (on, payments)
 
     def finish_day(self) -> ArrivalsDay:
         assert self._today is not None
         on, people = self._today
         self._today = None
-        return self.arrivals.day(on, people)
+        day = self.arrivals.day(on, people)
+        if self._payments is not None:
+            counts, day.payment_seconds = self.arrivals.pay(*self._payments)
+            day.counts.update(counts)
+            self._payments = None
+        return day
 
     def close(self) -> ArrivalsEnd:
         return self.arrivals.close()
@@ -267,11 +294,14 @@ def _serve(conn: Connection, spec: ArrivalsSpec) -> None:
         arrivals = open_arrivals(spec)
         conn.send(("ready", None))
         while True:
-            command, on, people = conn.recv()
+            command, on, work = conn.recv()
             if command == "close":
                 conn.send(("ok", arrivals.close()))
                 return
-            conn.send(("ok", arrivals.day(on, people)))
+            if command == "pay":
+                conn.send(("ok", arrivals.pay(on, work)))
+                continue
+            conn.send(("ok", arrivals.day(on, work)))
     except BaseException:  # reported to the main process, which stops the run
         conn.send(("error", traceback.format_exc()))
 
@@ -288,6 +318,7 @@ class ArrivalsProcess:
         )
         self._process.start()
         child.close()
+        self._paying = False
         self._receive()
 
     def _receive(self) -> Any:
@@ -301,9 +332,18 @@ class ArrivalsProcess:
 
     def start_day(self, on: dt.date, people: list[Person]) -> None:
         self._conn.send(("day", on, people))
+        self._paying = False
+
+    def start_payments(self, on: dt.date, payments: list[Numbered]) -> None:
+        self._conn.send(("pay", on, payments))
+        self._paying = True
 
     def finish_day(self) -> ArrivalsDay:
         day: ArrivalsDay = self._receive()
+        if self._paying:
+            counts, day.payment_seconds = self._receive()
+            day.counts.update(counts)
+            self._paying = False
         return day
 
     def close(self) -> ArrivalsEnd:

@@ -14,7 +14,9 @@ Only loans with something due are touched on a day: each installment's payment d
 drawn when the loan is paid out and kept in a calendar here. The day's applicants run in
 a process of their own beside the rest of the day and the night before it
 (``sim.arrivals``; ``parallel=False`` runs them after the day's other work, in this
-process). The same seed gives the same run either way: ids
+process); that process also makes the day's payments on loans no collections case holds
+(``sim.payments``), while this one works the cases. The same seed gives the same run
+either way: ids
 come from counters, every random draw from seeded generators, and the two processes
 touch different loans. Wall-clock figures (latencies, seconds) are the only ones that
 vary.
@@ -36,11 +38,8 @@ import sqlalchemy as sa
 
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.funder_shares import post_funder_shares
-from mobilend.app.lending.repayments import pay_off_loan_in, post_repayment_in, quote_payoff_in
 from mobilend.app.servicing.daily import score_loans
 from mobilend.config import Settings
-from mobilend.domain.errors import DomainError
-from mobilend.domain.loans import LoanStatus
 from mobilend.domain.money import Money
 from mobilend.sim.applicants import Person, draw_people, load_rows
 from mobilend.sim.arrivals import (
@@ -51,9 +50,9 @@ from mobilend.sim.arrivals import (
     ArrivalsSpec,
     InlineArrivals,
     LoanTrack,
-    Payment,
 )
 from mobilend.sim.collections_month import Month, MonthConfig, add_teams
+from mobilend.sim.payments import Numbered, Payment, pay_scheduled, split
 from mobilend.sim.world import World, build_world
 
 DAY = dt.timedelta(days=1)
@@ -135,6 +134,7 @@ class Year:
         self.agents: list[str] = []
         self.run = YearRun(config, people)
         self.calendar: dict[dt.date, list[Payment]] = defaultdict(list)
+        self._own_payments: list[Numbered] = []
         self.by_day: dict[dt.date, list[Person]] = defaultdict(list)
         for person in people:
             self.by_day[person.arrives_at.date()].append(person)
@@ -147,6 +147,7 @@ class Year:
         started = time.perf_counter()
         phases = (
             ("collections_morning", self._collections_morning),
+            ("payments_handover", self._hand_over_payments),
             ("agents", self._agents),
             ("payments", self._scheduled_payments),
             ("collections_evening", self._collections_evening),
@@ -203,39 +204,17 @@ class Year:
         self.month._borrowers_pay(on)
 
     # ------------------------------------------------------------------ borrowers paying
+    def _hand_over_payments(self, on: dt.date) -> None:
+        """The day's payments on loans no collections case holds go to the arrivals
+        process (``sim.payments``); the others are made here, at 19:00."""
+        self._own_payments, theirs = split(self.world.db, self.calendar.pop(on, []))
+        self.arrivals.start_payments(on, theirs)
+
     def _scheduled_payments(self, on: dt.date) -> None:
         self.world.clock.at(on, 19)
+        payments, self._own_payments = self._own_payments, []
         lending = self.world.platform.lending
-        for n, (loan_id, kind, due_on) in enumerate(self.calendar.pop(on, [])):
-            key = f"sim-{loan_id}-{on:%Y%m%d}-{n}"
-            try:
-                # One unit of work per payment: the loan read to size it and the payment.
-                with lending.uow_factory() as uow:
-                    loan = uow.lending.loans.get(loan_id)
-                    if loan.status is not LoanStatus.ACTIVE:
-                        continue
-                    if kind == "payoff":
-                        quote = quote_payoff_in(uow, loan_id=loan_id, on=on)
-                        pay_off_loan_in(
-                            uow, lending.new_id, loan_id=loan_id, amount=quote.amount_due,
-                            on=on, idempotency_key=key, channel="transfer",
-                        )  # fmt: skip
-                        uow.commit()
-                        self.run.counts["payoffs"] += 1
-                        continue
-                    # Everything due by the installment's date (paid early) or by today
-                    # (paid late).
-                    due = loan.overdue_amounts(max(on, due_on) + DAY).total
-                    if not due.is_positive():
-                        continue
-                    post_repayment_in(
-                        uow, lending.new_id, loan_id=loan_id, amount=due, on=on,
-                        idempotency_key=key, channel="transfer",
-                    )  # fmt: skip
-                    uow.commit()
-                self.run.counts["payments"] += 1
-            except DomainError as exc:
-                self.run.counts[f"payment_refused_{exc.code}"] += 1
+        self.run.counts.update(pay_scheduled(lending, lending.new_id, on, payments))
 
     # ------------------------------------------------------------------ applicants
     def _arrived(self, on: dt.date) -> None:
@@ -248,6 +227,7 @@ class Year:
             self.arrivals.start_day(on + DAY, self.by_day.pop(on + DAY, []))
         run = self.run
         self._time("phase.arrivals_s", day.seconds)
+        self._time("phase.payments_beside_s", day.payment_seconds)
         run.counts.update(day.counts)
         run.decision_ms.extend(day.decision_ms)
         run.payout_ms.extend(day.payout_ms)
