@@ -30,7 +30,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from mobilend.adapters.ids import SequentialIds
 from mobilend.adapters.vault import FieldVault
 from mobilend.app.funding.reconciliation import reconcile_rail
 from mobilend.config import Settings
@@ -41,7 +40,7 @@ from mobilend.sim.applicants import Person
 from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
 from mobilend.sim.collections_month import ZONE
 from mobilend.sim.journeys import InProcessJourneys, Journeys
-from mobilend.sim.payments import Numbered, Payment, pay_scheduled
+from mobilend.sim.payments import Cursor, Numbered, Payment, SharedCursor, pay_shared
 from mobilend.sim.world import World, build_world
 
 DAY = dt.timedelta(days=1)
@@ -49,9 +48,6 @@ DAY = dt.timedelta(days=1)
 TAKE_UP = 0.85
 #: The arrivals' world counts its ids from here; the main process's from 1 << 80.
 ARRIVALS_IDS_FROM = 1 << 100
-#: The payments made here count theirs from here, apart from the journeys' (a loan's id,
-#: which the collections strategy hashes, does not depend on how many payments went before).
-PAYMENT_IDS_FROM = 1 << 110
 
 
 @dataclass
@@ -103,7 +99,6 @@ class Arrivals:
         self.world = world
         self.journeys = journeys
         self.rng = rng
-        self.payment_ids = SequentialIds(PAYMENT_IDS_FROM)
 
     def day(self, on: dt.date, people: list[Person]) -> ArrivalsDay:
         began = time.perf_counter()
@@ -118,12 +113,15 @@ class Arrivals:
         day.seconds = time.perf_counter() - began
         return day
 
-    def pay(self, on: dt.date, payments: list[Numbered]) -> tuple[Counter[str], float]:
-        """The day's payments on loans no collections case holds (``sim.payments``), at
-        the hour the main process makes the others; what happened and how long it took."""
+    def pay(
+        self, on: dt.date, groups: list[list[Numbered]], cursor: Cursor
+    ) -> tuple[Counter[str], float]:
+        """Share the day's payments on loans no collections case holds with the main
+        process (``sim.payments``), at the hour it makes the others; what happened here
+        and how long it took."""
         began = time.perf_counter()
         self.world.clock.at(on, 19)
-        counts = pay_scheduled(self.world.platform.lending, self.payment_ids, on, payments)
+        counts = pay_shared(self.world.platform.lending, on, groups, cursor)
         return counts, time.perf_counter() - began
 
     def close(self) -> ArrivalsEnd:
@@ -240,11 +238,17 @@ def open_arrivals(spec: ArrivalsSpec) -> Arrivals:
 
 
 class ArrivalsRunner(Protocol):
+    @property
+    def cursor(self) -> Cursor:
+        """Which group of the day's shared payments is next (``sim.payments``)."""
+        ...
+
     def start_day(self, on: dt.date, people: list[Person]) -> None: ...
 
-    def start_payments(self, on: dt.date, payments: list[Numbered]) -> None:
-        """The day's payments on loans no collections case holds, made after the day's
-        journeys; their counts come back with the day (``finish_day``)."""
+    def start_payments(self, on: dt.date, groups: list[list[Numbered]]) -> None:
+        """The day's payments on loans no collections case holds, shared with the main
+        process after the day's journeys; their counts come back with the day
+        (``finish_day``)."""
         ...
 
     def finish_day(self) -> ArrivalsDay: ...
@@ -261,14 +265,15 @@ class InlineArrivals:
 
     def __init__(self, spec: ArrivalsSpec) -> None:
         self.arrivals = open_arrivals(spec)
+        self.cursor = SharedCursor(multiprocessing.Value("q", 0))
         self._today: tuple[dt.date, list[Person]] | None = None
-        self._payments: tuple[dt.date, list[Numbered]] | None = None
+        self._payments: tuple[dt.date, list[list[Numbered]]] | None = None
 
     def start_day(self, on: dt.date, people: list[Person]) -> None:
         self._today = (on, people)
 
-    def start_payments(self, on: dt.date, payments: list[Numbered]) -> None:
-        self._payments = (on, payments)
+    def start_payments(self, on: dt.date, groups: list[list[Numbered]]) -> None:
+        self._payments = (on, groups)
 
     def finish_day(self) -> ArrivalsDay:
         assert self._today is not None
@@ -276,7 +281,7 @@ class InlineArrivals:
         self._today = None
         day = self.arrivals.day(on, people)
         if self._payments is not None:
-            counts, day.payment_seconds = self.arrivals.pay(*self._payments)
+            counts, day.payment_seconds = self.arrivals.pay(*self._payments, self.cursor)
             day.counts.update(counts)
             self._payments = None
         return day
@@ -288,7 +293,7 @@ class InlineArrivals:
         self.arrivals.journeys.close()
 
 
-def _serve(conn: Connection, spec: ArrivalsSpec) -> None:
+def _serve(conn: Connection, spec: ArrivalsSpec, cursor: Cursor) -> None:
     """The arrivals process: a day's people in, what they did out, until told to close."""
     try:
         arrivals = open_arrivals(spec)
@@ -299,7 +304,7 @@ def _serve(conn: Connection, spec: ArrivalsSpec) -> None:
                 conn.send(("ok", arrivals.close()))
                 return
             if command == "pay":
-                conn.send(("ok", arrivals.pay(on, work)))
+                conn.send(("ok", arrivals.pay(on, work, cursor)))
                 continue
             conn.send(("ok", arrivals.day(on, work)))
     except BaseException:  # reported to the main process, which stops the run
@@ -313,8 +318,9 @@ class ArrivalsProcess:
         # spawn: the main process holds database connections and threads a fork would copy
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
+        self.cursor = SharedCursor(context.Value("q", 0))
         self._process = context.Process(
-            target=_serve, args=(child, spec), name="sim-arrivals", daemon=True
+            target=_serve, args=(child, spec, self.cursor), name="sim-arrivals", daemon=True
         )
         self._process.start()
         child.close()
@@ -334,8 +340,8 @@ class ArrivalsProcess:
         self._conn.send(("day", on, people))
         self._paying = False
 
-    def start_payments(self, on: dt.date, payments: list[Numbered]) -> None:
-        self._conn.send(("pay", on, payments))
+    def start_payments(self, on: dt.date, groups: list[list[Numbered]]) -> None:
+        self._conn.send(("pay", on, groups))
         self._paying = True
 
     def finish_day(self) -> ArrivalsDay:

@@ -14,8 +14,8 @@ Only loans with something due are touched on a day: each installment's payment d
 drawn when the loan is paid out and kept in a calendar here. The day's applicants run in
 a process of their own beside the rest of the day and the night before it
 (``sim.arrivals``; ``parallel=False`` runs them after the day's other work, in this
-process); that process also makes the day's payments on loans no collections case holds
-(``sim.payments``), while this one works the cases. The same seed gives the same run
+process); that process also shares the day's payments on loans no collections case holds
+(``sim.payments``) while this one works the cases. The same seed gives the same run
 either way: ids
 come from counters, every random draw from seeded generators, and the two processes
 touch different loans. Wall-clock figures (latencies, seconds) are the only ones that
@@ -52,7 +52,7 @@ from mobilend.sim.arrivals import (
     LoanTrack,
 )
 from mobilend.sim.collections_month import Month, MonthConfig, add_teams
-from mobilend.sim.payments import Numbered, Payment, pay_scheduled, split
+from mobilend.sim.payments import Numbered, Payment, pay_scheduled, pay_shared, split
 from mobilend.sim.world import World, build_world
 
 DAY = dt.timedelta(days=1)
@@ -135,6 +135,7 @@ class Year:
         self.run = YearRun(config, people)
         self.calendar: dict[dt.date, list[Payment]] = defaultdict(list)
         self._own_payments: list[Numbered] = []
+        self._shared_payments: list[list[Numbered]] = []
         self.by_day: dict[dt.date, list[Person]] = defaultdict(list)
         for person in people:
             self.by_day[person.arrives_at.date()].append(person)
@@ -205,16 +206,18 @@ class Year:
 
     # ------------------------------------------------------------------ borrowers paying
     def _hand_over_payments(self, on: dt.date) -> None:
-        """The day's payments on loans no collections case holds go to the arrivals
-        process (``sim.payments``); the others are made here, at 19:00."""
-        self._own_payments, theirs = split(self.world.db, self.calendar.pop(on, []))
-        self.arrivals.start_payments(on, theirs)
+        """The day's payments on loans no collections case holds are shared with the
+        arrivals process (``sim.payments``); the others are made here, at 19:00."""
+        self._own_payments, self._shared_payments = split(self.world.db, self.calendar.pop(on, []))
+        self.arrivals.cursor.reset()
+        self.arrivals.start_payments(on, self._shared_payments)
 
     def _scheduled_payments(self, on: dt.date) -> None:
         self.world.clock.at(on, 19)
-        payments, self._own_payments = self._own_payments, []
-        lending = self.world.platform.lending
-        self.run.counts.update(pay_scheduled(lending, lending.new_id, on, payments))
+        lending, counts = self.world.platform.lending, self.run.counts
+        counts.update(pay_scheduled(lending, on, self._own_payments))
+        counts.update(pay_shared(lending, on, self._shared_payments, self.arrivals.cursor))
+        self._own_payments, self._shared_payments = [], []
 
     # ------------------------------------------------------------------ applicants
     def _arrived(self, on: dt.date) -> None:
