@@ -38,10 +38,10 @@ def render(report: dict, out: Path) -> None:  # type: ignore[type-arg]
     vintages.set_title("Vintage curves (by payout month)")
     vintages.legend(fontsize=7, ncol=2)
     figures = report["figures"]
-    labels = ["bad rows", "good rows"]
+    labels = ["bad\nrows", "good\nrows"]
     values = [figures["default_rate.bad_rows"] or 0, figures["default_rate.good_rows"] or 0]
     for band, line in report["bad_rate_by_band"].items():
-        labels.append(f"band {band}")
+        labels.append(f"band {band}\n({line['loans']:,})")
         values.append(line["default_rate"] or 0)
     rates.bar(
         labels,
