@@ -6,6 +6,8 @@ import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -60,3 +62,15 @@ class SequentialIds(SortableIds):
         return _base32(value, 26)
 
     __call__ = new_id
+
+    @contextmanager
+    def numbering_from(self, start: int) -> Iterator[None]:
+        """Ids counted from ``start`` inside the block (work that must get the same ids
+        whatever else ran before it), then from where the counter was."""
+        with self._lock:
+            kept, self._last = self._last, start
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._last = kept

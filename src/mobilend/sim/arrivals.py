@@ -26,6 +26,7 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,9 +38,19 @@ from mobilend.domain.decisions import DecisionOutcome
 from mobilend.domain.errors import DomainError
 from mobilend.domain.money import Money
 from mobilend.sim.applicants import Person
+from mobilend.sim.applying import (
+    DRAW,
+    Applied,
+    HandedIn,
+    NoneHandedIn,
+    QueueHandedIn,
+    applications_in_order,
+    apply,
+    arrival_of,
+    journey_ids,
+)
 from mobilend.sim.behaviour import Behaviour, days_late, draw_behaviour
-from mobilend.sim.collections_month import ZONE
-from mobilend.sim.journeys import InProcessJourneys, Journeys
+from mobilend.sim.journeys import Decided, InProcessJourneys, Journeys
 from mobilend.sim.payments import Cursor, Numbered, Payment, SharedCursor, pay_shared
 from mobilend.sim.world import World, build_world
 
@@ -82,6 +93,8 @@ class ArrivalsDay:
     seconds: float = 0.0
     #: Seconds spent on the day's payments handed over by the main process.
     payment_seconds: float = 0.0
+    #: Applications the main process made (``sim.applying``).
+    applications_handed_in: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +108,33 @@ class ArrivalsEnd:
 class Arrivals:
     """The applicants of a day through their journeys, in arrival order."""
 
-    def __init__(self, world: World, journeys: Journeys, rng: random.Random) -> None:
+    def __init__(
+        self,
+        world: World,
+        journeys: Journeys,
+        rng: random.Random,
+        applies: Cursor,
+        handed_in: HandedIn,
+    ) -> None:
         self.world = world
         self.journeys = journeys
         self.rng = rng
+        #: Which of the day's applications is next, counted with the main process.
+        self.applies = applies
+        self.handed_in = handed_in
+        self.data_cost_handed_in = Money("0.00")
 
     def day(self, on: dt.date, people: list[Person]) -> ArrivalsDay:
         began = time.perf_counter()
         day = ArrivalsDay()
-        for person in people:
-            at = person.arrives_at.replace(tzinfo=ZONE)
-            self.world.clock.current = at.astimezone(dt.UTC)
-            self._journey(day, person, at)
+        made = partial(apply, self.world, self.journeys)
+        for person, applied, handed_in in applications_in_order(
+            people, made, self.applies, self.handed_in
+        ):
+            if handed_in:
+                day.applications_handed_in += 1
+                self.data_cost_handed_in += applied.data_cost
+            self._journey(day, person, applied)
         # The rail's statement of the day against the ledger; payouts only leave here.
         self.world.clock.at(on, 23, 45)
         day.reconciliation_breaks = len(reconcile_rail(self.world.platform.disbursement, on).breaks)
@@ -125,22 +153,27 @@ class Arrivals:
         return counts, time.perf_counter() - began
 
     def close(self) -> ArrivalsEnd:
-        spent = sum((s.spend for s in self.world.sources.values()), Money("0.00"))
+        spent = sum((s.spend for s in self.world.sources.values()), self.data_cost_handed_in)
         return ArrivalsEnd(self.journeys.close(), spent)
 
-    def _journey(self, day: ArrivalsDay, person: Person, at: dt.datetime) -> None:
+    def _journey(self, day: ArrivalsDay, person: Person, applied: Applied) -> None:
+        """The rest of the person's journey from their application, at their arrival."""
+        counts = day.counts
+        self.world.rows[person.national_id] = person.features
+        if applied.registered:
+            counts["applied"] += 1
+        application = applied.decided
+        if application is None:
+            counts[str(applied.refused)] += 1
+            return
+        self.world.clock.current = arrival_of(person)
+        with self.world.ids.numbering_from(journey_ids(person, DRAW)):
+            self._draw(day, person, str(applied.borrower_id), application)
+
+    def _draw(
+        self, day: ArrivalsDay, person: Person, borrower_id: str, application: Decided
+    ) -> None:
         counts, journeys = day.counts, self.journeys
-        try:
-            borrower_id = journeys.register(person)
-        except DomainError as exc:  # over HTTP, identity checks the in-process path skips
-            counts[f"register_refused_{exc.code}"] += 1
-            return
-        counts["applied"] += 1
-        try:
-            application = journeys.apply(person, borrower_id)
-        except DomainError as exc:
-            counts[f"apply_refused_{exc.code}"] += 1
-            return
         day.decision_ms.append(application.ms)
         outcome = application.outcome
         counts[f"decision_{outcome.value}"] += 1
@@ -179,7 +212,7 @@ class Arrivals:
         day.phone_owner[person.phone] = borrower_id
         track = LoanTrack(
             loan.loan_id, person, behaviour, amount, person.periods, contract.apr,
-            application.price_band or "", loan.funders, at.date(),
+            application.price_band or "", loan.funders, person.arrives_at.date(),
         )  # fmt: skip
         day.loans.append(track)
         self._plan_payments(day, track, list(loan.installments))
@@ -219,7 +252,7 @@ class ArrivalsSpec:
     rng_state: Any
 
 
-def open_arrivals(spec: ArrivalsSpec) -> Arrivals:
+def open_arrivals(spec: ArrivalsSpec, applies: Cursor, handed_in: HandedIn) -> Arrivals:
     from mobilend.adapters.db.engine import create_engine
 
     engine = create_engine(spec.database_url, pool_size=2, pool_pre_ping=False)
@@ -234,13 +267,25 @@ def open_arrivals(spec: ArrivalsSpec) -> Arrivals:
         journeys = HttpJourneys(world)
     rng = random.Random()
     rng.setstate(spec.rng_state)
-    return Arrivals(world, journeys, rng)
+    return Arrivals(world, journeys, rng, applies, handed_in)
 
 
 class ArrivalsRunner(Protocol):
     @property
     def cursor(self) -> Cursor:
         """Which group of the day's shared payments is next (``sim.payments``)."""
+        ...
+
+    @property
+    def applies(self) -> Cursor:
+        """Which of the day's applications is next (``sim.applying``)."""
+        ...
+
+    #: Whether the main process may make some of the day's applications (``hand_in``).
+    shares_applications: bool
+
+    def hand_in(self, made: tuple[int, Applied]) -> None:
+        """An application of the day the main process made (its place in the day)."""
         ...
 
     def start_day(self, on: dt.date, people: list[Person]) -> None: ...
@@ -263,14 +308,21 @@ class ArrivalsRunner(Protocol):
 class InlineArrivals:
     """The day's applicants after the rest of the day, in this process."""
 
+    shares_applications = False
+
     def __init__(self, spec: ArrivalsSpec) -> None:
-        self.arrivals = open_arrivals(spec)
         self.cursor = SharedCursor(multiprocessing.Value("q", 0))
+        self.applies = SharedCursor(multiprocessing.Value("q", 0))
+        self.arrivals = open_arrivals(spec, self.applies, NoneHandedIn())
         self._today: tuple[dt.date, list[Person]] | None = None
         self._payments: tuple[dt.date, list[list[Numbered]]] | None = None
 
     def start_day(self, on: dt.date, people: list[Person]) -> None:
+        self.applies.reset()
         self._today = (on, people)
+
+    def hand_in(self, made: tuple[int, Applied]) -> None:
+        raise RuntimeError("the applications of a run in one process are all made here")
 
     def start_payments(self, on: dt.date, groups: list[list[Numbered]]) -> None:
         self._payments = (on, groups)
@@ -293,10 +345,12 @@ class InlineArrivals:
         self.arrivals.journeys.close()
 
 
-def _serve(conn: Connection, spec: ArrivalsSpec, cursor: Cursor) -> None:
+def _serve(
+    conn: Connection, spec: ArrivalsSpec, cursor: Cursor, applies: Cursor, inbox: Any
+) -> None:
     """The arrivals process: a day's people in, what they did out, until told to close."""
     try:
-        arrivals = open_arrivals(spec)
+        arrivals = open_arrivals(spec, applies, QueueHandedIn(inbox))
         conn.send(("ready", None))
         while True:
             command, on, work = conn.recv()
@@ -319,8 +373,15 @@ class ArrivalsProcess:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self.cursor = SharedCursor(context.Value("q", 0))
+        self.applies = SharedCursor(context.Value("q", 0))
+        # Over HTTP the applications go through the API this process serves.
+        self.shares_applications = not spec.http
+        self._inbox = context.Queue()
         self._process = context.Process(
-            target=_serve, args=(child, spec, self.cursor), name="sim-arrivals", daemon=True
+            target=_serve,
+            args=(child, spec, self.cursor, self.applies, self._inbox),
+            name="sim-arrivals",
+            daemon=True,
         )
         self._process.start()
         child.close()
@@ -337,8 +398,12 @@ class ArrivalsProcess:
         return payload
 
     def start_day(self, on: dt.date, people: list[Person]) -> None:
+        self.applies.reset()
         self._conn.send(("day", on, people))
         self._paying = False
+
+    def hand_in(self, made: tuple[int, Applied]) -> None:
+        self._inbox.put(made)
 
     def start_payments(self, on: dt.date, groups: list[list[Numbered]]) -> None:
         self._conn.send(("pay", on, groups))

@@ -52,6 +52,8 @@ class World:
     rows: dict[str, DatasetRow]  # national ID → the applicant's features (no outcome)
     engine: RiskDecisionEngine
     sources: dict[str, SimulatedCreditSource]
+    #: The platform's ids (``sim.applying`` numbers each journey from its own block).
+    ids: SequentialIds
 
     @property
     def db(self) -> sa.Engine:
@@ -105,6 +107,7 @@ def build_world(
         sources=sources,
         model_dir=model_dir,
     )
+    ids = SequentialIds(ids_from)
     platform = build_platform(
         engine=db,
         settings=settings,
@@ -112,12 +115,12 @@ def build_world(
         decisions=engine,
         rail=rail,
         messages=sink,
-        ids=SequentialIds(ids_from),
+        ids=ids,
         vault=vault,
     )
     if register_funders:
         _funders(platform, start)
-    return World(platform, clock, rail, sink, rows, engine, sources)
+    return World(platform, clock, rail, sink, rows, engine, sources, ids)
 
 
 def _bank(code: str, start: dt.date, priority: int, cost: str) -> Funder:

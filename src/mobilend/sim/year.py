@@ -42,6 +42,7 @@ from mobilend.app.servicing.daily import score_loans
 from mobilend.config import Settings
 from mobilend.domain.money import Money
 from mobilend.sim.applicants import Person, draw_people, load_rows
+from mobilend.sim.applying import take_applications
 from mobilend.sim.arrivals import (
     ArrivalsDay,
     ArrivalsEnd,
@@ -52,6 +53,7 @@ from mobilend.sim.arrivals import (
     LoanTrack,
 )
 from mobilend.sim.collections_month import Month, MonthConfig, add_teams
+from mobilend.sim.journeys import InProcessJourneys
 from mobilend.sim.payments import Numbered, Payment, pay_scheduled, pay_shared, split
 from mobilend.sim.world import World, build_world
 
@@ -139,6 +141,9 @@ class Year:
         self.by_day: dict[dt.date, list[Person]] = defaultdict(list)
         for person in people:
             self.by_day[person.arrives_at.date()].append(person)
+        #: The applicants the arrivals are working on (the main process may help).
+        self._arriving: list[Person] = []
+        self._journeys = InProcessJourneys(self.world)
 
     # ------------------------------------------------------------------ the run
     def simulate(self, progress: Callable[[int, dict[str, Any]], None]) -> YearRun:
@@ -155,7 +160,7 @@ class Year:
             ("arrivals_wait", self._arrived),
             ("night", self._night),
         )
-        self.arrivals.start_day(config.start, self.by_day.pop(config.start, []))
+        self._start_arrivals(config.start)
         for k in range(config.days):
             on = config.start + k * DAY
             for name, phase in phases:
@@ -225,9 +230,16 @@ class Year:
         next day's, which may run while this night's end of day does (the night reads
         only loans paid out by today: a loan paid out tomorrow has accrued through today,
         so end of day passes it by, and the figures below leave it out)."""
-        day: ArrivalsDay = self.arrivals.finish_day()
+        arrivals = self.arrivals
+        if arrivals.shares_applications:
+            made, seconds = take_applications(
+                self.world, self._journeys, self._arriving, arrivals.applies, arrivals.hand_in
+            )
+            self._time("phase.applications_beside_s", seconds)
+            self._time("applications_beside", made)
+        day: ArrivalsDay = arrivals.finish_day()
         if on < self.config.start + (self.config.days - 1) * DAY:
-            self.arrivals.start_day(on + DAY, self.by_day.pop(on + DAY, []))
+            self._start_arrivals(on + DAY)
         run = self.run
         self._time("phase.arrivals_s", day.seconds)
         self._time("phase.payments_beside_s", day.payment_seconds)
@@ -242,6 +254,10 @@ class Year:
         self.month.phone_owner.update(day.phone_owner)
         run.reconciliation_days += 1
         run.reconciliation_breaks += day.reconciliation_breaks
+
+    def _start_arrivals(self, on: dt.date) -> None:
+        self._arriving = self.by_day.pop(on, [])
+        self.arrivals.start_day(on, self._arriving)
 
     # ------------------------------------------------------------------ the night
     def _night(self, on: dt.date) -> None:
