@@ -20,6 +20,7 @@ from mobilend.sim.applying import (
     QueueHandedIn,
     applications_in_order,
     journey_ids,
+    waiting_their_turn,
 )
 from mobilend.sim.payments import SharedCursor
 
@@ -27,6 +28,8 @@ from mobilend.sim.payments import SharedCursor
 class _Person:
     def __init__(self, index: int) -> None:
         self.index = index
+        # Every 50th gives the ID number of the one before it.
+        self.national_id = f"ID{index - 1 if index % 50 == 49 else index}"
 
 
 def _applied(person: Any, by: str) -> Applied:
@@ -35,7 +38,10 @@ def _applied(person: Any, by: str) -> Applied:
 
 def _helper(cursor: SharedCursor, people: list[Any], inbox: Any, made: list[int]) -> None:
     """The main process's part: take, make (slowly), hand in."""
+    waiting = waiting_their_turn(people)
     while (k := cursor.take()) < len(people):
+        if k in waiting:
+            continue
         time.sleep(0.002)
         inbox.put((k, _applied(people[k], "main")))
         made.append(k)
@@ -49,8 +55,11 @@ def test_every_application_comes_once_in_applicant_order_made_here_or_handed_in(
     helper = threading.Thread(target=_helper, args=(cursor, people, inbox, made_there))
     helper.start()
 
+    order: list[int] = []
+
     def made_here(person: Person) -> Applied:
         time.sleep(0.001)
+        order.append(person.index)
         return _applied(person, "here")
 
     seen = list(applications_in_order(people, made_here, cursor, QueueHandedIn(inbox)))
@@ -60,6 +69,11 @@ def test_every_application_comes_once_in_applicant_order_made_here_or_handed_in(
     assert handed_in == set(made_there) and 0 < len(handed_in) < 400
     for person, applied, came in seen:
         assert applied.borrower_id == f"{'main' if came else 'here'}-{person.index}"
+    # One whose ID number came earlier that day is made here, once all before it are in.
+    assert waiting_their_turn(people) == {k for k in range(400) if k % 50 == 49}
+    for k in waiting_their_turn(people):
+        assert k not in handed_in and order.count(k) == 1
+        assert set(range(k)) <= set(order[: order.index(k)]) | handed_in
 
 
 def test_a_journeys_ids_are_its_own_block_and_the_counter_goes_on_after_it() -> None:

@@ -10,6 +10,11 @@ counter the two share and hands the result over (``take_applications``); the app
 process takes the others and goes on with each journey (offer, contract, payout) in
 applicant order, as funder routing needs.
 
+Two applicants of a day may give the same ID number (the dataset's identities are drawn
+from a birth date and a serial, and a few collide): the second is refused at sign-in
+because the first registered. Such an applicant waits for their turn in applicant order
+in the applicants' process (``waiting_their_turn``), so the first one is always first.
+
 Which process decides an application changes nothing in the run: each journey numbers
 its records from its own block of ids (``journey_ids``: by the applicant, one part for
 the application and one for the rest), and the clock is the applicant's arrival time in
@@ -83,6 +88,17 @@ def apply(world: World, journeys: Journeys, person: Person) -> Applied:
     return Applied(True, borrower_id, decided, None, _spend(world) - spent)
 
 
+def waiting_their_turn(people: list[Person]) -> frozenset[int]:
+    """The places of applicants whose ID number an earlier applicant of the day gave."""
+    seen: set[str] = set()
+    waiting = set()
+    for k, person in enumerate(people):
+        if person.national_id in seen:
+            waiting.add(k)
+        seen.add(person.national_id)
+    return frozenset(waiting)
+
+
 def _spend(world: World) -> Money:
     return sum((s.spend for s in world.sources.values()), Money("0.00"))
 
@@ -136,16 +152,20 @@ def applications_in_order(
     """Each person's ``Applied``, in applicant order: made here (``make``) when the shared
     counter gives it here, else waited for from the main process (the flag: handed in).
     While the next person's application is with the main process, the next free one is
-    made here."""
+    made here. Those waiting their turn are made here at their turn, whoever took them."""
     applied: dict[int, tuple[Applied, bool]] = {}
+    waiting = waiting_their_turn(people)
     for i, person in enumerate(people):
+        if i in waiting:
+            applied[i] = (make(person), False)
         while i not in applied:
             applied.update((k, (a, True)) for k, a in handed_in.ready())
             if i in applied:
                 break
             k = applies.take()
             if k < len(people):
-                applied[k] = (make(people[k]), False)
+                if k not in waiting:
+                    applied[k] = (make(people[k]), False)
             else:
                 applied.update((k, (a, True)) for k, a in handed_in.wait())
         yield person, *applied.pop(i)
@@ -161,8 +181,11 @@ def take_applications(
     """The main process's share: the next application from ``applies`` until none is left,
     each handed in as made; how many, and the seconds they took. The clock is put back."""
     began, made, now = time.perf_counter(), 0, world.clock.current
+    waiting = waiting_their_turn(people)
     try:
         while (k := applies.take()) < len(people):
+            if k in waiting:
+                continue
             hand_in((k, apply(world, journeys, people[k])))
             made += 1
     finally:
