@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mobilend.adapters.db.compliance_tables import bureau_records, bureau_submissions
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.compliance.ports import BureauSubmission, LoanMonthFacts, ReportedLoan
 from mobilend.domain.loans_terms import terms_from_state
 from mobilend.domain.money import Money
@@ -156,7 +157,8 @@ class SqlBureauStore:
         from sqlalchemy.dialects.postgresql import insert
 
         self._conn.execute(
-            bureau_submissions.insert().values(
+            insert_into(bureau_submissions),
+            dict(
                 id=submission.submission_id,
                 month=submission.month,
                 created_at=submission.created_at,
@@ -164,7 +166,7 @@ class SqlBureauStore:
                 corrections=submission.corrections,
                 deletions=submission.deletions,
                 sha256=submission.sha256,
-            )
+            ),
         )
         for record in sent:
             statement = insert(bureau_records).values(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import collections_tables as ct
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.collections.ports import (
     CollectionPayment,
     ComplaintRecord,
@@ -66,7 +67,7 @@ class SqlContactLog:
 
     def add(self, record: ContactRecord) -> None:
         self._conn.execute(
-            _k.insert().values(
+            insert_into(_k), dict(
                 id=record.attempt_id, case_id=record.case_id, loan_id=record.loan_id,
                 borrower_id=record.borrower_id, at=record.at, local_day=record.local_day,
                 actor=record.actor, team=record.team, channel=record.channel.value,
@@ -195,7 +196,7 @@ class SqlPromiseStore:
 
     def add(self, promise: PromiseRecord) -> None:
         self._conn.execute(
-            _p.insert().values(
+            insert_into(_p), dict(
                 id=promise.promise_id, case_id=promise.case_id, loan_id=promise.loan_id,
                 amount_minor=promise.amount.to_minor(), currency=promise.amount.currency,
                 due_on=promise.due_on, made_on=promise.made_on, made_by=promise.made_by,
@@ -255,7 +256,7 @@ class SqlComplaintStore:
 
     def add(self, complaint: ComplaintRecord) -> None:
         self._conn.execute(
-            _q.insert().values(
+            insert_into(_q), dict(
                 id=complaint.complaint_id, case_id=complaint.case_id,
                 borrower_id=complaint.borrower_id, received_at=complaint.received_at,
                 channel=complaint.channel, summary=complaint.summary,
@@ -369,7 +370,7 @@ class SqlResolutionStore:
 
     def add(self, record: ResolutionRecord) -> None:
         self._conn.execute(
-            _r.insert().values(id=record.resolution_id, **_resolution_values(record))
+            insert_into(_r), dict(id=record.resolution_id, **_resolution_values(record))
         )
 
     def get(self, resolution_id: str, *, for_update: bool = False) -> ResolutionRecord:
@@ -408,7 +409,7 @@ class SqlCollectionPaymentStore:
 
     def add(self, payment: CollectionPayment) -> None:
         self._conn.execute(
-            _pay.insert().values(
+            insert_into(_pay), dict(
                 id=payment.payment_id, case_id=payment.case_id, loan_id=payment.loan_id,
                 kind=payment.kind, amount_minor=payment.amount.to_minor(),
                 currency=payment.amount.currency, received_on=payment.received_on,

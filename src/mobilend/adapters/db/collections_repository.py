@@ -22,6 +22,7 @@ from mobilend.adapters.db.collections_records_repository import (
 )
 from mobilend.adapters.db.collections_templates_repository import SqlTemplateStore
 from mobilend.adapters.db.servicing_tables import loan_behaviour_scores
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.collections.ports import (
     AgencyRecord,
     AgentLoad,
@@ -174,7 +175,7 @@ class SqlCaseStore:
         return {loan_id: _m(cash, currency) for loan_id, cash, currency in rows}
 
     def add(self, case: CaseRecord) -> None:
-        self._conn.execute(_c.insert().values(**_case_values(case)))
+        self._conn.execute(insert_into(_c), _case_values(case))
 
     def get(self, case_id: str, *, for_update: bool = False) -> CaseRecord:
         query = sa.select(_c).where(_c.c.id == case_id)

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mobilend.adapters.db import collections_tables as ct
+from mobilend.adapters.db.statements import insert_into
 from mobilend.domain.collections_conduct import Channel, ContactTemplate, Party
 from mobilend.domain.collections_templates import TemplateRecord, TemplateStatus
 from mobilend.domain.errors import Conflict, NotFound
@@ -73,7 +74,7 @@ class SqlTemplateStore:
                 f"模板 {record.code} 已有{what} {clash.version} (template {record.code} already "
                 f"has version {clash.version}, {clash.status})"
             )
-        self._conn.execute(_t.insert().values(**_values(record)))
+        self._conn.execute(insert_into(_t), _values(record))
 
     def get(self, template_id: str, *, for_update: bool = False) -> TemplateRecord:
         query = sa.select(_t).where(_t.c.id == template_id)

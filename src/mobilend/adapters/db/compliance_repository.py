@@ -20,6 +20,7 @@ from mobilend.adapters.db.bureau_repository import SqlBureauStore
 from mobilend.adapters.db.compliance_tables import loan_pricing
 from mobilend.adapters.db.lending_repository import _line_from_row
 from mobilend.adapters.db.onboarding_tables import borrowers
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.compliance.ports import (
     IdentityExposure,
     LoanPricing,
@@ -93,7 +94,8 @@ class SqlLoanPricingStore:
             sa.select(t.loans.c.borrower_id).where(t.loans.c.id == pricing.loan_id)
         ).scalar_one()
         self._conn.execute(
-            loan_pricing.insert().values(
+            insert_into(loan_pricing),
+            dict(
                 loan_id=pricing.loan_id,
                 borrower_id=borrower,
                 licence_type=pricing.licence_type,
@@ -104,7 +106,7 @@ class SqlLoanPricingStore:
                 penalty_rate=pricing.penalty_rate,
                 rulebook_version=pricing.rulebook_version,
                 priced_on=pricing.priced_on,
-            )
+            ),
         )
 
     def get(self, loan_id: str) -> LoanPricing | None:

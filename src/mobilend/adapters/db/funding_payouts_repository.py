@@ -21,6 +21,7 @@ from mobilend.adapters.db import funding_tables as ft
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
 from mobilend.adapters.db.outbox_signal import announce
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.funding.ports import (
     CollectionLine,
     OutboxItem,
@@ -37,7 +38,9 @@ from mobilend.domain.money import Money
 # --------------------------------------------------------------------------- payouts
 
 
-def _payout_values(p: PayoutRecord) -> dict[str, Any]:
+def _payout_values(p: PayoutRecord, *, for_insert: bool = False) -> dict[str, Any]:
+    """The row's values; an update stamps ``updated_at`` now when the record has none (a
+    new row gets the column's default: values of an insert are plain parameters)."""
     values: dict[str, Any] = {
         "loan_id": p.loan_id,
         "borrower_id": p.borrower_id,
@@ -58,8 +61,9 @@ def _payout_values(p: PayoutRecord) -> dict[str, Any]:
         "last_error": p.last_error,
         "next_poll_at": p.next_poll_at,
         "context": json.loads(json.dumps(dict(p.context), default=str)),
-        "updated_at": p.updated_at or sa.func.now(),
     }
+    if p.updated_at is not None or not for_insert:
+        values["updated_at"] = p.updated_at or sa.func.now()
     if p.created_at is not None:
         values["created_at"] = p.created_at
     return values
@@ -90,23 +94,36 @@ def _payout_from_row(row: sa.Row[Any]) -> PayoutRecord:
     )
 
 
+def _payout_query(column: str, locked: bool) -> sa.Select[Any]:
+    query = sa.select(ft.loan_payouts).where(ft.loan_payouts.c[column] == sa.bindparam(column))
+    return query.with_for_update() if locked else query
+
+
+#: A payout by its loan or by its idempotency key, plain or locked (statements built
+#: once: ``adapters.db.statements``).
+_PAYOUT_BY = {
+    (column, locked): _payout_query(column, locked)
+    for column in ("loan_id", "idempotency_key")
+    for locked in (False, True)
+}
+
+
 class SqlPayoutRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
     def add(self, payout: PayoutRecord) -> None:
-        self._conn.execute(ft.loan_payouts.insert().values(**_payout_values(payout)))
+        self._conn.execute(insert_into(ft.loan_payouts), _payout_values(payout, for_insert=True))
 
-    def _one(self, condition: sa.ColumnElement[bool], for_update: bool) -> PayoutRecord | None:
-        query = sa.select(ft.loan_payouts).where(condition)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+    def _one(self, by: str, value: str, for_update: bool) -> PayoutRecord | None:
+        row = self._conn.execute(_PAYOUT_BY[by, for_update], {by: value}).first()
         return None if row is None else _payout_from_row(row)
 
     def get(self, loan_id: str, *, for_update: bool = False) -> PayoutRecord | None:
-        return self._one(ft.loan_payouts.c.loan_id == loan_id, for_update)
+        return self._one("loan_id", loan_id, for_update)
 
     def by_key(self, idempotency_key: str, *, for_update: bool = False) -> PayoutRecord | None:
-        return self._one(ft.loan_payouts.c.idempotency_key == idempotency_key, for_update)
+        return self._one("idempotency_key", idempotency_key, for_update)
 
     def save(self, payout: PayoutRecord) -> None:
         p = ft.loan_payouts
@@ -196,7 +213,7 @@ class SqlFundingOutbox:
         }
         if item.next_attempt_at is not None:
             values["next_attempt_at"] = item.next_attempt_at
-        self._conn.execute(ft.funding_outbox.insert().values(**values))
+        self._conn.execute(insert_into(ft.funding_outbox), values)
         announce(self._conn)  # wakes the listening workers when this commits
 
     def claim_due(

@@ -21,6 +21,7 @@ from mobilend.adapters.db.funding_payouts_repository import (
     SqlRailEventLog,
     SqlReconciliationStore,
 )
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.funding.ports import ApprovalRecord, FundingSettings, RoutingRecord
 from mobilend.domain.errors import Conflict, NotFound
 from mobilend.domain.funding import Funder, FunderPosition, Programme, Tranche
@@ -337,7 +338,7 @@ class SqlTrancheRepository:
 
     def add(self, loan_id: str, borrower_id: str, tranches: Sequence[Tranche]) -> None:
         self._conn.execute(
-            ft.loan_tranches.insert(),
+            insert_into(ft.loan_tranches),
             [
                 {
                     "loan_id": loan_id,
@@ -428,7 +429,7 @@ class SqlApprovalRepository:
         self._conn = conn
 
     def add(self, approval: ApprovalRecord) -> None:
-        self._conn.execute(ft.partner_approvals.insert().values(**_approval_values(approval)))
+        self._conn.execute(insert_into(ft.partner_approvals), _approval_values(approval))
 
     def get(self, request_id: str, *, for_update: bool = False) -> ApprovalRecord | None:
         a = ft.partner_approvals
@@ -465,7 +466,8 @@ class SqlRoutingLog:
 
     def add(self, record: RoutingRecord) -> None:
         self._conn.execute(
-            ft.routing_decisions.insert().values(
+            insert_into(ft.routing_decisions),
+            dict(
                 id=record.record_id,
                 loan_id=record.loan_id,
                 borrower_id=record.borrower_id,
@@ -473,7 +475,7 @@ class SqlRoutingLog:
                 strategy=record.strategy,
                 programme_code=record.programme_code,
                 reasons=dict(record.reasons),
-            )
+            ),
         )
 
     def for_loan(self, loan_id: str) -> list[RoutingRecord]:

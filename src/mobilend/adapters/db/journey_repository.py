@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
 from mobilend.adapters.db.journey_tables import credit_applications, loan_contracts, notifications
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.journey.ports import (
     CreditApplication,
     IdempotencyRecord,
@@ -63,6 +64,19 @@ def _application_from_row(row: sa.Row[Any]) -> CreditApplication:
     )
 
 
+# Statements built once (``adapters.db.statements``).
+_APPLICATIONS_OF = (
+    sa.select(credit_applications)
+    .where(credit_applications.c.borrower_id == sa.bindparam("borrower_id"))
+    .order_by(credit_applications.c.applied_at.desc(), credit_applications.c.id.desc())
+)
+_LOCK_APPLICANT = (
+    sa.select(t.borrowers.c.id)
+    .where(t.borrowers.c.id == sa.bindparam("borrower_id"))
+    .with_for_update()
+)
+
+
 class SqlCreditApplicationRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -70,7 +84,8 @@ class SqlCreditApplicationRepository:
     def add(self, application: CreditApplication) -> None:
         a = application
         self._conn.execute(
-            credit_applications.insert().values(
+            insert_into(credit_applications),
+            dict(
                 id=a.application_id,
                 borrower_id=a.borrower_id,
                 product_code=a.product_code,
@@ -87,7 +102,7 @@ class SqlCreditApplicationRepository:
                 reasons=[dataclasses.asdict(r) for r in a.reasons],
                 versions=_json(dict(a.versions)),
                 declared=_json(dict(a.declared)),
-            )
+            ),
         )
 
     def get(self, application_id: str) -> CreditApplication:
@@ -99,11 +114,7 @@ class SqlCreditApplicationRepository:
         return _application_from_row(row)
 
     def for_borrower(self, borrower_id: str) -> list[CreditApplication]:
-        rows = self._conn.execute(
-            sa.select(credit_applications)
-            .where(credit_applications.c.borrower_id == borrower_id)
-            .order_by(credit_applications.c.applied_at.desc(), credit_applications.c.id.desc())
-        )
+        rows = self._conn.execute(_APPLICATIONS_OF, {"borrower_id": borrower_id})
         return [_application_from_row(r) for r in rows]
 
     def by_line(self, line_id: str) -> CreditApplication | None:
@@ -113,9 +124,7 @@ class SqlCreditApplicationRepository:
         return _application_from_row(row) if row is not None else None
 
     def lock_applicant(self, borrower_id: str) -> None:
-        self._conn.execute(
-            sa.select(t.borrowers.c.id).where(t.borrowers.c.id == borrower_id).with_for_update()
-        )
+        self._conn.execute(_LOCK_APPLICANT, {"borrower_id": borrower_id})
 
 
 # --------------------------------------------------------------------------- contracts
@@ -158,18 +167,22 @@ def _contract_values(c: LoanContract) -> dict[str, Any]:
     }
 
 
+_CONTRACT = sa.select(loan_contracts).where(loan_contracts.c.id == sa.bindparam("contract_id"))
+_CONTRACT_FOR_UPDATE = _CONTRACT.with_for_update()
+
+
 class SqlContractRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
     def add(self, contract: LoanContract) -> None:
         self._conn.execute(
-            loan_contracts.insert().values(id=contract.contract_id, **_contract_values(contract))
+            insert_into(loan_contracts), dict(id=contract.contract_id, **_contract_values(contract))
         )
 
     def get(self, contract_id: str, *, for_update: bool = False) -> LoanContract:
-        query = sa.select(loan_contracts).where(loan_contracts.c.id == contract_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _CONTRACT_FOR_UPDATE if for_update else _CONTRACT
+        row = self._conn.execute(query, {"contract_id": contract_id}).first()
         if row is None:
             raise NotFound(f"contract {contract_id} not found")
         return _contract_from_row(row)
@@ -223,7 +236,8 @@ class SqlNotificationRepository:
     def add(self, notification: Notification) -> None:
         n = notification
         self._conn.execute(
-            notifications.insert().values(
+            insert_into(notifications),
+            dict(
                 id=n.notification_id,
                 borrower_id=n.borrower_id,
                 kind=n.kind,
@@ -236,7 +250,7 @@ class SqlNotificationRepository:
                 gateway_reference=n.gateway_reference,
                 created_at=n.created_at,
                 sent_at=n.sent_at,
-            )
+            ),
         )
 
     def get(self, notification_id: str) -> Notification | None:
@@ -298,7 +312,7 @@ class SqlOutboxRepository:
         }
         if message.next_attempt_at is not None:
             values["next_attempt_at"] = message.next_attempt_at
-        self._conn.execute(t.outbox.insert().values(**values))
+        self._conn.execute(insert_into(t.outbox), values)
 
     def claim(self, message_ids: Sequence[str], topics: Sequence[str]) -> list[OutboxMessage]:
         if not message_ids:

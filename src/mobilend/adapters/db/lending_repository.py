@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mobilend.adapters.db import tables as t
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.lending.ports import RepaymentRecord
 from mobilend.domain.errors import NotFound
 from mobilend.domain.ledger import Account, EntryKind, JournalEntry, Posting
@@ -33,13 +34,11 @@ class SqlProductRepository:
 
     def add(self, product: LoanProduct) -> None:
         self._conn.execute(
-            t.products.insert().values(code=product.code, definition=product_to_state(product))
+            insert_into(t.products), dict(code=product.code, definition=product_to_state(product))
         )
 
     def get(self, code: str) -> LoanProduct:
-        row = self._conn.execute(
-            sa.select(t.products.c.definition).where(t.products.c.code == code)
-        ).first()
+        row = self._conn.execute(_PRODUCT, {"code": code}).first()
         if row is None:
             raise NotFound(f"product {code!r} not found")
         return product_from_state(dict(row.definition))
@@ -116,34 +115,54 @@ def _line_from_row(row: sa.Row[Any]) -> CreditLine:
     )
 
 
+# Statements built once (``adapters.db.statements``): the hottest reads and writes.
+_PRODUCT = sa.select(t.products.c.definition).where(t.products.c.code == sa.bindparam("code"))
+_LINE = sa.select(t.credit_lines).where(t.credit_lines.c.id == sa.bindparam("line_id"))
+_LINE_FOR_UPDATE = _LINE.with_for_update()
+_LINES_OF = (
+    sa.select(t.credit_lines)
+    .where(t.credit_lines.c.borrower_id == sa.bindparam("borrower_id"))
+    .order_by(t.credit_lines.c.created_at, t.credit_lines.c.id)
+)
+_SAVE_LINE = (
+    t.credit_lines.update()
+    .where(t.credit_lines.c.id == sa.bindparam("key_id"))
+    .values(version=t.credit_lines.c.version + 1)
+)
+_LOAN = sa.select(t.loans).where(t.loans.c.id == sa.bindparam("loan_id"))
+_LOAN_FOR_UPDATE = _LOAN.with_for_update()
+_INSTALLMENTS_OF = (
+    sa.select(t.installments)
+    .where(t.installments.c.loan_id == sa.bindparam("loan_id"))
+    .order_by(t.installments.c.n)
+)
+_SAVE_LOAN = (
+    t.loans.update()
+    .where(t.loans.c.id == sa.bindparam("key_id"))
+    .values(version=t.loans.c.version + 1)
+)
+
+
 class SqlCreditLineRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
     def add(self, line: CreditLine) -> None:
-        self._conn.execute(t.credit_lines.insert().values(**_line_values(line)))
+        self._conn.execute(insert_into(t.credit_lines), _line_values(line))
 
     def get(self, line_id: str, *, for_update: bool = False) -> CreditLine:
-        query = sa.select(t.credit_lines).where(t.credit_lines.c.id == line_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _LINE_FOR_UPDATE if for_update else _LINE
+        row = self._conn.execute(query, {"line_id": line_id}).first()
         if row is None:
             raise NotFound(f"credit line {line_id} not found")
         return _line_from_row(row)
 
     def save(self, line: CreditLine) -> None:
         values = _line_values(line)
-        self._conn.execute(
-            t.credit_lines.update()
-            .where(t.credit_lines.c.id == line.line_id)
-            .values(**values, version=t.credit_lines.c.version + 1)
-        )
+        self._conn.execute(_SAVE_LINE, {**values, "key_id": line.line_id})
 
     def for_borrower(self, borrower_id: str) -> list[CreditLine]:
-        rows = self._conn.execute(
-            sa.select(t.credit_lines)
-            .where(t.credit_lines.c.borrower_id == borrower_id)
-            .order_by(t.credit_lines.c.created_at, t.credit_lines.c.id)
-        )
+        rows = self._conn.execute(_LINES_OF, {"borrower_id": borrower_id})
         return [_line_from_row(r) for r in rows]
 
 
@@ -335,31 +354,23 @@ class SqlLoanRepository:
     def add(self, loan: Loan) -> None:
         state = loan.to_state()
         rows = _installment_rows(loan, state)
-        self._conn.execute(t.loans.insert().values(**_loan_values(loan, state)))
-        self._conn.execute(t.installments.insert(), rows)
+        self._conn.execute(insert_into(t.loans), _loan_values(loan, state))
+        self._conn.execute(insert_into(t.installments), rows)
         self._remember(loan.loan_id, rows)
 
     def get(self, loan_id: str, *, for_update: bool = False) -> Loan:
-        query = sa.select(t.loans).where(t.loans.c.id == loan_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _LOAN_FOR_UPDATE if for_update else _LOAN
+        row = self._conn.execute(query, {"loan_id": loan_id}).first()
         if row is None:
             raise NotFound(f"loan {loan_id} not found")
-        installments = self._conn.execute(
-            sa.select(t.installments)
-            .where(t.installments.c.loan_id == loan_id)
-            .order_by(t.installments.c.n)
-        ).all()
+        installments = self._conn.execute(_INSTALLMENTS_OF, {"loan_id": loan_id}).all()
         if for_update:
             self._remember(loan_id, [_stored_installment(i) for i in installments])
         return _loan_from_rows(row, installments)
 
     def save(self, loan: Loan) -> None:
         state = loan.to_state()
-        self._conn.execute(
-            t.loans.update()
-            .where(t.loans.c.id == loan.loan_id)
-            .values(**_loan_values(loan, state), version=t.loans.c.version + 1)
-        )
+        self._conn.execute(_SAVE_LOAN, {**_loan_values(loan, state), "key_id": loan.loan_id})
         rows = _installment_rows(loan, state)
         stored = self._stored_rows(loan.loan_id)
         if stored is None:
@@ -367,7 +378,7 @@ class SqlLoanRepository:
             self._conn.execute(
                 t.installments.delete().where(t.installments.c.loan_id == loan.loan_id)
             )
-            self._conn.execute(t.installments.insert(), rows)
+            self._conn.execute(insert_into(t.installments), rows)
         else:
             self._write_changes(loan.loan_id, stored, rows)
         self._remember(loan.loan_id, rows)
@@ -392,7 +403,7 @@ class SqlLoanRepository:
         if changed:
             self._conn.execute(_UPDATE_INSTALLMENT, changed)
         if new:
-            self._conn.execute(t.installments.insert(), new)
+            self._conn.execute(insert_into(t.installments), new)
 
     def for_borrower(self, borrower_id: str) -> list[Loan]:
         ids = self._conn.execute(
@@ -430,7 +441,7 @@ class SqlLedgerRepository:
         if not entries:
             return
         self._conn.execute(
-            t.journal_entries.insert(),
+            insert_into(t.journal_entries),
             [
                 {
                     "id": e.entry_id,
@@ -445,7 +456,7 @@ class SqlLedgerRepository:
             ],
         )
         self._conn.execute(
-            t.postings.insert(),
+            insert_into(t.postings),
             [
                 {
                     "entry_id": e.entry_id,
@@ -540,7 +551,8 @@ class SqlRepaymentRepository:
 
     def add(self, record: RepaymentRecord) -> None:
         self._conn.execute(
-            t.repayments.insert().values(
+            insert_into(t.repayments),
+            dict(
                 id=record.repayment_id,
                 loan_id=record.loan_id,
                 borrower_id=record.borrower_id,
@@ -550,7 +562,7 @@ class SqlRepaymentRepository:
                 channel=record.channel,
                 idempotency_key=record.idempotency_key,
                 allocation=json.loads(json.dumps(record.allocation)),
-            )
+            ),
         )
 
     def by_idempotency_key(self, key: str) -> RepaymentRecord | None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from mobilend.adapters.db import tables as t
 from mobilend.adapters.db.journey_tables import credit_applications
 from mobilend.adapters.db.risk_tables import line_reviews
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.reviews.ports import LineReviewRecord, ReviewCandidate
 from mobilend.domain.decisions import (
     DecisionOutcome,
@@ -117,7 +118,8 @@ class SqlLineReviewRepository:
 
     def add(self, review: LineReviewRecord) -> None:
         self._conn.execute(
-            line_reviews.insert().values(
+            insert_into(line_reviews),
+            dict(
                 id=review.review_id,
                 line_id=review.line_id,
                 borrower_id=review.borrower_id,
@@ -135,7 +137,7 @@ class SqlLineReviewRepository:
                 proposal_status=review.proposal_status,
                 proposal_expires_on=review.proposal_expires_on,
                 responded_at=review.responded_at,
-            )
+            ),
         )
 
     def get(self, review_id: str, *, for_update: bool = False) -> LineReviewRecord:

@@ -17,6 +17,7 @@ from mobilend.adapters.db.onboarding_tables import (
     consents,
     otp_challenges,
 )
+from mobilend.adapters.db.statements import insert_into
 from mobilend.adapters.vault.field_vault import FieldVault
 from mobilend.app.onboarding.ports import SealedBorrower
 from mobilend.domain.borrowers import Consent, ConsentPurpose, NationalIdTaken
@@ -93,11 +94,11 @@ class SqlBorrowerRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
-    def _write(self, statement: sa.Executable) -> None:
+    def _write(self, statement: sa.Executable, values: dict[str, Any] | None = None) -> None:
         # A savepoint keeps the surrounding transaction usable after a refused duplicate.
         try:
             with self._conn.begin_nested():
-                self._conn.execute(statement)
+                self._conn.execute(statement, values)
         except IntegrityError as error:
             name = constraint_name(error)
             if name == "uq_borrowers_open_national_id_bidx":
@@ -108,12 +109,13 @@ class SqlBorrowerRepository:
 
     def add(self, borrower: SealedBorrower) -> None:
         self._write(
-            borrowers.insert().values(
+            insert_into(borrowers),
+            dict(
                 id=borrower.borrower_id,
                 created_at=borrower.registered_at,
                 updated_at=borrower.registered_at,
                 **_borrower_values(borrower),
-            )
+            ),
         )
 
     def save(self, borrower: SealedBorrower) -> None:
@@ -145,7 +147,8 @@ class SqlBorrowerRepository:
         try:
             with self._conn.begin_nested():
                 self._conn.execute(
-                    consents.insert().values(
+                    insert_into(consents),
+                    dict(
                         id=consent.consent_id,
                         borrower_id=consent.borrower_id,
                         purpose=consent.purpose.value,
@@ -155,7 +158,7 @@ class SqlBorrowerRepository:
                         # Kept as its network only (see domain.privacy).
                         ip_address=reduce_ip(consent.ip_address),
                         device_id=consent.device_id,
-                    )
+                    ),
                 )
         except IntegrityError as error:
             if constraint_name(error) == "uq_consents_active_purpose":
@@ -203,7 +206,8 @@ class SqlOtpRepository:
 
     def add(self, challenge: OtpChallenge) -> None:
         self._conn.execute(
-            otp_challenges.insert().values(
+            insert_into(otp_challenges),
+            dict(
                 id=challenge.challenge_id,
                 subject=challenge.subject,
                 code_hash=challenge.code_hash,
@@ -211,7 +215,7 @@ class SqlOtpRepository:
                 expires_at=challenge.expires_at,
                 attempts=challenge.attempts,
                 consumed_at=challenge.consumed_at,
-            )
+            ),
         )
 
     def save(self, challenge: OtpChallenge) -> None:

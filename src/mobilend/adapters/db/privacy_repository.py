@@ -21,6 +21,7 @@ from mobilend.adapters.db.compliance_tables import erasure_requests
 from mobilend.adapters.db.decision_record_repository import open_record
 from mobilend.adapters.db.onboarding_tables import borrowers
 from mobilend.adapters.db.risk_tables import decisions
+from mobilend.adapters.db.statements import insert_into
 from mobilend.adapters.db.tables import load_all_tables
 from mobilend.app.ports import PiiVault
 from mobilend.app.privacy.ports import ErasureRequest, HeldRows, JsonValue, Relationship
@@ -157,11 +158,12 @@ class SqlErasureStore:
 
     def add_request(self, request: ErasureRequest) -> None:
         self._conn.execute(
-            erasure_requests.insert().values(
+            insert_into(erasure_requests),
+            dict(
                 borrower_id=request.borrower_id,
                 requested_at=request.requested_at,
                 requested_by=request.requested_by,
-            )
+            ),
         )
 
     def pending(self, limit: int = 500) -> list[ErasureRequest]:

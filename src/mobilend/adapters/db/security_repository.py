@@ -19,6 +19,7 @@ from mobilend.adapters.auth.staff import Role, StaffUser
 from mobilend.adapters.auth.tokens import RefreshTokenRecord
 from mobilend.adapters.db.onboarding_repository import constraint_name
 from mobilend.adapters.db.onboarding_tables import audit_log, refresh_tokens, staff_users
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.audit import AuditEntry, take_staged
 from mobilend.domain.errors import Conflict
 
@@ -77,7 +78,8 @@ class SqlRefreshTokenStore:
     def add(self, record: RefreshTokenRecord) -> None:
         with _transaction(self._bind) as conn:
             conn.execute(
-                refresh_tokens.insert().values(
+                insert_into(refresh_tokens),
+                dict(
                     id=record.token_id,
                     family_id=record.family_id,
                     subject=record.subject,
@@ -87,7 +89,7 @@ class SqlRefreshTokenStore:
                     expires_at=record.expires_at,
                     rotated_at=record.rotated_at,
                     revoked_at=record.revoked_at,
-                )
+                ),
             )
 
     def get(self, token_id: str) -> RefreshTokenRecord | None:
@@ -181,7 +183,7 @@ class SqlStaffUserStore:
     def add(self, user: StaffUser) -> None:
         try:
             with _transaction(self._bind) as conn, conn.begin_nested():
-                conn.execute(staff_users.insert().values(id=user.user_id, **_staff_values(user)))
+                conn.execute(insert_into(staff_users), dict(id=user.user_id, **_staff_values(user)))
         except IntegrityError as error:
             if constraint_name(error) == "uq_staff_users_username":
                 raise Conflict(f"username {user.username!r} is taken") from None
@@ -284,7 +286,7 @@ def append_to_chain(
         )
         written.append(previous)
     conn.execute(
-        audit_log.insert(),
+        insert_into(audit_log),
         [
             {
                 "seq": r.seq,

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import servicing_sql
 from mobilend.adapters.db import servicing_tables as st
 from mobilend.adapters.db import tables as t
+from mobilend.adapters.db.statements import insert_into
 from mobilend.app.servicing.ports import (
     DebitAttempt,
     IncomingTransfer,
@@ -244,7 +245,8 @@ class SqlDebitStore:
 
     def add(self, attempt: DebitAttempt) -> None:
         self._conn.execute(
-            _d.insert().values(
+            insert_into(_d),
+            dict(
                 id=attempt.attempt_id,
                 loan_id=attempt.loan_id,
                 borrower_id=attempt.borrower_id,
@@ -257,7 +259,7 @@ class SqlDebitStore:
                 status=attempt.status,
                 purpose=attempt.purpose,
                 mode=attempt.mode,
-            )
+            ),
         )
 
     def open(self, status: str, limit: int) -> list[DebitAttempt]:
@@ -345,7 +347,7 @@ class SqlTransferStore:
         self._conn = conn
 
     def add(self, transfer: IncomingTransfer) -> None:
-        self._conn.execute(_x.insert().values(**_transfer_values(transfer)))
+        self._conn.execute(insert_into(_x), _transfer_values(transfer))
 
     def by_bank_id(self, bank_transaction_id: str) -> IncomingTransfer | None:
         row = self._conn.execute(
@@ -385,7 +387,8 @@ class SqlReversalStore:
 
     def add(self, reversal: ReversalRecord) -> None:
         self._conn.execute(
-            _v.insert().values(
+            insert_into(_v),
+            dict(
                 id=reversal.reversal_id,
                 repayment_id=reversal.repayment_id,
                 loan_id=reversal.loan_id,
@@ -395,7 +398,7 @@ class SqlReversalStore:
                 reason=reversal.reason,
                 business_date=reversal.business_date,
                 entry_ids=list(reversal.entry_ids),
-            )
+            ),
         )
 
     def for_repayment(self, repayment_id: str) -> ReversalRecord | None:
@@ -456,7 +459,8 @@ class SqlRefundStore:
 
     def add(self, refund: RefundRecord) -> None:
         self._conn.execute(
-            _r.insert().values(
+            insert_into(_r),
+            dict(
                 id=refund.refund_id,
                 loan_id=refund.loan_id,
                 borrower_id=refund.borrower_id,
@@ -466,7 +470,7 @@ class SqlRefundStore:
                 entry_id=refund.entry_id,
                 idempotency_key=refund.idempotency_key,
                 status=refund.status,
-            )
+            ),
         )
 
     def pending(self, limit: int = 100, *, status: str = "pending") -> list[RefundRecord]:
@@ -572,9 +576,8 @@ class SqlScoreStore:
         self, borrower_id: str, observed_on: dt.date, kind: str, detail: str = ""
     ) -> None:
         self._conn.execute(
-            st.bureau_changes.insert().values(
-                borrower_id=borrower_id, observed_on=observed_on, kind=kind, detail=detail
-            )
+            insert_into(st.bureau_changes),
+            dict(borrower_id=borrower_id, observed_on=observed_on, kind=kind, detail=detail),
         )
 
 
