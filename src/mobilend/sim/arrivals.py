@@ -14,7 +14,9 @@ offer, how the borrower will behave, when each installment will be paid), so a s
 gives the same run whether the arrivals run beside the day's other work or after it
 (``InlineArrivals``; the test of the simulation compares the two). Funder routing only
 happens here, in applicant order; the funders have no quota the book's repayments could
-free, so routing does not depend on how the two processes interleave.
+free, so routing does not depend on how the two processes interleave. The applications
+themselves (sign-in and decision) may be made by either process (``sim.applying``):
+this one goes on from each in applicant order.
 """
 
 from __future__ import annotations

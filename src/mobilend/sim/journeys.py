@@ -1,8 +1,8 @@
 """The borrower's side of a simulated journey, two ways: ``InProcessJourneys`` calls the
 journey's use cases directly; ``sim.http_journey.HttpJourneys`` goes through the borrower
-API over real HTTP. ``Year._journey`` keeps everything else (who takes an offer, how much,
-the loan's payment calendar), so both paths draw the same random numbers in the same
-order. A refusal is a ``DomainError`` with its machine code either way."""
+API over real HTTP. ``Arrivals._journey`` keeps everything else (who takes an offer, how
+much, the loan's payment calendar), so both paths draw the same random numbers in the
+same order. A refusal is a ``DomainError`` with its machine code either way."""
 
 from __future__ import annotations
 
