@@ -112,6 +112,11 @@ def _case(row: sa.Row[Any]) -> CaseRecord:
     )
 
 
+# Statements built once (``adapters.db.statements``): a contact reads its case several times.
+_CASE = sa.select(_c).where(_c.c.id == sa.bindparam("case_id"))
+_CASE_FOR_UPDATE = _CASE.with_for_update()
+_OPEN_CASE = sa.select(_c).where(_c.c.loan_id == sa.bindparam("loan_id"), _c.c.status != "closed")
+_OPEN_CASE_FOR_UPDATE = _OPEN_CASE.with_for_update()
 _SAVE_MANY = _c.update().where(_c.c.id == sa.bindparam("case_key")).values(updated_at=sa.func.now())
 
 
@@ -178,15 +183,15 @@ class SqlCaseStore:
         self._conn.execute(insert_into(_c), _case_values(case))
 
     def get(self, case_id: str, *, for_update: bool = False) -> CaseRecord:
-        query = sa.select(_c).where(_c.c.id == case_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _CASE_FOR_UPDATE if for_update else _CASE
+        row = self._conn.execute(query, {"case_id": case_id}).first()
         if row is None:
             raise NotFound(f"没有该案件 (no collection case {case_id})")
         return _case(row)
 
     def open_for_loan(self, loan_id: str, *, for_update: bool = False) -> CaseRecord | None:
-        query = sa.select(_c).where(_c.c.loan_id == loan_id, _c.c.status != "closed")
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        query = _OPEN_CASE_FOR_UPDATE if for_update else _OPEN_CASE
+        row = self._conn.execute(query, {"loan_id": loan_id}).first()
         return _case(row) if row is not None else None
 
     def many(self, case_ids: Collection[str]) -> dict[str, CaseRecord]:

@@ -51,21 +51,22 @@ def _account_ids(identity: str) -> sa.Select[tuple[str]]:
     return sa.select(borrowers.c.id).where(_accounts(identity))
 
 
+_NATIONAL_ID_INDEX = sa.select(borrowers.c.national_id_bidx).where(
+    borrowers.c.id == sa.bindparam("borrower_id")
+)
+_LOCK_IDENTITY = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, :seed))")
+
+
 class SqlExposureStore:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
     def identity_of(self, borrower_id: str) -> str:
-        index = self._conn.execute(
-            sa.select(borrowers.c.national_id_bidx).where(borrowers.c.id == borrower_id)
-        ).scalar()
+        index = self._conn.execute(_NATIONAL_ID_INDEX, {"borrower_id": borrower_id}).scalar()
         return f"{NATIONAL_ID}{index}" if index else f"{ACCOUNT}{borrower_id}"
 
     def lock(self, identity: str) -> None:
-        self._conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, :seed))"),
-            {"identity": identity, "seed": _IDENTITY_LOCK_SEED},
-        )
+        self._conn.execute(_LOCK_IDENTITY, {"identity": identity, "seed": _IDENTITY_LOCK_SEED})
 
     def lines_of(self, identity: str) -> list[CreditLine]:
         rows = self._conn.execute(

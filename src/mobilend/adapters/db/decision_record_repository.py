@@ -39,6 +39,14 @@ SEALED_APPLICANT_FIELDS = (
 _FIELD = "decision_record."
 
 
+#: A decision kept once, first write wins (built once: ``adapters.db.statements``).
+_SAVE_DECISION = (
+    pg_insert(decisions)
+    .on_conflict_do_nothing(index_elements=[decisions.c.id])
+    .returning(decisions.c.id)
+)
+
+
 class DecisionRecordConflict(Exception):
     """A different record is already stored under this decision id."""
 
@@ -103,35 +111,30 @@ class SqlDecisionRecordStore:
         applicant = record["applicant"]
         limit_minor, limit_currency = _money_minor(result.get("limit"))
         cost_minor, cost_currency = _money_minor(record["costs"]["total"])
-        statement = (
-            pg_insert(decisions)
-            .values(
-                id=decision_id,
-                application_id=str(applicant["application_id"]),
-                borrower_id=str(applicant["borrower_id"]),
-                product_code=str(applicant["product_code"]),
-                decided_on=dt.date.fromisoformat(record["decided_on"]),
-                outcome=result["outcome"],
-                limit_minor=limit_minor,
-                currency=limit_currency or cost_currency or "CNY",
-                annual_rate=Decimal(result["annual_rate"])
-                if result.get("annual_rate") is not None
-                else None,
-                reasons=result["reasons"],
-                versions=record["versions"],
-                policy_id=record["policy"]["id"],
-                model_version=record["model_version"],
-                arm=record["arm"],
-                market=record["market"]["id"],
-                cost_minor=cost_minor or 0,
-                record=seal_record(record, self._vault),
-                record_sha256=digest,
-            )
-            .on_conflict_do_nothing(index_elements=[decisions.c.id])
-            .returning(decisions.c.id)
+        values = dict(
+            id=decision_id,
+            application_id=str(applicant["application_id"]),
+            borrower_id=str(applicant["borrower_id"]),
+            product_code=str(applicant["product_code"]),
+            decided_on=dt.date.fromisoformat(record["decided_on"]),
+            outcome=result["outcome"],
+            limit_minor=limit_minor,
+            currency=limit_currency or cost_currency or "CNY",
+            annual_rate=Decimal(result["annual_rate"])
+            if result.get("annual_rate") is not None
+            else None,
+            reasons=result["reasons"],
+            versions=record["versions"],
+            policy_id=record["policy"]["id"],
+            model_version=record["model_version"],
+            arm=record["arm"],
+            market=record["market"]["id"],
+            cost_minor=cost_minor or 0,
+            record=seal_record(record, self._vault),
+            record_sha256=digest,
         )
         with self._engine.begin() as conn:
-            if conn.execute(statement).first() is not None:
+            if conn.execute(_SAVE_DECISION, values).first() is not None:
                 return
             stored = conn.execute(
                 sa.select(decisions.c.record_sha256).where(decisions.c.id == decision_id)

@@ -229,6 +229,13 @@ def _notification_from_row(row: sa.Row[Any]) -> Notification:
     )
 
 
+# Statements built once (``adapters.db.statements``): every notice takes these.
+_NOTIFICATION = sa.select(notifications).where(
+    notifications.c.id == sa.bindparam("notification_id")
+)
+_SAVE_NOTIFICATION = notifications.update().where(notifications.c.id == sa.bindparam("key_id"))
+
+
 class SqlNotificationRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -254,20 +261,18 @@ class SqlNotificationRepository:
         )
 
     def get(self, notification_id: str) -> Notification | None:
-        row = self._conn.execute(
-            sa.select(notifications).where(notifications.c.id == notification_id)
-        ).first()
+        row = self._conn.execute(_NOTIFICATION, {"notification_id": notification_id}).first()
         return _notification_from_row(row) if row is not None else None
 
     def save(self, notification: Notification) -> None:
         self._conn.execute(
-            notifications.update()
-            .where(notifications.c.id == notification.notification_id)
-            .values(
-                status=notification.status,
-                gateway_reference=notification.gateway_reference,
-                sent_at=notification.sent_at,
-            )
+            _SAVE_NOTIFICATION,
+            {
+                "key_id": notification.notification_id,
+                "status": notification.status,
+                "gateway_reference": notification.gateway_reference,
+                "sent_at": notification.sent_at,
+            },
         )
 
     def for_borrower(self, borrower_id: str, limit: int = 100) -> list[Notification]:
@@ -296,6 +301,23 @@ def _outbox_from_row(row: sa.Row[Any]) -> OutboxMessage:
     )
 
 
+_CLAIM = (
+    sa.select(t.outbox)
+    .where(
+        t.outbox.c.id.in_(sa.bindparam("ids", expanding=True)),
+        t.outbox.c.topic.in_(sa.bindparam("topics", expanding=True)),
+        t.outbox.c.status == "pending",
+    )
+    .order_by(t.outbox.c.id)
+    .with_for_update(skip_locked=True)
+)
+_MARK_SENT = (
+    t.outbox.update()
+    .where(t.outbox.c.id == sa.bindparam("message_id"))
+    .values(status="sent", attempts=t.outbox.c.attempts + 1, last_error=None)
+)
+
+
 class SqlOutboxRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -317,16 +339,7 @@ class SqlOutboxRepository:
     def claim(self, message_ids: Sequence[str], topics: Sequence[str]) -> list[OutboxMessage]:
         if not message_ids:
             return []
-        rows = self._conn.execute(
-            sa.select(t.outbox)
-            .where(
-                t.outbox.c.id.in_(list(message_ids)),
-                t.outbox.c.topic.in_(list(topics)),
-                t.outbox.c.status == "pending",
-            )
-            .order_by(t.outbox.c.id)
-            .with_for_update(skip_locked=True)
-        )
+        rows = self._conn.execute(_CLAIM, {"ids": list(message_ids), "topics": list(topics)})
         return [_outbox_from_row(r) for r in rows]
 
     def due(self, now: dt.datetime, topics: Sequence[str], limit: int = 100) -> list[OutboxMessage]:
@@ -344,11 +357,7 @@ class SqlOutboxRepository:
         return [_outbox_from_row(r) for r in rows]
 
     def mark_sent(self, message_id: str) -> None:
-        self._conn.execute(
-            t.outbox.update()
-            .where(t.outbox.c.id == message_id)
-            .values(status="sent", attempts=t.outbox.c.attempts + 1, last_error=None)
-        )
+        self._conn.execute(_MARK_SENT, {"message_id": message_id})
 
     def mark_retry(
         self, message_id: str, attempts: int, next_attempt_at: dt.datetime, error: str, dead: bool

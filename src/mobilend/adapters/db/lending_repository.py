@@ -136,6 +136,9 @@ _INSTALLMENTS_OF = (
     .where(t.installments.c.loan_id == sa.bindparam("loan_id"))
     .order_by(t.installments.c.n)
 )
+_REPAYMENT_BY_KEY = sa.select(t.repayments).where(
+    t.repayments.c.idempotency_key == sa.bindparam("key")
+)
 _SAVE_LOAN = (
     t.loans.update()
     .where(t.loans.c.id == sa.bindparam("key_id"))
@@ -566,9 +569,7 @@ class SqlRepaymentRepository:
         )
 
     def by_idempotency_key(self, key: str) -> RepaymentRecord | None:
-        row = self._conn.execute(
-            sa.select(t.repayments).where(t.repayments.c.idempotency_key == key)
-        ).first()
+        row = self._conn.execute(_REPAYMENT_BY_KEY, {"key": key}).first()
         return _repayment_from_row(row) if row is not None else None
 
     def for_loan(self, loan_id: str) -> list[RepaymentRecord]:

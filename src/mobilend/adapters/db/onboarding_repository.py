@@ -88,6 +88,15 @@ def _consent(row: sa.Row[Any]) -> Consent:
     )
 
 
+# Statements built once (``adapters.db.statements``): every application reads these.
+_BORROWER = sa.select(borrowers).where(borrowers.c.id == sa.bindparam("borrower_id"))
+_CONSENTS_OF = (
+    sa.select(consents)
+    .where(consents.c.borrower_id == sa.bindparam("borrower_id"))
+    .order_by(consents.c.granted_at, consents.c.id)
+)
+
+
 class SqlBorrowerRepository:
     """Implements ``BorrowerRepository`` on the caller's connection (its transaction)."""
 
@@ -130,7 +139,8 @@ class SqlBorrowerRepository:
         return None if row is None else _sealed_borrower(row)
 
     def get(self, borrower_id: str) -> SealedBorrower | None:
-        return self._one(borrowers.c.id == borrower_id)
+        row = self._conn.execute(_BORROWER, {"borrower_id": borrower_id}).first()
+        return None if row is None else _sealed_borrower(row)
 
     def find_by_phone_index(self, phone_bidx: str) -> SealedBorrower | None:
         return self._one(borrowers.c.phone_bidx == phone_bidx)
@@ -174,11 +184,7 @@ class SqlBorrowerRepository:
         )
 
     def consents(self, borrower_id: str) -> list[Consent]:
-        rows = self._conn.execute(
-            sa.select(consents)
-            .where(consents.c.borrower_id == borrower_id)
-            .order_by(consents.c.granted_at, consents.c.id)
-        )
+        rows = self._conn.execute(_CONSENTS_OF, {"borrower_id": borrower_id})
         return [_consent(row) for row in rows]
 
 

@@ -13,6 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 
 from mobilend.adapters.db.security_tables import rate_limit_counters
 
+#: Count one hit (built once: ``adapters.db.statements``; the values are parameters).
+_HIT = (
+    insert(rate_limit_counters)
+    .on_conflict_do_update(
+        index_elements=["bucket", "key", "window_start"],
+        set_={"count": rate_limit_counters.c.count + 1},
+    )
+    .returning(rate_limit_counters.c.count)
+)
+
 
 class SqlRateLimiter:
     """Implements ``app.ports.RateLimiter``."""
@@ -23,19 +33,12 @@ class SqlRateLimiter:
         self._purge_bucket = purge_bucket
 
     def hit(self, bucket: str, key: str, window_start: dt.datetime, window_end: dt.datetime) -> int:
-        statement = (
-            insert(rate_limit_counters)
-            .values(
-                bucket=bucket, key=key, window_start=window_start, window_end=window_end, count=1
-            )
-            .on_conflict_do_update(
-                index_elements=["bucket", "key", "window_start"],
-                set_={"count": rate_limit_counters.c.count + 1},
-            )
-            .returning(rate_limit_counters.c.count)
-        )
+        values = {
+            "bucket": bucket, "key": key, "window_start": window_start,
+            "window_end": window_end, "count": 1,
+        }  # fmt: skip
         with self._engine.begin() as conn:
-            count = int(conn.execute(statement).scalar_one())
+            count = int(conn.execute(_HIT, values).scalar_one())
             if count == 1 and bucket == self._purge_bucket:
                 conn.execute(
                     rate_limit_counters.delete().where(

@@ -49,6 +49,8 @@ from mobilend.risk.ports import ApplicationSighting, DistinctCount, SourceReport
 # Losing the last moments of these writes in a crash costs little (a report bought again,
 # one sighting less), so their commits do not wait for the disk.
 _NO_FSYNC_WAIT = sa.text("SET LOCAL synchronous_commit = off")
+#: A sighting, kept once (built once: ``adapters.db.statements``; the row is parameters).
+_RECORD_SIGHTING = pg_insert(fraud_sightings).on_conflict_do_nothing()
 
 
 def _lock_key(identifier: str, bidx: str) -> int:
@@ -272,10 +274,9 @@ class SqlFraudSignalStore:
         values: dict[str, Any] = {"application_id": sighting.application_id, "seen_on": sighting.on}
         for name in FRAUD_IDENTIFIERS:
             values[f"{name}_bidx"] = self._bidx(name, getattr(sighting, name))
-        statement = pg_insert(fraud_sightings).values(**values).on_conflict_do_nothing()
         with self._engine.begin() as conn:
             conn.execute(_NO_FSYNC_WAIT)
-            conn.execute(statement)
+            conn.execute(_RECORD_SIGHTING, values)
 
     def sightings(
         self, identifier: str, value: str, since: dt.date, until: dt.date
@@ -325,7 +326,7 @@ class SqlFraudSignalStore:
             counts = self._count(conn, current, queries) if queries else []
             row = {"application_id": current.application_id, "seen_on": current.on}
             row.update({f"{name}_bidx": bidx for name, bidx in values.items()})
-            conn.execute(pg_insert(fraud_sightings).values(**row).on_conflict_do_nothing())
+            conn.execute(_RECORD_SIGHTING, row)
         return counts
 
     def _count(

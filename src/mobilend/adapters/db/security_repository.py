@@ -261,6 +261,11 @@ def _audit(row: sa.Row[Any]) -> AuditRecord:
     )
 
 
+_LOCK_CHAIN = sa.text("SELECT pg_advisory_xact_lock(:key)")
+#: The chain's last record (a statement built once: ``adapters.db.statements``).
+_CHAIN_HEAD = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)
+
+
 def append_to_chain(
     conn: sa.Connection, entries: Sequence[AuditEntry], at: dt.datetime | None = None
 ) -> list[AuditRecord]:
@@ -269,8 +274,8 @@ def append_to_chain(
     previous one committed; take it last, just before committing, to hold it briefly."""
     if not entries:
         return []
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-    row = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).first()
+    conn.execute(_LOCK_CHAIN, {"key": _AUDIT_LOCK_KEY})
+    row = conn.execute(_CHAIN_HEAD).first()
     previous = None if row is None else _audit(row)
     # Stamped now, under the lock, so times never go backwards along the chain.
     when = at or dt.datetime.now(dt.UTC)
