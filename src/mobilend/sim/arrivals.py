@@ -95,8 +95,6 @@ class ArrivalsDay:
     seconds: float = 0.0
     #: Seconds spent on the day's payments handed over by the main process.
     payment_seconds: float = 0.0
-    #: Applications the main process made (``sim.applying``).
-    applications_handed_in: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +131,7 @@ class Arrivals:
         for person, applied, handed_in in applications_in_order(
             people, made, self.applies, self.handed_in
         ):
-            if handed_in:
-                day.applications_handed_in += 1
+            if handed_in:  # its credit data was bought in the main process
                 self.data_cost_handed_in += applied.data_cost
             self._journey(day, person, applied)
         # The rail's statement of the day against the ledger; payouts only leave here.
@@ -161,7 +158,6 @@ class Arrivals:
     def _journey(self, day: ArrivalsDay, person: Person, applied: Applied) -> None:
         """The rest of the person's journey from their application, at their arrival."""
         counts = day.counts
-        self.world.rows[person.national_id] = person.features
         if applied.registered:
             counts["applied"] += 1
         application = applied.decided
