@@ -215,8 +215,23 @@ class FakeStore:
         self.committed = OnboardingState()
         self.commits = 0
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self)
+    @property
+    def unit_of_work(self) -> StoreUnitsOfWork:
+        return StoreUnitsOfWork(self)
+
+
+class StoreUnitsOfWork:
+    """Units of work on a ``FakeStore`` (a reading one is the same: the fake has no
+    transactions to leave out)."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self._store)
+
+    def reading(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self._store)
 
 
 class FakeTokenIssuer:

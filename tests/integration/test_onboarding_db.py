@@ -27,7 +27,7 @@ from mobilend.adapters.db.security_repository import (
     SqlRefreshTokenStore,
     SqlStaffUserStore,
 )
-from mobilend.adapters.db.unit_of_work import SqlUnitOfWork
+from mobilend.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from mobilend.adapters.vault import FieldVault, KeyRing
 from mobilend.app.messaging import DeliveryAck, OutgoingMessage
 from mobilend.app.onboarding.service import Onboarding
@@ -87,7 +87,7 @@ def build(engine: sa.Engine, ring: KeyRing) -> Kit:
     sms, clock = Sms(), Clock()
     tokens = JwtTokenIssuer("j" * 32, SqlRefreshTokenStore(engine))
     onboarding = Onboarding(
-        unit_of_work=lambda: SqlUnitOfWork(engine),
+        unit_of_work=SqlUnitOfWorkFactory(engine),
         vault=vault,
         messages=sms,
         tokens=tokens,

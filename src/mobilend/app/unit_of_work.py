@@ -92,6 +92,13 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
+    def reading(self) -> UnitOfWork:
+        """A unit of work that only reads, for a use case that decides nothing from what it
+        reads inside a lock: no transaction is opened (so none is begun and rolled back
+        around a read or two), each statement sees what is committed when it runs — as it
+        would in a transaction, at READ COMMITTED — and ``commit()`` refuses."""
+        ...
+
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -172,7 +172,7 @@ def product_lookup(db: sa.Engine) -> Callable[[str], LoanProduct | None]:
     factory = SqlUnitOfWorkFactory(db)
 
     def product(code: str) -> LoanProduct | None:
-        with factory() as uow:
+        with factory.reading() as uow:
             try:
                 return uow.lending.products.get(code)
             except NotFound:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from mobilend.adapters.db import collections_tables as ct
 from mobilend.adapters.db import onboarding_tables as ot
 from mobilend.adapters.db import servicing_tables as st
+from mobilend.adapters.db.engine import reading_connection
 from mobilend.app.collections.ports import ContactPerson, Identity, Reach
 from mobilend.app.onboarding.pii import NATIONAL_ID, PHONE, REAL_NAME
 from mobilend.app.ports import PiiVault
@@ -57,7 +58,7 @@ class SqlBorrowerReach:
             borrower_id.label("case_borrower_id"), b.c.id.label("borrower_id"), b.c.phone_enc,
             b.c.name_enc, s.c.time_zone, s.c.locale, s.c.push_token,
         ).select_from(people).where(where)  # fmt: skip
-        with self._engine.connect() as conn:
+        with reading_connection(self._engine) as conn:
             return conn.execute(query).first()
 
     def _reach(self, row: sa.Row[Any]) -> Reach:

@@ -36,6 +36,37 @@ def _m(minor: int | None, currency: str) -> Money:
 _k = ct.collection_contacts
 _slots = ct.collection_daily_slots
 
+# Built once: the gate runs these for every contact it checks.
+_SAVE_CONTACT = _k.update().where(_k.c.id == sa.bindparam("attempt_id"))
+# One statement: the row lock taken by ON CONFLICT serialises concurrent callers, and
+# the WHERE re-reads the count after the lock, so the cap cannot be passed.
+_TAKE_SLOT = (
+    pg_insert(_slots)
+    .values(
+        borrower_id=sa.bindparam("borrower_id"),
+        local_day=sa.bindparam("local_day"),
+        kind=sa.bindparam("kind"),
+        taken=1,
+    )
+    .on_conflict_do_update(
+        index_elements=["borrower_id", "local_day", "kind"],
+        set_={"taken": _slots.c.taken + 1},
+        where=_slots.c.taken < sa.bindparam("cap"),
+    )
+    .returning(_slots.c.taken)
+)
+_RELEASE_SLOT = (
+    _slots.update()
+    .where(
+        # Not the columns' own names: an UPDATE would take those as values to set.
+        _slots.c.borrower_id == sa.bindparam("slot_borrower"),
+        _slots.c.local_day == sa.bindparam("slot_day"),
+        _slots.c.kind == sa.bindparam("slot_kind"),
+        _slots.c.taken > 0,
+    )
+    .values(taken=_slots.c.taken - 1)
+)
+
 
 def _contact(row: sa.Row[Any]) -> ContactRecord:
     return ContactRecord(
@@ -80,15 +111,15 @@ class SqlContactLog:
 
     def save(self, record: ContactRecord) -> None:
         self._conn.execute(
-            _k.update()
-            .where(_k.c.id == record.attempt_id)
-            .values(
-                outcome=record.outcome,
-                recording_ref=record.recording_ref,
-                gateway_ref=record.gateway_ref,
-                counted_call=record.counted_call,
-                note=record.note,
-            )
+            _SAVE_CONTACT,
+            {
+                "attempt_id": record.attempt_id,
+                "outcome": record.outcome,
+                "recording_ref": record.recording_ref,
+                "gateway_ref": record.gateway_ref,
+                "counted_call": record.counted_call,
+                "note": record.note,
+            },
         )
 
     def get(self, attempt_id: str) -> ContactRecord | None:
@@ -128,31 +159,14 @@ class SqlContactLog:
     def take_slot(self, borrower_id: str, local_day: dt.date, kind: str, cap: int) -> bool:
         # One statement: the row lock taken by ON CONFLICT serialises concurrent callers,
         # and the WHERE re-reads the count after the lock, so the cap cannot be passed.
-        statement = (
-            pg_insert(_slots)
-            .values(borrower_id=borrower_id, local_day=local_day, kind=kind, taken=1)
-            .on_conflict_do_update(
-                index_elements=["borrower_id", "local_day", "kind"],
-                set_={"taken": _slots.c.taken + 1},
-                where=_slots.c.taken < cap,
-            )
-            .returning(_slots.c.taken)
-        )
         if cap <= 0:
             return False
-        return self._conn.execute(statement).first() is not None
+        slot = {"borrower_id": borrower_id, "local_day": local_day, "kind": kind, "cap": cap}
+        return self._conn.execute(_TAKE_SLOT, slot).first() is not None
 
     def release_slot(self, borrower_id: str, local_day: dt.date, kind: str) -> None:
-        self._conn.execute(
-            _slots.update()
-            .where(
-                _slots.c.borrower_id == borrower_id,
-                _slots.c.local_day == local_day,
-                _slots.c.kind == kind,
-                _slots.c.taken > 0,
-            )
-            .values(taken=_slots.c.taken - 1)
-        )
+        slot = {"slot_borrower": borrower_id, "slot_day": local_day, "slot_kind": kind}
+        self._conn.execute(_RELEASE_SLOT, slot)
 
     def slots_taken(self, borrower_id: str, local_day: dt.date, kind: str) -> int:
         value = self._conn.execute(
@@ -173,6 +187,9 @@ class SqlContactLog:
 
 _p = ct.collection_promises
 _q = ct.collection_complaints
+_OPEN_COMPLAINTS = sa.select(_q).where(
+    _q.c.borrower_id == sa.bindparam("borrower_id"), _q.c.status == "open"
+)
 
 
 def _promise(row: sa.Row[Any]) -> PromiseRecord:
@@ -290,9 +307,7 @@ class SqlComplaintStore:
         return [_complaint(r) for r in rows]
 
     def open_for_borrower(self, borrower_id: str) -> list[ComplaintRecord]:
-        rows = self._conn.execute(
-            sa.select(_q).where(_q.c.borrower_id == borrower_id, _q.c.status == "open")
-        )
+        rows = self._conn.execute(_OPEN_COMPLAINTS, {"borrower_id": borrower_id})
         return [_complaint(r) for r in rows]
 
     def listing(self, status: str | None = "open", limit: int = 100) -> list[ComplaintRecord]:

@@ -118,6 +118,9 @@ _CASE_FOR_UPDATE = _CASE.with_for_update()
 _OPEN_CASE = sa.select(_c).where(_c.c.loan_id == sa.bindparam("loan_id"), _c.c.status != "closed")
 _OPEN_CASE_FOR_UPDATE = _OPEN_CASE.with_for_update()
 _SAVE_MANY = _c.update().where(_c.c.id == sa.bindparam("case_key")).values(updated_at=sa.func.now())
+_AGENT = sa.select(ct.collection_agents).where(
+    ct.collection_agents.c.id == sa.bindparam("agent_id")
+)
 
 
 class SqlCaseStore:
@@ -223,10 +226,8 @@ class SqlCaseStore:
 
     def save(self, case: CaseRecord) -> None:
         values = _case_values(case)
-        values.pop("id")
-        self._conn.execute(
-            _c.update().where(_c.c.id == case.case_id).values(**values, updated_at=sa.func.now())
-        )
+        values["case_key"] = values.pop("id")
+        self._conn.execute(_SAVE_MANY, values)
 
     def save_many(self, cases: Sequence[CaseRecord]) -> None:
         if not cases:
@@ -396,8 +397,7 @@ class SqlAgentStore:
         )
 
     def agent(self, agent_id: str) -> AgentRecord | None:
-        a = ct.collection_agents
-        row = self._conn.execute(sa.select(a).where(a.c.id == agent_id)).first()
+        row = self._conn.execute(_AGENT, {"agent_id": agent_id}).first()
         return _agent(row) if row is not None else None
 
     def loads(self, team: str) -> list[AgentLoad]:

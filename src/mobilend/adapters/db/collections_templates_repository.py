@@ -13,6 +13,7 @@ from mobilend.domain.collections_templates import TemplateRecord, TemplateStatus
 from mobilend.domain.errors import Conflict, NotFound
 
 _t = ct.collection_templates
+_LIVE = sa.select(_t).where(_t.c.code == sa.bindparam("code"), _t.c.status == "approved")
 
 
 def _record(row: sa.Row[Any]) -> TemplateRecord:
@@ -89,9 +90,7 @@ class SqlTemplateStore:
         self._conn.execute(_t.update().where(_t.c.id == record.template_id).values(**values))
 
     def live(self, code: str) -> TemplateRecord | None:
-        row = self._conn.execute(
-            sa.select(_t).where(_t.c.code == code, _t.c.status == "approved")
-        ).first()
+        row = self._conn.execute(_LIVE, {"code": code}).first()
         return _record(row) if row is not None else None
 
     def listing(self, status: str | None = None, code: str | None = None) -> list[TemplateRecord]:

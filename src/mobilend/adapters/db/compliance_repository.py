@@ -39,50 +39,77 @@ _IDENTITY_LOCK_SEED = 0x696474  # "idt"
 OWED_STATUSES = ("active", "pending_disbursement")
 
 
-def _accounts(identity: str) -> sa.ColumnElement[bool]:
-    """Which borrower ids belong to ``identity``, as a condition on a borrower id column's
-    table (``borrowers``)."""
-    if identity.startswith(NATIONAL_ID):
-        return borrowers.c.national_id_bidx == identity.removeprefix(NATIONAL_ID)
-    return borrowers.c.id == identity.removeprefix(ACCOUNT)
-
-
-def _account_ids(identity: str) -> sa.Select[tuple[str]]:
-    return sa.select(borrowers.c.id).where(_accounts(identity))
-
-
 _NATIONAL_ID_INDEX = sa.select(borrowers.c.national_id_bidx).where(
     borrowers.c.id == sa.bindparam("borrower_id")
 )
 _LOCK_IDENTITY = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, :seed))")
 
+#: The accounts of an identity by its kind, with the key bound (``:key``): built once,
+#: since every application and draw sums its person's exposure.
+_ACCOUNTS_BY_KIND = {
+    NATIONAL_ID: sa.select(borrowers.c.id).where(
+        borrowers.c.national_id_bidx == sa.bindparam("key")
+    ),
+    ACCOUNT: sa.select(borrowers.c.id).where(borrowers.c.id == sa.bindparam("key")),
+}
+_LINES_OF = {
+    kind: sa.select(t.credit_lines)
+    .where(t.credit_lines.c.borrower_id.in_(accounts))
+    .order_by(t.credit_lines.c.id)
+    for kind, accounts in _ACCOUNTS_BY_KIND.items()
+}
+_PRINCIPAL_OF = {
+    kind: sa.select(t.loans.c.outstanding_principal, t.loans.c.currency).where(
+        t.loans.c.borrower_id.in_(accounts), t.loans.c.status.in_(OWED_STATUSES)
+    )
+    for kind, accounts in _ACCOUNTS_BY_KIND.items()
+}
+
+
+def _kind_and_key(identity: str) -> tuple[str, dict[str, str]]:
+    kind = NATIONAL_ID if identity.startswith(NATIONAL_ID) else ACCOUNT
+    return kind, {"key": identity.removeprefix(kind)}
+
 
 class SqlExposureStore:
+    """One transaction's view of exposures. A unit of work may sum a person's exposure
+    more than once (an application weighs the room under the cap, then the line it
+    opens), so a verified identity is read once and its lock taken once per transaction
+    (taking an advisory lock the transaction holds again changes nothing)."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self._identities: dict[str, str] = {}
+        self._locked: set[str] = set()
+        self._locked_in: sa.RootTransaction | None = None
 
     def identity_of(self, borrower_id: str) -> str:
+        known = self._identities.get(borrower_id)
+        if known is not None:
+            return known
         index = self._conn.execute(_NATIONAL_ID_INDEX, {"borrower_id": borrower_id}).scalar()
-        return f"{NATIONAL_ID}{index}" if index else f"{ACCOUNT}{borrower_id}"
+        if not index:  # not verified yet: may be verified later, so not kept
+            return f"{ACCOUNT}{borrower_id}"
+        identity = self._identities[borrower_id] = f"{NATIONAL_ID}{index}"
+        return identity
 
     def lock(self, identity: str) -> None:
+        transaction = self._conn.get_transaction()
+        if transaction is not None and transaction is self._locked_in:
+            if identity in self._locked:
+                return
+        else:
+            self._locked_in, self._locked = transaction, set()
         self._conn.execute(_LOCK_IDENTITY, {"identity": identity, "seed": _IDENTITY_LOCK_SEED})
+        self._locked.add(identity)
 
     def lines_of(self, identity: str) -> list[CreditLine]:
-        rows = self._conn.execute(
-            sa.select(t.credit_lines)
-            .where(t.credit_lines.c.borrower_id.in_(_account_ids(identity)))
-            .order_by(t.credit_lines.c.id)
-        )
-        return [_line_from_row(row) for row in rows]
+        kind, key = _kind_and_key(identity)
+        return [_line_from_row(row) for row in self._conn.execute(_LINES_OF[kind], key)]
 
     def outstanding_principal_of(self, identity: str) -> list[Money]:
-        rows = self._conn.execute(
-            sa.select(t.loans.c.outstanding_principal, t.loans.c.currency).where(
-                t.loans.c.borrower_id.in_(_account_ids(identity)),
-                t.loans.c.status.in_(OWED_STATUSES),
-            )
-        )
+        kind, key = _kind_and_key(identity)
+        rows = self._conn.execute(_PRINCIPAL_OF[kind], key)
         return [Money.from_minor(int(minor), currency.strip()) for minor, currency in rows]
 
 

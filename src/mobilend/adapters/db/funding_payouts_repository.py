@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import funding_tables as ft
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
+from mobilend.adapters.db.engine import reading_connection
 from mobilend.adapters.db.outbox_signal import announce
 from mobilend.adapters.db.statements import insert_into
 from mobilend.app.funding.ports import (
@@ -390,11 +391,11 @@ class SqlFundingLedgerQueries:
             )
         return result
 
-    def has_entry(self, entry_id: str) -> bool:
-        found = self._conn.execute(
-            sa.select(t.journal_entries.c.id).where(t.journal_entries.c.id == entry_id)
-        ).first()
-        return found is not None
+    def posted(self, entry_ids: Sequence[str]) -> set[str]:
+        if not entry_ids:
+            return set()
+        ids = t.journal_entries.c.id
+        return set(self._conn.execute(sa.select(ids).where(ids.in_(entry_ids))).scalars())
 
     def collections(self, first: dt.date, last: dt.date) -> list[CollectionLine]:
         e, p = t.journal_entries, t.postings
@@ -405,6 +406,7 @@ class SqlFundingLedgerQueries:
                 p.c.account,
                 p.c.currency,
                 sa.func.sum(p.c.amount_minor),
+                sa.func.min(e.c.borrower_id),
             )
             .join(p, p.c.entry_id == e.c.id)
             .where(
@@ -419,9 +421,11 @@ class SqlFundingLedgerQueries:
         )
         grouped: dict[tuple[str, dt.date], dict[str, Money]] = {}
         currencies: dict[tuple[str, dt.date], str] = {}
-        for loan_id, day, account, currency, amount in rows:
+        borrowers: dict[str, str] = {}
+        for loan_id, day, account, currency, amount, borrower_id in rows:
             key = (loan_id, day)
             currencies[key] = currency
+            borrowers[loan_id] = borrower_id
             grouped.setdefault(key, {})[_RECEIVABLES[account]] = Money.from_minor(
                 -int(amount), currency
             )
@@ -438,6 +442,7 @@ class SqlFundingLedgerQueries:
                         parts.get("fees", zero),
                         parts.get("penalty", zero),
                     ),
+                    borrowers[loan_id],
                 )
             )
         return lines
@@ -476,7 +481,7 @@ class SqlVaultPayoutAccounts:
 
     def for_borrower(self, borrower_id: str) -> PayoutAccount:
         b = onboarding_tables.borrowers
-        with self._engine.connect() as conn:
+        with reading_connection(self._engine) as conn:
             row = conn.execute(
                 sa.select(b.c.name_enc, b.c.bank_card_enc).where(b.c.id == borrower_id)
             ).first()

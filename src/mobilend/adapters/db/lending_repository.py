@@ -29,8 +29,12 @@ from mobilend.domain.products_state import product_from_state, product_to_state
 
 
 class SqlProductRepository:
+    """Products of one transaction: a product read once is kept for the rest of it (a
+    signature reads its product to quote, to draw and to accept the offer)."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self._read: dict[str, LoanProduct] = {}
 
     def add(self, product: LoanProduct) -> None:
         self._conn.execute(
@@ -38,16 +42,21 @@ class SqlProductRepository:
         )
 
     def get(self, code: str) -> LoanProduct:
+        product = self._read.get(code)
+        if product is not None:
+            return product
         row = self._conn.execute(_PRODUCT, {"code": code}).first()
         if row is None:
             raise NotFound(f"product {code!r} not found")
-        return product_from_state(dict(row.definition))
+        product = self._read[code] = product_from_state(dict(row.definition))
+        return product
 
     def list(self) -> list[LoanProduct]:
         rows = self._conn.execute(sa.select(t.products.c.definition).order_by(t.products.c.code))
         return [product_from_state(dict(r.definition)) for r in rows]
 
     def save(self, product: LoanProduct) -> None:
+        self._read.pop(product.code, None)
         changed = self._conn.execute(
             t.products.update()
             .where(t.products.c.code == product.code)

@@ -35,6 +35,7 @@ from mobilend.adapters.db.decision_record_repository import (
     open_record,
     seal_record,
 )
+from mobilend.adapters.db.engine import reading_connection
 from mobilend.adapters.db.risk_tables import (
     FRAUD_IDENTIFIERS,
     credit_reports,
@@ -359,7 +360,7 @@ class SqlFraudSignalStore:
         if not wanted:
             return []
         b = fraud_blacklist.c
-        with self._engine.connect() as conn:
+        with reading_connection(self._engine) as conn:
             rows = conn.execute(
                 sa.select(b.identifier).where(sa.tuple_(b.identifier, b.value_bidx).in_(wanted))
             ).scalars()
@@ -370,7 +371,7 @@ class SqlFraudSignalStore:
         if not value:
             return False
         b = fraud_blacklist.c
-        with self._engine.connect() as conn:
+        with reading_connection(self._engine) as conn:
             found = conn.execute(
                 sa.select(sa.literal(1)).where(
                     b.identifier == identifier, b.value_bidx == self._bidx(identifier, value)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from mobilend.adapters.db.collections_repository import SqlCollectionStores
 from mobilend.adapters.db.compliance_repository import SqlComplianceStores
+from mobilend.adapters.db.engine import reading_connection
 from mobilend.adapters.db.funding_repository import SqlFundingStores
 from mobilend.adapters.db.journey_repository import SqlJourneyStores
 from mobilend.adapters.db.lending_repository import SqlLendingStores
@@ -35,17 +36,24 @@ VaultProvider = Callable[[], PiiVault]
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: sa.Engine, vault: VaultProvider | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, vault: VaultProvider | None = None, *, reading: bool = False
+    ) -> None:
         self._engine = engine
         self._vault = vault
+        #: Only reads: statements run outside a transaction (see ``reading`` on the port).
+        self._reading = reading
         self._conn: sa.Connection | None = None
         self._groups: dict[str, object] = {}
         self._audit: SqlAuditQueue | None = None
         self._last: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
-        self._conn = self._engine.connect()
-        self._conn.begin()
+        if self._reading:
+            self._conn = reading_connection(self._engine)
+        else:
+            self._conn = self._engine.connect()
+            self._conn.begin()
         self._groups = {}
         self._audit = SqlAuditQueue(self._conn)
         self._last = []
@@ -79,9 +87,15 @@ class SqlUnitOfWork:
         return self._audit
 
     def before_commit(self, work: Callable[[], None]) -> None:
+        self._refuse_if_reading()
         self._last.append(work)
 
+    def _refuse_if_reading(self) -> None:
+        if self._reading:
+            raise RuntimeError("a reading unit of work writes nothing")
+
     def commit(self) -> None:
+        self._refuse_if_reading()
         last, self._last = self._last, []
         for work in last:
             work()
@@ -186,3 +200,6 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.vault)
+
+    def reading(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.vault, reading=True)

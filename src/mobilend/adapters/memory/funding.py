@@ -406,8 +406,9 @@ class _LedgerQueries:
                     result[p.loan_id] = (count + 1, amount + p.amount)
         return result
 
-    def has_entry(self, entry_id: str) -> bool:
-        return any(e.entry_id == entry_id for e in self._lending.entries)
+    def posted(self, entry_ids: Sequence[str]) -> set[str]:
+        wanted = set(entry_ids)
+        return {e.entry_id for e in self._lending.entries if e.entry_id in wanted}
 
     def shares_posted(self, day: dt.date) -> dict[tuple[str, str], ComponentAmounts]:
         result: dict[tuple[str, str], ComponentAmounts] = {}

@@ -65,7 +65,10 @@ class InMemoryUnitOfWork:
         groups: dict[str, object] | None = None,
         compliance: ComplianceStore | None = None,
         audit: list[AuditEntry] | None = None,
+        *,
+        reading: bool = False,
     ) -> None:
+        self._reading = reading
         self._store = store
         self._audit_log = audit if audit is not None else []
         self._funding_store = funding
@@ -107,9 +110,15 @@ class InMemoryUnitOfWork:
         self._funding_work = FundingStore()
 
     def before_commit(self, work: Callable[[], None]) -> None:
+        self._refuse_if_reading()
         self._last.append(work)
 
+    def _refuse_if_reading(self) -> None:
+        if self._reading:
+            raise RuntimeError("a reading unit of work writes nothing")
+
     def commit(self) -> None:
+        self._refuse_if_reading()
         last, self._last = self._last, []
         for work in last:
             work()
@@ -141,4 +150,14 @@ class InMemoryUnitOfWorkFactory:
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(
             self.store, self.funding, self._now, compliance=self.compliance, audit=self.audit
+        )
+
+    def reading(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(
+            self.store,
+            self.funding,
+            self._now,
+            compliance=self.compliance,
+            audit=self.audit,
+            reading=True,
         )

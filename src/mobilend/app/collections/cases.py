@@ -262,7 +262,7 @@ def work_queue(
     desk: CollectionsDesk, agent_id: str, on: dt.date, limit: int = 50
 ) -> list[CaseRecord]:
     """The agent's cases due for action today, highest expected recovery first."""
-    with desk.uow_factory() as uow:
+    with desk.uow_factory.reading() as uow:
         return uow.collections.cases.queue(agent_id, on, limit)
 
 

@@ -200,7 +200,7 @@ def _note_decision(
 def check_pending_approvals(desk: DisbursementDesk, limit: int = 100) -> int:
     """Pass over partners past the timeout; ask the others that are due for a poll."""
     now = desk.now()
-    with desk.uow_factory() as uow:
+    with desk.uow_factory.reading() as uow:
         stores = uow.funding
         timeout = dt.timedelta(seconds=stores.funders.settings().approval_timeout_s)
         pending = stores.approvals.pending(limit)

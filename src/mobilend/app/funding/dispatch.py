@@ -60,7 +60,7 @@ def dispatch_payouts(desk: DisbursementDesk, limit: int | None = None) -> int:
 
 def send_payout(desk: DisbursementDesk, item: OutboxItem) -> str:
     loan_id = str(item.payload["loan_id"])
-    with desk.uow_factory() as uow:
+    with desk.uow_factory.reading() as uow:
         payout = uow.funding.payouts.get(loan_id)
     if payout is None:
         return give_up(desk, item, "payout record missing")

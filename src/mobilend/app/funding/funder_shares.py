@@ -88,21 +88,27 @@ def post_funder_shares_in(uow: UnitOfWork, day: dt.date, loan_ids: set[str] | No
         loan_id for loan_id, _ in posted_before if loan_ids is None or loan_id in loan_ids
     }
     tranches = uow.funding.tranches.for_loans(sorted(wanted))
-    collected = {line.loan_id: line.collected for line in lines}
-    posted = 0
+    collected = {line.loan_id: line for line in lines}
+    changes: list[tuple[str, list[JournalEntry]]] = []
     for loan_id in sorted(wanted):
         parts = tranches.get(loan_id) or []
         partners = [t for t in parts if t.funder_code != OWN_POOL]
         if not partners:
             continue
-        loan = uow.lending.loans.get(loan_id)
-        zero = ComponentAmounts.zero(loan.currency)
+        line = collected.get(loan_id)
+        borrower_id = line.borrower_id if line is not None else None
+        c = line.collected if line is not None else None
+        # The loan itself only where its terms weigh (fees, split by payee) or the
+        # collections do not name its borrower (a bounced payment's day run again).
+        loan = None
+        if borrower_id is None or (c is not None and c.fees.is_positive()):
+            loan = uow.lending.loans.get(loan_id)
+            borrower_id = loan.borrower_id
+        zero = ComponentAmounts.zero(parts[0].principal.currency)
         takes: dict[str, ComponentAmounts] = {}
-        c = collected.get(loan_id)
         if c is not None and c.total.is_positive():
-            shared = ComponentAmounts(
-                c.principal, c.interest, lenders_fees(loan.terms, c.fees), c.penalty
-            )
+            fees = lenders_fees(loan.terms, c.fees) if loan is not None else c.fees
+            shared = ComponentAmounts(c.principal, c.interest, fees, c.penalty)
             for take in split_collection(shared, parts):
                 takes[take.funder_code] = ComponentAmounts(
                     take.principal, take.interest, take.fees, take.penalty
@@ -118,11 +124,18 @@ def post_funder_shares_in(uow: UnitOfWork, day: dt.date, loan_ids: set[str] | No
                 owed.penalty - already.penalty,
             )
             entry = _share_entry(loan_id, day, tranche, change)
-            if entry is not None and not queries.has_entry(entry.entry_id):
+            if entry is not None:
                 entries.append(entry)
         if entries:
-            uow.lending.ledger.append(entries, loan.borrower_id)
-            posted += len(entries)
+            changes.append((borrower_id, entries))
+    # Entry ids name the change, so one already posted is this very change: left out.
+    done = queries.posted([e.entry_id for _, entries in changes for e in entries])
+    posted = 0
+    for borrower_id, entries in changes:
+        new = [e for e in entries if e.entry_id not in done]
+        if new:
+            uow.lending.ledger.append(new, borrower_id)
+            posted += len(new)
     return posted
 
 

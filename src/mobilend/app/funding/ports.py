@@ -166,6 +166,8 @@ class CollectionLine:
     loan_id: str
     business_date: dt.date
     collected: ComponentAmounts
+    #: The loan's borrower, where the store knows it from the entries.
+    borrower_id: str | None = None
 
 
 # --------------------------------------------------------------------------- stores
@@ -332,8 +334,8 @@ class FundingLedgerQueries(Protocol):
         for nothing."""
         ...
 
-    def has_entry(self, entry_id: str) -> bool:
-        """Whether a journal entry with this id was posted."""
+    def posted(self, entry_ids: Sequence[str]) -> set[str]:
+        """Which of these journal entries were posted."""
         ...
 
     def shares_posted(self, day: dt.date) -> dict[tuple[str, str], ComponentAmounts]:

@@ -218,7 +218,7 @@ def apply_for_line(
         raise ValidationFailed(
             [Problem("monthly_income_fen", _text("月收入无效", "invalid income"))]
         )
-    with ctx.uow() as uow:
+    with ctx.uow.reading() as uow:  # checked again when the decision is recorded
         product = _product(uow, code)
         _check_can_apply(ctx, uow, borrower_id, today)
         # The person's debt and lines over every account: the limit leaves room for them.

@@ -244,7 +244,7 @@ def sign_in_transaction(
             "apr": percent(terms.apr),
         },
     )
-    view = loan_view(uow, drawn.loan, today)
+    view = loan_view(uow, drawn.loan, today, disbursement)
     return SignedContract(signed, view, disbursement, (notice,))
 
 

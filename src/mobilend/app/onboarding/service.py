@@ -252,19 +252,19 @@ class Onboarding:
         return masked_profile(borrower)
 
     def profile(self, borrower_id: str) -> BorrowerProfile:
-        with self._uow() as uow:
+        with self._uow.reading() as uow:
             return masked_profile(self._load(uow, borrower_id))
 
     def load_borrower(self, borrower_id: str) -> Borrower:
         """The borrower with PII in the clear, for use cases that must send it on
         (credit decision, payout). Never return it to a client as is."""
-        with self._uow() as uow:
+        with self._uow.reading() as uow:
             return self._load(uow, borrower_id)
 
     def load_with_consents(self, borrower_id: str) -> tuple[Borrower, list[Consent]]:
         """``load_borrower`` and ``consents`` in one read (what an application or a
         signature checks first)."""
-        with self._uow() as uow:
+        with self._uow.reading() as uow:
             borrower = self._load(uow, borrower_id)
             grants = uow.onboarding.borrowers.consents(borrower_id)
         return borrower, sorted(grants, key=lambda c: c.granted_at)
