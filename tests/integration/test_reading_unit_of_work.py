@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from tests.lending_scenarios import make_product
 
-from mobilend.adapters.db.engine import WriteWhileReading
+from mobilend.adapters.db.engine import create_engine
+from mobilend.adapters.db.transactions import PREPARED_AT_MOST, WriteWhileReading
 from mobilend.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from mobilend.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from mobilend.bootstrap.lending import build_lending
@@ -115,3 +116,62 @@ def test_an_identity_is_locked_once_per_transaction_and_held(db: sa.Engine) -> N
         assert len(locks) == 3
         assert not free_elsewhere()
         uow.connection.rollback()
+
+
+_PREPARED = sa.text("SELECT count(*) FROM pg_prepared_statements")
+
+
+def one_connection(db: sa.Engine) -> sa.Engine:
+    """An engine of ``db``'s database with one pooled connection (so each checkout is
+    the same session)."""
+    return create_engine(db.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+
+
+def test_a_transaction_that_only_read_keeps_the_prepared_statements(db: sa.Engine) -> None:
+    engine = one_connection(db)
+    try:
+        with engine.connect() as conn:
+            for _ in range(6):  # prepared by the driver from the fifth time on
+                conn.execute(sa.select(sa.literal(1))).scalar()
+            prepared = conn.execute(_PREPARED).scalar()
+        # The connection ended its read-only transaction on its way back to the pool.
+        with engine.connect() as conn:
+            assert conn.execute(_PREPARED).scalar() == prepared > 0
+    finally:
+        engine.dispose()
+
+
+def test_a_transaction_that_wrote_and_did_not_commit_is_rolled_back(db: sa.Engine) -> None:
+    engine = one_connection(db)
+    lending = build_lending(engine=db)
+    product = make_product(lending)
+    try:
+        with engine.connect() as conn:
+            for _ in range(6):
+                conn.execute(sa.select(sa.literal(1))).scalar()
+            conn.execute(
+                sa.text("UPDATE products SET version = 7 WHERE code = :c"), {"c": product.code}
+            )
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version FROM products")).scalar() == 1
+            assert conn.execute(_PREPARED).scalar() == 0  # a rollback forgets them, as before
+        # A failed statement: rolled back too.
+        with SqlUnitOfWorkFactory(engine)() as uow, pytest.raises(sa.exc.DBAPIError):
+            uow.connection.execute(sa.text("SELECT 1 / 0"))
+        with SqlUnitOfWorkFactory(engine)() as uow:
+            assert uow.lending.products.get(product.code).code == product.code
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_keeps_more_statements_prepared_than_the_driver_default(
+    db: sa.Engine,
+) -> None:
+    engine = one_connection(db)
+    try:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            assert driver.prepared_max == PREPARED_AT_MOST > 100
+    finally:
+        engine.dispose()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from mobilend.adapters.db import collections_tables as ct
 from mobilend.adapters.db import onboarding_tables as ot
 from mobilend.adapters.db import servicing_tables as st
-from mobilend.adapters.db.engine import reading_connection
+from mobilend.adapters.db.transactions import reading_connection
 from mobilend.app.collections.ports import ContactPerson, Identity, Reach
 from mobilend.app.onboarding.pii import NATIONAL_ID, PHONE, REAL_NAME
 from mobilend.app.ports import PiiVault

@@ -17,6 +17,7 @@ from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
 from mobilend.adapters.db.embedded import EmbeddedPostgres, ServerInfo
+from mobilend.adapters.db.transactions import end_reads_with_commit
 from mobilend.config import Settings, get_settings
 
 
@@ -106,37 +107,5 @@ def create_engine(url: str | None = None, *, pool_size: int | None = None, **kwa
         pool_pre_ping=bool(pre_ping),
         **kwargs,
     )
+    end_reads_with_commit(engine)
     return engine if pre_ping else ping_idle_connections(engine)
-
-
-#: Execution option of a ``reading_connection`` (the check below refuses its writes).
-READING = "mobilend_reading"
-_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
-
-
-def reading_connection(engine: Engine) -> sa.Connection:
-    """A connection for reads only: no transaction is begun (nor rolled back) around
-    them, which saves two round trips for a read of a statement or two; each statement
-    sees what is committed when it runs, as it would in a READ COMMITTED transaction.
-    A write on it would commit at once, alone, so it is refused (``WriteWhileReading``)."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT", **{READING: True})
-
-
-class WriteWhileReading(RuntimeError):
-    """A statement that writes, run on a reading connection (a programming error)."""
-
-
-@sa.event.listens_for(Engine, "before_cursor_execute")
-def _refuse_writes_while_reading(
-    conn: sa.Connection,
-    cursor: Any,
-    statement: str,
-    parameters: Any,
-    context: Any,
-    executemany: bool,
-) -> None:
-    if not conn.get_execution_options().get(READING):
-        return
-    writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
-    if writes or statement.lstrip()[:8].upper().startswith(_WRITES):
-        raise WriteWhileReading(f"a reading connection writes nothing: {statement[:60]!r}")

@@ -20,9 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mobilend.adapters.db import funding_tables as ft
 from mobilend.adapters.db import onboarding_tables
 from mobilend.adapters.db import tables as t
-from mobilend.adapters.db.engine import reading_connection
 from mobilend.adapters.db.outbox_signal import announce
 from mobilend.adapters.db.statements import insert_into
+from mobilend.adapters.db.transactions import reading_connection
 from mobilend.app.funding.ports import (
     CollectionLine,
     OutboxItem,

@@ -35,13 +35,13 @@ from mobilend.adapters.db.decision_record_repository import (
     open_record,
     seal_record,
 )
-from mobilend.adapters.db.engine import reading_connection
 from mobilend.adapters.db.risk_tables import (
     FRAUD_IDENTIFIERS,
     credit_reports,
     fraud_blacklist,
     fraud_sightings,
 )
+from mobilend.adapters.db.transactions import reading_connection
 from mobilend.adapters.vault.field_vault import NORMALISERS
 from mobilend.app.ports import PiiVault
 from mobilend.domain.money import Money

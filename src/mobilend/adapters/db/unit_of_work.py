@@ -19,7 +19,6 @@ import sqlalchemy as sa
 
 from mobilend.adapters.db.collections_repository import SqlCollectionStores
 from mobilend.adapters.db.compliance_repository import SqlComplianceStores
-from mobilend.adapters.db.engine import reading_connection
 from mobilend.adapters.db.funding_repository import SqlFundingStores
 from mobilend.adapters.db.journey_repository import SqlJourneyStores
 from mobilend.adapters.db.lending_repository import SqlLendingStores
@@ -29,6 +28,7 @@ from mobilend.adapters.db.operations_repository import SqlOperationsStores
 from mobilend.adapters.db.privacy_repository import SqlPrivacyStores
 from mobilend.adapters.db.security_repository import SqlAuditQueue
 from mobilend.adapters.db.servicing_repository import SqlServicingStores
+from mobilend.adapters.db.transactions import reading_connection
 from mobilend.app.ports import PiiVault
 
 #: Gives the PII vault when a store first needs it (the journey's payee cards).
