@@ -22,11 +22,8 @@ import sqlalchemy as sa
 
 from mobilend.adapters.db import eod
 from mobilend.adapters.db.compliance_repository import SqlLoanPricingStore
-from mobilend.adapters.db.lending_repository import (
-    SqlCreditLineRepository,
-    SqlLedgerRepository,
-    SqlLoanRepository,
-)
+from mobilend.adapters.db.lending_ledger_repository import SqlLedgerRepository
+from mobilend.adapters.db.lending_repository import SqlCreditLineRepository, SqlLoanRepository
 from mobilend.app.compliance.pricing import caps_on, penalty_rate_on
 from mobilend.app.lending.eod import OVERDUE_FREEZE_REASON
 from mobilend.app.lending.ports import EndOfDaySummary

@@ -53,7 +53,9 @@ def reading_connection(engine: Engine) -> sa.Connection:
 
 def _reads_only(statement: str, context: Any) -> bool:
     """A SELECT (SQLAlchemy's, or text that is one): nothing a COMMIT would keep. Locks
-    it takes (``FOR UPDATE``, advisory) end with the transaction either way."""
+    it takes (``FOR UPDATE``, advisory) end with the transaction either way. (A SELECT
+    of a function that writes would count as a read; none here does — the job queue
+    defers its jobs on connections of its own, not this engine's.)"""
     compiled = getattr(context, "compiled", None)
     if compiled is not None and isinstance(compiled.statement, sa.Select):
         return True
